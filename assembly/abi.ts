@@ -1,0 +1,477 @@
+// The ABI the Node bindings (bindings/instance.ts) call. Every export starts
+// with `sm_`; this file is the complete list.
+//
+// One instance per thread, all over one shared memory. An instance attaches
+// once (sm_attach) and then owns a thread slot (slots.ts) and a scratch region
+// inside the shared memory, through which keys and values cross the boundary:
+//
+//   scratch (this thread's only; capacity >= maxKeyBytes + maxValueBytes + SLACK)
+//   ┌──────────────┬─────┬────────────────┬─────┬────────────────┐
+//   │ key bytes    │ pad │ value bytes    │ pad │ 2nd value …    │   inputs
+//   └──────────────┴─────┴────────────────┴─────┴────────────────┘
+//   0              keyLen valueAt (chosen by the caller, passed in)
+//   ┌────────────────────────────────┐
+//   │ value bytes (a copy)           │                                outputs
+//   └────────────────────────────────┘
+//
+// Inputs: the key always at offset 0, values at offsets the caller passes.
+// Outputs: a value is copied to offset 0 *inside* the call, while the thread is
+// pinned, so a concurrent overwrite can never hand the caller freed or half-
+// written bytes. The bindings size the scratch so that any value of the map fits.
+//
+// Results: >= 0 a length or a flag, < 0 a Status (status.ts). Every argument
+// is checked here as well as in the bindings: nothing a caller passes can make
+// the core read or write outside its own scratch region.
+
+import { MAGIC, LAYOUT_VERSION, MAX_KEY_BYTES, MAX_SHARDS, MAX_VALUE_BYTES, STAMP } from "./config";
+import { cas32, load32, store32 } from "./atomics";
+import {
+  HEADER_INIT_ACCOUNT, HEADER_LAYOUT, HEADER_MAGIC, HEADER_STAMP,
+  heapClaimInit, heapIsReady, heapPublish, heapRootMap,
+} from "./heap";
+import { allocInit, free, heapBytes, setAccount } from "./alloc";
+import {
+  ATTACHED, REAPING, SLOT_ACCOUNT, SLOT_SCRATCH, SLOT_SCRATCH_CAP, SLOT_STATE, SLOT_THREAD_ID,
+  bytesInUse, slotAt, slotClaim, slotHighWater, slotIndex, slotRelease, slotsAttached,
+} from "./slots";
+import { allocOrCollect, collect, epochAdvances, pin, reclaimBind, reclaimClearPin, unpin } from "./reclaim";
+import { setLockPatience } from "./mutex";
+import { ENTRY_KEY, ENTRY_VALUE, VALUE_BYTES, entryKeyLen, isLive, valueBlockSize, valueLength, valueNew } from "./entry";
+import { tableCapacity, tableEntryAt } from "./table";
+import { sipHash13 } from "./hash";
+import {
+  mapBindOwner, mapClear, mapCompareAndSwap, mapDelete, mapK0, mapK1, mapKeyKind, mapLoad,
+  mapLoadOrStore, mapMaxKeyBytes, mapMaxValueBytes, mapNew, mapRangeBegin, mapRecoverLocks,
+  mapShardCount, mapSize, mapSwap, mapValueKind, mapVerify, result,
+} from "./map";
+import { Status } from "./status";
+
+// Room in the scratch beyond maxKeyBytes + maxValueBytes: a range record's
+// header, the padding of its two fields, and the end marker.
+// @ts-ignore: decorator
+@inline const SCRATCH_SLACK: usize = 64;
+
+// Range records: [keyLen u32][valueLen u32][key, padded to 8][value, padded to 8],
+// ended by END_OF_RECORDS in place of a keyLen.
+// @ts-ignore: decorator
+@inline const RECORD_HEADER_SIZE: usize = 8;
+// @ts-ignore: decorator
+@inline const END_OF_RECORDS: u32 = 0xFFFF_FFFF;
+
+// Statistics sm_stat can report.
+// @ts-ignore: decorator
+@inline const STAT_BYTES_IN_USE: u32 = 0;
+// @ts-ignore: decorator
+@inline const STAT_HEAP_BYTES: u32 = 1;
+// @ts-ignore: decorator
+@inline const STAT_MEMORY_BYTES: u32 = 2;
+// @ts-ignore: decorator
+@inline const STAT_THREADS: u32 = 3;
+// @ts-ignore: decorator
+@inline const STAT_EPOCH_ADVANCES: u32 = 4;
+
+// Thread-local state of this instance.
+let slot: usize = 0; // this thread's slot; 0 until attached
+let map: usize = 0; // the heap's root map
+let k0: u64 = 0; // the map's hash key, copied out of its header once
+let k1: u64 = 0;
+let maxKeyBytes: usize = 0;
+let maxValueBytes: usize = 0;
+let scratch: usize = 0;
+let scratchCap: usize = 0;
+let rangeTable: usize = 0; // the read table sm_rangeNext copies from; pinned
+let ranging: bool = false;
+
+// ── heap and thread lifecycle ──────────────────────────────────────────────
+
+/**
+ * Lays out a new heap in a fresh (zeroed) memory with one map in it. The hash
+ * key comes from the caller (crypto.getRandomValues) as four u32 halves.
+ */
+export function sm_create(
+  k0lo: u32, k0hi: u32, k1lo: u32, k1hi: u32,
+  shards: u32, maxKey: u32, maxValue: u32, keyKind: u32, valueKind: u32,
+): i32 {
+  if (!shards || shards > MAX_SHARDS || (shards & (shards - 1))) return Status.BAD_ARGUMENT;
+  if (!maxKey || maxKey > MAX_KEY_BYTES || maxValue > MAX_VALUE_BYTES) return Status.BAD_ARGUMENT;
+  // A memory that already holds a heap (or static data that reaches ROOT).
+  if (!heapClaimInit()) return Status.BAD_ARGUMENT;
+  allocInit();
+  const root = mapNew(
+    ((<u64>k0hi) << 32) | k0lo, ((<u64>k1hi) << 32) | k1lo,
+    shards, maxKey, maxValue, keyKind, valueKind,
+  );
+  // Out of memory this early leaves the heap INITIALIZING: nobody can attach,
+  // and the bindings discard the memory.
+  if (!root) return Status.FULL;
+  heapPublish(root);
+  return Status.OK;
+}
+
+/**
+ * Attaches this instance to the heap as thread `threadId`, with a scratch region
+ * of at least `scratchBytes`, and waits on locks for at most `lockPatienceMs`.
+ * Returns the slot index.
+ */
+export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64): i32 {
+  if (slot) return Status.BAD_ARGUMENT;
+  if (!heapIsReady() || load32(HEADER_MAGIC) != MAGIC) return Status.NOT_INITIALIZED;
+  if (load32(HEADER_LAYOUT) != LAYOUT_VERSION) return Status.LAYOUT_MISMATCH;
+  if (load32(HEADER_STAMP) != STAMP) return Status.BUILD_MISMATCH;
+  const claimed = slotClaim(threadId);
+  if (!claimed) return Status.NO_SLOT;
+  bind(claimed);
+  setLockPatience(lockPatienceMs);
+  map = heapRootMap();
+  k0 = mapK0(map);
+  k1 = mapK1(map);
+  maxKeyBytes = mapMaxKeyBytes(map);
+  maxValueBytes = mapMaxValueBytes(map);
+  const minimum = maxKeyBytes + maxValueBytes + SCRATCH_SLACK;
+  if (reserveScratch(max(<usize>scratchBytes, minimum)) != Status.OK) {
+    slotRelease(claimed);
+    bind(0);
+    return Status.FULL;
+  }
+  return <i32>slotIndex(claimed);
+}
+
+/** Releases this thread's slot and scratch. The instance is unusable afterwards. */
+export function sm_detach(): void {
+  if (!slot) return;
+  if (ranging) sm_rangeEnd();
+  collect(); // free what this thread's retirements made freeable
+  if (scratchCap) free(scratch, scratchCap);
+  const released = slot;
+  bind(0);
+  slotRelease(released);
+}
+
+/**
+ * Recovers the slots of thread `threadId`, which has exited (the bindings call
+ * this from the Worker's 'exit' event): takes over and repairs any shard lock
+ * it held, clears its epoch pin, frees its scratch. Returns how many slots.
+ */
+export function sm_reapThread(threadId: u32): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  let reaped = 0;
+  const high = slotHighWater();
+  for (let i: u32 = 0; i < high; i++) {
+    const dead = slotAt(i);
+    if (dead == slot || load32(dead + SLOT_THREAD_ID) != threadId) continue;
+    if (cas32(dead + SLOT_STATE, ATTACHED, REAPING) != ATTACHED) continue;
+    pin();
+    mapRecoverLocks(map, slotIndex(dead) + 1);
+    unpin();
+    reclaimClearPin(dead);
+    // reserveScratch publishes the capacity last, so 0 means "unknown": leak it.
+    const deadScratch = <usize>load32(dead + SLOT_SCRATCH);
+    const deadCap = <usize>load32(dead + SLOT_SCRATCH_CAP);
+    if (deadScratch && deadCap) free(deadScratch, deadCap);
+    slotRelease(dead);
+    reaped++;
+  }
+  return reaped;
+}
+
+function bind(claimed: usize): void {
+  slot = claimed;
+  setAccount(claimed ? claimed + SLOT_ACCOUNT : HEADER_INIT_ACCOUNT);
+  reclaimBind(claimed);
+  mapBindOwner(claimed ? slotIndex(claimed) + 1 : 0);
+  if (!claimed) {
+    map = 0;
+    scratch = 0;
+    scratchCap = 0;
+  }
+}
+
+// ── scratch ────────────────────────────────────────────────────────────────
+
+/** Grows the scratch to at least `bytes`, keeping its contents. */
+export function sm_reserve(bytes: u32): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  if (<usize>bytes <= scratchCap) return Status.OK;
+  return reserveScratch(<usize>bytes);
+}
+
+export function sm_scratch(): usize {
+  return scratch;
+}
+
+export function sm_scratchCap(): usize {
+  return scratchCap;
+}
+
+function reserveScratch(bytes: usize): i32 {
+  bytes = (bytes + 63) & ~<usize>63;
+  const fresh = allocOrCollect(bytes);
+  if (!fresh) return Status.FULL;
+  // A reaper frees [SLOT_SCRATCH, SLOT_SCRATCH_CAP) only when the capacity is
+  // non-zero, so the capacity is cleared first and published last.
+  store32(slot + SLOT_SCRATCH_CAP, 0);
+  store32(slot + SLOT_SCRATCH, <u32>fresh);
+  store32(slot + SLOT_SCRATCH_CAP, <u32>bytes);
+  if (scratchCap) {
+    memory.copy(fresh, scratch, scratchCap);
+    free(scratch, scratchCap);
+  }
+  scratch = fresh;
+  scratchCap = bytes;
+  return Status.OK;
+}
+
+// ── the map's operations ───────────────────────────────────────────────────
+
+// @ts-ignore: decorator
+@inline function checkKey(keyLen: usize): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  if (keyLen > maxKeyBytes) return Status.KEY_TOO_LARGE;
+  if (keyLen > scratchCap) return Status.BAD_ARGUMENT;
+  return Status.OK;
+}
+
+// @ts-ignore: decorator
+@inline function checkValue(at: usize, len: usize): i32 {
+  if (len > maxValueBytes) return Status.VALUE_TOO_LARGE;
+  if (at > scratchCap || len > scratchCap - at) return Status.BAD_ARGUMENT;
+  return Status.OK;
+}
+
+// @ts-ignore: decorator
+@inline function hashKey(keyLen: usize): u64 {
+  return sipHash13(k0, k1, scratch, keyLen);
+}
+
+/** Copies a value block's bytes to scratch offset 0. The caller is pinned. */
+// @ts-ignore: decorator
+@inline function copyOut(block: usize): i32 {
+  const len = valueLength(block); // <= maxValueBytes < scratchCap
+  memory.copy(scratch, block + VALUE_BYTES, len);
+  return <i32>len;
+}
+
+/** The key's value, copied to scratch: its length, or ABSENT. */
+export function sm_load(keyLen: usize): i32 {
+  let status = checkKey(keyLen);
+  if (status) return status;
+  pin();
+  status = mapLoad(map, scratch, keyLen, hashKey(keyLen));
+  if (status == Status.OK) status = copyOut(result);
+  unpin();
+  return status;
+}
+
+/** 1 if the key is present, else 0. */
+export function sm_has(keyLen: usize): i32 {
+  let status = checkKey(keyLen);
+  if (status) return status;
+  pin();
+  status = mapLoad(map, scratch, keyLen, hashKey(keyLen));
+  unpin();
+  return status == Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
+}
+
+/** Store, or Swap when `wantPrevious`: the previous value's length (copied) or ABSENT. */
+export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrevious: bool): i32 {
+  let status = checkKey(keyLen);
+  if (!status) status = checkValue(valueAt, valueLen);
+  if (status) return status;
+  const hash = hashKey(keyLen);
+  const block = valueNew(scratch + valueAt, valueLen);
+  if (!block) return Status.FULL;
+  pin();
+  status = mapSwap(map, scratch, keyLen, hash, block);
+  if (status == Status.OK) {
+    if (!result) status = Status.ABSENT;
+    else if (wantPrevious) status = copyOut(result);
+  }
+  unpin();
+  if (status < Status.ABSENT) free(<usize>block, valueBlockSize(<usize>block)); // never published
+  return status;
+}
+
+/** The present value's length (copied), or ABSENT when the key was absent and the value was stored. */
+export function sm_loadOrStore(keyLen: usize, valueAt: usize, valueLen: usize): i32 {
+  let status = checkKey(keyLen);
+  if (!status) status = checkValue(valueAt, valueLen);
+  if (status) return status;
+  pin();
+  status = mapLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen);
+  if (status == Status.OK) status = copyOut(result);
+  unpin();
+  return status;
+}
+
+/** Delete, or LoadAndDelete when `wantValue`: the deleted value's length (copied) or ABSENT. */
+export function sm_delete(keyLen: usize, wantValue: bool): i32 {
+  let status = checkKey(keyLen);
+  if (status) return status;
+  pin();
+  status = mapDelete(map, scratch, keyLen, hashKey(keyLen), false, 0, 0);
+  if (status == Status.OK && wantValue) status = copyOut(result);
+  unpin();
+  return status;
+}
+
+/** 1 if the value equalled the old bytes and was replaced by the new ones, else 0. */
+export function sm_compareAndSwap(
+  keyLen: usize, oldAt: usize, oldLen: usize, newAt: usize, newLen: usize,
+): i32 {
+  let status = checkKey(keyLen);
+  if (!status) status = checkValue(oldAt, oldLen);
+  if (!status) status = checkValue(newAt, newLen);
+  if (status) return status;
+  pin();
+  status = mapCompareAndSwap(
+    map, scratch, keyLen, hashKey(keyLen), scratch + oldAt, oldLen, scratch + newAt, newLen,
+  );
+  unpin();
+  return status == Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
+}
+
+/** 1 if the value equalled the old bytes and was deleted, else 0. */
+export function sm_compareAndDelete(keyLen: usize, oldAt: usize, oldLen: usize): i32 {
+  let status = checkKey(keyLen);
+  if (!status) status = checkValue(oldAt, oldLen);
+  if (status) return status;
+  pin();
+  status = mapDelete(map, scratch, keyLen, hashKey(keyLen), true, scratch + oldAt, oldLen);
+  unpin();
+  return status == Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
+}
+
+export function sm_clear(): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  pin();
+  const status = mapClear(map);
+  unpin();
+  return status;
+}
+
+export function sm_size(): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  return <i32>mapSize(map);
+}
+
+// ── range ──────────────────────────────────────────────────────────────────
+//
+// The bindings iterate shard by shard: sm_rangeBegin pins the thread and
+// promotes the shard's dirty table (as Go's Range does), then sm_rangeNext
+// copies as many records as fit into the scratch, as often as needed, and
+// sm_rangeEnd unpins. The pin is held only across these calls and the bindings'
+// own decoding between them, never across user code, so a slow callback cannot
+// hold reclamation back.
+
+/** Begins copying shard `shard`. OK, or a status (then nothing is held). */
+export function sm_rangeBegin(shard: u32): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  if (ranging || shard >= mapShardCount(map)) return Status.BAD_ARGUMENT;
+  pin();
+  const status = mapRangeBegin(map, shard);
+  if (status != Status.OK) {
+    unpin();
+    return status;
+  }
+  rangeTable = <usize>result;
+  ranging = true;
+  return Status.OK;
+}
+
+/**
+ * Copies the present entries from table slot `from` on into the scratch, as many
+ * as fit, ended by END_OF_RECORDS. Returns the slot to continue from, or -1 when
+ * the shard is done.
+ */
+export function sm_rangeNext(from: u32): i32 {
+  if (!ranging) return -1;
+  const capacity = tableCapacity(rangeTable);
+  let at: usize = 0;
+  let i = from;
+  for (; i < capacity; i++) {
+    const entry = tableEntryAt(rangeTable, i);
+    if (!entry) continue;
+    const value = <usize>load32(entry + ENTRY_VALUE);
+    if (!isLive(<u32>value)) continue;
+    const keyLen = entryKeyLen(entry);
+    const valueLen = valueLength(value);
+    const valueAt = at + RECORD_HEADER_SIZE + ((keyLen + 7) & ~<usize>7);
+    const next = valueAt + ((valueLen + 7) & ~<usize>7);
+    // Always room for one record: scratchCap >= maxKey + maxValue + SLACK.
+    if (next + RECORD_HEADER_SIZE > scratchCap) break;
+    store<u32>(scratch + at, <u32>keyLen);
+    store<u32>(scratch + at + 4, <u32>valueLen);
+    memory.copy(scratch + at + RECORD_HEADER_SIZE, entry + ENTRY_KEY, keyLen);
+    memory.copy(scratch + valueAt, value + VALUE_BYTES, valueLen);
+    at = next;
+  }
+  store<u32>(scratch + at, END_OF_RECORDS);
+  return i < capacity ? <i32>i : -1;
+}
+
+export function sm_rangeEnd(): void {
+  if (!ranging) return;
+  ranging = false;
+  rangeTable = 0;
+  unpin();
+}
+
+// ── metadata, statistics, maintenance ──────────────────────────────────────
+
+export function sm_layoutVersion(): u32 {
+  return LAYOUT_VERSION;
+}
+
+export function sm_buildStamp(): u32 {
+  return STAMP;
+}
+
+export function sm_shards(): i32 {
+  return map ? <i32>mapShardCount(map) : Status.NOT_ATTACHED;
+}
+
+export function sm_maxKeyBytes(): i32 {
+  return map ? <i32>mapMaxKeyBytes(map) : Status.NOT_ATTACHED;
+}
+
+export function sm_maxValueBytes(): i32 {
+  return map ? <i32>mapMaxValueBytes(map) : Status.NOT_ATTACHED;
+}
+
+export function sm_keyKind(): i32 {
+  return map ? <i32>mapKeyKind(map) : Status.NOT_ATTACHED;
+}
+
+export function sm_valueKind(): i32 {
+  return map ? <i32>mapValueKind(map) : Status.NOT_ATTACHED;
+}
+
+/** One statistic (STAT_*), as a double so that 64-bit counters survive. */
+export function sm_stat(which: u32): f64 {
+  if (which == STAT_BYTES_IN_USE) return <f64>bytesInUse(HEADER_INIT_ACCOUNT);
+  if (which == STAT_HEAP_BYTES) return <f64>heapBytes();
+  if (which == STAT_MEMORY_BYTES) return <f64>((<u64>memory.size()) << 16);
+  if (which == STAT_THREADS) return <f64>slotsAttached();
+  if (which == STAT_EPOCH_ADVANCES) return <f64>epochAdvances();
+  return -1;
+}
+
+/** Frees whatever reclamation can free right now. */
+export function sm_collect(): void {
+  if (slot && !ranging) collect();
+}
+
+/** 0 if every invariant of the map holds, else the rule broken (map.ts, mapVerify). */
+export function sm_verify(): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  pin();
+  const rule = mapVerify(map);
+  unpin();
+  return rule;
+}
+
+/** SipHash-1-3 of scratch bytes under an explicit key (for tests of hash.ts). */
+export function sm_sipHash13(key0: u64, key1: u64, at: usize, len: usize): u64 {
+  if (!slot || at > scratchCap || len > scratchCap - at) return 0;
+  return sipHash13(key0, key1, scratch + at, len);
+}

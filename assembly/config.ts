@@ -1,0 +1,63 @@
+// Build-wide constants: the values the build injects, the layout version that
+// guards every shared structure, and the tuning constants with how each was chosen.
+//
+// SYNCMAP_DEBUG and BUILD_STAMP are injected by scripts/build-wasm.mjs with
+// `--use NAME=value`. They are referenced without a `declare`: a `declare const`
+// would silently become an imported global instead of a folded constant.
+
+// @ts-ignore: injected with --use SYNCMAP_DEBUG=0|1
+export const DEBUG: bool = <bool>SYNCMAP_DEBUG;
+
+// A hash of the AssemblyScript sources and compiler version. It is written into
+// the shared memory by the thread that creates a map; attaching to that memory
+// with a module of another build fails with Status.BUILD_MISMATCH.
+// @ts-ignore: injected with --use BUILD_STAMP=<u32>
+export const STAMP: u32 = <u32>BUILD_STAMP;
+
+// Bump this whenever the meaning of any shared byte changes.
+// @ts-ignore: decorator
+@inline export const LAYOUT_VERSION: u32 = 1;
+
+// "SMAP", little endian: the first word of a memory that holds our heap.
+// @ts-ignore: decorator
+@inline export const MAGIC: u32 = 0x50414D53;
+
+// Where the shared heap begins. Everything below is the module's own static
+// area, which every new instance rewrites (data segments are active), so no
+// mutable shared word may live there. A fixed address turns every root-relative
+// address into an immediate; init checks that __heap_base lies below it.
+// @ts-ignore: decorator
+@inline export const ROOT: usize = 0x1000;
+
+// The largest number of instances (threads) that can be attached to one heap at
+// once. A slot is 64 bytes, so 128 slots cost 8 KiB, and an epoch advance scans
+// only up to the highest slot ever claimed.
+// @ts-ignore: decorator
+@inline export const MAX_SLOTS: u32 = 128;
+
+// Hard caps the map enforces whatever the bindings ask for. Keys are
+// identifiers; values up to 64 MiB still leave room for many in a 4 GiB memory.
+// @ts-ignore: decorator
+@inline export const MAX_KEY_BYTES: u32 = 1 << 20;
+// @ts-ignore: decorator
+@inline export const MAX_VALUE_BYTES: u32 = 64 << 20;
+
+// Shards per map: a power of two in [1, MAX_SHARDS].
+// @ts-ignore: decorator
+@inline export const MAX_SHARDS: u32 = 1024;
+
+// How many retirements a thread makes between attempts to advance the epoch.
+// An attempt scans every claimed slot; 64 keeps that scan under 1% of the cost
+// of the writes that pay for it, while keeping at most ~64 objects per writer in
+// limbo at any time.
+// @ts-ignore: decorator
+@inline export const RETIRES_PER_ADVANCE: u32 = 64;
+
+// Mutex tuning. Critical sections are a few hundred nanoseconds (an insert, a
+// promotion of one shard), so a short spin catches most releases on a 2-core
+// machine before paying for a futex wait. Waits are bounded so that a waiter
+// can notice a holder that never comes back (see mutex.ts).
+// @ts-ignore: decorator
+@inline export const LOCK_SPINS: u32 = 100;
+// @ts-ignore: decorator
+@inline export const LOCK_WAIT_MS: f64 = 20;

@@ -1,0 +1,802 @@
+// The map: Go's sync.Map (src/sync/map.go, Go 1.20-1.23), sharded, over the
+// shared memory.
+//
+// Go's design, per shard: an immutable *read* table published by one atomic
+// word and read without any lock; a *dirty* table, written under the shard's
+// mutex, that holds every non-expunged entry of read plus the keys added since
+// the last promotion; and a miss counter that promotes dirty to read once the
+// loads that had to lock have paid for the copy. Entries (entry.ts) are shared
+// by both tables, and a value is changed by swapping the entry's value word.
+//
+// When to use it (Go's advice holds): (1) keys written once and read many times,
+// as in caches that only grow; (2) many threads that read, write and overwrite
+// disjoint sets of keys. A store of an existing key and every load of a key in
+// read take no lock. Adding keys takes a lock and, after enough misses, copies a
+// shard.
+//
+// Beyond Go: keys hash to S shards (a power of two), each with its own read and
+// dirty tables, lock and miss counter. A new key sends only its own shard's
+// loads to the slow path (the penalty of golang/go#21032), and a promotion copies
+// one shard, not the whole map.
+//
+// Operations and the memory model, as in Go: Load, LoadAndDelete, LoadOrStore,
+// Swap, CompareAndSwap and CompareAndDelete are reads; Delete, LoadAndDelete,
+// Store and Swap are writes; LoadOrStore is a write when it stores,
+// CompareAndSwap when it swaps, CompareAndDelete when it deletes. Every shared
+// word is accessed with sequentially consistent atomics, so a write is visible
+// to every read that starts after it returns.
+//
+// Differences from Go, each for a reason given where it is made:
+//   - Presence changes (live ↔ DELETED) take the shard lock (entry.ts), so size
+//     is exact and repairable after a crash.
+//   - Entries dropped from every table are set to EXPUNGED so that memory can be
+//     reclaimed (a lock-free writer still holding one must fail, not write).
+//   - clear() empties the shards one after another while holding all their locks:
+//     writers see one step, but a lock-free reader may see some shards emptied and
+//     others not yet (as java.util.concurrent.ConcurrentHashMap.clear()).
+//
+// Every function here runs pinned (reclaim.ts): entries, tables and values it
+// reaches stay valid until the caller unpins. Values it displaces it retires.
+// Names: ...Locked means the caller holds the shard's lock; try... may refuse
+// and reports how.
+
+import { DEBUG } from "./config";
+import { load32, load64, store32, store64, cas32, xchg32 } from "./atomics";
+import { alloc, free } from "./alloc";
+import { lock, unlock, lockTakeOver } from "./mutex";
+import { KIND_ENTRY, KIND_TABLE, KIND_VALUE, retire } from "./reclaim";
+import {
+  DELETED, ENTRY_KEY, ENTRY_VALUE, EXPUNGED, entryBlockSize, entryKeyLen, entryNew, isLive,
+  valueBlockSize, valueEquals, valueNew,
+} from "./entry";
+import {
+  capacityFor, tableCapacity, tableCount, tableEntryAt, tableFind, tableFreeUnpublished,
+  tableGrowLocked, tableHasRoom, tableHashAt, tableInsertLocked, tableNew,
+  tableRecountLocked, tableRemoveLocked,
+} from "./table";
+import { Status } from "./status";
+
+//   map header (MAP_HEADER_SIZE = 64 bytes); every field is written once, by the
+//   creator, before the map is published, and only read afterwards.
+//   ┌───────────────┬───────────────┬────────┬───────────┬─────────┬───────────┐
+//   │ hash key k0   │ hash key k1   │ shards │ shardMask │ maxKey  │ maxValue  │
+//   ├───────────────┴───────────────┴────────┴───────────┴─────────┴───────────┤
+//   │ keyKind │ valueKind │ reserved …                                          │
+//   └─────────────────────────────────────────────────────────────────────────┘
+// @ts-ignore: decorator
+@inline const MAP_K0: usize = 0;
+// @ts-ignore: decorator
+@inline const MAP_K1: usize = 8;
+// @ts-ignore: decorator
+@inline const MAP_SHARDS: usize = 16;
+// @ts-ignore: decorator
+@inline const MAP_SHARD_MASK: usize = 20;
+// @ts-ignore: decorator
+@inline const MAP_MAX_KEY_BYTES: usize = 24;
+// @ts-ignore: decorator
+@inline const MAP_MAX_VALUE_BYTES: usize = 28;
+// @ts-ignore: decorator
+@inline const MAP_KEY_KIND: usize = 32;
+// @ts-ignore: decorator
+@inline const MAP_VALUE_KIND: usize = 36;
+// @ts-ignore: decorator
+@inline const MAP_HEADER_SIZE: usize = 64;
+
+//   shard (SHARD_SIZE = 64 bytes: one cache line, so that the lock word of one
+//   shard never shares a line with the tables word that readers of the next load)
+//   ┌───────────────────────────────┬────────┬────────┬────────┬──────────────┐
+//   │ tables u64: read | dirty << 32│ lock   │ misses │ size   │ —            │
+//   └───────────────────────────────┴────────┴────────┴────────┴──────────────┘
+//
+//   tables  Low half: the read table (0 = empty). High half: the dirty table
+//           (0 = none). Loaded atomically by anyone, stored atomically only by
+//           the lock holder. Both halves in one word, so that promotion (read ←
+//           dirty, dirty ← none) and installing a new dirty table are each one
+//           store: a holder stopped between two stores cannot leave them torn.
+//           Go's `amended` is `dirty != 0`: a dirty table is only ever created to
+//           receive a key that read lacks.
+//   lock    mutex.ts. Guards dirty, misses, size, and every presence change.
+//   misses  Loads since the last promotion that had to lock to find out whether
+//           the key was present. Lock holder only, plain access.
+//   size    Present keys in the shard. Stored (atomic) by the lock holder after
+//           each presence change it makes; loaded (atomic) by anyone.
+// @ts-ignore: decorator
+@inline const SHARD_TABLES: usize = 0;
+// @ts-ignore: decorator
+@inline const SHARD_LOCK: usize = 8;
+// @ts-ignore: decorator
+@inline const SHARD_MISSES: usize = 12;
+// @ts-ignore: decorator
+@inline const SHARD_SIZE_COUNT: usize = 16;
+// @ts-ignore: decorator
+@inline const SHARD_SIZE: usize = 64;
+// @ts-ignore: decorator
+@inline const LOG2_SHARD_SIZE: usize = 6;
+
+// Thread-local state (Wasm globals are per instance).
+let owner: u32 = 0; // this thread's lock-owner id: slot index + 1
+/** The value block an operation found or displaced (see each operation). */
+export let result: u32 = 0;
+
+export function mapBindOwner(id: u32): void {
+  owner = id;
+}
+
+// ── layout accessors ───────────────────────────────────────────────────────
+
+// @ts-ignore: decorator
+@inline export function mapK0(map: usize): u64 { return load<u64>(map + MAP_K0); }
+// @ts-ignore: decorator
+@inline export function mapK1(map: usize): u64 { return load<u64>(map + MAP_K1); }
+// @ts-ignore: decorator
+@inline export function mapShardCount(map: usize): u32 { return load<u32>(map + MAP_SHARD_MASK) + 1; }
+// @ts-ignore: decorator
+@inline export function mapMaxKeyBytes(map: usize): u32 { return load<u32>(map + MAP_MAX_KEY_BYTES); }
+// @ts-ignore: decorator
+@inline export function mapMaxValueBytes(map: usize): u32 { return load<u32>(map + MAP_MAX_VALUE_BYTES); }
+// @ts-ignore: decorator
+@inline export function mapKeyKind(map: usize): u32 { return load<u32>(map + MAP_KEY_KIND); }
+// @ts-ignore: decorator
+@inline export function mapValueKind(map: usize): u32 { return load<u32>(map + MAP_VALUE_KIND); }
+
+// @ts-ignore: decorator
+@inline function shardAt(map: usize, index: u32): usize {
+  return <usize>load<u32>(map + MAP_SHARDS) + ((<usize>index) << LOG2_SHARD_SIZE);
+}
+
+// The high half of the hash picks the shard; the low half, used by the tables,
+// stays independent of it.
+// @ts-ignore: decorator
+@inline function shardFor(map: usize, hash: u64): usize {
+  return shardAt(map, (<u32>(hash >> 32)) & load<u32>(map + MAP_SHARD_MASK));
+}
+
+// @ts-ignore: decorator
+@inline function readOf(tables: u64): usize { return <usize><u32>tables; }
+// @ts-ignore: decorator
+@inline function dirtyOf(tables: u64): usize { return <usize>(tables >> 32); }
+// @ts-ignore: decorator
+@inline function tablesOf(read: usize, dirty: usize): u64 { return (<u64>dirty << 32) | <u64>read; }
+// @ts-ignore: decorator
+@inline function loadTables(shard: usize): u64 { return load64(shard + SHARD_TABLES); }
+
+// @ts-ignore: decorator
+@inline function sizeAddLocked(shard: usize, delta: i32): void {
+  store32(shard + SHARD_SIZE_COUNT, load32(shard + SHARD_SIZE_COUNT) + <u32>delta);
+}
+
+// ── creation ───────────────────────────────────────────────────────────────
+
+/**
+ * A new, empty map; 0 when memory is exhausted. shardCount must be a power of
+ * two. Uses plain alloc (no reclamation): it may run before the thread owns a
+ * slot, and a new heap has nothing to reclaim anyway.
+ */
+export function mapNew(
+  k0: u64, k1: u64, shardCount: u32,
+  maxKeyBytes: u32, maxValueBytes: u32, keyKind: u32, valueKind: u32,
+): usize {
+  const map = alloc(MAP_HEADER_SIZE);
+  if (!map) return 0;
+  const shardBytes = (<usize>shardCount) << LOG2_SHARD_SIZE;
+  const shards = alloc(shardBytes);
+  if (!shards) {
+    free(map, MAP_HEADER_SIZE);
+    return 0;
+  }
+  memory.fill(shards, 0, shardBytes);
+  memory.fill(map, 0, MAP_HEADER_SIZE);
+  store<u64>(map + MAP_K0, k0);
+  store<u64>(map + MAP_K1, k1);
+  store<u32>(map + MAP_SHARDS, <u32>shards);
+  store<u32>(map + MAP_SHARD_MASK, shardCount - 1);
+  store<u32>(map + MAP_MAX_KEY_BYTES, maxKeyBytes);
+  store<u32>(map + MAP_MAX_VALUE_BYTES, maxValueBytes);
+  store<u32>(map + MAP_KEY_KIND, keyKind);
+  store<u32>(map + MAP_VALUE_KIND, valueKind);
+  return map;
+}
+
+/**
+ * Empties the map and frees it. Only for a map no other thread can reach (the
+ * proxy-wasm build, one thread per VM, replacing its policy table).
+ */
+export function mapDestroy(map: usize): void {
+  mapClear(map);
+  free(<usize>load<u32>(map + MAP_SHARDS), (<usize>mapShardCount(map)) << LOG2_SHARD_SIZE);
+  free(map, MAP_HEADER_SIZE);
+}
+
+// ── Load ───────────────────────────────────────────────────────────────────
+
+/** OK with `result` = the value block, or ABSENT. */
+export function mapLoad(map: usize, key: usize, keyLen: usize, hash: u64): i32 {
+  const shard = shardFor(map, hash);
+  const h = <u32>hash;
+  let tables = loadTables(shard);
+  let entry = tableFind(readOf(tables), h, key, keyLen);
+  if (!entry && dirtyOf(tables)) {
+    if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+    // Avoid reporting a spurious miss if dirty got promoted while we were
+    // blocked on the lock. (If further loads of the same key will not miss, it
+    // is not worth copying the dirty table for this key.)
+    tables = loadTables(shard);
+    entry = tableFind(readOf(tables), h, key, keyLen);
+    if (!entry && dirtyOf(tables)) {
+      entry = tableFind(dirtyOf(tables), h, key, keyLen);
+      // Regardless of whether the entry was present, record a miss: this key
+      // will take the slow path until dirty is promoted to read.
+      missLocked(shard);
+    }
+    unlock(shard + SHARD_LOCK);
+  }
+  if (!entry) return Status.ABSENT;
+  const value = load32(entry + ENTRY_VALUE);
+  if (!isLive(value)) return Status.ABSENT;
+  result = value;
+  return Status.OK;
+}
+
+// ── Store / Swap ───────────────────────────────────────────────────────────
+
+/**
+ * Stores `block` (a fresh value block, which the map takes over on OK) for the
+ * key. OK with `result` = the previous value block (already retired) or 0.
+ */
+export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block: u32): i32 {
+  const shard = shardFor(map, hash);
+  const h = <u32>hash;
+  let tables = loadTables(shard);
+  let entry = tableFind(readOf(tables), h, key, keyLen);
+  if (entry) {
+    // trySwap: a present value is replaced without the lock.
+    let value = load32(entry + ENTRY_VALUE);
+    while (isLive(value)) {
+      const seen = cas32(entry + ENTRY_VALUE, value, block);
+      if (seen == value) {
+        retire(value, KIND_VALUE);
+        result = value;
+        return Status.OK;
+      }
+      value = seen;
+    }
+  }
+
+  if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+  tables = loadTables(shard);
+  let previous: u32 = DELETED;
+  entry = tableFind(readOf(tables), h, key, keyLen);
+  if (entry) {
+    if (load32(entry + ENTRY_VALUE) == EXPUNGED) {
+      // The entry was previously expunged, which implies that there is a dirty
+      // table and this entry is not in it.
+      if (!unexpungeLocked(shard, entry, h)) {
+        unlock(shard + SHARD_LOCK);
+        return Status.FULL;
+      }
+    }
+    previous = xchg32(entry + ENTRY_VALUE, block);
+  } else if (dirtyOf(tables) && (entry = tableFind(dirtyOf(tables), h, key, keyLen))) {
+    previous = xchg32(entry + ENTRY_VALUE, block);
+  } else {
+    const status = insertLocked(shard, key, keyLen, h, block);
+    if (status != Status.OK) {
+      unlock(shard + SHARD_LOCK);
+      return status;
+    }
+  }
+  if (DEBUG) assert(previous != EXPUNGED);
+  if (!isLive(previous)) sizeAddLocked(shard, 1);
+  unlock(shard + SHARD_LOCK);
+  if (isLive(previous)) retire(previous, KIND_VALUE);
+  result = isLive(previous) ? previous : 0;
+  return Status.OK;
+}
+
+// ── LoadOrStore ────────────────────────────────────────────────────────────
+
+/**
+ * OK with `result` = the present value block, or ABSENT when the key was absent
+ * and a new block with the `len` bytes at `bytes` was stored.
+ */
+export function mapLoadOrStore(
+  map: usize, key: usize, keyLen: usize, hash: u64, bytes: usize, len: usize,
+): i32 {
+  const shard = shardFor(map, hash);
+  const h = <u32>hash;
+  let tables = loadTables(shard);
+  let entry = tableFind(readOf(tables), h, key, keyLen);
+  if (entry) {
+    // Avoid locking if it's a clean hit. (Go also stores into a DELETED entry
+    // here without the lock; here that is a presence change, so it locks.)
+    const value = load32(entry + ENTRY_VALUE);
+    if (isLive(value)) {
+      result = value;
+      return Status.OK;
+    }
+  }
+
+  if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+  tables = loadTables(shard);
+  let status: i32;
+  entry = tableFind(readOf(tables), h, key, keyLen);
+  if (entry) {
+    status = load32(entry + ENTRY_VALUE) == EXPUNGED && !unexpungeLocked(shard, entry, h)
+      ? Status.FULL
+      : loadOrStoreLocked(shard, entry, bytes, len);
+  } else if (dirtyOf(tables) && (entry = tableFind(dirtyOf(tables), h, key, keyLen))) {
+    status = loadOrStoreLocked(shard, entry, bytes, len);
+    missLocked(shard);
+  } else {
+    const block = valueNew(bytes, len);
+    status = block ? insertLocked(shard, key, keyLen, h, block) : Status.FULL;
+    if (status == Status.OK) {
+      sizeAddLocked(shard, 1);
+      status = Status.ABSENT;
+    } else if (block) {
+      free(<usize>block, valueBlockSize(<usize>block)); // never published
+    }
+  }
+  unlock(shard + SHARD_LOCK);
+  return status;
+}
+
+/** tryLoadOrStore with the lock held: the entry is not expunged. */
+function loadOrStoreLocked(shard: usize, entry: usize, bytes: usize, len: usize): i32 {
+  const value = load32(entry + ENTRY_VALUE);
+  if (isLive(value)) {
+    result = value;
+    return Status.OK;
+  }
+  // DELETED, and it stays so while we hold the lock: only a lock holder makes a
+  // key present.
+  const block = valueNew(bytes, len);
+  if (!block) return Status.FULL;
+  const seen = cas32(entry + ENTRY_VALUE, DELETED, block);
+  if (DEBUG) assert(seen == DELETED);
+  sizeAddLocked(shard, 1);
+  return Status.ABSENT;
+}
+
+// ── LoadAndDelete / Delete / CompareAndDelete ──────────────────────────────
+
+/**
+ * Deletes the key. OK with `result` = the value block it had (retired), or
+ * ABSENT. With `compare`, deletes only if the value equals the `oldLen` bytes
+ * at `old` (CompareAndDelete), and never removes the entry from dirty: as in
+ * Go, the compare must happen on the entry itself.
+ */
+export function mapDelete(
+  map: usize, key: usize, keyLen: usize, hash: u64,
+  compare: bool, old: usize, oldLen: usize,
+): i32 {
+  const shard = shardFor(map, hash);
+  const h = <u32>hash;
+  let tables = loadTables(shard);
+  let entry = tableFind(readOf(tables), h, key, keyLen);
+  let locked = false;
+  if (!entry && dirtyOf(tables)) {
+    if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+    locked = true;
+    tables = loadTables(shard);
+    entry = tableFind(readOf(tables), h, key, keyLen);
+    if (!entry && dirtyOf(tables)) {
+      if (compare) {
+        entry = tableFind(dirtyOf(tables), h, key, keyLen);
+      } else {
+        entry = tableRemoveLocked(dirtyOf(tables), h, key, keyLen);
+        if (entry) {
+          // The entry was in dirty only and now is in no table: drop it whole.
+          const value = xchg32(entry + ENTRY_VALUE, EXPUNGED);
+          if (isLive(value)) sizeAddLocked(shard, -1);
+          missLocked(shard);
+          unlock(shard + SHARD_LOCK);
+          retire(entry, KIND_ENTRY);
+          if (!isLive(value)) return Status.ABSENT;
+          retire(value, KIND_VALUE);
+          result = value;
+          return Status.OK;
+        }
+      }
+      // Regardless of whether the entry was present, record a miss: this key
+      // will take the slow path until dirty is promoted to read.
+      missLocked(shard);
+    }
+  }
+  if (!entry || !deletable(load32(entry + ENTRY_VALUE), compare, old, oldLen)) {
+    if (locked) unlock(shard + SHARD_LOCK);
+    return Status.ABSENT;
+  }
+  if (!locked && !lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+  // Under the lock only lock-free swaps (live → live) can still change the value.
+  while (true) {
+    const value = load32(entry + ENTRY_VALUE);
+    if (!deletable(value, compare, old, oldLen)) break;
+    if (cas32(entry + ENTRY_VALUE, value, DELETED) == value) {
+      sizeAddLocked(shard, -1);
+      unlock(shard + SHARD_LOCK);
+      retire(value, KIND_VALUE);
+      result = value;
+      return Status.OK;
+    }
+  }
+  unlock(shard + SHARD_LOCK);
+  return Status.ABSENT;
+}
+
+// @ts-ignore: decorator
+@inline function deletable(value: u32, compare: bool, old: usize, oldLen: usize): bool {
+  return isLive(value) && (!compare || valueEquals(value, old, oldLen));
+}
+
+// ── CompareAndSwap ─────────────────────────────────────────────────────────
+
+/**
+ * Swaps in the `newLen` bytes at `nu` if the key's value equals the `oldLen`
+ * bytes at `old`. OK with `result` = the replaced block (retired), or ABSENT
+ * when the key is absent or its value differs. Stores nothing for a missing key.
+ */
+export function mapCompareAndSwap(
+  map: usize, key: usize, keyLen: usize, hash: u64,
+  old: usize, oldLen: usize, nu: usize, nuLen: usize,
+): i32 {
+  const shard = shardFor(map, hash);
+  const h = <u32>hash;
+  let tables = loadTables(shard);
+  let entry = tableFind(readOf(tables), h, key, keyLen);
+  if (entry) return tryCompareAndSwap(entry, old, oldLen, nu, nuLen);
+  if (!dirtyOf(tables)) return Status.ABSENT; // no existing value for the key
+
+  if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+  tables = loadTables(shard);
+  let status: i32 = Status.ABSENT;
+  entry = tableFind(readOf(tables), h, key, keyLen);
+  if (entry) {
+    status = tryCompareAndSwap(entry, old, oldLen, nu, nuLen);
+  } else if (dirtyOf(tables) && (entry = tableFind(dirtyOf(tables), h, key, keyLen))) {
+    status = tryCompareAndSwap(entry, old, oldLen, nu, nuLen);
+    // We needed to lock in order to load the entry for key, and the operation
+    // didn't change the set of keys in the map (so it would be made more
+    // efficient by promoting the dirty table to read). Count it as a miss so
+    // that we will eventually switch to the more efficient steady state.
+    missLocked(shard);
+  }
+  unlock(shard + SHARD_LOCK);
+  return status;
+}
+
+/** Swaps live → live only (no presence change), so it needs no lock. */
+function tryCompareAndSwap(entry: usize, old: usize, oldLen: usize, nu: usize, nuLen: usize): i32 {
+  let value = load32(entry + ENTRY_VALUE);
+  if (!isLive(value) || !valueEquals(value, old, oldLen)) return Status.ABSENT;
+  // The block is made only once the comparison has passed.
+  const block = valueNew(nu, nuLen);
+  if (!block) return Status.FULL;
+  while (true) {
+    const seen = cas32(entry + ENTRY_VALUE, value, block);
+    if (seen == value) {
+      retire(value, KIND_VALUE);
+      result = value;
+      return Status.OK;
+    }
+    value = seen;
+    if (!isLive(value) || !valueEquals(value, old, oldLen)) {
+      free(<usize>block, valueBlockSize(<usize>block)); // never published
+      return Status.ABSENT;
+    }
+  }
+}
+
+// ── Clear ──────────────────────────────────────────────────────────────────
+
+/**
+ * Deletes every key. Locks every shard (in index order, the only order in which
+ * more than one lock is ever held), so that no writer sees the clear half done;
+ * LOCK_TIMEOUT leaves the map unchanged.
+ */
+export function mapClear(map: usize): i32 {
+  const shards = mapShardCount(map);
+  for (let i: u32 = 0; i < shards; i++) {
+    if (!lock(shardAt(map, i) + SHARD_LOCK, owner)) {
+      while (i--) unlock(shardAt(map, i) + SHARD_LOCK);
+      return Status.LOCK_TIMEOUT;
+    }
+  }
+  for (let i: u32 = 0; i < shards; i++) {
+    const shard = shardAt(map, i);
+    const tables = loadTables(shard);
+    store64(shard + SHARD_TABLES, 0); // read ← empty, dirty ← none: one store
+    store<u32>(shard + SHARD_MISSES, 0);
+    store32(shard + SHARD_SIZE_COUNT, 0);
+    dropTablesLocked(readOf(tables), dirtyOf(tables));
+    unlock(shard + SHARD_LOCK);
+  }
+  return Status.OK;
+}
+
+/** Retires two unpublished tables and every entry and value they hold, once each. */
+function dropTablesLocked(read: usize, dirty: usize): void {
+  if (dirty) {
+    // Entries of read that are not in dirty are exactly the expunged ones, and
+    // they stay expunged while we hold the lock. Retire them before dropping
+    // dirty's entries, which turns those EXPUNGED too.
+    retireExpungedLocked(read);
+    dropEntriesLocked(dirty);
+    retire(dirty, KIND_TABLE);
+  } else {
+    dropEntriesLocked(read);
+  }
+  if (read) retire(read, KIND_TABLE);
+}
+
+function dropEntriesLocked(table: usize): void {
+  const capacity = tableCapacity(table);
+  for (let i: u32 = 0; i < capacity; i++) {
+    const entry = tableEntryAt(table, i);
+    if (!entry) continue;
+    const value = xchg32(entry + ENTRY_VALUE, EXPUNGED);
+    if (isLive(value)) retire(value, KIND_VALUE);
+    retire(entry, KIND_ENTRY);
+  }
+}
+
+function retireExpungedLocked(table: usize): void {
+  const capacity = tableCapacity(table);
+  for (let i: u32 = 0; i < capacity; i++) {
+    const entry = tableEntryAt(table, i);
+    if (entry && load32(entry + ENTRY_VALUE) == EXPUNGED) retire(entry, KIND_ENTRY);
+  }
+}
+
+// ── Range, Size ────────────────────────────────────────────────────────────
+
+/**
+ * Prepares shard `index` for iteration, as Go's Range does for the whole map:
+ * if dirty holds keys read lacks, promote it now (Range is O(n) anyway, so it
+ * pays for the copy). OK with `result` = the read table to iterate (0 if empty).
+ * The caller stays pinned while it iterates.
+ */
+export function mapRangeBegin(map: usize, index: u32): i32 {
+  const shard = shardAt(map, index);
+  let tables = loadTables(shard);
+  if (dirtyOf(tables)) {
+    if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+    tables = loadTables(shard);
+    if (dirtyOf(tables)) {
+      promoteLocked(shard, tables);
+      tables = loadTables(shard);
+    }
+    unlock(shard + SHARD_LOCK);
+  }
+  result = <u32>readOf(tables);
+  return Status.OK;
+}
+
+/** Present keys, summed over the shards. */
+export function mapSize(map: usize): u32 {
+  let size: u32 = 0;
+  const shards = mapShardCount(map);
+  for (let i: u32 = 0; i < shards; i++) size += load32(shardAt(map, i) + SHARD_SIZE_COUNT);
+  return size;
+}
+
+// ── dirty-table maintenance (Go's missLocked, dirtyLocked, unexpungeLocked) ──
+
+function missLocked(shard: usize): void {
+  const misses = load<u32>(shard + SHARD_MISSES) + 1;
+  const tables = loadTables(shard);
+  if (misses < tableCount(dirtyOf(tables))) {
+    store<u32>(shard + SHARD_MISSES, misses);
+    return;
+  }
+  promoteLocked(shard, tables);
+}
+
+/** read ← dirty, dirty ← none, and retire what only the old read table held. */
+function promoteLocked(shard: usize, tables: u64): void {
+  store64(shard + SHARD_TABLES, <u64>dirtyOf(tables));
+  store<u32>(shard + SHARD_MISSES, 0);
+  const read = readOf(tables);
+  if (read) {
+    // The old read table's non-expunged entries all live on in dirty, now read.
+    retireExpungedLocked(read);
+    retire(read, KIND_TABLE);
+  }
+}
+
+/**
+ * Adds a new entry for the key (absent from both tables) holding `block`,
+ * creating the dirty table from read first if there is none. Does not count
+ * the key into size; on failure frees only what it made itself.
+ */
+function insertLocked(shard: usize, key: usize, keyLen: usize, h: u32, block: u32): i32 {
+  const entry = entryNew(key, keyLen, block);
+  if (!entry) return Status.FULL;
+  const tables = loadTables(shard);
+  let dirty = dirtyOf(tables);
+  if (!dirty) {
+    // We're adding the first new key to the dirty table: make it, which marks
+    // read as incomplete (amended) in the same store.
+    dirty = dirtyFromReadLocked(readOf(tables));
+    if (dirty) store64(shard + SHARD_TABLES, tablesOf(readOf(tables), dirty));
+  } else {
+    dirty = dirtyWithRoomLocked(shard);
+  }
+  if (!dirty) {
+    free(entry, entryBlockSize(entry)); // never published
+    return Status.FULL;
+  }
+  tableInsertLocked(dirty, h, entry);
+  return Status.OK;
+}
+
+/**
+ * Go's dirtyLocked: a new dirty table holding read's entries, minus the deleted
+ * ones, which become EXPUNGED instead. All allocation happens before the first
+ * entry changes, so 0 (memory exhausted) leaves everything as it was.
+ */
+function dirtyFromReadLocked(read: usize): usize {
+  const dirty = tableNew(capacityFor(tableCount(read) + 1));
+  if (!dirty) return 0;
+  const capacity = tableCapacity(read);
+  for (let i: u32 = 0; i < capacity; i++) {
+    const entry = tableEntryAt(read, i);
+    if (entry && !tryExpungeLocked(entry)) tableInsertLocked(dirty, tableHashAt(read, i), entry);
+  }
+  return dirty;
+}
+
+function tryExpungeLocked(entry: usize): bool {
+  let value = load32(entry + ENTRY_VALUE);
+  while (value == DELETED) {
+    value = cas32(entry + ENTRY_VALUE, DELETED, EXPUNGED);
+    if (value == DELETED) return true;
+  }
+  return value == EXPUNGED;
+}
+
+/** The dirty table with room for one more entry, grown if need be; 0 when memory is exhausted. */
+function dirtyWithRoomLocked(shard: usize): usize {
+  const tables = loadTables(shard);
+  const dirty = dirtyOf(tables);
+  if (tableHasRoom(dirty, 1)) return dirty;
+  const grown = tableGrowLocked(dirty, 1);
+  if (!grown) return 0;
+  store64(shard + SHARD_TABLES, tablesOf(readOf(tables), grown));
+  // Only lock holders ever reach a dirty table, so the old one can go now.
+  tableFreeUnpublished(dirty);
+  return grown;
+}
+
+/**
+ * Makes an EXPUNGED entry of read DELETED again, adding it back to dirty first.
+ * Go unexpunges, then adds; here the add comes first, so that a holder stopped
+ * in between leaves an EXPUNGED entry inside dirty, which repair recognizes,
+ * rather than a DELETED one missing from it, which it could not.
+ */
+function unexpungeLocked(shard: usize, entry: usize, h: u32): bool {
+  const dirty = dirtyWithRoomLocked(shard);
+  if (!dirty) return false;
+  tableInsertLocked(dirty, h, entry);
+  const seen = cas32(entry + ENTRY_VALUE, EXPUNGED, DELETED);
+  if (DEBUG) assert(seen == EXPUNGED);
+  return true;
+}
+
+// ── crash recovery ─────────────────────────────────────────────────────────
+
+/**
+ * Takes over every shard lock held by `deadOwner` (a thread that has exited),
+ * repairs what it may have left half done, and releases it. Returns how many.
+ */
+export function mapRecoverLocks(map: usize, deadOwner: u32): u32 {
+  let recovered: u32 = 0;
+  const shards = mapShardCount(map);
+  for (let i: u32 = 0; i < shards; i++) {
+    const shard = shardAt(map, i);
+    if (!lockTakeOver(shard + SHARD_LOCK, deadOwner, owner)) continue;
+    repairShardLocked(shard);
+    unlock(shard + SHARD_LOCK);
+    recovered++;
+  }
+  return recovered;
+}
+
+/**
+ * Restores the shard's invariants after its lock holder died at an arbitrary
+ * instruction. Every structural change is one store (the tables word, a slot's
+ * entry word, an entry's value word), so the tables are always well formed; what
+ * can be left over is:
+ *   - expunged entries in read but no dirty table (dirtyFromRead was interrupted
+ *     before installing its table): make them DELETED again;
+ *   - an expunged entry inside dirty (unexpunge interrupted): make it DELETED;
+ *   - stale counters: recount the dirty table and the shard's size.
+ * Blocks the dead thread had made but not yet published are leaked, never reused.
+ */
+function repairShardLocked(shard: usize): void {
+  const tables = loadTables(shard);
+  const read = readOf(tables);
+  const dirty = dirtyOf(tables);
+  const holder = dirty ? dirty : read;
+  const capacity = tableCapacity(holder);
+  let size: u32 = 0;
+  if (dirty) {
+    tableRecountLocked(dirty);
+  } else {
+    // Reached only from the dead thread's dirtyFromRead: undo its expunging.
+    const readCapacity = tableCapacity(read);
+    for (let i: u32 = 0; i < readCapacity; i++) {
+      const entry = tableEntryAt(read, i);
+      if (entry) cas32(entry + ENTRY_VALUE, EXPUNGED, DELETED);
+    }
+  }
+  for (let i: u32 = 0; i < capacity; i++) {
+    const entry = tableEntryAt(holder, i);
+    if (!entry) continue;
+    if (dirty) cas32(entry + ENTRY_VALUE, EXPUNGED, DELETED);
+    if (isLive(load32(entry + ENTRY_VALUE))) size++;
+  }
+  store32(shard + SHARD_SIZE_COUNT, size);
+}
+
+/**
+ * Checks every invariant of every shard (for tests). Returns 0, or the number
+ * of the first violated rule:
+ *   1 read holds an EXPUNGED entry but there is no dirty table;
+ *   2 dirty holds an EXPUNGED entry;
+ *   3 a non-expunged entry of read is missing from dirty;
+ *   4 a table's count does not match its slots;
+ *   5 a shard's size does not match its live entries;
+ *   6 a table is over its load factor (probes might not end).
+ * Takes each shard's lock while it looks; LOCK_TIMEOUT if one cannot be had.
+ */
+export function mapVerify(map: usize): i32 {
+  const shards = mapShardCount(map);
+  for (let i: u32 = 0; i < shards; i++) {
+    const shard = shardAt(map, i);
+    if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+    const rule = verifyShardLocked(shard);
+    unlock(shard + SHARD_LOCK);
+    if (rule) return rule;
+  }
+  return 0;
+}
+
+function verifyShardLocked(shard: usize): i32 {
+  const tables = loadTables(shard);
+  const read = readOf(tables);
+  const dirty = dirtyOf(tables);
+  if (!countMatches(read) || !countMatches(dirty)) return 4;
+  if ((read && !tableHasRoom(read, 0)) || (dirty && !tableHasRoom(dirty, 0))) return 6;
+  const readCapacity = tableCapacity(read);
+  for (let i: u32 = 0; i < readCapacity; i++) {
+    const entry = tableEntryAt(read, i);
+    if (!entry) continue;
+    const value = load32(entry + ENTRY_VALUE);
+    if (value == EXPUNGED && !dirty) return 1;
+    if (value != EXPUNGED && dirty && !tableContains(dirty, tableHashAt(read, i), entry)) return 3;
+  }
+  const holder = dirty ? dirty : read;
+  const capacity = tableCapacity(holder);
+  let size: u32 = 0;
+  for (let i: u32 = 0; i < capacity; i++) {
+    const entry = tableEntryAt(holder, i);
+    if (!entry) continue;
+    const value = load32(entry + ENTRY_VALUE);
+    if (dirty && value == EXPUNGED) return 2;
+    if (isLive(value)) size++;
+  }
+  return size == load32(shard + SHARD_SIZE_COUNT) ? 0 : 5;
+}
+
+function countMatches(table: usize): bool {
+  if (!table) return true;
+  let count: u32 = 0;
+  const capacity = tableCapacity(table);
+  for (let i: u32 = 0; i < capacity; i++) if (tableEntryAt(table, i)) count++;
+  return count == tableCount(table);
+}
+
+function tableContains(table: usize, h: u32, entry: usize): bool {
+  return tableFind(table, h, entry + ENTRY_KEY, entryKeyLen(entry)) == entry;
+}

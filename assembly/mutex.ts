@@ -1,0 +1,103 @@
+// A futex mutex that records its owner, so that a lock whose holder has exited
+// can be recovered (abi.ts, reapThread).
+//
+//   lock word (u32)
+//   ┌───┬──────────────────────────────────────────────┐
+//   │ C │ owner: slot index + 1 (0 = unlocked)          │
+//   └───┴──────────────────────────────────────────────┘
+//    31   30 … 0
+//   C (CONTENDED): some thread may be asleep on the word, so unlock must wake one.
+//
+// Acquired by CAS from 0, released by exchange with 0, as in Drepper's
+// "Futexes Are Tricky" (mutex 3), with the owner's id in place of the 1. A
+// waiter that acquires after sleeping keeps C set: it cannot know whether others
+// still sleep, and a spurious wake is cheaper than a lost one.
+//
+// The sleep goes through an imported `Atomics.wait` (atomics.ts: a V8 bug in
+// Node 20 breaks Wasm's own wait) and is bounded, so a waiter whose lock word has
+// not changed for `patienceMs` gives up with `false` instead of blocking forever:
+// that only happens when the holder has died and its reaper has not run yet,
+// possibly because the reaper is the very thread that is waiting.
+//
+// Without threads (proxy-wasm) there is one thread per VM and no call into a VM
+// overlaps another, so lock and unlock compile to nothing.
+
+import { LOCK_SPINS, LOCK_WAIT_MS } from "./config";
+import { cas32, futexWait, futexWake, load32, xchg32 } from "./atomics";
+
+// @ts-ignore: decorator
+@inline const UNLOCKED: u32 = 0;
+// @ts-ignore: decorator
+@inline const CONTENDED: u32 = 0x8000_0000;
+// @ts-ignore: decorator
+@inline const OWNER_MASK: u32 = 0x7FFF_FFFF;
+// @ts-ignore: decorator
+@inline const TIMED_OUT: i32 = 2;
+
+// Thread-local: how long this thread waits on an unchanging lock word.
+let patienceMs: f64 = 5000;
+
+export function setLockPatience(ms: f64): void {
+  patienceMs = ms;
+}
+
+/** Acquires the lock for `owner` (a slot index + 1); false when patience ran out. */
+// @ts-ignore: decorator
+@inline export function lock(word: usize, owner: u32): bool {
+  if (!ASC_FEATURE_THREADS) return true;
+  if (cas32(word, UNLOCKED, owner) == UNLOCKED) return true;
+  return lockSlow(word, owner);
+}
+
+// @ts-ignore: decorator
+@inline export function unlock(word: usize): void {
+  if (!ASC_FEATURE_THREADS) return;
+  if (xchg32(word, UNLOCKED) & CONTENDED) futexWake(word, 1);
+}
+
+/** The owner recorded in a lock word (slot index + 1), or 0 when unlocked. */
+// @ts-ignore: decorator
+@inline export function lockOwner(word: usize): u32 {
+  return load32(word) & OWNER_MASK;
+}
+
+/**
+ * Makes `owner` the holder of a lock held by `deadOwner`, whose thread has
+ * exited. False if the lock is not held by `deadOwner`.
+ */
+export function lockTakeOver(word: usize, deadOwner: u32, owner: u32): bool {
+  let seen = load32(word);
+  while ((seen & OWNER_MASK) == deadOwner) {
+    const witness = cas32(word, seen, owner | (seen & CONTENDED));
+    if (witness == seen) return true;
+    seen = witness;
+  }
+  return false;
+}
+
+function lockSlow(word: usize, owner: u32): bool {
+  for (let i: u32 = 0; i < LOCK_SPINS; i++) {
+    if (load32(word) == UNLOCKED && cas32(word, UNLOCKED, owner) == UNLOCKED) return true;
+  }
+  let unchangedMs: f64 = 0;
+  let lastSeen: u32 = UNLOCKED;
+  while (true) {
+    let seen = load32(word);
+    if (seen == UNLOCKED) {
+      if (cas32(word, UNLOCKED, owner | CONTENDED) == UNLOCKED) return true;
+      continue;
+    }
+    if (!(seen & CONTENDED)) {
+      if (cas32(word, seen, seen | CONTENDED) != seen) continue;
+      seen |= CONTENDED;
+    }
+    if (seen != lastSeen) {
+      lastSeen = seen;
+      unchangedMs = 0;
+    }
+    if (futexWait(word, seen, LOCK_WAIT_MS) == TIMED_OUT) {
+      unchangedMs += LOCK_WAIT_MS;
+      if (unchangedMs >= patienceMs) return false;
+    }
+  }
+}
