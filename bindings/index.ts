@@ -1,0 +1,25 @@
+/**
+ * syncmap-wasm: Go's sync.Map for Node.js, shared by worker threads through one
+ * WebAssembly memory. See README.md.
+ */
+export { SyncMap } from './syncmap.js';
+export type { SyncMapOptions, AttachOptions, SyncMapStats, RangeCallback } from './syncmap.js';
+export type { SyncMapHandle } from './sharing.js';
+export type { KeyKind, ValueKind, ValueCodec, KeyOf } from './codecs.js';
+export {
+  SyncMapError,
+  SyncMapFullError,
+  SyncMapLockTimeoutError,
+  SyncMapKeyTooLargeError,
+  SyncMapValueTooLargeError,
+  SyncMapInternalError,
+  SyncMapClosedError,
+  SyncMapTooManyThreadsError,
+  SyncMapInvalidHandleError,
+  SyncMapLayoutMismatchError,
+  SyncMapBuildMismatchError,
+  SyncMapKeyTypeError,
+  SyncMapValueEncodingError,
+  SyncMapArgumentError,
+} from './errors.js';
+export type { SyncMapErrorCode } from './errors.js';

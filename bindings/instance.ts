@@ -1,0 +1,121 @@
+/**
+ * The only place that compiles and instantiates the Wasm core.
+ *
+ * The module is compiled once per thread and cached; workers usually skip even
+ * that, because a map's handle carries its compiled module (a WebAssembly.Module
+ * is structured-cloneable). Each SyncMap object is one instance of the module
+ * over the map's shared memory: Wasm globals are per instance, so each instance
+ * is one thread's private view (its slot, its scratch region), while everything
+ * the threads share lives in the memory.
+ *
+ * Plain `new WebAssembly.Instance` with a hand-written import object, not
+ * @assemblyscript/loader: the core exchanges only integers and bytes in its
+ * own scratch region, so the loader's string and array helpers (which allocate
+ * through the per-instance AssemblyScript runtime, unsafe over a shared memory)
+ * would add nothing but risk.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+
+/** The core's exports (assembly/abi.ts). Results >= 0 are values, < 0 statuses. */
+export interface CoreExports {
+  readonly memory: WebAssembly.Memory;
+  sm_create(
+    k0lo: number, k0hi: number, k1lo: number, k1hi: number,
+    shards: number, maxKeyBytes: number, maxValueBytes: number, keyKind: number, valueKind: number,
+  ): number;
+  sm_attach(threadId: number, scratchBytes: number, lockPatienceMs: number): number;
+  sm_detach(): void;
+  sm_reapThread(threadId: number): number;
+  sm_reserve(bytes: number): number;
+  sm_scratch(): number;
+  sm_scratchCap(): number;
+  sm_load(keyLen: number): number;
+  sm_has(keyLen: number): number;
+  sm_swap(keyLen: number, valueAt: number, valueLen: number, wantPrevious: number): number;
+  sm_loadOrStore(keyLen: number, valueAt: number, valueLen: number): number;
+  sm_delete(keyLen: number, wantValue: number): number;
+  sm_compareAndSwap(keyLen: number, oldAt: number, oldLen: number, newAt: number, newLen: number): number;
+  sm_compareAndDelete(keyLen: number, oldAt: number, oldLen: number): number;
+  sm_clear(): number;
+  sm_size(): number;
+  sm_rangeBegin(shard: number): number;
+  sm_rangeNext(from: number): number;
+  sm_rangeEnd(): void;
+  sm_layoutVersion(): number;
+  sm_buildStamp(): number;
+  sm_shards(): number;
+  sm_maxKeyBytes(): number;
+  sm_maxValueBytes(): number;
+  sm_keyKind(): number;
+  sm_valueKind(): number;
+  sm_stat(which: number): number;
+  sm_collect(): void;
+  sm_verify(): number;
+  sm_sipHash13(k0: bigint, k1: bigint, at: number, len: number): bigint;
+}
+
+/** Which statistic sm_stat returns (STAT_* in assembly/abi.ts). */
+export const Stat = { BYTES_IN_USE: 0, HEAP_BYTES: 1, MEMORY_BYTES: 2, THREADS: 3, EPOCH_ADVANCES: 4 } as const;
+
+/** The builds of the core this package ships. */
+export type CoreBuild = 'release' | 'debug';
+
+const FILES: Record<CoreBuild, URL> = {
+  release: new URL('../syncmap.wasm', import.meta.url),
+  debug: new URL('../syncmap.debug.wasm', import.meta.url),
+};
+
+const compiled = new Map<CoreBuild, WebAssembly.Module>();
+const compiling = new Map<CoreBuild, Promise<WebAssembly.Module>>();
+
+/** The compiled core, compiling it synchronously on first use. */
+export function coreModuleSync(build: CoreBuild = 'release'): WebAssembly.Module {
+  let module = compiled.get(build);
+  if (!module) {
+    module = new WebAssembly.Module(readFileSync(FILES[build]));
+    compiled.set(build, module);
+  }
+  return module;
+}
+
+/** The compiled core, compiling it off the main thread's critical path on first use. */
+export function coreModule(build: CoreBuild = 'release'): Promise<WebAssembly.Module> {
+  const ready = compiled.get(build);
+  if (ready) return Promise.resolve(ready);
+  let pending = compiling.get(build);
+  if (!pending) {
+    pending = readFile(FILES[build])
+      .then((bytes) => WebAssembly.compile(bytes))
+      .then((module) => {
+        compiled.set(build, module);
+        return module;
+      })
+      .finally(() => compiling.delete(build));
+    compiling.set(build, pending);
+  }
+  return pending;
+}
+
+const TIMED_OUT = 2;
+const WAIT_RESULTS: Record<string, number> = { ok: 0, 'not-equal': 1, 'timed-out': TIMED_OUT };
+
+/**
+ * A new instance of the core over `memory`. Throws a TypeError if `module` is not
+ * this package's core (missing imports or exports).
+ */
+export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): CoreExports {
+  let words = new Int32Array(memory.buffer);
+  const futexWait = (ptr: number, expected: number, timeoutMs: number): number => {
+    const index = ptr >>> 2;
+    // The memory may have grown since the view was made (by any thread).
+    if (index >= words.length) words = new Int32Array(memory.buffer);
+    return WAIT_RESULTS[Atomics.wait(words, index, expected, timeoutMs)] ?? TIMED_OUT;
+  };
+  const instance = new WebAssembly.Instance(module, { env: { memory, futexWait } });
+  const exports = instance.exports as unknown as CoreExports;
+  if (typeof exports.sm_attach !== 'function' || typeof exports.sm_layoutVersion !== 'function') {
+    throw new TypeError('not a syncmap-wasm core module');
+  }
+  return exports;
+}

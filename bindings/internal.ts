@@ -1,0 +1,32 @@
+/**
+ * Test-only access to the internals (not part of the public API, not exported
+ * from the package's entry point): the core's raw exports, the debug build,
+ * and the invariant checker.
+ */
+import { SyncMap, coreOf, kCreateWithBuild, type SyncMapOptions } from './syncmap.js';
+import type { CoreBuild, CoreExports } from './instance.js';
+
+export { Status, LAYOUT_VERSION } from './status.js';
+export { errorForStatus, statusError } from './errors.js';
+export { coreModuleSync, instantiate, Stat } from './instance.js';
+export type { CoreExports, CoreBuild };
+
+/** A map over the given build of the core ('debug' checks its invariants with assertions). */
+export function createWithBuild<K, V>(build: CoreBuild, options?: SyncMapOptions<V>): SyncMap<K, V> {
+  return SyncMap[kCreateWithBuild]<K, V>(build, options);
+}
+
+/** The core instance behind a map (this thread's). */
+export function coreOfMap(map: SyncMap<unknown, unknown>): CoreExports {
+  return coreOf(map);
+}
+
+/** 0 when every invariant of every shard holds, else the number of the rule broken (assembly/map.ts). */
+export function verify(map: SyncMap<unknown, unknown>): number {
+  return coreOf(map).sm_verify();
+}
+
+/** Frees what reclamation can free now (as far as other threads' pins allow). */
+export function collect(map: SyncMap<unknown, unknown>): void {
+  coreOf(map).sm_collect();
+}

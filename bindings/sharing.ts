@@ -1,0 +1,128 @@
+/**
+ * Sharing one map across threads.
+ *
+ * A map is one shared WebAssembly.Memory. Its handle is a plain object holding
+ * that memory and the compiled core module, both structured-cloneable, so it
+ * travels to a worker through `workerData` or `postMessage`; `SyncMap.attach`
+ * then makes a new instance of the core over the same memory. Nothing is copied
+ * between threads after that: every thread reads and writes the same bytes.
+ *
+ * Threads that exit: a worker that ends normally closes its maps from its
+ * process 'exit' event. A worker stopped by `Worker.terminate()` runs no code at
+ * all, possibly in the middle of an operation, holding a shard lock and an
+ * epoch pin. Node tells the thread that created the worker (its 'exit' event);
+ * this module listens for every worker that threads with an open map create
+ * (the `worker_threads` diagnostics channel), and on 'exit' asks every map open
+ * in this thread to reap the dead thread's slot: recover its locks, repair what
+ * it left half done, release its pin. So: keep a map open in the thread that
+ * creates workers for as long as they may be terminated.
+ */
+import dc from 'node:diagnostics_channel';
+import type { Worker } from 'node:worker_threads';
+import { SyncMapArgumentError, SyncMapInvalidHandleError, SyncMapLayoutMismatchError } from './errors.js';
+import { LAYOUT_VERSION } from './status.js';
+import { keyCodecs, valueMarshals, type KeyKind, type ValueKind } from './codecs.js';
+
+/**
+ * What another thread needs to attach to a map. Pass it to a worker through
+ * `workerData` or `postMessage`; it is structured-cloneable, never JSON.
+ */
+export interface SyncMapHandle {
+  readonly kind: 'syncmap-wasm';
+  /** The layout version of the shared memory. */
+  readonly layout: number;
+  /** The compiled core (the same build must be used by every thread). */
+  readonly module: WebAssembly.Module;
+  /** The map's shared memory. */
+  readonly memory: WebAssembly.Memory;
+  readonly keys: KeyKind;
+  /** 'custom' when the map was created with a codec of its own, which attach() must be given again. */
+  readonly values: ValueKind | 'custom';
+  /** The memory's maximum, as created. */
+  readonly maxMemoryBytes: number;
+}
+
+export const HANDLE_KIND = 'syncmap-wasm';
+
+const PAGE_BYTES = 65536;
+/** 65535 pages: just under 4 GiB, so that every address plus length fits in 32 bits. */
+export const MAX_MEMORY_BYTES = 65535 * PAGE_BYTES;
+
+/** A new shared memory for a map that may grow to `maxMemoryBytes`. */
+export function createMemory(maxMemoryBytes: number): WebAssembly.Memory {
+  const maximum = Math.ceil(maxMemoryBytes / PAGE_BYTES);
+  try {
+    // One page to start: the core grows the memory as the map does.
+    return new WebAssembly.Memory({ initial: 1, maximum, shared: true });
+  } catch (error) {
+    throw new SyncMapArgumentError(
+      `SyncMap.create: options.maxMemoryBytes (${maxMemoryBytes}) could not be reserved (${(error as Error).message})`,
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** Throws unless `handle` has the shape of a handle of this layout version. */
+export function checkHandle(handle: unknown): asserts handle is SyncMapHandle {
+  const what = 'SyncMap.attach: handle';
+  if (typeof handle !== 'object' || handle === null) {
+    throw new SyncMapInvalidHandleError(`${what} must be a SyncMap's \`handle\`, got ${describe(handle)}`);
+  }
+  const h = handle as Partial<Record<keyof SyncMapHandle, unknown>>;
+  if (h.kind !== HANDLE_KIND) {
+    throw new SyncMapInvalidHandleError(`${what} is not a SyncMap handle (kind is ${String(h.kind)})`);
+  }
+  if (h.layout !== LAYOUT_VERSION) {
+    throw new SyncMapLayoutMismatchError(
+      `${what} has layout version ${String(h.layout)}; this syncmap-wasm reads version ${LAYOUT_VERSION}`,
+    );
+  }
+  if (!(h.module instanceof WebAssembly.Module)) {
+    throw new SyncMapInvalidHandleError(`${what}.module must be a WebAssembly.Module`);
+  }
+  if (!(h.memory instanceof WebAssembly.Memory) || !(h.memory.buffer instanceof SharedArrayBuffer)) {
+    throw new SyncMapInvalidHandleError(`${what}.memory must be a shared WebAssembly.Memory`);
+  }
+  if (typeof h.keys !== 'string' || !(h.keys in keyCodecs)) {
+    throw new SyncMapInvalidHandleError(`${what}.keys is not a key kind (${String(h.keys)})`);
+  }
+  if (typeof h.values !== 'string' || (h.values !== 'custom' && !(h.values in valueMarshals))) {
+    throw new SyncMapInvalidHandleError(`${what}.values is not a value kind (${String(h.values)})`);
+  }
+  if (typeof h.maxMemoryBytes !== 'number') {
+    throw new SyncMapInvalidHandleError(`${what}.maxMemoryBytes must be a number`);
+  }
+}
+
+// ── reaping threads that exit without closing ──────────────────────────────
+
+/** A map open in this thread that can reap the slots of an exited thread. */
+export interface Reaper {
+  reapThread(threadId: number): void;
+}
+
+const openInThisThread = new Set<Reaper>();
+
+export function registerOpen(map: Reaper): void {
+  openInThisThread.add(map);
+}
+
+export function unregisterOpen(map: Reaper): void {
+  openInThisThread.delete(map);
+}
+
+function reapThread(threadId: number): void {
+  for (const map of openInThisThread) map.reapThread(threadId);
+}
+
+// Every Worker this thread creates is announced here; its threadId is read now,
+// because it reads -1 once the worker has exited.
+dc.subscribe('worker_threads', (message) => {
+  const worker = (message as { worker?: Worker }).worker;
+  if (!worker) return;
+  const id = worker.threadId;
+  worker.once('exit', () => reapThread(id));
+});

@@ -1,0 +1,23 @@
+/**
+ * The Wasm core's result codes (assembly/status.ts), as the bindings see them.
+ * test/errors.test.ts reads assembly/status.ts and fails if this list drifts.
+ */
+export const Status = {
+  OK: 0,
+  ABSENT: -1,
+  FULL: -2,
+  LOCK_TIMEOUT: -3,
+  KEY_TOO_LARGE: -4,
+  VALUE_TOO_LARGE: -5,
+  BAD_ARGUMENT: -6,
+  NOT_ATTACHED: -7,
+  NO_SLOT: -8,
+  NOT_INITIALIZED: -9,
+  LAYOUT_MISMATCH: -10,
+  BUILD_MISMATCH: -11,
+} as const;
+
+export type StatusName = keyof typeof Status;
+
+/** Must equal LAYOUT_VERSION in assembly/config.ts (checked by test/errors.test.ts). */
+export const LAYOUT_VERSION = 1;

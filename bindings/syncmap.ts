@@ -1,0 +1,604 @@
+/**
+ * SyncMap: Go's sync.Map for JavaScript threads, over one shared memory.
+ *
+ * The public class is a thin shell: it checks its arguments, encodes keys and
+ * values into this thread's scratch region (codecs.ts), makes one call into the
+ * Wasm core (assembly/abi.ts), and decodes the answer. All state shared between
+ * threads lives in the core's memory; the private `Attachment` below is this
+ * thread's view of it.
+ */
+import { threadId } from 'node:worker_threads';
+import {
+  CUSTOM_VALUE_ID,
+  customValues,
+  keyCodecs,
+  valueMarshals,
+  type KeyCodec,
+  type KeyKind,
+  type Scratch,
+  type ValueCodec,
+  type ValueKind,
+  type ValueMarshal,
+} from './codecs.js';
+import {
+  SyncMapArgumentError,
+  SyncMapClosedError,
+  SyncMapInvalidHandleError,
+  statusError,
+} from './errors.js';
+import { Stat, coreModule, coreModuleSync, instantiate, type CoreBuild, type CoreExports } from './instance.js';
+import {
+  HANDLE_KIND,
+  MAX_MEMORY_BYTES,
+  checkHandle,
+  createMemory,
+  registerOpen,
+  unregisterOpen,
+  type SyncMapHandle,
+} from './sharing.js';
+import { LAYOUT_VERSION, Status } from './status.js';
+
+/** Options of SyncMap.create() and SyncMap.createSync(). */
+export interface SyncMapOptions<V = unknown> {
+  /** How keys are encoded: 'string' (UTF-8, the default), 'number' (float64) or 'bytes' (Uint8Array). */
+  keys?: KeyKind;
+  /**
+   * How values are encoded: 'json' (the default), 'string', 'bytes', 'number',
+   * 'v8' (structured clone, node:v8), or a codec of your own, which every
+   * attach() must be given again.
+   */
+  values?: ValueKind | ValueCodec<V>;
+  /** The most memory the map may use, shared by all threads. Default 1 GiB, at most 4 GiB - 64 KiB. */
+  maxMemoryBytes?: number;
+  /** Independent shards (a power of two, 1 to 1024). Default 32. */
+  shards?: number;
+  /** The longest key, encoded. Default 4096, at most 1 MiB. */
+  maxKeyBytes?: number;
+  /** The longest value, encoded. Default 1 MiB, at most 64 MiB. Each attached thread reserves this much scratch. */
+  maxValueBytes?: number;
+  /** How long this thread waits on a lock whose holder does not move before giving up. Default 5000. */
+  lockTimeoutMs?: number;
+}
+
+/** Options of SyncMap.attach(). */
+export interface AttachOptions<V = unknown> {
+  /** The map's custom value codec; required when it was created with one. */
+  values?: ValueCodec<V>;
+  /** As in SyncMapOptions. */
+  lockTimeoutMs?: number;
+}
+
+/** A snapshot of the map's counters. Every figure covers all threads. */
+export interface SyncMapStats {
+  /** Present keys. */
+  size: number;
+  /** Bytes allocated and not yet freed: entries, values, tables, scratch regions, blocks awaiting reclamation. */
+  bytesInUse: number;
+  /** Bytes the allocator has ever taken from the memory (its high-water mark). */
+  heapBytes: number;
+  /** Current size of the shared memory. */
+  memoryBytes: number;
+  /** The memory's maximum. */
+  maxMemoryBytes: number;
+  /** Threads (SyncMap objects) attached right now. */
+  threads: number;
+  shards: number;
+  /** How many times the reclamation epoch has advanced. */
+  epochAdvances: number;
+}
+
+export type RangeCallback<K, V> = (key: K, value: V) => boolean | void;
+
+const DEFAULTS = {
+  keys: 'string',
+  values: 'json',
+  maxMemoryBytes: 1 << 30,
+  shards: 32,
+  maxKeyBytes: 4096,
+  maxValueBytes: 1 << 20,
+  lockTimeoutMs: 5000,
+} as const;
+
+const LIMITS = {
+  maxKeyBytes: 1 << 20,
+  maxValueBytes: 64 << 20,
+  shards: 1024,
+  lockTimeoutMs: 2 ** 31 - 1,
+} as const;
+
+const ABSENT = Status.ABSENT;
+const END_OF_RECORDS = 0xffffffff;
+const RECORD_HEADER_SIZE = 8;
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/** @internal Lets bindings/internal.ts create maps over the debug build of the core. */
+export const kCreateWithBuild = Symbol('syncmap-wasm.createWithBuild');
+
+function closed(what: string): never {
+  throw new SyncMapClosedError(`${what}: the map is closed`);
+}
+
+function fail(status: number, what: string): never {
+  throw statusError(status, what);
+}
+
+// ── option checking ────────────────────────────────────────────────────────
+
+function integerOption(options: object, name: string, fallback: number, min: number, max: number): number {
+  const value = (options as Record<string, unknown>)[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new SyncMapArgumentError(`options.${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function valueOption<V>(values: unknown, what: string): ValueMarshal<V> {
+  if (typeof values === 'string' && values in valueMarshals) return valueMarshals[values as ValueKind] as ValueMarshal<V>;
+  if (typeof values === 'object' && values !== null) {
+    const codec = values as Partial<ValueCodec<V>>;
+    if (typeof codec.encode === 'function' && typeof codec.decode === 'function') {
+      return customValues(codec as ValueCodec<V>);
+    }
+  }
+  throw new SyncMapArgumentError(
+    `${what}: options.values must be one of ${Object.keys(valueMarshals).join(', ')} or an { encode, decode } codec`,
+  );
+}
+
+interface ResolvedOptions<K, V> {
+  keys: KeyCodec<K>;
+  values: ValueMarshal<V>;
+  maxMemoryBytes: number;
+  shards: number;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  lockTimeoutMs: number;
+}
+
+function resolveOptions<K, V>(options: SyncMapOptions<V> | undefined): ResolvedOptions<K, V> {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new SyncMapArgumentError('SyncMap.create: options must be an object');
+  }
+  const o = options ?? {};
+  const keyKind = o.keys ?? DEFAULTS.keys;
+  if (typeof keyKind !== 'string' || !(keyKind in keyCodecs)) {
+    throw new SyncMapArgumentError(`options.keys must be one of ${Object.keys(keyCodecs).join(', ')}, got ${String(keyKind)}`);
+  }
+  const shards = integerOption(o, 'shards', DEFAULTS.shards, 1, LIMITS.shards);
+  if (shards & (shards - 1)) throw new SyncMapArgumentError(`options.shards must be a power of two, got ${shards}`);
+  const maxKeyBytes = integerOption(o, 'maxKeyBytes', DEFAULTS.maxKeyBytes, 1, LIMITS.maxKeyBytes);
+  const maxValueBytes = integerOption(o, 'maxValueBytes', DEFAULTS.maxValueBytes, 0, LIMITS.maxValueBytes);
+  // Room for the heap's root, the map, and one thread's scratch region.
+  const minMemory = (1 << 20) + maxKeyBytes + maxValueBytes;
+  const maxMemoryBytes = integerOption(o, 'maxMemoryBytes', Math.max(DEFAULTS.maxMemoryBytes, minMemory), minMemory, MAX_MEMORY_BYTES);
+  return {
+    keys: keyCodecs[keyKind as KeyKind] as unknown as KeyCodec<K>,
+    values: valueOption<V>(o.values ?? DEFAULTS.values, 'SyncMap.create'),
+    maxMemoryBytes,
+    shards,
+    maxKeyBytes,
+    maxValueBytes,
+    lockTimeoutMs: integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs),
+  };
+}
+
+// ── this thread's attachment to a map ──────────────────────────────────────
+
+/** One thread's instance of the core over a map's memory, with its scratch views. */
+class Attachment<K, V> implements Scratch {
+  readonly ex: CoreExports;
+  readonly handle: SyncMapHandle;
+  readonly keys: KeyCodec<K>;
+  readonly values: ValueMarshal<V>;
+  readonly maxKeyBytes: number;
+  readonly maxValueBytes: number;
+  readonly shards: number;
+  base = 0;
+  cap = 0;
+  u8: Uint8Array;
+  buf: Buffer;
+  f64: Float64Array;
+  u32: Uint32Array;
+  #open = true;
+
+  constructor(ex: CoreExports, handle: SyncMapHandle, keys: KeyCodec<K>, values: ValueMarshal<V>, lockTimeoutMs: number) {
+    const slot = ex.sm_attach(threadId, 0, lockTimeoutMs);
+    if (slot < 0) fail(slot, 'SyncMap.attach');
+    this.ex = ex;
+    this.handle = handle;
+    this.keys = keys;
+    this.values = values;
+    this.maxKeyBytes = ex.sm_maxKeyBytes();
+    this.maxValueBytes = ex.sm_maxValueBytes();
+    this.shards = ex.sm_shards();
+    const buffer = handle.memory.buffer;
+    this.u8 = new Uint8Array(buffer);
+    this.buf = Buffer.from(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.refresh();
+  }
+
+  /** Re-reads where the scratch is; remakes the views if the memory grew past them. */
+  refresh(): void {
+    this.base = this.ex.sm_scratch();
+    this.cap = this.ex.sm_scratchCap();
+    if (this.base + this.cap > this.u8.length) {
+      const buffer = this.handle.memory.buffer;
+      this.u8 = new Uint8Array(buffer);
+      this.buf = Buffer.from(buffer);
+      this.f64 = new Float64Array(buffer);
+      this.u32 = new Uint32Array(buffer);
+    }
+  }
+
+  ensure(bytes: number): void {
+    if (bytes <= this.cap) return;
+    const status = this.ex.sm_reserve(bytes);
+    if (status < 0) fail(status, 'SyncMap');
+    this.refresh();
+  }
+
+  reapThread(id: number): void {
+    if (this.#open && id !== threadId) this.ex.sm_reapThread(id);
+  }
+
+  close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.ex.sm_detach();
+  }
+
+  /**
+   * Copies shard `shard`'s present entries into `out` as key, value, key, value…
+   * The thread is pinned only across the core's copy calls and our own decoding;
+   * a custom codec's decode() runs after the pin is released.
+   */
+  collectShard(shard: number, out: unknown[], what: string): void {
+    const status = this.ex.sm_rangeBegin(shard);
+    if (status < 0) fail(status, what);
+    const deferred = this.values.userCode;
+    const first = out.length;
+    try {
+      let from = 0;
+      do {
+        from = this.ex.sm_rangeNext(from);
+        const { u32, base } = this;
+        let at = 0;
+        for (;;) {
+          const keyLen = u32[(base + at) >>> 2]!;
+          if (keyLen === END_OF_RECORDS) break;
+          const valueLen = u32[(base + at + 4) >>> 2]!;
+          const keyAt = at + RECORD_HEADER_SIZE;
+          const valueAt = keyAt + align8(keyLen);
+          out.push(
+            this.keys.read(this, keyAt, keyLen),
+            deferred ? this.u8.slice(base + valueAt, base + valueAt + valueLen) : this.values.read(this, valueAt, valueLen),
+          );
+          at = valueAt + align8(valueLen);
+        }
+      } while (from >= 0);
+    } finally {
+      this.ex.sm_rangeEnd();
+    }
+    if (deferred) {
+      for (let i = first + 1; i < out.length; i += 2) out[i] = this.values.decode(out[i] as Uint8Array);
+    }
+  }
+}
+
+const finalizer = new FinalizationRegistry<Attachment<unknown, unknown>>((attachment) => {
+  unregisterOpen(attachment);
+  attachment.close();
+});
+
+// ── the public class ───────────────────────────────────────────────────────
+
+/** @internal The core's exports behind a map, for bindings/internal.ts (set by the class below). */
+export let coreOf: (map: SyncMap<unknown, unknown>) => CoreExports;
+
+/**
+ * A concurrent map with the semantics of Go's sync.Map, shared by any number of
+ * threads: create it in one, pass `handle` to others, `attach` there.
+ *
+ * Reads (load, get, has) take no lock and copy nothing between threads. A write
+ * is visible to every thread as soon as the call that made it returns.
+ */
+export class SyncMap<K = string, V = unknown> implements Iterable<[K, V]> {
+  #a: Attachment<K, V> | null;
+
+  private constructor(attachment: Attachment<K, V>) {
+    this.#a = attachment;
+    registerOpen(attachment);
+    finalizer.register(this, attachment as Attachment<unknown, unknown>, attachment);
+  }
+
+  /** Creates a new map (compiling the core off the critical path on first use). */
+  static async create<K = string, V = unknown>(options?: SyncMapOptions<V>): Promise<SyncMap<K, V>> {
+    const resolved = resolveOptions<K, V>(options);
+    return SyncMap.#create(await coreModule(), resolved);
+  }
+
+  /** Creates a new map synchronously. */
+  static createSync<K = string, V = unknown>(options?: SyncMapOptions<V>): SyncMap<K, V> {
+    const resolved = resolveOptions<K, V>(options);
+    return SyncMap.#create(coreModuleSync(), resolved);
+  }
+
+  /** @internal */
+  static [kCreateWithBuild]<K, V>(build: CoreBuild, options?: SyncMapOptions<V>): SyncMap<K, V> {
+    return SyncMap.#create(coreModuleSync(build), resolveOptions<K, V>(options));
+  }
+
+  static #create<K, V>(module: WebAssembly.Module, o: ResolvedOptions<K, V>): SyncMap<K, V> {
+    const memory = createMemory(o.maxMemoryBytes);
+    const ex = instantiate(module, memory);
+    const seed = crypto.getRandomValues(new Uint32Array(4));
+    const status = ex.sm_create(
+      seed[0]!, seed[1]!, seed[2]!, seed[3]!,
+      o.shards, o.maxKeyBytes, o.maxValueBytes, o.keys.id, o.values.id,
+    );
+    if (status < 0) fail(status, 'SyncMap.create');
+    const handle: SyncMapHandle = Object.freeze({
+      kind: HANDLE_KIND,
+      layout: LAYOUT_VERSION,
+      module,
+      memory,
+      keys: o.keys.kind,
+      values: o.values.kind,
+      maxMemoryBytes: o.maxMemoryBytes,
+    });
+    return new SyncMap(new Attachment(ex, handle, o.keys, o.values, o.lockTimeoutMs));
+  }
+
+  /**
+   * Attaches to the map behind `handle` (from another thread's `map.handle`).
+   * Synchronous; the result reads and writes the very same map.
+   */
+  static attach<K = string, V = unknown>(handle: SyncMapHandle, options?: AttachOptions<V>): SyncMap<K, V> {
+    checkHandle(handle);
+    const o: AttachOptions<V> = options ?? {};
+    if (typeof o !== 'object') throw new SyncMapArgumentError('SyncMap.attach: options must be an object');
+    let values: ValueMarshal<V>;
+    if (handle.values === 'custom') {
+      if (o.values === undefined) {
+        throw new SyncMapArgumentError('SyncMap.attach: the map uses a custom value codec; pass it again as options.values');
+      }
+      values = valueOption<V>(o.values, 'SyncMap.attach');
+    } else {
+      if (o.values !== undefined) {
+        throw new SyncMapArgumentError(`SyncMap.attach: options.values is only for custom codecs; this map uses '${handle.values}'`);
+      }
+      values = valueMarshals[handle.values] as ValueMarshal<V>;
+    }
+    const keys = keyCodecs[handle.keys] as unknown as KeyCodec<K>;
+    const lockTimeoutMs = integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs);
+    let ex: CoreExports;
+    try {
+      ex = instantiate(handle.module, handle.memory);
+    } catch (error) {
+      throw new SyncMapInvalidHandleError(`SyncMap.attach: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
+    }
+    const attachment = new Attachment(ex, handle, keys, values, lockTimeoutMs);
+    const keyKind = ex.sm_keyKind();
+    const valueKind = ex.sm_valueKind();
+    if (keyKind !== keys.id || valueKind !== (handle.values === 'custom' ? CUSTOM_VALUE_ID : values.id)) {
+      attachment.close();
+      throw new SyncMapInvalidHandleError('SyncMap.attach: handle.keys or handle.values does not match the map in handle.memory');
+    }
+    return new SyncMap(attachment);
+  }
+
+  /** What another thread passes to SyncMap.attach() to reach this map. */
+  get handle(): SyncMapHandle {
+    return (this.#a ?? closed('SyncMap.handle')).handle;
+  }
+
+  /** The value for the key, or undefined. */
+  load(key: K): V | undefined {
+    const a = this.#a ?? closed('SyncMap.load');
+    const r = a.ex.sm_load(a.keys.write(key, a, 'SyncMap.load'));
+    if (r >= 0) return a.values.read(a, 0, r);
+    if (r === ABSENT) return undefined;
+    return fail(r, 'SyncMap.load');
+  }
+
+  /** Sets the value for the key. */
+  store(key: K, value: V): void {
+    const a = this.#a ?? closed('SyncMap.store');
+    const keyLen = a.keys.write(key, a, 'SyncMap.store');
+    const at = align8(keyLen);
+    const r = a.ex.sm_swap(keyLen, at, a.values.write(value, a, at, 'SyncMap.store'), 0);
+    if (r < ABSENT) fail(r, 'SyncMap.store');
+  }
+
+  /** The present value if there is one (loaded); otherwise stores `value` and returns it. */
+  loadOrStore(key: K, value: V): { value: V; loaded: boolean } {
+    const a = this.#a ?? closed('SyncMap.loadOrStore');
+    const keyLen = a.keys.write(key, a, 'SyncMap.loadOrStore');
+    const at = align8(keyLen);
+    const r = a.ex.sm_loadOrStore(keyLen, at, a.values.write(value, a, at, 'SyncMap.loadOrStore'));
+    if (r >= 0) return { value: a.values.read(a, 0, r), loaded: true };
+    if (r === ABSENT) return { value, loaded: false };
+    return fail(r, 'SyncMap.loadOrStore');
+  }
+
+  /** Deletes the key, returning the value it had. */
+  loadAndDelete(key: K): { value: V | undefined; loaded: boolean } {
+    const a = this.#a ?? closed('SyncMap.loadAndDelete');
+    const r = a.ex.sm_delete(a.keys.write(key, a, 'SyncMap.loadAndDelete'), 1);
+    if (r >= 0) return { value: a.values.read(a, 0, r), loaded: true };
+    if (r === ABSENT) return { value: undefined, loaded: false };
+    return fail(r, 'SyncMap.loadAndDelete');
+  }
+
+  /** Deletes the key; true if it was present. */
+  delete(key: K): boolean {
+    const a = this.#a ?? closed('SyncMap.delete');
+    const r = a.ex.sm_delete(a.keys.write(key, a, 'SyncMap.delete'), 0);
+    if (r >= 0) return true;
+    if (r === ABSENT) return false;
+    return fail(r, 'SyncMap.delete');
+  }
+
+  /** Sets the value for the key, returning the previous one. */
+  swap(key: K, value: V): { previous: V | undefined; loaded: boolean } {
+    const a = this.#a ?? closed('SyncMap.swap');
+    const keyLen = a.keys.write(key, a, 'SyncMap.swap');
+    const at = align8(keyLen);
+    const r = a.ex.sm_swap(keyLen, at, a.values.write(value, a, at, 'SyncMap.swap'), 1);
+    if (r >= 0) return { previous: a.values.read(a, 0, r), loaded: true };
+    if (r === ABSENT) return { previous: undefined, loaded: false };
+    return fail(r, 'SyncMap.swap');
+  }
+
+  /**
+   * Replaces the key's value with `value` if it is `old`, compared as encoded
+   * bytes (for 'json', the same JSON text: key order matters). A missing key is
+   * never stored.
+   */
+  compareAndSwap(key: K, old: V, value: V): boolean {
+    const a = this.#a ?? closed('SyncMap.compareAndSwap');
+    const keyLen = a.keys.write(key, a, 'SyncMap.compareAndSwap');
+    const oldAt = align8(keyLen);
+    const oldLen = a.values.write(old, a, oldAt, 'SyncMap.compareAndSwap (old)');
+    const newAt = align8(oldAt + oldLen);
+    const newLen = a.values.write(value, a, newAt, 'SyncMap.compareAndSwap (new)');
+    const r = a.ex.sm_compareAndSwap(keyLen, oldAt, oldLen, newAt, newLen);
+    return r >= 0 ? r === 1 : fail(r, 'SyncMap.compareAndSwap');
+  }
+
+  /** Deletes the key if its value is `old` (compared as encoded bytes). */
+  compareAndDelete(key: K, old: V): boolean {
+    const a = this.#a ?? closed('SyncMap.compareAndDelete');
+    const keyLen = a.keys.write(key, a, 'SyncMap.compareAndDelete');
+    const oldAt = align8(keyLen);
+    const r = a.ex.sm_compareAndDelete(keyLen, oldAt, a.values.write(old, a, oldAt, 'SyncMap.compareAndDelete (old)'));
+    return r >= 0 ? r === 1 : fail(r, 'SyncMap.compareAndDelete');
+  }
+
+  /**
+   * Calls `f` for each key and value; `f` returning false stops. As in Go, no
+   * consistent snapshot: no key is visited twice, and a key stored or deleted
+   * during the call may or may not be seen. `f` may call any method of the map.
+   * Shard by shard, the present entries are copied out before `f` sees them.
+   */
+  range(f: RangeCallback<K, V>): void {
+    if (typeof f !== 'function') throw new SyncMapArgumentError('SyncMap.range: f must be a function');
+    const a = this.#a ?? closed('SyncMap.range');
+    const batch: unknown[] = [];
+    for (let shard = 0; shard < a.shards; shard++) {
+      batch.length = 0;
+      (this.#a ?? closed('SyncMap.range')).collectShard(shard, batch, 'SyncMap.range');
+      for (let i = 0; i < batch.length; i += 2) {
+        if (f(batch[i] as K, batch[i + 1] as V) === false) return;
+      }
+    }
+  }
+
+  /** Deletes every key. */
+  clear(): void {
+    const a = this.#a ?? closed('SyncMap.clear');
+    const r = a.ex.sm_clear();
+    if (r < 0) fail(r, 'SyncMap.clear');
+  }
+
+  /** The number of present keys, exact at the moment it is read. */
+  get size(): number {
+    const a = this.#a ?? closed('SyncMap.size');
+    const r = a.ex.sm_size();
+    return r >= 0 ? r : fail(r, 'SyncMap.size');
+  }
+
+  // ── Map ergonomics ──
+
+  get(key: K): V | undefined {
+    return this.load(key);
+  }
+
+  set(key: K, value: V): this {
+    this.store(key, value);
+    return this;
+  }
+
+  has(key: K): boolean {
+    const a = this.#a ?? closed('SyncMap.has');
+    const r = a.ex.sm_has(a.keys.write(key, a, 'SyncMap.has'));
+    return r >= 0 ? r === 1 : fail(r, 'SyncMap.has');
+  }
+
+  forEach(callback: (value: V, key: K, map: SyncMap<K, V>) => void, thisArg?: unknown): void {
+    if (typeof callback !== 'function') throw new SyncMapArgumentError('SyncMap.forEach: callback must be a function');
+    this.range((key, value) => {
+      callback.call(thisArg, value, key, this);
+    });
+  }
+
+  /** Entries, shard by shard, weakly consistent as range() is. */
+  *entries(): IterableIterator<[K, V]> {
+    const shards = (this.#a ?? closed('SyncMap.entries')).shards;
+    const batch: unknown[] = [];
+    for (let shard = 0; shard < shards; shard++) {
+      batch.length = 0;
+      (this.#a ?? closed('SyncMap.entries')).collectShard(shard, batch, 'SyncMap.entries');
+      for (let i = 0; i < batch.length; i += 2) yield [batch[i] as K, batch[i + 1] as V];
+    }
+  }
+
+  *keys(): IterableIterator<K> {
+    for (const [key] of this.entries()) yield key;
+  }
+
+  *values(): IterableIterator<V> {
+    for (const [, value] of this.entries()) yield value;
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'SyncMap';
+  }
+
+  // ── lifecycle and introspection ──
+
+  /** Counters of the whole map (all threads). */
+  stats(): SyncMapStats {
+    const a = this.#a ?? closed('SyncMap.stats');
+    return {
+      size: this.size,
+      bytesInUse: a.ex.sm_stat(Stat.BYTES_IN_USE),
+      heapBytes: a.ex.sm_stat(Stat.HEAP_BYTES),
+      memoryBytes: a.ex.sm_stat(Stat.MEMORY_BYTES),
+      maxMemoryBytes: a.handle.maxMemoryBytes,
+      threads: a.ex.sm_stat(Stat.THREADS),
+      shards: a.shards,
+      epochAdvances: a.ex.sm_stat(Stat.EPOCH_ADVANCES),
+    };
+  }
+
+  /** True once close() has been called. */
+  get closed(): boolean {
+    return this.#a === null;
+  }
+
+  /**
+   * Detaches this thread from the map and frees its slot and scratch. The map
+   * lives on for the other threads. Further calls on this object throw
+   * ERR_SYNCMAP_CLOSED; close() itself may be called again.
+   */
+  close(): void {
+    const a = this.#a;
+    if (a === null) return;
+    this.#a = null;
+    finalizer.unregister(a);
+    unregisterOpen(a);
+    a.close();
+  }
+
+  static {
+    coreOf = (map) => (map.#a ?? closed('coreOf')).ex;
+  }
+}
