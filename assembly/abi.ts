@@ -27,7 +27,7 @@ import { MAGIC, LAYOUT_VERSION, MAX_KEY_BYTES, MAX_SHARDS, MAX_VALUE_BYTES, STAM
 import { cas32, load32, store32 } from "./atomics";
 import {
   HEADER_INIT_ACCOUNT, HEADER_LAYOUT, HEADER_MAGIC, HEADER_STAMP,
-  heapClaimInit, heapIsReady, heapPublish, heapRootMap,
+  heapClaimInit, heapCountRecoveredLocks, heapIsReady, heapPublish, heapRecoveredLocks, heapRootMap,
 } from "./heap";
 import { allocInit, free, heapBytes, setAccount } from "./alloc";
 import {
@@ -42,9 +42,10 @@ import { sipHash13 } from "./hash";
 import {
   mapBindOwner, mapClear, mapCompareAndSwap, mapDelete, mapK0, mapK1, mapKeyKind, mapLoad,
   mapLoadOrStore, mapMaxKeyBytes, mapMaxValueBytes, mapNew, mapRangeBegin, mapRecoverLocks,
-  mapShardCount, mapSize, mapSwap, mapValueKind, mapVerify, result,
+  mapShardCount, mapShardLockWord, mapSize, mapSwap, mapValueKind, mapVerify, result,
 } from "./map";
 import { Status } from "./status";
+import { faultAfter } from "./faults";
 
 // Room in the scratch beyond maxKeyBytes + maxValueBytes: a range record's
 // header, the padding of its two fields, and the end marker.
@@ -69,6 +70,8 @@ import { Status } from "./status";
 @inline const STAT_THREADS: u32 = 3;
 // @ts-ignore: decorator
 @inline const STAT_EPOCH_ADVANCES: u32 = 4;
+// @ts-ignore: decorator
+@inline const STAT_LOCKS_RECOVERED: u32 = 5;
 
 // Thread-local state of this instance.
 let slot: usize = 0; // this thread's slot; 0 until attached
@@ -139,6 +142,9 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
 /** Releases this thread's slot and scratch. The instance is unusable afterwards. */
 export function sm_detach(): void {
   if (!slot) return;
+  // After a trap inside a critical section (a bug, or an injected fault) this
+  // thread may still hold shard locks: recover them like a reaper would.
+  mapRecoverLocks(map, slotIndex(slot) + 1);
   if (ranging) sm_rangeEnd();
   collect(); // free what this thread's retirements made freeable
   if (scratchCap) free(scratch, scratchCap);
@@ -161,7 +167,7 @@ export function sm_reapThread(threadId: u32): i32 {
     if (dead == slot || load32(dead + SLOT_THREAD_ID) != threadId) continue;
     if (cas32(dead + SLOT_STATE, ATTACHED, REAPING) != ATTACHED) continue;
     pin();
-    mapRecoverLocks(map, slotIndex(dead) + 1);
+    heapCountRecoveredLocks(mapRecoverLocks(map, slotIndex(dead) + 1));
     unpin();
     reclaimClearPin(dead);
     // reserveScratch publishes the capacity last, so 0 means "unknown": leak it.
@@ -453,6 +459,7 @@ export function sm_stat(which: u32): f64 {
   if (which == STAT_MEMORY_BYTES) return <f64>((<u64>memory.size()) << 16);
   if (which == STAT_THREADS) return <f64>slotsAttached();
   if (which == STAT_EPOCH_ADVANCES) return <f64>epochAdvances();
+  if (which == STAT_LOCKS_RECOVERED) return <f64>heapRecoveredLocks();
   return -1;
 }
 
@@ -468,6 +475,24 @@ export function sm_verify(): i32 {
   const rule = mapVerify(map);
   unpin();
   return rule;
+}
+
+/** This instance's slot index (for tests), or NOT_ATTACHED. */
+export function sm_slotIndex(): i32 {
+  return slot ? <i32>slotIndex(slot) : Status.NOT_ATTACHED;
+}
+
+/** The address of shard `index`'s lock word (for tests that play a dead lock holder). */
+export function sm_shardLockWord(index: u32): usize {
+  return map && index < mapShardCount(map) ? mapShardLockWord(map, index) : 0;
+}
+
+/**
+ * Debug build only (a no-op otherwise): the n-th crash point this thread
+ * reaches traps, leaving a critical section half done (faults.ts).
+ */
+export function sm_debugFaultAfter(crashPoints: u32): void {
+  faultAfter(crashPoints);
 }
 
 /** SipHash-1-3 of scratch bytes under an explicit key (for tests of hash.ts). */

@@ -10,7 +10,7 @@
 //
 //   ROOT
 //   ┌──────────────────────────────────────────────────────────────┐ +0
-//   │ header: magic, layout, stamp, init state, root map, high-water│ 64 B
+//   │ header: identity, init state, root map, counters              │ 64 B
 //   ├──────────────────────────────────────────────────────────────┤ +64
 //   │ reclaim: epoch, limbo lists                 (reclaim.ts)      │ 64 B
 //   ├──────────────────────────────────────────────────────────────┤ +128
@@ -52,6 +52,10 @@ import { SIZE_CLASSES } from "./sizeclass";
 // itself). Written only by the creator, only during init (see alloc.ts).
 // @ts-ignore: decorator
 @inline export const HEADER_INIT_ACCOUNT: usize = ROOT + 24;
+// Shard locks recovered from threads that died holding them (statistics).
+// Raised by CAS by reapers.
+// @ts-ignore: decorator
+@inline export const HEADER_LOCKS_RECOVERED: usize = ROOT + 40;
 // @ts-ignore: decorator
 @inline export const HEADER_SIZE: usize = 64;
 
@@ -112,4 +116,18 @@ export function heapPublish(rootMap: usize): void {
 // @ts-ignore: decorator
 @inline export function heapRootMap(): usize {
   return <usize>load32(HEADER_ROOT_MAP);
+}
+
+/** Adds to the count of locks recovered from dead threads. */
+export function heapCountRecoveredLocks(n: u32): void {
+  let seen = load32(HEADER_LOCKS_RECOVERED);
+  while (n) {
+    const witness = cas32(HEADER_LOCKS_RECOVERED, seen, seen + n);
+    if (witness == seen) return;
+    seen = witness;
+  }
+}
+
+export function heapRecoveredLocks(): u32 {
+  return load32(HEADER_LOCKS_RECOVERED);
 }

@@ -55,6 +55,7 @@ import {
   tableRecountLocked, tableRemoveLocked,
 } from "./table";
 import { Status } from "./status";
+import { crashPoint } from "./faults";
 
 //   map header (MAP_HEADER_SIZE = 64 bytes); every field is written once, by the
 //   creator, before the map is published, and only read afterwards.
@@ -138,6 +139,11 @@ export function mapBindOwner(id: u32): void {
 @inline export function mapKeyKind(map: usize): u32 { return load<u32>(map + MAP_KEY_KIND); }
 // @ts-ignore: decorator
 @inline export function mapValueKind(map: usize): u32 { return load<u32>(map + MAP_VALUE_KIND); }
+
+/** The address of a shard's lock word (tests play a dead holder with it). */
+export function mapShardLockWord(map: usize, index: u32): usize {
+  return shardAt(map, index) + SHARD_LOCK;
+}
 
 // @ts-ignore: decorator
 @inline function shardAt(map: usize, index: u32): usize {
@@ -285,6 +291,7 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
       return status;
     }
   }
+  crashPoint();
   if (DEBUG) assert(previous != EXPUNGED);
   if (!isLive(previous)) sizeAddLocked(shard, 1);
   unlock(shard + SHARD_LOCK);
@@ -331,6 +338,7 @@ export function mapLoadOrStore(
     const block = valueNew(bytes, len);
     status = block ? insertLocked(shard, key, keyLen, h, block) : Status.FULL;
     if (status == Status.OK) {
+      crashPoint();
       sizeAddLocked(shard, 1);
       status = Status.ABSENT;
     } else if (block) {
@@ -354,6 +362,7 @@ function loadOrStoreLocked(shard: usize, entry: usize, bytes: usize, len: usize)
   if (!block) return Status.FULL;
   const seen = cas32(entry + ENTRY_VALUE, DELETED, block);
   if (DEBUG) assert(seen == DELETED);
+  crashPoint();
   sizeAddLocked(shard, 1);
   return Status.ABSENT;
 }
@@ -387,7 +396,9 @@ export function mapDelete(
         entry = tableRemoveLocked(dirtyOf(tables), h, key, keyLen);
         if (entry) {
           // The entry was in dirty only and now is in no table: drop it whole.
+          crashPoint();
           const value = xchg32(entry + ENTRY_VALUE, EXPUNGED);
+          crashPoint();
           if (isLive(value)) sizeAddLocked(shard, -1);
           missLocked(shard);
           unlock(shard + SHARD_LOCK);
@@ -413,6 +424,7 @@ export function mapDelete(
     const value = load32(entry + ENTRY_VALUE);
     if (!deletable(value, compare, old, oldLen)) break;
     if (cas32(entry + ENTRY_VALUE, value, DELETED) == value) {
+      crashPoint();
       sizeAddLocked(shard, -1);
       unlock(shard + SHARD_LOCK);
       retire(value, KIND_VALUE);
@@ -506,6 +518,7 @@ export function mapClear(map: usize): i32 {
     const shard = shardAt(map, i);
     const tables = loadTables(shard);
     store64(shard + SHARD_TABLES, 0); // read ← empty, dirty ← none: one store
+    crashPoint();
     store<u32>(shard + SHARD_MISSES, 0);
     store32(shard + SHARD_SIZE_COUNT, 0);
     dropTablesLocked(readOf(tables), dirtyOf(tables));
@@ -535,6 +548,7 @@ function dropEntriesLocked(table: usize): void {
     const entry = tableEntryAt(table, i);
     if (!entry) continue;
     const value = xchg32(entry + ENTRY_VALUE, EXPUNGED);
+    crashPoint();
     if (isLive(value)) retire(value, KIND_VALUE);
     retire(entry, KIND_ENTRY);
   }
@@ -595,6 +609,7 @@ function missLocked(shard: usize): void {
 /** read ← dirty, dirty ← none, and retire what only the old read table held. */
 function promoteLocked(shard: usize, tables: u64): void {
   store64(shard + SHARD_TABLES, <u64>dirtyOf(tables));
+  crashPoint();
   store<u32>(shard + SHARD_MISSES, 0);
   const read = readOf(tables);
   if (read) {
@@ -618,7 +633,11 @@ function insertLocked(shard: usize, key: usize, keyLen: usize, h: u32, block: u3
     // We're adding the first new key to the dirty table: make it, which marks
     // read as incomplete (amended) in the same store.
     dirty = dirtyFromReadLocked(readOf(tables));
-    if (dirty) store64(shard + SHARD_TABLES, tablesOf(readOf(tables), dirty));
+    if (dirty) {
+      crashPoint();
+      store64(shard + SHARD_TABLES, tablesOf(readOf(tables), dirty));
+      crashPoint();
+    }
   } else {
     dirty = dirtyWithRoomLocked(shard);
   }
@@ -642,6 +661,7 @@ function dirtyFromReadLocked(read: usize): usize {
   for (let i: u32 = 0; i < capacity; i++) {
     const entry = tableEntryAt(read, i);
     if (entry && !tryExpungeLocked(entry)) tableInsertLocked(dirty, tableHashAt(read, i), entry);
+    crashPoint();
   }
   return dirty;
 }
@@ -663,6 +683,7 @@ function dirtyWithRoomLocked(shard: usize): usize {
   const grown = tableGrowLocked(dirty, 1);
   if (!grown) return 0;
   store64(shard + SHARD_TABLES, tablesOf(readOf(tables), grown));
+  crashPoint();
   // Only lock holders ever reach a dirty table, so the old one can go now.
   tableFreeUnpublished(dirty);
   return grown;
@@ -678,6 +699,7 @@ function unexpungeLocked(shard: usize, entry: usize, h: u32): bool {
   const dirty = dirtyWithRoomLocked(shard);
   if (!dirty) return false;
   tableInsertLocked(dirty, h, entry);
+  crashPoint();
   const seen = cas32(entry + ENTRY_VALUE, EXPUNGED, DELETED);
   if (DEBUG) assert(seen == EXPUNGED);
   return true;

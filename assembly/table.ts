@@ -32,6 +32,7 @@
 import { entryHasKey } from "./entry";
 import { allocOrCollect } from "./reclaim";
 import { free } from "./alloc";
+import { crashPoint } from "./faults";
 
 // @ts-ignore: decorator
 @inline const TABLE_CAPACITY: usize = 0;
@@ -155,6 +156,7 @@ export function tableInsertLocked(table: usize, hash: u32, entry: usize): void {
     if (seen == 0 || seen == TOMBSTONE) {
       store<u32>(slot + SLOT_HASH, hash);
       store<u32>(slot + SLOT_ENTRY, <u32>entry); // the slot becomes valid in this one store
+      crashPoint();
       store<u32>(table + TABLE_COUNT, load<u32>(table + TABLE_COUNT) + 1);
       if (seen == TOMBSTONE) {
         store<u32>(table + TABLE_TOMBSTONES, load<u32>(table + TABLE_TOMBSTONES) - 1);
@@ -171,6 +173,7 @@ export function tableRemoveLocked(table: usize, hash: u32, key: usize, keyLen: u
   if (!slot) return 0;
   const entry = <usize>load<u32>(slot + SLOT_ENTRY);
   store<u32>(slot + SLOT_ENTRY, TOMBSTONE); // the one store that removes it
+  crashPoint();
   store<u32>(table + TABLE_COUNT, load<u32>(table + TABLE_COUNT) - 1);
   store<u32>(table + TABLE_TOMBSTONES, load<u32>(table + TABLE_TOMBSTONES) + 1);
   return entry;

@@ -52,11 +52,14 @@ export interface CoreExports {
   sm_stat(which: number): number;
   sm_collect(): void;
   sm_verify(): number;
+  sm_slotIndex(): number;
+  sm_debugFaultAfter(crashPoints: number): void;
+  sm_shardLockWord(index: number): number;
   sm_sipHash13(k0: bigint, k1: bigint, at: number, len: number): bigint;
 }
 
 /** Which statistic sm_stat returns (STAT_* in assembly/abi.ts). */
-export const Stat = { BYTES_IN_USE: 0, HEAP_BYTES: 1, MEMORY_BYTES: 2, THREADS: 3, EPOCH_ADVANCES: 4 } as const;
+export const Stat = { BYTES_IN_USE: 0, HEAP_BYTES: 1, MEMORY_BYTES: 2, THREADS: 3, EPOCH_ADVANCES: 4, LOCKS_RECOVERED: 5 } as const;
 
 /** The builds of the core this package ships. */
 export type CoreBuild = 'release' | 'debug';

@@ -3,7 +3,8 @@
  * from the package's entry point): the core's raw exports, the debug build,
  * and the invariant checker.
  */
-import { SyncMap, coreOf, kCreateWithBuild, type SyncMapOptions } from './syncmap.js';
+import { SyncMap, abandon, coreOf, kAttachAs, kCreateWithBuild, type SyncMapOptions } from './syncmap.js';
+import type { SyncMapHandle } from './sharing.js';
 import type { CoreBuild, CoreExports } from './instance.js';
 
 export { Status, LAYOUT_VERSION } from './status.js';
@@ -29,4 +30,22 @@ export function verify(map: SyncMap<unknown, unknown>): number {
 /** Frees what reclamation can free now (as far as other threads' pins allow). */
 export function collect(map: SyncMap<unknown, unknown>): void {
   coreOf(map).sm_collect();
+}
+
+/**
+ * Attaches under a made-up thread id: together with abandon() and
+ * reapThread(), one thread can play another that died at a chosen instruction.
+ */
+export function attachAs<K, V>(handle: SyncMapHandle, threadId: number): SyncMap<K, V> {
+  return SyncMap[kAttachAs]<K, V>(handle, threadId);
+}
+
+/** Forgets a map without detaching: its slot, locks and pin stay as they are. */
+export function abandonMap(map: SyncMap<unknown, unknown>): void {
+  abandon(map);
+}
+
+/** Reaps the slots of `threadId` through `map`; returns how many. */
+export function reapThread(map: SyncMap<unknown, unknown>, threadId: number): number {
+  return coreOf(map).sm_reapThread(threadId);
 }

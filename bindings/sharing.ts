@@ -18,7 +18,7 @@
  * creates workers for as long as they may be terminated.
  */
 import dc from 'node:diagnostics_channel';
-import type { Worker } from 'node:worker_threads';
+import { isMainThread, type Worker } from 'node:worker_threads';
 import { SyncMapArgumentError, SyncMapInvalidHandleError, SyncMapLayoutMismatchError } from './errors.js';
 import { LAYOUT_VERSION } from './status.js';
 import { keyCodecs, valueMarshals, type KeyKind, type ValueKind } from './codecs.js';
@@ -99,18 +99,30 @@ export function checkHandle(handle: unknown): asserts handle is SyncMapHandle {
 
 // ── reaping threads that exit without closing ──────────────────────────────
 
-/** A map open in this thread that can reap the slots of an exited thread. */
-export interface Reaper {
+/** A map open in this thread. */
+export interface OpenMap {
+  /** Recovers the slots of a thread that has exited. */
   reapThread(threadId: number): void;
+  /** Detaches this thread. */
+  close(): void;
 }
 
-const openInThisThread = new Set<Reaper>();
+const openInThisThread = new Set<OpenMap>();
+let closingAtExit = false;
 
-export function registerOpen(map: Reaper): void {
+export function registerOpen(map: OpenMap): void {
   openInThisThread.add(map);
+  // A worker that ends without closing its maps gives their slots back as it
+  // exits. (A terminated one runs no code: its creator reaps it instead.)
+  if (!isMainThread && !closingAtExit) {
+    closingAtExit = true;
+    process.once('exit', () => {
+      for (const open of openInThisThread) open.close();
+    });
+  }
 }
 
-export function unregisterOpen(map: Reaper): void {
+export function unregisterOpen(map: OpenMap): void {
   openInThisThread.delete(map);
 }
 

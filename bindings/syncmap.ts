@@ -85,6 +85,8 @@ export interface SyncMapStats {
   shards: number;
   /** How many times the reclamation epoch has advanced. */
   epochAdvances: number;
+  /** Shard locks taken back from threads that were terminated while holding them. */
+  locksRecovered: number;
 }
 
 export type RangeCallback<K, V> = (key: K, value: V) => boolean | void;
@@ -113,6 +115,8 @@ const align8 = (n: number): number => (n + 7) & ~7;
 
 /** @internal Lets bindings/internal.ts create maps over the debug build of the core. */
 export const kCreateWithBuild = Symbol('syncmap-wasm.createWithBuild');
+/** @internal Lets bindings/internal.ts attach under a made-up thread id. */
+export const kAttachAs = Symbol('syncmap-wasm.attachAs');
 
 function closed(what: string): never {
   throw new SyncMapClosedError(`${what}: the map is closed`);
@@ -202,8 +206,11 @@ class Attachment<K, V> implements Scratch {
   u32: Uint32Array;
   #open = true;
 
-  constructor(ex: CoreExports, handle: SyncMapHandle, keys: KeyCodec<K>, values: ValueMarshal<V>, lockTimeoutMs: number) {
-    const slot = ex.sm_attach(threadId, 0, lockTimeoutMs);
+  constructor(
+    ex: CoreExports, handle: SyncMapHandle, keys: KeyCodec<K>, values: ValueMarshal<V>, lockTimeoutMs: number,
+    asThread: number = threadId,
+  ) {
+    const slot = ex.sm_attach(asThread, 0, lockTimeoutMs);
     if (slot < 0) fail(slot, 'SyncMap.attach');
     this.ex = ex;
     this.handle = handle;
@@ -297,6 +304,8 @@ const finalizer = new FinalizationRegistry<Attachment<unknown, unknown>>((attach
 
 /** @internal The core's exports behind a map, for bindings/internal.ts (set by the class below). */
 export let coreOf: (map: SyncMap<unknown, unknown>) => CoreExports;
+/** @internal Drops a map without detaching it, as if its thread had died (set by the class below). */
+export let abandon: (map: SyncMap<unknown, unknown>) => void;
 
 /**
  * A concurrent map with the semantics of Go's sync.Map, shared by any number of
@@ -357,6 +366,15 @@ export class SyncMap<K = string, V = unknown> implements Iterable<[K, V]> {
    * Synchronous; the result reads and writes the very same map.
    */
   static attach<K = string, V = unknown>(handle: SyncMapHandle, options?: AttachOptions<V>): SyncMap<K, V> {
+    return SyncMap.#attach(handle, options, threadId);
+  }
+
+  /** @internal Attaches under another thread's id, so that tests can play a thread that dies. */
+  static [kAttachAs]<K, V>(handle: SyncMapHandle, asThread: number): SyncMap<K, V> {
+    return SyncMap.#attach(handle, undefined, asThread);
+  }
+
+  static #attach<K, V>(handle: SyncMapHandle, options: AttachOptions<V> | undefined, asThread: number): SyncMap<K, V> {
     checkHandle(handle);
     const o: AttachOptions<V> = options ?? {};
     if (typeof o !== 'object') throw new SyncMapArgumentError('SyncMap.attach: options must be an object');
@@ -380,7 +398,7 @@ export class SyncMap<K = string, V = unknown> implements Iterable<[K, V]> {
     } catch (error) {
       throw new SyncMapInvalidHandleError(`SyncMap.attach: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
     }
-    const attachment = new Attachment(ex, handle, keys, values, lockTimeoutMs);
+    const attachment = new Attachment(ex, handle, keys, values, lockTimeoutMs, asThread);
     const keyKind = ex.sm_keyKind();
     const valueKind = ex.sm_valueKind();
     if (keyKind !== keys.id || valueKind !== (handle.values === 'custom' ? CUSTOM_VALUE_ID : values.id)) {
@@ -576,6 +594,7 @@ export class SyncMap<K = string, V = unknown> implements Iterable<[K, V]> {
       threads: a.ex.sm_stat(Stat.THREADS),
       shards: a.shards,
       epochAdvances: a.ex.sm_stat(Stat.EPOCH_ADVANCES),
+      locksRecovered: a.ex.sm_stat(Stat.LOCKS_RECOVERED),
     };
   }
 
@@ -600,5 +619,12 @@ export class SyncMap<K = string, V = unknown> implements Iterable<[K, V]> {
 
   static {
     coreOf = (map) => (map.#a ?? closed('coreOf')).ex;
+    abandon = (map) => {
+      const a = map.#a;
+      if (a === null) return;
+      map.#a = null;
+      finalizer.unregister(a);
+      unregisterOpen(a);
+    };
   }
 }
