@@ -24,17 +24,22 @@
 // the core read or write outside its own scratch region.
 
 import { MAGIC, LAYOUT_VERSION, MAX_KEY_BYTES, MAX_SHARDS, MAX_VALUE_BYTES, STAMP } from "./config";
-import { cas32, load32, store32 } from "./atomics";
+import { load32 } from "./atomics";
 import {
   HEADER_INIT_ACCOUNT, HEADER_LAYOUT, HEADER_MAGIC, HEADER_STAMP,
   heapClaimInit, heapCountRecoveredLocks, heapIsReady, heapPublish, heapRecoveredLocks, heapRootMap,
 } from "./heap";
 import { allocInit, free, heapBytes, setAccount } from "./alloc";
 import {
-  ATTACHED, REAPING, SLOT_ACCOUNT, SLOT_SCRATCH, SLOT_SCRATCH_CAP, SLOT_STATE, SLOT_THREAD_ID,
-  bytesInUse, slotAt, slotClaim, slotHighWater, slotIndex, slotRelease, slotsAttached,
+  MAX_THREAD_ID, SLOT_ACCOUNT, bytesInUse, slotAdoptReap, slotAt, slotBeginReap, slotClaim,
+  slotFreeScratch, slotHighWater, slotIndex, slotRelease, slotSetScratch, slotsAttached,
+  slotsScratchBytes,
 } from "./slots";
-import { allocOrCollect, collect, epochAdvances, pin, reclaimBind, reclaimClearPin, unpin } from "./reclaim";
+import {
+  allocOrCollect, collect, epochAdvances, pin, reclaimBind, reclaimClearPin, reclaimIsPinned,
+  reclaimResetPin, unpin,
+} from "./reclaim";
+import { MAX_BLOCK } from "./sizeclass";
 import { setLockPatience } from "./mutex";
 import { ENTRY_KEY, ENTRY_VALUE, VALUE_BYTES, entryKeyLen, isLive, valueBlockSize, valueLength, valueNew } from "./entry";
 import { tableCapacity, tableEntryAt } from "./table";
@@ -45,7 +50,7 @@ import {
   mapShardCount, mapShardLockWord, mapSize, mapSwap, mapValueKind, mapVerify, result,
 } from "./map";
 import { Status } from "./status";
-import { faultAfter } from "./faults";
+import { crashPoint, faultAfter } from "./faults";
 
 // Room in the scratch beyond maxKeyBytes + maxValueBytes: a range record's
 // header, the padding of its two fields, and the end marker.
@@ -72,6 +77,8 @@ import { faultAfter } from "./faults";
 @inline const STAT_EPOCH_ADVANCES: u32 = 4;
 // @ts-ignore: decorator
 @inline const STAT_LOCKS_RECOVERED: u32 = 5;
+// @ts-ignore: decorator
+@inline const STAT_SCRATCH_BYTES: u32 = 6;
 
 // Thread-local state of this instance.
 let slot: usize = 0; // this thread's slot; 0 until attached
@@ -117,7 +124,9 @@ export function sm_create(
  * Returns the slot index.
  */
 export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64): i32 {
-  if (slot) return Status.BAD_ARGUMENT;
+  if (slot || threadId > MAX_THREAD_ID) return Status.BAD_ARGUMENT;
+  // Also refuses NaN, which would wait forever.
+  if (!(lockPatienceMs >= 1 && lockPatienceMs <= 1e9)) return Status.BAD_ARGUMENT;
   if (!heapIsReady() || load32(HEADER_MAGIC) != MAGIC) return Status.NOT_INITIALIZED;
   if (load32(HEADER_LAYOUT) != LAYOUT_VERSION) return Status.LAYOUT_MISMATCH;
   if (load32(HEADER_STAMP) != STAMP) return Status.BUILD_MISMATCH;
@@ -142,12 +151,9 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
 /** Releases this thread's slot and scratch. The instance is unusable afterwards. */
 export function sm_detach(): void {
   if (!slot) return;
-  // After a trap inside a critical section (a bug, or an injected fault) this
-  // thread may still hold shard locks: recover them like a reaper would.
-  mapRecoverLocks(map, slotIndex(slot) + 1);
-  if (ranging) sm_rangeEnd();
+  recoverFromTrap(); // in case a trap left this thread's locks held
   collect(); // free what this thread's retirements made freeable
-  if (scratchCap) free(scratch, scratchCap);
+  slotFreeScratch(slot);
   const released = slot;
   bind(0);
   slotRelease(released);
@@ -160,24 +166,35 @@ export function sm_detach(): void {
  */
 export function sm_reapThread(threadId: u32): i32 {
   if (!slot) return Status.NOT_ATTACHED;
-  let reaped = 0;
+  const me = slotIndex(slot);
   const high = slotHighWater();
+  let reaped = 0;
   for (let i: u32 = 0; i < high; i++) {
     const dead = slotAt(i);
-    if (dead == slot || load32(dead + SLOT_THREAD_ID) != threadId) continue;
-    if (cas32(dead + SLOT_STATE, ATTACHED, REAPING) != ATTACHED) continue;
-    pin();
-    heapCountRecoveredLocks(mapRecoverLocks(map, slotIndex(dead) + 1));
-    unpin();
-    reclaimClearPin(dead);
-    // reserveScratch publishes the capacity last, so 0 means "unknown": leak it.
-    const deadScratch = <usize>load32(dead + SLOT_SCRATCH);
-    const deadCap = <usize>load32(dead + SLOT_SCRATCH_CAP);
-    if (deadScratch && deadCap) free(deadScratch, deadCap);
-    slotRelease(dead);
+    if (dead == slot || !slotBeginReap(dead, threadId, me)) continue;
+    reapSlot(dead);
     reaped++;
+    // The dead thread may itself have been reaping another slot: finish that.
+    for (let j: u32 = 0; j < high; j++) {
+      if (slotAdoptReap(slotAt(j), i, me)) reapSlot(slotAt(j));
+    }
   }
   return reaped;
+}
+
+function reapSlot(dead: usize): void {
+  // First the pin, so that a reaper stopped half-way does not hold reclamation
+  // back: the dead thread's references no longer matter, and the repair below
+  // runs under this thread's own pin and the shard's lock.
+  reclaimClearPin(dead);
+  crashPoint();
+  pin();
+  heapCountRecoveredLocks(mapRecoverLocks(map, slotIndex(dead) + 1));
+  unpin();
+  crashPoint();
+  slotFreeScratch(dead);
+  crashPoint();
+  slotRelease(dead);
 }
 
 function bind(claimed: usize): void {
@@ -210,21 +227,29 @@ export function sm_scratchCap(): usize {
 }
 
 function reserveScratch(bytes: usize): i32 {
+  if (bytes > MAX_BLOCK) return Status.FULL; // and the rounding below cannot wrap
   bytes = (bytes + 63) & ~<usize>63;
   const fresh = allocOrCollect(bytes);
   if (!fresh) return Status.FULL;
-  // A reaper frees [SLOT_SCRATCH, SLOT_SCRATCH_CAP) only when the capacity is
-  // non-zero, so the capacity is cleared first and published last.
-  store32(slot + SLOT_SCRATCH_CAP, 0);
-  store32(slot + SLOT_SCRATCH, <u32>fresh);
-  store32(slot + SLOT_SCRATCH_CAP, <u32>bytes);
-  if (scratchCap) {
-    memory.copy(fresh, scratch, scratchCap);
-    free(scratch, scratchCap);
-  }
+  if (scratchCap) memory.copy(fresh, scratch, scratchCap);
+  const previous = scratch;
+  const previousCap = scratchCap;
+  slotSetScratch(slot, fresh, bytes);
+  if (previousCap) free(previous, previousCap);
   scratch = fresh;
   scratchCap = bytes;
   return Status.OK;
+}
+
+/**
+ * A trap (a bug, or an injected fault) unwinds out of the core mid-operation,
+ * leaving this thread pinned and maybe holding shard locks. Every operation
+ * starts by checking for that and recovering as a reaper would.
+ */
+function recoverFromTrap(): void {
+  if (!reclaimIsPinned() || ranging) return;
+  mapRecoverLocks(map, slotIndex(slot) + 1);
+  reclaimResetPin();
 }
 
 // ── the map's operations ───────────────────────────────────────────────────
@@ -232,6 +257,7 @@ function reserveScratch(bytes: usize): i32 {
 // @ts-ignore: decorator
 @inline function checkKey(keyLen: usize): i32 {
   if (!slot) return Status.NOT_ATTACHED;
+  recoverFromTrap();
   if (keyLen > maxKeyBytes) return Status.KEY_TOO_LARGE;
   if (keyLen > scratchCap) return Status.BAD_ARGUMENT;
   return Status.OK;
@@ -349,6 +375,7 @@ export function sm_compareAndDelete(keyLen: usize, oldAt: usize, oldLen: usize):
 
 export function sm_clear(): i32 {
   if (!slot) return Status.NOT_ATTACHED;
+  recoverFromTrap();
   pin();
   const status = mapClear(map);
   unpin();
@@ -372,6 +399,7 @@ export function sm_size(): i32 {
 /** Begins copying shard `shard`. OK, or a status (then nothing is held). */
 export function sm_rangeBegin(shard: u32): i32 {
   if (!slot) return Status.NOT_ATTACHED;
+  recoverFromTrap();
   if (ranging || shard >= mapShardCount(map)) return Status.BAD_ARGUMENT;
   pin();
   const status = mapRangeBegin(map, shard);
@@ -460,6 +488,7 @@ export function sm_stat(which: u32): f64 {
   if (which == STAT_THREADS) return <f64>slotsAttached();
   if (which == STAT_EPOCH_ADVANCES) return <f64>epochAdvances();
   if (which == STAT_LOCKS_RECOVERED) return <f64>heapRecoveredLocks();
+  if (which == STAT_SCRATCH_BYTES) return <f64>slotsScratchBytes();
   return -1;
 }
 
@@ -471,6 +500,7 @@ export function sm_collect(): void {
 /** 0 if every invariant of the map holds, else the rule broken (map.ts, mapVerify). */
 export function sm_verify(): i32 {
   if (!slot) return Status.NOT_ATTACHED;
+  recoverFromTrap();
   pin();
   const rule = mapVerify(map);
   unpin();

@@ -31,9 +31,9 @@
 //     is exact and repairable after a crash.
 //   - Entries dropped from every table are set to EXPUNGED so that memory can be
 //     reclaimed (a lock-free writer still holding one must fail, not write).
-//   - clear() empties the shards one after another while holding all their locks:
-//     writers see one step, but a lock-free reader may see some shards emptied and
-//     others not yet (as java.util.concurrent.ConcurrentHashMap.clear()).
+//   - clear() empties all shards while holding all their locks: writers see one
+//     step, but a lock-free reader running meanwhile may see some shards emptied
+//     and others not yet.
 //
 // Every function here runs pinned (reclaim.ts): entries, tables and values it
 // reaches stay valid until the caller unpins. Values it displaces it retires.
@@ -43,8 +43,8 @@
 import { DEBUG } from "./config";
 import { load32, load64, store32, store64, cas32, xchg32 } from "./atomics";
 import { alloc, free } from "./alloc";
-import { lock, unlock, lockTakeOver } from "./mutex";
-import { KIND_ENTRY, KIND_TABLE, KIND_VALUE, retire } from "./reclaim";
+import { MUTEX_SIZE, lock, unlock, lockTakeOver } from "./mutex";
+import { KIND_ENTRY, KIND_TABLE, KIND_VALUE, allocOrCollect, retire } from "./reclaim";
 import {
   DELETED, ENTRY_KEY, ENTRY_VALUE, EXPUNGED, entryBlockSize, entryKeyLen, entryNew, isLive,
   valueBlockSize, valueEquals, valueNew,
@@ -85,9 +85,10 @@ import { crashPoint } from "./faults";
 
 //   shard (SHARD_SIZE = 64 bytes: one cache line, so that the lock word of one
 //   shard never shares a line with the tables word that readers of the next load)
-//   ┌───────────────────────────────┬────────┬────────┬────────┬──────────────┐
-//   │ tables u64: read | dirty << 32│ lock   │ misses │ size   │ —            │
-//   └───────────────────────────────┴────────┴────────┴────────┴──────────────┘
+//   ┌───────────────────────────────┬─────────────────┬────────┬────────┬──────┐
+//   │ tables u64: read | dirty << 32│ lock (mutex.ts) │ misses │ size   │ —    │
+//   └───────────────────────────────┴─────────────────┴────────┴────────┴──────┘
+//    +0                              +8                +16      +20
 //
 //   tables  Low half: the read table (0 = empty). High half: the dirty table
 //           (0 = none). Loaded atomically by anyone, stored atomically only by
@@ -106,9 +107,9 @@ import { crashPoint } from "./faults";
 // @ts-ignore: decorator
 @inline const SHARD_LOCK: usize = 8;
 // @ts-ignore: decorator
-@inline const SHARD_MISSES: usize = 12;
+@inline const SHARD_MISSES: usize = SHARD_LOCK + MUTEX_SIZE;
 // @ts-ignore: decorator
-@inline const SHARD_SIZE_COUNT: usize = 16;
+@inline const SHARD_SIZE_COUNT: usize = SHARD_MISSES + 4;
 // @ts-ignore: decorator
 @inline const SHARD_SIZE: usize = 64;
 // @ts-ignore: decorator
@@ -502,47 +503,63 @@ function tryCompareAndSwap(entry: usize, old: usize, oldLen: usize, nu: usize, n
 // ── Clear ──────────────────────────────────────────────────────────────────
 
 /**
- * Deletes every key. Locks every shard (in index order, the only order in which
- * more than one lock is ever held), so that no writer sees the clear half done;
- * LOCK_TIMEOUT leaves the map unchanged.
+ * Deletes every key, in two passes. First, holding every shard's lock (taken
+ * in index order, the only order in which more than one lock is ever held), it
+ * empties every shard with one store each: no writer can see the clear half
+ * done, and a lock-free reader only while those stores are made. Then, with the
+ * locks released, it retires what the old tables held; nobody can reach those
+ * tables any more except readers already pinned on them. LOCK_TIMEOUT or FULL
+ * leave the map unchanged.
  */
 export function mapClear(map: usize): i32 {
   const shards = mapShardCount(map);
+  // The old tables words, kept until the second pass.
+  const old = allocOrCollect((<usize>shards) << 3);
+  if (!old) return Status.FULL;
   for (let i: u32 = 0; i < shards; i++) {
     if (!lock(shardAt(map, i) + SHARD_LOCK, owner)) {
       while (i--) unlock(shardAt(map, i) + SHARD_LOCK);
+      free(old, (<usize>shards) << 3);
       return Status.LOCK_TIMEOUT;
     }
   }
   for (let i: u32 = 0; i < shards; i++) {
     const shard = shardAt(map, i);
-    const tables = loadTables(shard);
+    store<u64>(old + ((<usize>i) << 3), loadTables(shard));
     store64(shard + SHARD_TABLES, 0); // read ← empty, dirty ← none: one store
     crashPoint();
     store<u32>(shard + SHARD_MISSES, 0);
     store32(shard + SHARD_SIZE_COUNT, 0);
-    dropTablesLocked(readOf(tables), dirtyOf(tables));
-    unlock(shard + SHARD_LOCK);
   }
+  for (let i: u32 = 0; i < shards; i++) unlock(shardAt(map, i) + SHARD_LOCK);
+  for (let i: u32 = 0; i < shards; i++) {
+    const tables = load<u64>(old + ((<usize>i) << 3));
+    dropTables(readOf(tables), dirtyOf(tables));
+  }
+  free(old, (<usize>shards) << 3);
   return Status.OK;
 }
 
-/** Retires two unpublished tables and every entry and value they hold, once each. */
-function dropTablesLocked(read: usize, dirty: usize): void {
+/**
+ * Retires a shard's read and dirty tables, no longer published, and every entry
+ * and value they hold, once each. No lock is needed: only a lock holder that
+ * found an entry through the current tables may change EXPUNGED, and these are
+ * no longer current; lock-free writers only swap live values.
+ */
+function dropTables(read: usize, dirty: usize): void {
   if (dirty) {
-    // Entries of read that are not in dirty are exactly the expunged ones, and
-    // they stay expunged while we hold the lock. Retire them before dropping
-    // dirty's entries, which turns those EXPUNGED too.
-    retireExpungedLocked(read);
-    dropEntriesLocked(dirty);
+    // Entries of read that are not in dirty are exactly the expunged ones.
+    // Retire them before dropping dirty's entries, which turns those EXPUNGED too.
+    retireExpunged(read);
+    dropEntries(dirty);
     retire(dirty, KIND_TABLE);
   } else {
-    dropEntriesLocked(read);
+    dropEntries(read);
   }
   if (read) retire(read, KIND_TABLE);
 }
 
-function dropEntriesLocked(table: usize): void {
+function dropEntries(table: usize): void {
   const capacity = tableCapacity(table);
   for (let i: u32 = 0; i < capacity; i++) {
     const entry = tableEntryAt(table, i);
@@ -554,7 +571,13 @@ function dropEntriesLocked(table: usize): void {
   }
 }
 
-function retireExpungedLocked(table: usize): void {
+/**
+ * Retires the EXPUNGED entries of a read table that has just stopped being
+ * published: they were in no dirty table, so no other table holds them. The
+ * caller holds the lock (promotion) or the table is no longer current (clear),
+ * so nobody can unexpunge them meanwhile.
+ */
+function retireExpunged(table: usize): void {
   const capacity = tableCapacity(table);
   for (let i: u32 = 0; i < capacity; i++) {
     const entry = tableEntryAt(table, i);
@@ -614,7 +637,7 @@ function promoteLocked(shard: usize, tables: u64): void {
   const read = readOf(tables);
   if (read) {
     // The old read table's non-expunged entries all live on in dirty, now read.
-    retireExpungedLocked(read);
+    retireExpunged(read);
     retire(read, KIND_TABLE);
   }
 }
@@ -696,6 +719,10 @@ function dirtyWithRoomLocked(shard: usize): usize {
  * rather than a DELETED one missing from it, which it could not.
  */
 function unexpungeLocked(shard: usize, entry: usize, h: u32): bool {
+  // An EXPUNGED entry implies a dirty table (entry.ts); should that ever not
+  // hold, refuse rather than grow a table that is not there.
+  if (DEBUG) assert(dirtyOf(loadTables(shard)) != 0);
+  if (!dirtyOf(loadTables(shard))) return false;
   const dirty = dirtyWithRoomLocked(shard);
   if (!dirty) return false;
   tableInsertLocked(dirty, h, entry);

@@ -1,12 +1,15 @@
 // A futex mutex that records its owner, so that a lock whose holder has exited
 // can be recovered (abi.ts, reapThread).
 //
-//   lock word (u32)
-//   ┌───┬──────────────────────────────────────────────┐
-//   │ C │ owner: slot index + 1 (0 = unlocked)          │
-//   └───┴──────────────────────────────────────────────┘
-//    31   30 … 0
+//   mutex (MUTEX_SIZE = 8 bytes)
+//   ┌───┬──────────────────────────────────────┬──────────────────────────┐
+//   │ C │ owner: slot index + 1 (0 = unlocked)  │ acquisitions u32         │
+//   └───┴──────────────────────────────────────┴──────────────────────────┘
+//    31   30 … 0                                 +4
 //   C (CONTENDED): some thread may be asleep on the word, so unlock must wake one.
+//   acquisitions: bumped by every acquirer while it holds the lock (plain
+//   read-modify-write under the lock, atomic store); waiters read it to tell a
+//   lock that keeps changing hands from one whose holder never lets go.
 //
 // Acquired by CAS from 0, released by exchange with 0, as in Drepper's
 // "Futexes Are Tricky" (mutex 3), with the owner's id in place of the 1. A
@@ -14,16 +17,17 @@
 // still sleep, and a spurious wake is cheaper than a lost one.
 //
 // The sleep goes through an imported `Atomics.wait` (atomics.ts: a V8 bug in
-// Node 20 breaks Wasm's own wait) and is bounded, so a waiter whose lock word has
-// not changed for `patienceMs` gives up with `false` instead of blocking forever:
-// that only happens when the holder has died and its reaper has not run yet,
-// possibly because the reaper is the very thread that is waiting.
+// Node 20 breaks Wasm's own wait) and is bounded, so a waiter that sees the lock
+// held by the same owner, with no acquisition in between, for `patienceMs` gives
+// up with `false` instead of blocking forever: that only happens when the holder
+// has died and its reaper has not run yet, possibly because the reaper is the
+// very thread that is waiting.
 //
 // Without threads (proxy-wasm) there is one thread per VM and no call into a VM
 // overlaps another, so lock and unlock compile to nothing.
 
 import { LOCK_SPINS, LOCK_WAIT_MS } from "./config";
-import { cas32, futexWait, futexWake, load32, xchg32 } from "./atomics";
+import { cas32, futexWait, futexWake, load32, store32, xchg32 } from "./atomics";
 
 // @ts-ignore: decorator
 @inline const UNLOCKED: u32 = 0;
@@ -33,6 +37,10 @@ import { cas32, futexWait, futexWake, load32, xchg32 } from "./atomics";
 @inline const OWNER_MASK: u32 = 0x7FFF_FFFF;
 // @ts-ignore: decorator
 @inline const TIMED_OUT: i32 = 2;
+// @ts-ignore: decorator
+@inline const ACQUISITIONS: usize = 4;
+// @ts-ignore: decorator
+@inline export const MUTEX_SIZE: usize = 8;
 
 // Thread-local: how long this thread waits on an unchanging lock word.
 let patienceMs: f64 = 5000;
@@ -45,8 +53,9 @@ export function setLockPatience(ms: f64): void {
 // @ts-ignore: decorator
 @inline export function lock(word: usize, owner: u32): bool {
   if (!ASC_FEATURE_THREADS) return true;
-  if (cas32(word, UNLOCKED, owner) == UNLOCKED) return true;
-  return lockSlow(word, owner);
+  if (cas32(word, UNLOCKED, owner) != UNLOCKED && !lockSlow(word, owner)) return false;
+  store32(word + ACQUISITIONS, load32(word + ACQUISITIONS) + 1);
+  return true;
 }
 
 // @ts-ignore: decorator
@@ -69,7 +78,10 @@ export function lockTakeOver(word: usize, deadOwner: u32, owner: u32): bool {
   let seen = load32(word);
   while ((seen & OWNER_MASK) == deadOwner) {
     const witness = cas32(word, seen, owner | (seen & CONTENDED));
-    if (witness == seen) return true;
+    if (witness == seen) {
+      store32(word + ACQUISITIONS, load32(word + ACQUISITIONS) + 1);
+      return true;
+    }
     seen = witness;
   }
   return false;
@@ -81,6 +93,7 @@ function lockSlow(word: usize, owner: u32): bool {
   }
   let unchangedMs: f64 = 0;
   let lastSeen: u32 = UNLOCKED;
+  let lastAcquisitions = load32(word + ACQUISITIONS);
   while (true) {
     let seen = load32(word);
     if (seen == UNLOCKED) {
@@ -91,8 +104,10 @@ function lockSlow(word: usize, owner: u32): bool {
       if (cas32(word, seen, seen | CONTENDED) != seen) continue;
       seen |= CONTENDED;
     }
-    if (seen != lastSeen) {
+    const acquisitions = load32(word + ACQUISITIONS);
+    if (seen != lastSeen || acquisitions != lastAcquisitions) {
       lastSeen = seen;
+      lastAcquisitions = acquisitions;
       unchangedMs = 0;
     }
     if (futexWait(word, seen, LOCK_WAIT_MS) == TIMED_OUT) {

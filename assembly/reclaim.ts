@@ -21,9 +21,10 @@
 //   LIMBO[e] u32   Head of the objects retired while EPOCH was e, linked through
 //                  each object's RETIRE_LINK word. Pushed by CAS by any pinned
 //                  thread; taken whole (xchg with 0) by the thread whose CAS
-//                  moves EPOCH from e + 1 to e + 2. Pushes to LIMBO[e] only come
-//                  from threads pinned at e or e + 1, and the taker is itself
-//                  pinned at e + 1, so no push can race with the take.
+//                  moves EPOCH from e + 1 to e + 2. A push to LIMBO[e] comes
+//                  from a thread that read EPOCH == e while pinned at e or e - 1;
+//                  the advance to e + 2 needs every pinned thread at e + 1,
+//                  taker included, so no push can race with the take.
 //   ADVANCES u32   How many times EPOCH moved (statistics). Written by the thread
 //                  whose CAS moved it, before it unpins; no two such writes can
 //                  overlap, because the next advance waits for that unpin.
@@ -161,6 +162,17 @@ export function allocOrCollect(size: usize): usize {
 /** Times the epoch has advanced since the heap began (statistics). */
 export function epochAdvances(): u32 {
   return load32(ADVANCES);
+}
+
+/** True while this thread is inside pin() … unpin(). */
+export function reclaimIsPinned(): bool {
+  return pinDepth != 0;
+}
+
+/** Forgets this thread's pins (after a trap unwound past its unpin() calls). */
+export function reclaimResetPin(): void {
+  pinDepth = 0;
+  store32(pinWord, 0);
 }
 
 /** Clears the pin of a slot whose thread has exited (the reaper's part). */

@@ -4,50 +4,63 @@
 // thread's scratch region and byte counters.
 //
 //   slot (SLOT_SIZE = 64 bytes, one cache line, MAX_SLOTS of them at SLOTS_BASE)
-//   ┌────────┬──────────┬────────┬─────────┬────────────┬──────┐
-//   │ state  │ threadId │ pin    │ scratch │ scratchCap │  —   │  +0 … +24
-//   ├────────┴──────────┴────────┴─────────┴────────────┴──────┤
-//   │ allocated bytes u64          │ freed bytes u64           │  +24 … +40
-//   └──────────────────────────────────────────────────────────┘
+//   ┌────────┬────────┬─────────┬────────────┬───────────────┐
+//   │ owner  │ pin    │ scratch │ scratchCap │ —             │  +0 … +24
+//   ├────────┴────────┴─────────┴────────────┴───────────────┤
+//   │ allocated bytes u64          │ freed bytes u64          │  +24 … +40
+//   └─────────────────────────────────────────────────────────┘
 //
-//   state      FREE → ATTACHED: CAS by the attaching thread.
-//              ATTACHED → FREE: store by the owner when it detaches.
-//              ATTACHED → REAPING: CAS by a reaper, after the owner has exited;
-//              REAPING → FREE: store by that reaper when it is done.
-//   threadId   Node's threadId of the owner; written by the owner right after
-//              claiming, read by reapers to find the slots of an exited thread.
+//   owner      Who holds the slot, in one word so that every change of hands
+//              is one CAS:
+//                0                          FREE
+//                threadId << 2 | ATTACHED   held by that thread (Node's threadId)
+//                reaper   << 2 | REAPING    being reaped by the thread in slot
+//                                           `reaper`, after its owner exited
+//              FREE → ATTACHED: CAS by the attaching thread.
+//              ATTACHED → REAPING: CAS by a reaper, matching the exited
+//                thread's id exactly (a slot its owner freed and another thread
+//                claimed since cannot match).
+//              REAPING → REAPING (new reaper): CAS by the reaper of a reaper
+//                that died mid-reap, which finishes the job.
+//              → FREE: store by the owner (detach) or the reaper, last of all.
 //   pin        0, or (epoch << 1) | 1 while the owner is inside an operation.
 //              Owner stores (sequentially consistent), epoch advancers load,
 //              a reaper clears it. See reclaim.ts.
 //   scratch    The owner's scratch region (key and value bytes marshalled by
-//   scratchCap the bindings). Written by the owner; freed by the owner on detach
-//              or by the reaper.
+//   scratchCap the bindings). Written by the owner, capacity last; freed by
+//              whoever takes the capacity with an exchange (owner on detach, or
+//              a reaper), so it is freed at most once.
 //   counters   Bytes this thread allocated / freed (alloc.ts); never reset, so
 //              the sums over all slots stay exact when a slot is reused.
 
 import { MAX_SLOTS } from "./config";
 import { HEADER_SLOT_HIGH_WATER, SLOTS_BASE, SLOT_SIZE } from "./heap";
-import { cas32, load32, load64, store32 } from "./atomics";
+import { cas32, load32, load64, store32, xchg32 } from "./atomics";
+import { free } from "./alloc";
 
 // @ts-ignore: decorator
-@inline export const SLOT_STATE: usize = 0;
+@inline const SLOT_OWNER: usize = 0;
 // @ts-ignore: decorator
-@inline export const SLOT_THREAD_ID: usize = 4;
+@inline export const SLOT_PIN: usize = 4;
 // @ts-ignore: decorator
-@inline export const SLOT_PIN: usize = 8;
+@inline const SLOT_SCRATCH: usize = 8;
 // @ts-ignore: decorator
-@inline export const SLOT_SCRATCH: usize = 12;
-// @ts-ignore: decorator
-@inline export const SLOT_SCRATCH_CAP: usize = 16;
+@inline const SLOT_SCRATCH_CAP: usize = 12;
 // @ts-ignore: decorator
 @inline export const SLOT_ACCOUNT: usize = 24;
 
 // @ts-ignore: decorator
-@inline export const FREE: u32 = 0;
+@inline const FREE: u32 = 0;
 // @ts-ignore: decorator
-@inline export const ATTACHED: u32 = 1;
+@inline const ATTACHED: u32 = 1;
 // @ts-ignore: decorator
-@inline export const REAPING: u32 = 2;
+@inline const REAPING: u32 = 2;
+// @ts-ignore: decorator
+@inline const STATE_MASK: u32 = 3;
+
+/** Thread ids must fit beside the two state bits. */
+// @ts-ignore: decorator
+@inline export const MAX_THREAD_ID: u32 = 0x3FFF_FFFF;
 
 // @ts-ignore: decorator
 @inline export function slotAt(index: u32): usize {
@@ -69,26 +82,54 @@ import { cas32, load32, load64, store32 } from "./atomics";
 export function slotClaim(threadId: u32): usize {
   for (let i: u32 = 0; i < MAX_SLOTS; i++) {
     const slot = slotAt(i);
-    if (cas32(slot + SLOT_STATE, FREE, ATTACHED) != FREE) continue;
-    store32(slot + SLOT_THREAD_ID, threadId);
-    // Raise the high-water mark before this slot can ever be pinned.
+    if (load32(slot + SLOT_OWNER) != FREE) continue;
+    // Raise the high-water mark first, so that epoch advancers and reapers scan
+    // this slot from the moment it may be held.
     let high = load32(HEADER_SLOT_HIGH_WATER);
     while (high < i + 1) {
       const seen = cas32(HEADER_SLOT_HIGH_WATER, high, i + 1);
       if (seen == high) break;
       high = seen;
     }
-    return slot;
+    if (cas32(slot + SLOT_OWNER, FREE, (threadId << 2) | ATTACHED) == FREE) return slot;
   }
   return 0;
+}
+
+/** Starts reaping `slot` if thread `threadId`, which has exited, holds it. */
+export function slotBeginReap(slot: usize, threadId: u32, reaper: u32): bool {
+  const held = (threadId << 2) | ATTACHED;
+  return cas32(slot + SLOT_OWNER, held, (reaper << 2) | REAPING) == held;
+}
+
+/** Takes over the reaping of `slot` from a reaper (slot index) that exited mid-reap. */
+export function slotAdoptReap(slot: usize, deadReaper: u32, reaper: u32): bool {
+  const reaping = (deadReaper << 2) | REAPING;
+  return cas32(slot + SLOT_OWNER, reaping, (reaper << 2) | REAPING) == reaping;
+}
+
+/** Publishes a new scratch region; the caller frees the previous one. */
+export function slotSetScratch(slot: usize, scratch: usize, cap: usize): void {
+  // Whoever frees the scratch takes the capacity first (slotFreeScratch), so
+  // it is cleared before the address changes and published after.
+  store32(slot + SLOT_SCRATCH_CAP, 0);
+  store32(slot + SLOT_SCRATCH, <u32>scratch);
+  store32(slot + SLOT_SCRATCH_CAP, <u32>cap);
+}
+
+/** Frees the slot's scratch region, once: whoever exchanges the capacity for 0 frees it. */
+export function slotFreeScratch(slot: usize): void {
+  const cap = <usize>xchg32(slot + SLOT_SCRATCH_CAP, 0);
+  const scratch = <usize>load32(slot + SLOT_SCRATCH);
+  if (cap && scratch) free(scratch, cap);
 }
 
 /** Returns a slot to the free pool. The caller owns it (as owner or reaper). */
 export function slotRelease(slot: usize): void {
   store32(slot + SLOT_PIN, 0);
-  store32(slot + SLOT_SCRATCH, 0);
   store32(slot + SLOT_SCRATCH_CAP, 0);
-  store32(slot + SLOT_STATE, FREE);
+  store32(slot + SLOT_SCRATCH, 0);
+  store32(slot + SLOT_OWNER, FREE); // last: the slot may be claimed from here on
 }
 
 /** Bytes allocated minus bytes freed, over every slot and the init account. */
@@ -107,7 +148,15 @@ export function slotsAttached(): u32 {
   let n: u32 = 0;
   const high = slotHighWater();
   for (let i: u32 = 0; i < high; i++) {
-    if (load32(slotAt(i) + SLOT_STATE) == ATTACHED) n++;
+    if ((load32(slotAt(i) + SLOT_OWNER) & STATE_MASK) == ATTACHED) n++;
   }
   return n;
+}
+
+/** Bytes held as scratch regions by attached threads. */
+export function slotsScratchBytes(): u64 {
+  let total: u64 = 0;
+  const high = slotHighWater();
+  for (let i: u32 = 0; i < high; i++) total += load32(slotAt(i) + SLOT_SCRATCH_CAP);
+  return total;
 }

@@ -59,7 +59,7 @@ export interface CoreExports {
 }
 
 /** Which statistic sm_stat returns (STAT_* in assembly/abi.ts). */
-export const Stat = { BYTES_IN_USE: 0, HEAP_BYTES: 1, MEMORY_BYTES: 2, THREADS: 3, EPOCH_ADVANCES: 4, LOCKS_RECOVERED: 5 } as const;
+export const Stat = { BYTES_IN_USE: 0, HEAP_BYTES: 1, MEMORY_BYTES: 2, THREADS: 3, EPOCH_ADVANCES: 4, LOCKS_RECOVERED: 5, SCRATCH_BYTES: 6 } as const;
 
 /** The builds of the core this package ships. */
 export type CoreBuild = 'release' | 'debug';

@@ -74,6 +74,8 @@ export interface SyncMapStats {
   size: number;
   /** Bytes allocated and not yet freed: entries, values, tables, scratch regions, blocks awaiting reclamation. */
   bytesInUse: number;
+  /** The part of bytesInUse that is the attached threads' scratch regions (maxKeyBytes + maxValueBytes each). */
+  scratchBytes: number;
   /** Bytes the allocator has ever taken from the memory (its high-water mark). */
   heapBytes: number;
   /** Current size of the shared memory. */
@@ -588,6 +590,7 @@ export class SyncMap<K = string, V = unknown> implements Iterable<[K, V]> {
     return {
       size: this.size,
       bytesInUse: a.ex.sm_stat(Stat.BYTES_IN_USE),
+      scratchBytes: a.ex.sm_stat(Stat.SCRATCH_BYTES),
       heapBytes: a.ex.sm_stat(Stat.HEAP_BYTES),
       memoryBytes: a.ex.sm_stat(Stat.MEMORY_BYTES),
       maxMemoryBytes: a.handle.maxMemoryBytes,

@@ -71,3 +71,53 @@ describe('a thread stopped at any crash point of a critical section', () => {
     map.close();
   });
 });
+
+describe('a reaper stopped while reaping', () => {
+  it('is reaped in turn, and the slot it was reaping is finished', () => {
+    const map = internal.createWithBuild<string, number>('debug', { shards: 2, values: 'number', lockTimeoutMs: 1000 });
+    for (let n = 1; n <= 3; n++) {
+      // A thread dies holding a lock…
+      const victim = internal.attachAs<string, number>(map.handle, 2_000_000 + n);
+      internal.coreOfMap(victim).sm_debugFaultAfter(1);
+      expect(() => victim.store(`new-${n}`, n)).toThrow(WebAssembly.RuntimeError);
+      internal.abandonMap(victim);
+      // …its reaper dies at the n-th crash point of the reap…
+      const reaper = internal.attachAs<string, number>(map.handle, 3_000_000 + n);
+      internal.coreOfMap(reaper).sm_debugFaultAfter(n);
+      expect(() => internal.reapThread(reaper, 2_000_000 + n)).toThrow(WebAssembly.RuntimeError);
+      internal.abandonMap(reaper);
+      // …and reaping the reaper finishes both.
+      expect(internal.reapThread(map, 3_000_000 + n)).toBe(1);
+      expect(map.stats().threads).toBe(1);
+      expect(internal.verify(map)).toBe(0);
+      map.store(`new-${n}`, n);
+      expect(map.load(`new-${n}`)).toBe(n);
+    }
+    map.close();
+  });
+});
+
+describe('a thread that trapped inside a critical section and carries on', () => {
+  it('recovers its own locks and pin at its next operation', () => {
+    const map = internal.createWithBuild<string, number>('debug', { shards: 1, values: 'number', lockTimeoutMs: 500 });
+    const thread = internal.attachAs<string, number>(map.handle, 4_000_001);
+    for (let n = 1; n <= 40; n++) {
+      internal.coreOfMap(thread).sm_debugFaultAfter(n);
+      try {
+        script(thread);
+      } catch (error) {
+        if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+      }
+      internal.coreOfMap(thread).sm_debugFaultAfter(0);
+      thread.store(`after-${n}`, n); // would wait on its own lock without recovery
+      expect(internal.verify(map)).toBe(0);
+    }
+    // Its pin was released too: reclamation advances.
+    const advances = map.stats().epochAdvances;
+    for (let i = 0; i < 1000; i++) map.store('churn', i);
+    internal.collect(map);
+    expect(map.stats().epochAdvances).toBeGreaterThan(advances);
+    thread.close();
+    map.close();
+  });
+});

@@ -1,0 +1,41 @@
+/**
+ * A reader thread of the demo: looks up random pods by UID, as a controller's
+ * event handlers would, and publishes its counts in a shared array.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { SyncMap, type SyncMapHandle } from 'syncmap-wasm';
+import { uidOf, type Pod } from './pods.js';
+
+export interface ReaderData {
+  handle: SyncMapHandle;
+  keys: number;
+  index: number;
+  /** Float64Array: [reads, hits] per reader. */
+  counters: SharedArrayBuffer;
+  /** Int32Array: [stop]. */
+  control: SharedArrayBuffer;
+}
+
+const { handle, keys, index, counters, control } = workerData as ReaderData;
+const map = SyncMap.attach<string, Pod>(handle);
+const counts = new Float64Array(counters);
+const stop = new Int32Array(control);
+const uids = Array.from({ length: keys }, (_, i) => uidOf(i));
+parentPort!.postMessage('ready');
+
+let x = 0x9e3779b9 ^ (index * 0x85ebca6b);
+let reads = 0;
+let hits = 0;
+while (Atomics.load(stop, 0) === 0) {
+  for (let i = 0; i < 512; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const pod = map.load(uids[(x >>> 0) % keys]!);
+    if (pod !== undefined && pod.spec.nodeName !== '') hits++;
+  }
+  reads += 512;
+  counts[2 * index] = reads;
+  counts[2 * index + 1] = hits;
+}
+map.close();

@@ -1,0 +1,59 @@
+/**
+ * Thread slots (assembly/slots.ts) and the scratch regions they own: claimed,
+ * released and reaped exactly once, whatever the order of events.
+ */
+import { describe, expect, it } from 'vitest';
+import { internal, SyncMap } from './helpers.js';
+
+describe('thread slots', () => {
+  it('a slot freed by its owner and claimed by another thread is not reaped for the first', () => {
+    const map = SyncMap.createSync<string, number>({ values: 'number' });
+    const first = internal.attachAs<string, number>(map.handle, 5001);
+    const slot = internal.coreOfMap(first).sm_slotIndex();
+    first.close(); // a clean exit
+    const second = internal.attachAs<string, number>(map.handle, 5002);
+    expect(internal.coreOfMap(second).sm_slotIndex()).toBe(slot); // the same slot, reused
+    // The first thread's 'exit' event arrives late: nothing of its is left to reap.
+    expect(internal.reapThread(map, 5001)).toBe(0);
+    second.store('still', 1);
+    expect(second.load('still')).toBe(1);
+    expect(map.stats().threads).toBe(2);
+    second.close();
+    map.close();
+  });
+
+  it('reaping frees the dead thread\'s scratch once, and the memory is reused', () => {
+    const map = SyncMap.createSync<string, number>({ values: 'number', maxValueBytes: 1 << 20 });
+    const before = map.stats();
+    const dead = internal.attachAs<string, number>(map.handle, 5003);
+    expect(map.stats().scratchBytes).toBeGreaterThan(before.scratchBytes + (1 << 20));
+    internal.abandonMap(dead);
+    expect(internal.reapThread(map, 5003)).toBe(1);
+    expect(internal.reapThread(map, 5003)).toBe(0);
+    expect(map.stats().scratchBytes).toBe(before.scratchBytes);
+    expect(map.stats().bytesInUse).toBe(before.bytesInUse);
+    // Two new threads get two different scratch regions (a double free would hand out one twice).
+    const a = internal.attachAs(map.handle, 5004);
+    const b = internal.attachAs(map.handle, 5005);
+    expect(internal.coreOfMap(a).sm_scratch()).not.toBe(internal.coreOfMap(b).sm_scratch());
+    a.close();
+    b.close();
+    map.close();
+  });
+
+  it('a scratch request too large to round refuses with FULL and changes nothing', () => {
+    const map = SyncMap.createSync<string, number>({ values: 'number' });
+    map.store('k', 1);
+    const core = internal.coreOfMap(map);
+    const cap = core.sm_scratchCap();
+    expect(core.sm_reserve(0xffffffff)).toBe(internal.Status.FULL);
+    expect(core.sm_reserve(0xffffffc1)).toBe(internal.Status.FULL);
+    expect(core.sm_scratchCap()).toBe(cap);
+    expect(map.load('k')).toBe(1);
+    const other = internal.instantiate(map.handle.module, map.handle.memory);
+    expect(other.sm_attach(9, 0xfffffff0, 1000)).toBe(internal.Status.FULL);
+    expect(other.sm_attach(9, 0, Number.NaN)).toBe(internal.Status.BAD_ARGUMENT);
+    expect(internal.verify(map)).toBe(0);
+    map.close();
+  });
+});
