@@ -203,6 +203,7 @@ class Attachment<K, V> implements Scratch {
   base = 0;
   cap = 0;
   u8: Uint8Array;
+  keyView: Uint8Array;
   buf: Buffer;
   f64: Float64Array;
   u32: Uint32Array;
@@ -223,6 +224,7 @@ class Attachment<K, V> implements Scratch {
     this.shards = ex.sm_shards();
     const buffer = handle.memory.buffer;
     this.u8 = new Uint8Array(buffer);
+    this.keyView = this.u8;
     this.buf = Buffer.from(buffer);
     this.f64 = new Float64Array(buffer);
     this.u32 = new Uint32Array(buffer);
@@ -240,6 +242,7 @@ class Attachment<K, V> implements Scratch {
       this.f64 = new Float64Array(buffer);
       this.u32 = new Uint32Array(buffer);
     }
+    this.keyView = this.u8.subarray(this.base, this.base + this.cap);
   }
 
   ensure(bytes: number): void {
