@@ -158,6 +158,8 @@ console.log(`${'total'.padEnd(16)} ${fmt.format(reads + writes).padStart(12)} ${
 console.log();
 console.log(`hit rate        ${fmt.format((100 * totalHits()) / Math.max(1, reads))}% of lookups found their pod`);
 console.log(`size            ${fmt.format(stats.size)} pods (exact; ${fmt.format(present.reduce((a, b) => a + b, 0))} expected)`);
-console.log(`memory in use   ${mib(stats.bytesInUse)} of a ${mib(stats.memoryBytes)} shared memory, ${fmt.format(stats.bytesInUse / Math.max(1, stats.size))} bytes per pod (incl. ${threads + 1} scratch regions)`);
+const mapBytes = stats.bytesInUse - stats.scratchBytes;
+console.log(`memory in use   ${mib(stats.bytesInUse)} in a ${mib(stats.memoryBytes)} shared memory: ${mib(stats.scratchBytes)} of per-thread scratch,`);
+console.log(`                ${mib(mapBytes)} of map, ${fmt.format(mapBytes / Math.max(1, stats.size))} bytes per pod (a pod is ~${fmt.format(Buffer.byteLength(JSON.stringify(podOf(1, 1))))} bytes of JSON)`);
 console.log(`reclamation     ${fmt.format(stats.epochAdvances)} epoch advances`);
 map.close();
