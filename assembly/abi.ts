@@ -23,7 +23,7 @@
 // is checked here as well as in the bindings: nothing a caller passes can make
 // the core read or write outside its own scratch region.
 
-import { MAGIC, LAYOUT_VERSION, MAX_KEY_BYTES, MAX_SHARDS, MAX_VALUE_BYTES, STAMP } from "./config";
+import { DEBUG, MAGIC, LAYOUT_VERSION, MAX_KEY_BYTES, MAX_SHARDS, MAX_VALUE_BYTES, STAMP } from "./config";
 import { load32 } from "./atomics";
 import {
   HEADER_INIT_ACCOUNT, HEADER_LAYOUT, HEADER_MAGIC, HEADER_STAMP,
@@ -279,6 +279,7 @@ function recoverFromTrap(): void {
 // @ts-ignore: decorator
 @inline function copyOut(block: usize): i32 {
   const len = valueLength(block); // <= maxValueBytes < scratchCap
+  if (DEBUG) assert(len <= maxValueBytes);
   memory.copy(scratch, block + VALUE_BYTES, len);
   return <i32>len;
 }

@@ -123,7 +123,15 @@ function bump(size: usize, align: usize): usize {
   }
 }
 
-/** Grows the memory so that [0, end) is addressable; false at its maximum. */
+/**
+ * Grows the memory so that [0, end) is addressable; false at its maximum.
+ *
+ * The Node bindings create a shared memory at its maximum size, so there this
+ * only ever checks: other threads would see a grown shared memory only after
+ * their next interrupt check, and until then their memory.copy bounds checks
+ * fail (bindings/sharing.ts). The proxy-wasm build, one thread over a memory of
+ * its own, grows here on demand.
+ */
 function ensureMemory(end: usize): bool {
   const pages = memory.size();
   const have = (<usize>pages) << 16;

@@ -29,6 +29,7 @@
 // The load factor, tombstones included, stays at or below 3/4, so every probe
 // chain ends at an empty slot.
 
+import { DEBUG } from "./config";
 import { entryHasKey } from "./entry";
 import { allocOrCollect } from "./reclaim";
 import { free } from "./alloc";
@@ -114,6 +115,10 @@ export function tableFreeUnpublished(table: usize): void {
 /** The entry for the key, or 0. Safe on a published table without any lock. */
 export function tableFind(table: usize, hash: u32, key: usize, keyLen: usize): usize {
   if (!table) return 0;
+  if (DEBUG) {
+    const capacity = load<u32>(table + TABLE_CAPACITY);
+    assert(capacity >= MIN_CAPACITY && !(capacity & (capacity - 1)) && capacity <= (1 << 27));
+  }
   const slot = slotOf(table, hash, key, keyLen);
   return slot ? <usize>load<u32>(slot + SLOT_ENTRY) : 0;
 }

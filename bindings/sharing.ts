@@ -48,12 +48,23 @@ const PAGE_BYTES = 65536;
 /** 65535 pages: just under 4 GiB, so that every address plus length fits in 32 bits. */
 export const MAX_MEMORY_BYTES = 65535 * PAGE_BYTES;
 
-/** A new shared memory for a map that may grow to `maxMemoryBytes`. */
+/**
+ * A new shared memory for a map of at most `maxMemoryBytes`, created at that
+ * size from the start.
+ *
+ * Why not grow it on demand: when one thread grows a shared memory, V8 updates
+ * the other threads' instances only when each next handles an interrupt. Until
+ * then their bulk-memory instructions (memory.copy, memory.fill) check bounds
+ * against the old size, so a reader copying a value that a writer had just
+ * allocated in the new pages trapped out of bounds (seen here: Node 20.20,
+ * two readers and a writer, within seconds). Created whole, the memory never
+ * grows: it is address space until touched, and the OS commits pages only as
+ * the core's allocator reaches them (a 1 GiB map costs no resident memory).
+ */
 export function createMemory(maxMemoryBytes: number): WebAssembly.Memory {
-  const maximum = Math.ceil(maxMemoryBytes / PAGE_BYTES);
+  const pages = Math.ceil(maxMemoryBytes / PAGE_BYTES);
   try {
-    // One page to start: the core grows the memory as the map does.
-    return new WebAssembly.Memory({ initial: 1, maximum, shared: true });
+    return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   } catch (error) {
     throw new SyncMapArgumentError(
       `SyncMap.create: options.maxMemoryBytes (${maxMemoryBytes}) could not be reserved (${(error as Error).message})`,

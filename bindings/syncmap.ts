@@ -76,11 +76,12 @@ export interface SyncMapStats {
   bytesInUse: number;
   /** The part of bytesInUse that is the attached threads' scratch regions (maxKeyBytes + maxValueBytes each). */
   scratchBytes: number;
-  /** Bytes the allocator has ever taken from the memory (its high-water mark). */
+  /**
+   * Bytes the allocator has ever taken from the memory: its high-water mark,
+   * and about as much of the memory as the OS has had to commit.
+   */
   heapBytes: number;
-  /** Current size of the shared memory. */
-  memoryBytes: number;
-  /** The memory's maximum. */
+  /** The size of the map's shared memory, reserved whole when the map was created. */
   maxMemoryBytes: number;
   /** Threads (SyncMap objects) attached right now. */
   threads: number;
@@ -595,7 +596,6 @@ export class SyncMap<K = string, V = unknown> implements Iterable<[K, V]> {
       bytesInUse: a.ex.sm_stat(Stat.BYTES_IN_USE),
       scratchBytes: a.ex.sm_stat(Stat.SCRATCH_BYTES),
       heapBytes: a.ex.sm_stat(Stat.HEAP_BYTES),
-      memoryBytes: a.ex.sm_stat(Stat.MEMORY_BYTES),
       maxMemoryBytes: a.handle.maxMemoryBytes,
       threads: a.ex.sm_stat(Stat.THREADS),
       shards: a.shards,

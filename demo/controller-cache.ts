@@ -108,7 +108,7 @@ for (;;) {
       `[${fmt.format((now - start) / 1000).padStart(4)} s] reads ${rate(((reads - lastReads) * 1000) / (now - lastReport))}/s` +
       ` · writes ${rate(((writes - lastWrites) * 1000) / (now - lastReport))}/s` +
       ` · hit ${fmt.format((100 * totalHits()) / Math.max(1, reads))}%` +
-      ` · size ${fmt.format(stats.size)} · memory in use ${mib(stats.bytesInUse)}`;
+      ` · size ${fmt.format(stats.size)} · memory in use ${mib(stats.bytesInUse - stats.scratchBytes)}`;
     process.stdout.write(interactive ? `\r${line}   ` : `${line}\n`);
     lastReport = now;
     lastReads = reads;
@@ -159,7 +159,7 @@ console.log();
 console.log(`hit rate        ${fmt.format((100 * totalHits()) / Math.max(1, reads))}% of lookups found their pod`);
 console.log(`size            ${fmt.format(stats.size)} pods (exact; ${fmt.format(present.reduce((a, b) => a + b, 0))} expected)`);
 const mapBytes = stats.bytesInUse - stats.scratchBytes;
-console.log(`memory in use   ${mib(stats.bytesInUse)} in a ${mib(stats.memoryBytes)} shared memory: ${mib(stats.scratchBytes)} of per-thread scratch,`);
+console.log(`memory in use   ${mib(stats.bytesInUse)} (heap high-water ${mib(stats.heapBytes)} of ${mib(stats.maxMemoryBytes)} reserved): ${mib(stats.scratchBytes)} of per-thread scratch,`);
 console.log(`                ${mib(mapBytes)} of map, ${fmt.format(mapBytes / Math.max(1, stats.size))} bytes per pod (a pod is ~${fmt.format(Buffer.byteLength(JSON.stringify(podOf(1, 1))))} bytes of JSON)`);
 console.log(`reclamation     ${fmt.format(stats.epochAdvances)} epoch advances`);
 map.close();
