@@ -19,6 +19,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const TARGETS = {
   threads: { entry: 'assembly/index-threads.ts', debug: 0 },
   'threads-debug': { entry: 'assembly/index-threads.ts', debug: 1 },
+  proxy: { entry: 'assembly/index-proxy.ts', debug: 0 },
 };
 
 async function sourcesOf(dir) {
