@@ -45,7 +45,11 @@ import { ENTRY_KEY, ENTRY_VALUE, VALUE_BYTES, entryKeyLen, isLive, valueBlockSiz
 import { tableCapacity, tableEntryAt } from "./table";
 import { sipHash13 } from "./hash";
 import {
-  mapBindOwner, mapClear, mapCompareAndSwap, mapDelete, mapK0, mapK1, mapKeyKind, mapLoad,
+  lockedClear, lockedCompareAndSwap, lockedDelete, lockedLoad, lockedLoadOrStore, lockedNew, lockedRangeBegin,
+  lockedRangeEnd, lockedSize, lockedSwap, lockedVerify,
+} from "./locked";
+import {
+  MAP_KIND_LOCKED, mapBindOwner, mapClear, mapCompareAndSwap, mapDelete, mapK0, mapK1, mapKeyKind, mapKind, mapLoad,
   mapLoadOrStore, mapMaxKeyBytes, mapMaxValueBytes, mapNew, mapRangeBegin, mapRecoverLocks,
   mapShardCount, mapShardLockWord, mapSize, mapSwap, mapValueKind, mapVerify, result,
 } from "./map";
@@ -89,8 +93,9 @@ let maxKeyBytes: usize = 0;
 let maxValueBytes: usize = 0;
 let scratch: usize = 0;
 let scratchCap: usize = 0;
-let rangeTable: usize = 0; // the read table sm_rangeNext copies from; pinned
+let rangeTable: usize = 0; // the table sm_rangeNext copies from; pinned (or read-locked)
 let ranging: bool = false;
+let locked: bool = false; // the root map is the LockedMap baseline (locked.ts), not a sync map
 
 // ── heap and thread lifecycle ──────────────────────────────────────────────
 
@@ -100,17 +105,19 @@ let ranging: bool = false;
  */
 export function sm_create(
   k0lo: u32, k0hi: u32, k1lo: u32, k1hi: u32,
-  shards: u32, maxKey: u32, maxValue: u32, keyKind: u32, valueKind: u32,
+  shards: u32, maxKey: u32, maxValue: u32, keyKind: u32, valueKind: u32, mapKind: u32,
 ): i32 {
+  if (mapKind > MAP_KIND_LOCKED || (mapKind == MAP_KIND_LOCKED && shards != 1)) return Status.BAD_ARGUMENT;
   if (!shards || shards > MAX_SHARDS || (shards & (shards - 1))) return Status.BAD_ARGUMENT;
   if (!maxKey || maxKey > MAX_KEY_BYTES || maxValue > MAX_VALUE_BYTES) return Status.BAD_ARGUMENT;
   // A memory that already holds a heap (or static data that reaches ROOT).
   if (!heapClaimInit()) return Status.BAD_ARGUMENT;
   allocInit();
-  const root = mapNew(
-    ((<u64>k0hi) << 32) | k0lo, ((<u64>k1hi) << 32) | k1lo,
-    shards, maxKey, maxValue, keyKind, valueKind,
-  );
+  const k0 = ((<u64>k0hi) << 32) | k0lo;
+  const k1 = ((<u64>k1hi) << 32) | k1lo;
+  const root = mapKind == MAP_KIND_LOCKED
+    ? lockedNew(k0, k1, maxKey, maxValue, keyKind, valueKind)
+    : mapNew(k0, k1, shards, maxKey, maxValue, keyKind, valueKind);
   // Out of memory this early leaves the heap INITIALIZING: nobody can attach,
   // and the bindings discard the memory.
   if (!root) return Status.FULL;
@@ -135,6 +142,7 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
   bind(claimed);
   setLockPatience(lockPatienceMs);
   map = heapRootMap();
+  locked = mapKind(map) == MAP_KIND_LOCKED;
   k0 = mapK0(map);
   k1 = mapK1(map);
   maxKeyBytes = mapMaxKeyBytes(map);
@@ -189,7 +197,7 @@ function reapSlot(dead: usize): void {
   reclaimClearPin(dead);
   crashPoint();
   pin();
-  heapCountRecoveredLocks(mapRecoverLocks(map, slotIndex(dead) + 1));
+  if (!locked) heapCountRecoveredLocks(mapRecoverLocks(map, slotIndex(dead) + 1));
   unpin();
   crashPoint();
   slotFreeScratch(dead);
@@ -248,7 +256,7 @@ function reserveScratch(bytes: usize): i32 {
  */
 function recoverFromTrap(): void {
   if (!reclaimIsPinned() || ranging) return;
-  mapRecoverLocks(map, slotIndex(slot) + 1);
+  if (!locked) mapRecoverLocks(map, slotIndex(slot) + 1);
   reclaimResetPin();
 }
 
@@ -288,6 +296,7 @@ function recoverFromTrap(): void {
 export function sm_load(keyLen: usize): i32 {
   let status = checkKey(keyLen);
   if (status) return status;
+  if (locked) return lockedLoad(map, scratch, keyLen, hashKey(keyLen), scratch, true);
   pin();
   status = mapLoad(map, scratch, keyLen, hashKey(keyLen));
   if (status == Status.OK) status = copyOut(result);
@@ -299,6 +308,10 @@ export function sm_load(keyLen: usize): i32 {
 export function sm_has(keyLen: usize): i32 {
   let status = checkKey(keyLen);
   if (status) return status;
+  if (locked) {
+    status = lockedLoad(map, scratch, keyLen, hashKey(keyLen), 0, false);
+    return status >= 0 ? 1 : status == Status.ABSENT ? 0 : status;
+  }
   pin();
   status = mapLoad(map, scratch, keyLen, hashKey(keyLen));
   unpin();
@@ -311,6 +324,7 @@ export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrev
   if (!status) status = checkValue(valueAt, valueLen);
   if (status) return status;
   const hash = hashKey(keyLen);
+  if (locked) return lockedSwap(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch, wantPrevious);
   const block = valueNew(scratch + valueAt, valueLen);
   if (!block) return Status.FULL;
   pin();
@@ -329,6 +343,7 @@ export function sm_loadOrStore(keyLen: usize, valueAt: usize, valueLen: usize): 
   let status = checkKey(keyLen);
   if (!status) status = checkValue(valueAt, valueLen);
   if (status) return status;
+  if (locked) return lockedLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen, scratch);
   pin();
   status = mapLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen);
   if (status == Status.OK) status = copyOut(result);
@@ -340,6 +355,7 @@ export function sm_loadOrStore(keyLen: usize, valueAt: usize, valueLen: usize): 
 export function sm_delete(keyLen: usize, wantValue: bool): i32 {
   let status = checkKey(keyLen);
   if (status) return status;
+  if (locked) return lockedDelete(map, scratch, keyLen, hashKey(keyLen), false, 0, 0, scratch, wantValue);
   pin();
   status = mapDelete(map, scratch, keyLen, hashKey(keyLen), false, 0, 0);
   if (status == Status.OK && wantValue) status = copyOut(result);
@@ -355,11 +371,15 @@ export function sm_compareAndSwap(
   if (!status) status = checkValue(oldAt, oldLen);
   if (!status) status = checkValue(newAt, newLen);
   if (status) return status;
-  pin();
-  status = mapCompareAndSwap(
-    map, scratch, keyLen, hashKey(keyLen), scratch + oldAt, oldLen, scratch + newAt, newLen,
-  );
-  unpin();
+  if (locked) {
+    status = lockedCompareAndSwap(map, scratch, keyLen, hashKey(keyLen), scratch + oldAt, oldLen, scratch + newAt, newLen);
+  } else {
+    pin();
+    status = mapCompareAndSwap(
+      map, scratch, keyLen, hashKey(keyLen), scratch + oldAt, oldLen, scratch + newAt, newLen,
+    );
+    unpin();
+  }
   return status == Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
 }
 
@@ -368,15 +388,23 @@ export function sm_compareAndDelete(keyLen: usize, oldAt: usize, oldLen: usize):
   let status = checkKey(keyLen);
   if (!status) status = checkValue(oldAt, oldLen);
   if (status) return status;
-  pin();
-  status = mapDelete(map, scratch, keyLen, hashKey(keyLen), true, scratch + oldAt, oldLen);
-  unpin();
+  if (locked) {
+    status = lockedDelete(map, scratch, keyLen, hashKey(keyLen), true, scratch + oldAt, oldLen, 0, false);
+  } else {
+    pin();
+    status = mapDelete(map, scratch, keyLen, hashKey(keyLen), true, scratch + oldAt, oldLen);
+    unpin();
+  }
   return status == Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
 }
 
 export function sm_clear(): i32 {
   if (!slot) return Status.NOT_ATTACHED;
   recoverFromTrap();
+  if (locked) {
+    lockedClear(map);
+    return Status.OK;
+  }
   pin();
   const status = mapClear(map);
   unpin();
@@ -385,7 +413,7 @@ export function sm_clear(): i32 {
 
 export function sm_size(): i32 {
   if (!slot) return Status.NOT_ATTACHED;
-  return <i32>mapSize(map);
+  return <i32>(locked ? lockedSize(map) : mapSize(map));
 }
 
 // ── range ──────────────────────────────────────────────────────────────────
@@ -402,6 +430,11 @@ export function sm_rangeBegin(shard: u32): i32 {
   if (!slot) return Status.NOT_ATTACHED;
   recoverFromTrap();
   if (ranging || shard >= mapShardCount(map)) return Status.BAD_ARGUMENT;
+  if (locked) {
+    rangeTable = lockedRangeBegin(map); // holds the read lock until sm_rangeEnd
+    ranging = true;
+    return Status.OK;
+  }
   pin();
   const status = mapRangeBegin(map, shard);
   if (status != Status.OK) {
@@ -448,7 +481,8 @@ export function sm_rangeEnd(): void {
   if (!ranging) return;
   ranging = false;
   rangeTable = 0;
-  unpin();
+  if (locked) lockedRangeEnd(map);
+  else unpin();
 }
 
 // ── metadata, statistics, maintenance ──────────────────────────────────────
@@ -477,6 +511,11 @@ export function sm_keyKind(): i32 {
   return map ? <i32>mapKeyKind(map) : Status.NOT_ATTACHED;
 }
 
+/** MAP_KIND_SYNC (0) for a SyncMap, MAP_KIND_LOCKED (1) for the LockedMap baseline. */
+export function sm_mapKind(): i32 {
+  return map ? <i32>mapKind(map) : Status.NOT_ATTACHED;
+}
+
 export function sm_valueKind(): i32 {
   return map ? <i32>mapValueKind(map) : Status.NOT_ATTACHED;
 }
@@ -502,6 +541,7 @@ export function sm_collect(): void {
 export function sm_verify(): i32 {
   if (!slot) return Status.NOT_ATTACHED;
   recoverFromTrap();
+  if (locked) return lockedVerify(map);
   pin();
   const rule = mapVerify(map);
   unpin();

@@ -60,10 +60,13 @@ import { crashPoint } from "./faults";
 //   map header (MAP_HEADER_SIZE = 64 bytes); every field is written once, by the
 //   creator, before the map is published, and only read afterwards.
 //   ┌───────────────┬───────────────┬────────┬───────────┬─────────┬───────────┐
-//   │ hash key k0   │ hash key k1   │ shards │ shardMask │ maxKey  │ maxValue  │
-//   ├───────────────┴───────────────┴────────┴───────────┴─────────┴───────────┤
-//   │ keyKind │ valueKind │ reserved …                                          │
-//   └─────────────────────────────────────────────────────────────────────────┘
+//   │ hash key k0   │ hash key k1   │ body   │ shardMask │ maxKey  │ maxValue  │
+//   ├─────────┬───────────┬─────────┼────────┴───────────┴─────────┴───────────┤
+//   │ keyKind │ valueKind │ kind    │ reserved …                               │
+//   └─────────┴───────────┴─────────┴──────────────────────────────────────────┘
+//   body: the shard array of a sync map (MAP_KIND_SYNC), or the state block of
+//   the LockedMap baseline (MAP_KIND_LOCKED, locked.ts), which has one "shard".
+//   keyKind, valueKind: the bindings' codec ids, opaque to the core.
 // @ts-ignore: decorator
 @inline const MAP_K0: usize = 0;
 // @ts-ignore: decorator
@@ -81,7 +84,14 @@ import { crashPoint } from "./faults";
 // @ts-ignore: decorator
 @inline const MAP_VALUE_KIND: usize = 36;
 // @ts-ignore: decorator
+@inline const MAP_KIND: usize = 40;
+// @ts-ignore: decorator
 @inline const MAP_HEADER_SIZE: usize = 64;
+
+// @ts-ignore: decorator
+@inline export const MAP_KIND_SYNC: u32 = 0;
+// @ts-ignore: decorator
+@inline export const MAP_KIND_LOCKED: u32 = 1;
 
 //   shard (SHARD_SIZE = 64 bytes: one cache line, so that the lock word of one
 //   shard never shares a line with the tables word that readers of the next load)
@@ -139,6 +149,10 @@ export function mapBindOwner(id: u32): void {
 // @ts-ignore: decorator
 @inline export function mapKeyKind(map: usize): u32 { return load<u32>(map + MAP_KEY_KIND); }
 // @ts-ignore: decorator
+@inline export function mapKind(map: usize): u32 { return load<u32>(map + MAP_KIND); }
+// @ts-ignore: decorator
+@inline export function mapBody(map: usize): usize { return <usize>load<u32>(map + MAP_SHARDS); }
+// @ts-ignore: decorator
 @inline export function mapValueKind(map: usize): u32 { return load<u32>(map + MAP_VALUE_KIND); }
 
 /** The address of a shard's lock word (tests play a dead holder with it). */
@@ -183,24 +197,32 @@ export function mapNew(
   k0: u64, k1: u64, shardCount: u32,
   maxKeyBytes: u32, maxValueBytes: u32, keyKind: u32, valueKind: u32,
 ): usize {
-  const map = alloc(MAP_HEADER_SIZE);
-  if (!map) return 0;
   const shardBytes = (<usize>shardCount) << LOG2_SHARD_SIZE;
   const shards = alloc(shardBytes);
-  if (!shards) {
-    free(map, MAP_HEADER_SIZE);
-    return 0;
-  }
+  if (!shards) return 0;
   memory.fill(shards, 0, shardBytes);
+  const map = mapHeaderNew(k0, k1, shards, shardCount - 1, maxKeyBytes, maxValueBytes, keyKind, valueKind, MAP_KIND_SYNC);
+  if (!map) free(shards, shardBytes);
+  return map;
+}
+
+/** A map header over `body` (see the diagram above); 0 when memory is exhausted. */
+export function mapHeaderNew(
+  k0: u64, k1: u64, body: usize, shardMask: u32,
+  maxKeyBytes: u32, maxValueBytes: u32, keyKind: u32, valueKind: u32, kind: u32,
+): usize {
+  const map = alloc(MAP_HEADER_SIZE);
+  if (!map) return 0;
   memory.fill(map, 0, MAP_HEADER_SIZE);
   store<u64>(map + MAP_K0, k0);
   store<u64>(map + MAP_K1, k1);
-  store<u32>(map + MAP_SHARDS, <u32>shards);
-  store<u32>(map + MAP_SHARD_MASK, shardCount - 1);
+  store<u32>(map + MAP_SHARDS, <u32>body);
+  store<u32>(map + MAP_SHARD_MASK, shardMask);
   store<u32>(map + MAP_MAX_KEY_BYTES, maxKeyBytes);
   store<u32>(map + MAP_MAX_VALUE_BYTES, maxValueBytes);
   store<u32>(map + MAP_KEY_KIND, keyKind);
   store<u32>(map + MAP_VALUE_KIND, valueKind);
+  store<u32>(map + MAP_KIND, kind);
   return map;
 }
 

@@ -2,8 +2,8 @@
  * syncmap-wasm: Go's sync.Map for Node.js, shared by worker threads through one
  * WebAssembly memory. See README.md.
  */
-export { SyncMap } from './syncmap.js';
-export type { SyncMapOptions, AttachOptions, SyncMapStats, RangeCallback } from './syncmap.js';
+export { SyncMap, LockedMap, ConcurrentMap } from './syncmap.js';
+export type { SyncMapOptions, LockedMapOptions, AttachOptions, SyncMapStats, RangeCallback } from './syncmap.js';
 export type { SyncMapHandle } from './sharing.js';
 export type { KeyKind, ValueKind, ValueCodec, KeyOf } from './codecs.js';
 export {

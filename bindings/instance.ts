@@ -22,7 +22,7 @@ export interface CoreExports {
   readonly memory: WebAssembly.Memory;
   sm_create(
     k0lo: number, k0hi: number, k1lo: number, k1hi: number,
-    shards: number, maxKeyBytes: number, maxValueBytes: number, keyKind: number, valueKind: number,
+    shards: number, maxKeyBytes: number, maxValueBytes: number, keyKind: number, valueKind: number, mapKind: number,
   ): number;
   sm_attach(threadId: number, scratchBytes: number, lockPatienceMs: number): number;
   sm_detach(): void;
@@ -49,6 +49,7 @@ export interface CoreExports {
   sm_maxValueBytes(): number;
   sm_keyKind(): number;
   sm_valueKind(): number;
+  sm_mapKind(): number;
   sm_stat(which: number): number;
   sm_collect(): void;
   sm_verify(): number;

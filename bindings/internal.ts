@@ -3,7 +3,7 @@
  * from the package's entry point): the core's raw exports, the debug build,
  * and the invariant checker.
  */
-import { SyncMap, abandon, coreOf, kAttachAs, kCreateWithBuild, type SyncMapOptions } from './syncmap.js';
+import { SyncMap, abandon, coreOf, kAttachAs, kCreateWithBuild, type ConcurrentMap, type SyncMapOptions } from './syncmap.js';
 import type { SyncMapHandle } from './sharing.js';
 import type { CoreBuild, CoreExports } from './instance.js';
 
@@ -18,17 +18,17 @@ export function createWithBuild<K, V>(build: CoreBuild, options?: SyncMapOptions
 }
 
 /** The core instance behind a map (this thread's). */
-export function coreOfMap(map: SyncMap<unknown, unknown>): CoreExports {
+export function coreOfMap(map: ConcurrentMap<unknown, unknown>): CoreExports {
   return coreOf(map);
 }
 
 /** 0 when every invariant of every shard holds, else the number of the rule broken (assembly/map.ts). */
-export function verify(map: SyncMap<unknown, unknown>): number {
+export function verify(map: ConcurrentMap<unknown, unknown>): number {
   return coreOf(map).sm_verify();
 }
 
 /** Frees what reclamation can free now (as far as other threads' pins allow). */
-export function collect(map: SyncMap<unknown, unknown>): void {
+export function collect(map: ConcurrentMap<unknown, unknown>): void {
   coreOf(map).sm_collect();
 }
 
@@ -41,11 +41,11 @@ export function attachAs<K, V>(handle: SyncMapHandle, threadId: number): SyncMap
 }
 
 /** Forgets a map without detaching: its slot, locks and pin stay as they are. */
-export function abandonMap(map: SyncMap<unknown, unknown>): void {
+export function abandonMap(map: ConcurrentMap<unknown, unknown>): void {
   abandon(map);
 }
 
 /** Reaps the slots of `threadId` through `map`; returns how many. */
-export function reapThread(map: SyncMap<unknown, unknown>, threadId: number): number {
+export function reapThread(map: ConcurrentMap<unknown, unknown>, threadId: number): number {
   return coreOf(map).sm_reapThread(threadId);
 }

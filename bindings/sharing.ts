@@ -31,6 +31,8 @@ export interface SyncMapHandle {
   readonly kind: 'syncmap-wasm';
   /** The layout version of the shared memory. */
   readonly layout: number;
+  /** Which class's map it is: 'sync' for SyncMap, 'locked' for LockedMap. */
+  readonly map: 'sync' | 'locked';
   /** The compiled core (the same build must be used by every thread). */
   readonly module: WebAssembly.Module;
   /** The map's shared memory. */
@@ -90,6 +92,9 @@ export function checkHandle(handle: unknown): asserts handle is SyncMapHandle {
     throw new SyncMapLayoutMismatchError(
       `${what} has layout version ${String(h.layout)}; this syncmap-wasm reads version ${LAYOUT_VERSION}`,
     );
+  }
+  if (h.map !== 'sync' && h.map !== 'locked') {
+    throw new SyncMapInvalidHandleError(`${what}.map is not a map kind (${String(h.map)})`);
   }
   if (!(h.module instanceof WebAssembly.Module)) {
     throw new SyncMapInvalidHandleError(`${what}.module must be a WebAssembly.Module`);

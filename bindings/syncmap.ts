@@ -60,7 +60,10 @@ export interface SyncMapOptions<V = unknown> {
   lockTimeoutMs?: number;
 }
 
-/** Options of SyncMap.attach(). */
+/** Options of LockedMap.create() and LockedMap.createSync(): SyncMap's, but for shards. */
+export type LockedMapOptions<V = unknown> = Omit<SyncMapOptions<V>, 'shards'>;
+
+/** Options of SyncMap.attach() and LockedMap.attach(). */
 export interface AttachOptions<V = unknown> {
   /** The map's custom value codec; required when it was created with one. */
   values?: ValueCodec<V>;
@@ -163,9 +166,9 @@ interface ResolvedOptions<K, V> {
   lockTimeoutMs: number;
 }
 
-function resolveOptions<K, V>(options: SyncMapOptions<V> | undefined): ResolvedOptions<K, V> {
+function resolveOptions<K, V>(options: SyncMapOptions<V> | undefined, what: string): ResolvedOptions<K, V> {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new SyncMapArgumentError('SyncMap.create: options must be an object');
+    throw new SyncMapArgumentError(`${what}: options must be an object`);
   }
   const o = options ?? {};
   const keyKind = o.keys ?? DEFAULTS.keys;
@@ -181,7 +184,7 @@ function resolveOptions<K, V>(options: SyncMapOptions<V> | undefined): ResolvedO
   const maxMemoryBytes = integerOption(o, 'maxMemoryBytes', Math.max(DEFAULTS.maxMemoryBytes, minMemory), minMemory, MAX_MEMORY_BYTES);
   return {
     keys: keyCodecs[keyKind as KeyKind] as unknown as KeyCodec<K>,
-    values: valueOption<V>(o.values ?? DEFAULTS.values, 'SyncMap.create'),
+    values: valueOption<V>(o.values ?? DEFAULTS.values, what),
     maxMemoryBytes,
     shards,
     maxKeyBytes,
@@ -306,115 +309,97 @@ const finalizer = new FinalizationRegistry<Attachment<unknown, unknown>>((attach
   attachment.close();
 });
 
-// ── the public class ───────────────────────────────────────────────────────
+// ── creating and attaching ─────────────────────────────────────────────────
+
+/** Which map design a memory holds (MAP_KIND_* in assembly/map.ts). */
+type MapKind = 'sync' | 'locked';
+const MAP_KIND_IDS: Record<MapKind, number> = { sync: 0, locked: 1 };
+const CLASS_OF: Record<MapKind, string> = { sync: 'SyncMap', locked: 'LockedMap' };
+
+function createAttachment<K, V>(module: WebAssembly.Module, o: ResolvedOptions<K, V>, kind: MapKind): Attachment<K, V> {
+  const memory = createMemory(o.maxMemoryBytes);
+  const ex = instantiate(module, memory);
+  const seed = crypto.getRandomValues(new Uint32Array(4));
+  const status = ex.sm_create(
+    seed[0]!, seed[1]!, seed[2]!, seed[3]!,
+    kind === 'locked' ? 1 : o.shards, o.maxKeyBytes, o.maxValueBytes, o.keys.id, o.values.id, MAP_KIND_IDS[kind],
+  );
+  if (status < 0) fail(status, `${CLASS_OF[kind]}.create`);
+  const handle: SyncMapHandle = Object.freeze({
+    kind: HANDLE_KIND,
+    layout: LAYOUT_VERSION,
+    map: kind,
+    module,
+    memory,
+    keys: o.keys.kind,
+    values: o.values.kind,
+    maxMemoryBytes: o.maxMemoryBytes,
+  });
+  return new Attachment(ex, handle, o.keys, o.values, o.lockTimeoutMs);
+}
+
+function attachTo<K, V>(
+  handle: SyncMapHandle, options: AttachOptions<V> | undefined, asThread: number, kind: MapKind,
+): Attachment<K, V> {
+  const what = `${CLASS_OF[kind]}.attach`;
+  checkHandle(handle);
+  if (handle.map !== kind) {
+    throw new SyncMapInvalidHandleError(`${what}: handle is a ${CLASS_OF[handle.map]}'s; use ${CLASS_OF[handle.map]}.attach`);
+  }
+  const o: AttachOptions<V> = options ?? {};
+  if (typeof o !== 'object') throw new SyncMapArgumentError(`${what}: options must be an object`);
+  let values: ValueMarshal<V>;
+  if (handle.values === 'custom') {
+    if (o.values === undefined) {
+      throw new SyncMapArgumentError(`${what}: the map uses a custom value codec; pass it again as options.values`);
+    }
+    values = valueOption<V>(o.values, what);
+  } else {
+    if (o.values !== undefined) {
+      throw new SyncMapArgumentError(`${what}: options.values is only for custom codecs; this map uses '${handle.values}'`);
+    }
+    values = valueMarshals[handle.values] as ValueMarshal<V>;
+  }
+  const keys = keyCodecs[handle.keys] as unknown as KeyCodec<K>;
+  const lockTimeoutMs = integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs);
+  let ex: CoreExports;
+  try {
+    ex = instantiate(handle.module, handle.memory);
+  } catch (error) {
+    throw new SyncMapInvalidHandleError(`${what}: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
+  }
+  const attachment = new Attachment(ex, handle, keys, values, lockTimeoutMs, asThread);
+  const expectedValues = handle.values === 'custom' ? CUSTOM_VALUE_ID : values.id;
+  if (ex.sm_keyKind() !== keys.id || ex.sm_valueKind() !== expectedValues || ex.sm_mapKind() !== MAP_KIND_IDS[kind]) {
+    attachment.close();
+    throw new SyncMapInvalidHandleError(`${what}: handle.keys, .values or .map does not match the map in handle.memory`);
+  }
+  return attachment;
+}
+
+// ── the public classes ─────────────────────────────────────────────────────
 
 /** @internal The core's exports behind a map, for bindings/internal.ts (set by the class below). */
-export let coreOf: (map: SyncMap<unknown, unknown>) => CoreExports;
+export let coreOf: (map: ConcurrentMap<unknown, unknown>) => CoreExports;
 /** @internal Drops a map without detaching it, as if its thread had died (set by the class below). */
-export let abandon: (map: SyncMap<unknown, unknown>) => void;
+export let abandon: (map: ConcurrentMap<unknown, unknown>) => void;
 
 /**
- * A concurrent map with the semantics of Go's sync.Map, shared by any number of
- * threads: create it in one, pass `handle` to others, `attach` there.
- *
- * Reads (load, get, has) take no lock and copy nothing between threads. A write
- * is visible to every thread as soon as the call that made it returns.
+ * What SyncMap and LockedMap share: every method. One object is one thread's
+ * attachment to a map that lives in a shared memory.
  */
-export class SyncMap<K = string, V = unknown> implements Iterable<[K, V]> {
+export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
   #a: Attachment<K, V> | null;
 
-  private constructor(attachment: Attachment<K, V>) {
-    this.#a = attachment;
-    registerOpen(attachment);
-    finalizer.register(this, attachment as Attachment<unknown, unknown>, attachment);
+  /** @internal Use the subclasses' create, createSync and attach. */
+  protected constructor(attachment: object) {
+    const a = attachment as Attachment<K, V>;
+    this.#a = a;
+    registerOpen(a);
+    finalizer.register(this, a as Attachment<unknown, unknown>, a);
   }
 
-  /** Creates a new map (compiling the core off the critical path on first use). */
-  static async create<K = string, V = unknown>(options?: SyncMapOptions<V>): Promise<SyncMap<K, V>> {
-    const resolved = resolveOptions<K, V>(options);
-    return SyncMap.#create(await coreModule(), resolved);
-  }
-
-  /** Creates a new map synchronously. */
-  static createSync<K = string, V = unknown>(options?: SyncMapOptions<V>): SyncMap<K, V> {
-    const resolved = resolveOptions<K, V>(options);
-    return SyncMap.#create(coreModuleSync(), resolved);
-  }
-
-  /** @internal */
-  static [kCreateWithBuild]<K, V>(build: CoreBuild, options?: SyncMapOptions<V>): SyncMap<K, V> {
-    return SyncMap.#create(coreModuleSync(build), resolveOptions<K, V>(options));
-  }
-
-  static #create<K, V>(module: WebAssembly.Module, o: ResolvedOptions<K, V>): SyncMap<K, V> {
-    const memory = createMemory(o.maxMemoryBytes);
-    const ex = instantiate(module, memory);
-    const seed = crypto.getRandomValues(new Uint32Array(4));
-    const status = ex.sm_create(
-      seed[0]!, seed[1]!, seed[2]!, seed[3]!,
-      o.shards, o.maxKeyBytes, o.maxValueBytes, o.keys.id, o.values.id,
-    );
-    if (status < 0) fail(status, 'SyncMap.create');
-    const handle: SyncMapHandle = Object.freeze({
-      kind: HANDLE_KIND,
-      layout: LAYOUT_VERSION,
-      module,
-      memory,
-      keys: o.keys.kind,
-      values: o.values.kind,
-      maxMemoryBytes: o.maxMemoryBytes,
-    });
-    return new SyncMap(new Attachment(ex, handle, o.keys, o.values, o.lockTimeoutMs));
-  }
-
-  /**
-   * Attaches to the map behind `handle` (from another thread's `map.handle`).
-   * Synchronous; the result reads and writes the very same map.
-   */
-  static attach<K = string, V = unknown>(handle: SyncMapHandle, options?: AttachOptions<V>): SyncMap<K, V> {
-    return SyncMap.#attach(handle, options, threadId);
-  }
-
-  /** @internal Attaches under another thread's id, so that tests can play a thread that dies. */
-  static [kAttachAs]<K, V>(handle: SyncMapHandle, asThread: number): SyncMap<K, V> {
-    return SyncMap.#attach(handle, undefined, asThread);
-  }
-
-  static #attach<K, V>(handle: SyncMapHandle, options: AttachOptions<V> | undefined, asThread: number): SyncMap<K, V> {
-    checkHandle(handle);
-    const o: AttachOptions<V> = options ?? {};
-    if (typeof o !== 'object') throw new SyncMapArgumentError('SyncMap.attach: options must be an object');
-    let values: ValueMarshal<V>;
-    if (handle.values === 'custom') {
-      if (o.values === undefined) {
-        throw new SyncMapArgumentError('SyncMap.attach: the map uses a custom value codec; pass it again as options.values');
-      }
-      values = valueOption<V>(o.values, 'SyncMap.attach');
-    } else {
-      if (o.values !== undefined) {
-        throw new SyncMapArgumentError(`SyncMap.attach: options.values is only for custom codecs; this map uses '${handle.values}'`);
-      }
-      values = valueMarshals[handle.values] as ValueMarshal<V>;
-    }
-    const keys = keyCodecs[handle.keys] as unknown as KeyCodec<K>;
-    const lockTimeoutMs = integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs);
-    let ex: CoreExports;
-    try {
-      ex = instantiate(handle.module, handle.memory);
-    } catch (error) {
-      throw new SyncMapInvalidHandleError(`SyncMap.attach: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
-    }
-    const attachment = new Attachment(ex, handle, keys, values, lockTimeoutMs, asThread);
-    const keyKind = ex.sm_keyKind();
-    const valueKind = ex.sm_valueKind();
-    if (keyKind !== keys.id || valueKind !== (handle.values === 'custom' ? CUSTOM_VALUE_ID : values.id)) {
-      attachment.close();
-      throw new SyncMapInvalidHandleError('SyncMap.attach: handle.keys or handle.values does not match the map in handle.memory');
-    }
-    return new SyncMap(attachment);
-  }
-
-  /** What another thread passes to SyncMap.attach() to reach this map. */
+  /** What another thread passes to attach() to reach this map. */
   get handle(): SyncMapHandle {
     return (this.#a ?? closed('SyncMap.handle')).handle;
   }
@@ -552,7 +537,7 @@ export class SyncMap<K = string, V = unknown> implements Iterable<[K, V]> {
     return r >= 0 ? r === 1 : fail(r, 'SyncMap.has');
   }
 
-  forEach(callback: (value: V, key: K, map: SyncMap<K, V>) => void, thisArg?: unknown): void {
+  forEach(callback: (value: V, key: K, map: this) => void, thisArg?: unknown): void {
     if (typeof callback !== 'function') throw new SyncMapArgumentError('SyncMap.forEach: callback must be a function');
     this.range((key, value) => {
       callback.call(thisArg, value, key, this);
@@ -580,10 +565,6 @@ export class SyncMap<K = string, V = unknown> implements Iterable<[K, V]> {
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
     return this.entries();
-  }
-
-  get [Symbol.toStringTag](): string {
-    return 'SyncMap';
   }
 
   // ── lifecycle and introspection ──
@@ -632,5 +613,73 @@ export class SyncMap<K = string, V = unknown> implements Iterable<[K, V]> {
       finalizer.unregister(a);
       unregisterOpen(a);
     };
+  }
+}
+
+/**
+ * A concurrent map with the semantics of Go's sync.Map, shared by any number of
+ * threads: create it in one, pass `handle` to others, `attach` there.
+ *
+ * Reads (load, get, has) take no lock and copy nothing between threads. A write
+ * is visible to every thread as soon as the call that made it returns.
+ */
+export class SyncMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
+  /** Creates a new map (compiling the core off the critical path on first use). */
+  static async create<K = string, V = unknown>(options?: SyncMapOptions<V>): Promise<SyncMap<K, V>> {
+    const resolved = resolveOptions<K, V>(options, 'SyncMap.create');
+    return new SyncMap<K, V>(createAttachment(await coreModule(), resolved, 'sync'));
+  }
+
+  /** Creates a new map synchronously. */
+  static createSync<K = string, V = unknown>(options?: SyncMapOptions<V>): SyncMap<K, V> {
+    return new SyncMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'SyncMap.createSync'), 'sync'));
+  }
+
+  /**
+   * Attaches to the map behind `handle` (from another thread's `map.handle`).
+   * Synchronous; the result reads and writes the very same map.
+   */
+  static attach<K = string, V = unknown>(handle: SyncMapHandle, options?: AttachOptions<V>): SyncMap<K, V> {
+    return new SyncMap<K, V>(attachTo<K, V>(handle, options, threadId, 'sync'));
+  }
+
+  /** @internal */
+  static [kCreateWithBuild]<K, V>(build: CoreBuild, options?: SyncMapOptions<V>): SyncMap<K, V> {
+    return new SyncMap<K, V>(createAttachment(coreModuleSync(build), resolveOptions<K, V>(options, 'SyncMap.create'), 'sync'));
+  }
+
+  /** @internal Attaches under another thread's id, so that tests can play a thread that dies. */
+  static [kAttachAs]<K, V>(handle: SyncMapHandle, asThread: number): SyncMap<K, V> {
+    return new SyncMap<K, V>(attachTo<K, V>(handle, undefined, asThread, 'sync'));
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'SyncMap';
+  }
+}
+
+/**
+ * The baseline SyncMap is measured against: the same hash table, entries and
+ * allocator behind one reader-writer lock, as a Go map + sync.RWMutex (Go's
+ * reference RWMutexMap). Loads take the read lock; every other operation takes
+ * the write lock. Same API and options as SyncMap (`shards` does not apply).
+ * Not crash-safe: a thread terminated while holding the lock blocks the map.
+ */
+export class LockedMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
+  static async create<K = string, V = unknown>(options?: LockedMapOptions<V>): Promise<LockedMap<K, V>> {
+    const resolved = resolveOptions<K, V>(options, 'LockedMap.create');
+    return new LockedMap<K, V>(createAttachment(await coreModule(), resolved, 'locked'));
+  }
+
+  static createSync<K = string, V = unknown>(options?: LockedMapOptions<V>): LockedMap<K, V> {
+    return new LockedMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'LockedMap.createSync'), 'locked'));
+  }
+
+  static attach<K = string, V = unknown>(handle: SyncMapHandle, options?: AttachOptions<V>): LockedMap<K, V> {
+    return new LockedMap<K, V>(attachTo<K, V>(handle, options, threadId, 'locked'));
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'LockedMap';
   }
 }

@@ -2,7 +2,7 @@
  * Concurrency across real worker threads (2 and 4), all on one map.
  */
 import { describe, expect, it } from 'vitest';
-import { controlBlock, exited, firstMessage, internal, runWorker, startWorker, SyncMap } from './helpers.js';
+import { controlBlock, exited, firstMessage, internal, LockedMap, runWorker, startWorker, SyncMap } from './helpers.js';
 
 function start(control: Int32Array): void {
   Atomics.store(control, 0, 1);
@@ -10,8 +10,11 @@ function start(control: Int32Array): void {
 }
 
 describe.each([2, 4])('with %i worker threads', (threads) => {
-  it('compare-and-swap increment loops on shared counters end exact', async () => {
-    const map = await SyncMap.create<string, number>({ values: 'number', shards: 4 });
+  it.each([
+    ['SyncMap', () => SyncMap.create<string, number>({ values: 'number', shards: 4 })],
+    ['LockedMap', () => LockedMap.create<string, number>({ values: 'number' })],
+  ] as const)('%s: compare-and-swap increment loops on shared counters end exact', async (_, create) => {
+    const map = await create();
     const counters = 8;
     const increments = 20_000;
     for (let c = 0; c < counters; c++) map.store(`counter-${c}`, 0);
@@ -59,8 +62,11 @@ describe.each([2, 4])('with %i worker threads', (threads) => {
     map.close();
   });
 
-  it('readers never see a torn or recycled value while writers overwrite', async () => {
-    const map = await SyncMap.create<string, string>({ values: 'string', shards: 4 });
+  it.each([
+    ['SyncMap', () => SyncMap.create<string, string>({ values: 'string', shards: 4 })],
+    ['LockedMap', () => LockedMap.create<string, string>({ values: 'string' })],
+  ] as const)('%s: readers never see a torn or recycled value while writers overwrite', async (_, create) => {
+    const map = await create();
     const control = controlBlock();
     const roles = Array.from({ length: threads }, (_, i) => (i % 2 === 0 ? 'writer' : 'reader'));
     if (!roles.includes('reader')) roles.push('reader');

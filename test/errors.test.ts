@@ -223,3 +223,19 @@ function patchI32Const(bytes: Uint8Array, old: number, replacement: number): Uin
   if (!patched) throw new Error('build stamp not found in the module');
   return out;
 }
+
+describe('SyncMap and LockedMap handles', () => {
+  it('attach only with their own class', async () => {
+    const { LockedMap } = await import('./helpers.js');
+    const locked = LockedMap.createSync();
+    const sync = SyncMap.createSync();
+    expect(codeOf(() => SyncMap.attach(locked.handle))).toBe('ERR_SYNCMAP_INVALID_HANDLE');
+    expect(codeOf(() => LockedMap.attach(sync.handle))).toBe('ERR_SYNCMAP_INVALID_HANDLE');
+    // A handle that lies about its class is caught by the core's record of it.
+    expect(codeOf(() => SyncMap.attach({ ...locked.handle, map: 'sync' }))).toBe('ERR_SYNCMAP_INVALID_HANDLE');
+    const again = LockedMap.attach(locked.handle);
+    again.store('k', 1);
+    expect(locked.load('k')).toBe(1);
+    [again, locked, sync].forEach((m) => m.close());
+  });
+});

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { internal, SyncMap } from './helpers.js';
+import { internal, LockedMap, SyncMap, type ConcurrentMap } from './helpers.js';
 
 type Key = string;
 type Value = string | number;
@@ -70,7 +70,7 @@ function sorted(entries: [Key, Value][]): [Key, Value][] {
   return entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-function applyTo(map: SyncMap<Key, Value>, o: Op): unknown {
+function applyTo(map: ConcurrentMap<Key, Value>, o: Op): unknown {
   switch (o.op) {
     case 'load': return map.load(o.key);
     case 'has': return map.has(o.key);
@@ -108,15 +108,18 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constantFrom('clear', 'range', 'size') }).filter(() => true) as fc.Arbitrary<Op>,
 );
 
+const small = { maxMemoryBytes: 16 << 20, maxValueBytes: 4096 };
+
 describe.each([
-  { build: 'release' as const, shards: 1 },
-  { build: 'release' as const, shards: 4 },
-  { build: 'debug' as const, shards: 2 },
-])('random operation sequences ($build build, $shards shards)', ({ build, shards }) => {
+  { name: 'SyncMap, 1 shard', make: () => SyncMap.createSync<Key, Value>({ ...small, shards: 1 }) },
+  { name: 'SyncMap, 4 shards', make: () => SyncMap.createSync<Key, Value>({ ...small, shards: 4 }) },
+  { name: 'SyncMap, debug build, 2 shards', make: () => internal.createWithBuild<Key, Value>('debug', { ...small, shards: 2 }) },
+  { name: 'LockedMap', make: () => LockedMap.createSync<Key, Value>(small) },
+])('random operation sequences ($name)', ({ make }) => {
   it('match a reference Map step by step, and keep every invariant', () => {
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 300 }), (ops) => {
-        const map = internal.createWithBuild<Key, Value>(build, { shards, maxMemoryBytes: 16 << 20, maxValueBytes: 4096 });
+        const map = make();
         try {
           const reference = new Reference();
           for (const [i, o] of ops.entries()) {
