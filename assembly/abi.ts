@@ -39,7 +39,7 @@ import {
   allocOrCollect, collect, epochAdvances, pin, reclaimBind, reclaimClearPin, reclaimIsPinned,
   reclaimResetPin, unpin,
 } from "./reclaim";
-import { MAX_BLOCK } from "./sizeclass";
+import { MAX_BLOCK, SIZE_CLASSES, classOf, classSize } from "./sizeclass";
 import { setLockPatience } from "./mutex";
 import { ENTRY_KEY, ENTRY_VALUE, VALUE_BYTES, entryKeyLen, isLive, valueBlockSize, valueLength, valueNew } from "./entry";
 import { tableCapacity, tableEntryAt } from "./table";
@@ -564,6 +564,16 @@ export function sm_shardLockWord(index: u32): usize {
  */
 export function sm_debugFaultAfter(crashPoints: u32): void {
   faultAfter(crashPoints);
+}
+
+/** The allocator's class for `size` bytes (for tests of sizeclass.ts), or -1 past MAX_BLOCK. */
+export function sm_sizeClassOf(size: usize): i32 {
+  return size > MAX_BLOCK ? -1 : <i32>classOf(size);
+}
+
+/** The block size of class `c` (for tests of sizeclass.ts), or 0 past the last class. */
+export function sm_classSize(c: u32): usize {
+  return c < SIZE_CLASSES ? classSize(c) : 0;
 }
 
 /** SipHash-1-3 of scratch bytes under an explicit key (for tests of hash.ts). */

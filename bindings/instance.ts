@@ -54,6 +54,8 @@ export interface CoreExports {
   sm_collect(): void;
   sm_verify(): number;
   sm_slotIndex(): number;
+  sm_sizeClassOf(size: number): number;
+  sm_classSize(c: number): number;
   sm_debugFaultAfter(crashPoints: number): void;
   sm_shardLockWord(index: number): number;
   sm_sipHash13(k0: bigint, k1: bigint, at: number, len: number): bigint;
