@@ -1,0 +1,55 @@
+// The filter's counters, defined with proxy_define_metric and bumped with
+// proxy_increment_metric. The host owns them (Envoy shows them in its stats,
+// prefixed "wasmcustom."); names are per process, so every worker's VM adds to
+// the same counters.
+//
+//   syncmap_filter.lookups           requests looked up (each request: one)
+//   syncmap_filter.hits              requests whose header value named a policy
+//   syncmap_filter.misses            all other requests: no header, a repeated
+//                                    one, a value longer than a policy name can
+//                                    be, or a value no policy has
+//   syncmap_filter.reloads           configurations loaded (the first one too)
+//   syncmap_filter.reloads_rejected  configurations refused
+//
+// lookups == hits + misses. Ids are opaque (never 0, PLATFORM.md), so 0 means
+// "not defined": a counter the host refused to define is skipped, not fatal.
+
+import { LogLevel, MetricType, HostStatus, proxy_define_metric, proxy_increment_metric } from "./abi";
+import { CLEAR_RESULTS, RESULT, RESULT_ID, results } from "./hostmem";
+import { TEXT_AT, TEXT_LEN, Text } from "./texts";
+import { logEmit, logStart, logText } from "./log";
+
+export let lookups: u32 = 0;
+export let hits: u32 = 0;
+export let misses: u32 = 0;
+export let reloads: u32 = 0;
+export let reloadsRejected: u32 = 0;
+
+let defined: bool = false;
+
+/** Defines the counters once per VM. Logs a warning for any the host refuses. */
+export function metricsDefine(): void {
+  if (defined) return;
+  defined = true;
+  lookups = define(Text.METRIC_LOOKUPS);
+  hits = define(Text.METRIC_HITS);
+  misses = define(Text.METRIC_MISSES);
+  reloads = define(Text.METRIC_RELOADS);
+  reloadsRejected = define(Text.METRIC_RELOADS_REJECTED);
+  if (!lookups || !hits || !misses || !reloads || !reloadsRejected) {
+    logStart();
+    logText(Text.METRIC_REFUSED);
+    logEmit(LogLevel.WARN);
+  }
+}
+
+function define(name: Text): u32 {
+  CLEAR_RESULTS();
+  if (proxy_define_metric(MetricType.COUNTER, TEXT_AT(name), TEXT_LEN(name), results + RESULT_ID) != HostStatus.OK) return 0;
+  return RESULT(RESULT_ID);
+}
+
+// @ts-ignore: decorator
+@inline export function count(metric: u32): void {
+  if (metric) proxy_increment_metric(metric, 1);
+}
