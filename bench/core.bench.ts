@@ -1,0 +1,69 @@
+/**
+ * The core alone: Go's cases run inside Wasm (assembly/bench.ts) with 8-byte
+ * integer keys and no marshalling, on SyncMap's core and on LockedMap's, at
+ * each thread count. Printed in Go's units (ns/op = the window over the total
+ * iterations of all threads, as `go test -bench . -cpu T` reports
+ * RunParallel), so that the core can be set beside Go's sync.Map run on the
+ * same machine: `go test -run '^$' -bench . -cpu 1,2 sync`.
+ */
+import { LockedMap, SyncMap } from 'syncmap-wasm';
+import { CoreBench } from '../bindings/bench-core.js';
+import type { BenchConfig } from './lib/config.js';
+import { GO_CASES, type GoCase } from './lib/go-cases.js';
+import { MAX_MEMORY } from './lib/impls.js';
+import { Pool } from './lib/pool.js';
+import type { Job } from './lib/protocol.js';
+
+export interface CoreCell {
+  case: GoCase;
+  impl: 'syncmap' | 'lockedmap';
+  threads: number;
+  status: 'ok' | 'error';
+  nsPerOp?: number;
+  opsPerSec?: number;
+  note?: string;
+}
+
+export interface CoreResult {
+  threads: number[];
+  cells: CoreCell[];
+}
+
+export async function runCore(cfg: BenchConfig, log: (line: string) => void): Promise<CoreResult> {
+  const cells: CoreCell[] = [];
+  const maxThreads = Math.max(...cfg.threads);
+  for (const impl of ['syncmap', 'lockedmap'] as const) {
+    const started = performance.now();
+    let pool = await Pool.start(maxThreads);
+    const Class = impl === 'syncmap' ? SyncMap : LockedMap;
+    // 'number' keys: the loop's raw 8-byte integer keys never meet a string codec.
+    const map = await Class.create<number, number>({ keys: 'number', values: 'number', maxMemoryBytes: MAX_MEMORY });
+    const core = new CoreBench(map);
+    const spec = { kind: impl, id: `${impl}-core`, handle: map.handle };
+    for (const name of GO_CASES) {
+      for (const threads of cfg.threads) {
+        const cell: CoreCell = { case: name, impl, threads, status: 'ok' };
+        cells.push(cell);
+        try {
+          map.clear();
+          core.setup(name);
+          const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'core', spec, name, goroutine }));
+          const result = await pool.cell(jobs, { warmupMs: cfg.coreWarmupMs, measureMs: cfg.coreMeasureMs });
+          if (result.ok) {
+            cell.opsPerSec = result.opsPerSec;
+            cell.nsPerOp = 1e9 / result.opsPerSec;
+          } else {
+            Object.assign(cell, { status: 'error', note: result.error });
+          }
+        } catch (error) {
+          Object.assign(cell, { status: 'error', note: error instanceof Error ? error.message : String(error) });
+        }
+        if (!pool.alive) pool = await Pool.start(maxThreads);
+      }
+    }
+    await pool.close();
+    map.close();
+    log(`  core loop: ${impl === 'syncmap' ? 'SyncMap' : 'LockedMap'} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return { threads: cfg.threads, cells };
+}

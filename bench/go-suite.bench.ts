@@ -1,0 +1,100 @@
+/**
+ * Go's sync.Map benchmark suite at the JS level, every implementation side by
+ * side, at 1, 2 and availableParallelism() threads: what a user of each would
+ * see, marshalling included. Each cell runs Go's loop for a fixed window after
+ * a shared start (lib/pool.ts) and reports total iterations per second over
+ * all threads, and Go's ns/op (the window divided by the total iterations).
+ *
+ * One pool of threads per implementation, so that no call site in a runner
+ * ever sees two implementations (V8 would stop inlining it). A cell that
+ * fails records its error and the run goes on.
+ */
+import type { ImplKind } from './adapters/types.js';
+import type { BenchConfig } from './lib/config.js';
+import { GO_CASES, goCase, type GoCase } from './lib/go-cases.js';
+import { goImpls, type Impl, type Session } from './lib/impls.js';
+import { Pool } from './lib/pool.js';
+import type { Job } from './lib/protocol.js';
+
+export type CellStatus = 'ok' | 'error' | 'n/a' | 'unsupported' | 'unsafe' | 'pending';
+
+export interface GoCell {
+  case: GoCase;
+  impl: ImplKind;
+  threads: number;
+  status: CellStatus;
+  opsPerSec?: number;
+  /** Go's unit: the window over the total iterations of all threads. */
+  nsPerOp?: number;
+  note?: string;
+}
+
+export interface GoSuiteResult {
+  threads: number[];
+  impls: { kind: ImplKind; label: string; about: string }[];
+  cells: GoCell[];
+}
+
+export async function runGoSuite(cfg: BenchConfig, log: (line: string) => void): Promise<GoSuiteResult> {
+  const impls = goImpls(cfg.mode === 'quick' ? 1 << 19 : 1 << 20);
+  const cells: GoCell[] = [];
+  const maxThreads = Math.max(...cfg.threads);
+  for (const impl of impls) {
+    const started = performance.now();
+    let pool = await Pool.start(maxThreads, impl.owner);
+    let session: Session | undefined;
+    let openError: string | undefined;
+    try {
+      session = await impl.open(pool);
+    } catch (error) {
+      openError = describe(error);
+    }
+    for (const name of GO_CASES) {
+      const def = goCase(name);
+      for (const threads of cfg.threads) {
+        const cell: GoCell = { case: name, impl: impl.kind, threads, status: 'ok' };
+        cells.push(cell);
+        const verdict = impl.verdict(def, threads);
+        if (verdict) {
+          Object.assign(cell, verdict);
+          continue;
+        }
+        if (!session) {
+          Object.assign(cell, { status: 'error', note: openError });
+          continue;
+        }
+        try {
+          const { spec, setupInWorker } = session.prepare(def);
+          const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'go', spec, name, goroutine, setupInWorker }));
+          const result = await pool.cell(jobs, { warmupMs: cfg.goWarmupMs, measureMs: cfg.goMeasureMs }, setupInWorker);
+          if (result.ok) {
+            cell.opsPerSec = result.opsPerSec;
+            cell.nsPerOp = 1e9 / result.opsPerSec;
+          } else {
+            Object.assign(cell, { status: 'error', note: result.error });
+          }
+        } catch (error) {
+          Object.assign(cell, { status: 'error', note: describe(error) });
+        }
+        if (!pool.alive) {
+          // A hung or crashed cell took the threads with it: start over for the next cells.
+          await session.close().catch(() => {});
+          pool = await Pool.start(maxThreads, impl.owner);
+          session = await impl.open(pool).catch((error: unknown) => {
+            openError = describe(error);
+            return undefined;
+          });
+        }
+      }
+    }
+    await session?.close().catch(() => {});
+    await pool.close();
+    const errors = cells.filter((c) => c.impl === impl.kind && c.status === 'error').length;
+    log(`  go suite: ${impl.label} done in ${((performance.now() - started) / 1000).toFixed(1)} s${errors ? `, ${errors} cells failed` : ''}`);
+  }
+  return { threads: cfg.threads, impls: impls.map(({ kind, label, about }: Impl) => ({ kind, label, about })), cells };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,81 @@
+/**
+ * How long each kind of measurement runs, in the full run (`npm run bench`)
+ * and the quick one (`npm run bench:quick`, under a minute on 2 cores). Quick
+ * prints the same tables with shorter windows, so its figures are noisier
+ * (roughly ±15% against ±5%); the goals are read against a full run.
+ */
+import { availableParallelism } from 'node:os';
+
+export interface BenchConfig {
+  mode: 'full' | 'quick';
+  /** Thread counts of the multi-thread tables: 1, 2 and the machine's parallelism. */
+  threads: number[];
+  /** Go suite: warm-up before the start signal, and the measured window, per cell. */
+  goWarmupMs: number;
+  goMeasureMs: number;
+  /** Core-only loop: the same, per cell. */
+  coreWarmupMs: number;
+  coreMeasureMs: number;
+  /** Inflection table: key counts, write shares, threads, window. */
+  inflectionKeys: number[];
+  inflectionWrites: number[];
+  inflectionThreads: number[];
+  inflectionWarmupMs: number;
+  inflectionMeasureMs: number;
+  /** Single thread: benchmark.js's maxTime and minTime (per sample) in seconds; the tight loop's rounds and passes over the keys per round. */
+  benchmarkJsMaxTime: number;
+  benchmarkJsMinTime: number;
+  loopRounds: number;
+  loopPasses: number;
+  /** GC table: entries held, and operations of the mixed workload run over them. */
+  gcEntries: number;
+  gcOps: number;
+}
+
+function threadCounts(): number[] {
+  return [...new Set([1, 2, availableParallelism()])].sort((a, b) => a - b);
+}
+
+export function config(mode: 'full' | 'quick'): BenchConfig {
+  const threads = threadCounts();
+  if (mode === 'quick') {
+    return {
+      mode,
+      threads,
+      goWarmupMs: 10,
+      goMeasureMs: 30,
+      coreWarmupMs: 10,
+      coreMeasureMs: 30,
+      inflectionKeys: [1_000, 10_000, 100_000, 1_000_000],
+      inflectionWrites: [0, 0.01, 0.1, 0.5],
+      inflectionThreads: [1, 2],
+      inflectionWarmupMs: 15,
+      inflectionMeasureMs: 40,
+      benchmarkJsMaxTime: 0.05,
+      benchmarkJsMinTime: 0.01,
+      loopRounds: 3,
+      loopPasses: 4,
+      gcEntries: 1_000_000,
+      gcOps: 300_000,
+    };
+  }
+  return {
+    mode,
+    threads,
+    goWarmupMs: 100,
+    goMeasureMs: 400,
+    coreWarmupMs: 50,
+    coreMeasureMs: 300,
+    inflectionKeys: [1_000, 10_000, 100_000, 1_000_000],
+    inflectionWrites: [0, 0.01, 0.1, 0.5],
+    inflectionThreads: [1, 2],
+    inflectionWarmupMs: 100,
+    inflectionMeasureMs: 500,
+    benchmarkJsMaxTime: 0.5,
+    benchmarkJsMinTime: 0.05,
+    loopRounds: 7,
+    loopPasses: 20,
+    gcEntries: 1_000_000,
+    gcOps: 2_000_000,
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * The goals of issue 3, read against the run's figures. Each says the figure,
+ * the target, whether it was met, and by how much it was missed.
+ */
+import type { GcReport } from '../lib/gc-child.js';
+import type { ImplKind } from '../adapters/types.js';
+import type { GoCase } from '../lib/go-cases.js';
+import { ns, ratio, si } from './format.js';
+import type { Goal, Results } from './results.js';
+
+function goOps(r: Results, name: GoCase, impl: ImplKind, threads: number): number | undefined {
+  const cell = r.goSuite?.cells.find((c) => c.case === name && c.impl === impl && c.threads === threads);
+  return cell?.status === 'ok' ? cell.opsPerSec : undefined;
+}
+
+function single(r: Results, impl: string, keys: 'kept' | 'fresh'): number | undefined {
+  return r.singleThread?.rows.find((row) => row.op === 'load' && row.impl === impl && row.keys === keys)?.loopNs;
+}
+
+function judge(id: string, goal: string, target: string, value: number | undefined, limit: number, atLeast: boolean, figure: (v: number) => string): Goal {
+  if (value === undefined || !Number.isFinite(value)) return { id, goal, target, figure: 'no figure (a cell failed or did not run)', met: null };
+  const met = atLeast ? value >= limit : value <= limit;
+  const result: Goal = { id, goal, target, figure: figure(value), met };
+  if (!met) result.note = atLeast ? `missed by ${((1 - value / limit) * 100).toFixed(0)}% (${ratio(limit / value)} short)` : `missed by ${ratio(value / limit)} over`;
+  return result;
+}
+
+export function evaluateGoals(r: Results): Goal[] {
+  const goals: Goal[] = [];
+  const syncKept = single(r, 'SyncMap', 'kept');
+  const syncFresh = single(r, 'SyncMap', 'fresh');
+  const mapKept = single(r, 'Map', 'kept');
+  const mapFresh = single(r, 'Map', 'fresh');
+  goals.push(
+    judge(
+      'load-vs-map',
+      'One thread, load of a present 36-char key, 20-byte value: within 3x of Map.get on pre-hashed keys',
+      'SyncMap.load / Map.get (kept keys) <= 3x',
+      syncKept !== undefined && mapKept !== undefined ? syncKept / mapKept : undefined,
+      3,
+      false,
+      (v) => `${ratio(v)} (${ns(syncKept!)} ns against ${ns(mapKept!)} ns)`,
+    ),
+  );
+  goals.push(
+    judge(
+      'load-vs-fresh',
+      'One thread: no slower than Map.get on freshly built keys (both given the same fresh key)',
+      'SyncMap.load / Map.get (fresh keys) <= 1x',
+      syncFresh !== undefined && mapFresh !== undefined ? syncFresh / mapFresh : undefined,
+      1,
+      false,
+      (v) => `${ratio(v)} (${ns(syncFresh!)} ns against ${ns(mapFresh!)} ns; with a kept key SyncMap takes ${ns(syncKept ?? NaN)} ns)`,
+    ),
+  );
+  const T = 2;
+  const s1 = goOps(r, 'LoadMostlyHits', 'syncmap', 1);
+  const s2 = goOps(r, 'LoadMostlyHits', 'syncmap', T);
+  goals.push(
+    judge('hits-scaling', 'LoadMostlyHits, 2 threads: at least 1.8x the total throughput of 1 thread', '>= 1.8x', s1 && s2 ? s2 / s1 : undefined, 1.8, true, (v) => `${ratio(v)} (${si(s2!)} against ${si(s1!)} ops/s)`),
+  );
+  const vs = (impl: ImplKind, label: string, limit: number): void => {
+    const other = goOps(r, 'LoadMostlyHits', impl, T);
+    goals.push(
+      judge(
+        `hits-vs-${impl}`,
+        `LoadMostlyHits, 2 threads: ${limit === 1 ? 'ahead of' : `at least ${limit}x`} ${label}`,
+        `>= ${limit}x`,
+        s2 && other ? s2 / other : undefined,
+        limit,
+        true,
+        (v) => `${ratio(v)} (${si(s2!)} against ${si(other!)} ops/s)`,
+      ),
+    );
+  };
+  vs('lockedmap', "LockedMap's", 2);
+  vs('owner', "the postMessage owner's", 50);
+  vs('lmdb', 'lmdb', 1);
+  vs('sharedmap', 'sharedmap', 1);
+  vs('smd', 'ShareableMap (shared-memory-datastructures)', 1);
+  for (const name of ['LoadOrStoreUnique', 'AdversarialAlloc', 'DeleteCollision'] as const) {
+    for (const threads of r.goSuite?.threads ?? []) {
+      const s = goOps(r, name, 'syncmap', threads);
+      const l = goOps(r, name, 'lockedmap', threads);
+      goals.push(
+        judge(`${name}-${threads}`, `${name}, ${threads} thread${threads > 1 ? 's' : ''}: no worse than 0.7x of LockedMap`, '>= 0.7x', s && l ? s / l : undefined, 0.7, true, (v) => `${ratio(v)} (${si(s!)} against ${si(l!)} ops/s)`),
+      );
+    }
+  }
+  const memory = r.inflection?.memory.filter((m) => m.impl === 'syncmap') ?? [];
+  const worst = memory.reduce<(typeof memory)[number] | undefined>((a, m) => (!a || m.overheadBytes > a.overheadBytes ? m : a), undefined);
+  goals.push(
+    judge(
+      'memory',
+      'Memory in use per entry: at most the key and value bytes plus 64 (SyncMap, worst key count, beyond the empty map)',
+      'overhead <= 64 B',
+      worst?.overheadBytes,
+      64,
+      false,
+      (v) =>
+        `${v.toFixed(1)} B over ${worst!.keyValueBytes} B of key and value at ${worst!.keys} keys (per entry beyond the empty map: ${memory.map((m) => `${m.keys}: ${m.marginalBytesPerEntry.toFixed(0)} B`).join(', ')}; all in, the empty map's ${(worst!.emptyBytes / 1024).toFixed(0)} KiB included: ${memory.map((m) => `${m.keys}: ${m.bytesPerEntry.toFixed(0)} B`).join(', ')})`,
+    ),
+  );
+  const gcSync = r.gc?.rows.find((row): row is GcReport => row.impl === 'syncmap' && !('error' in row));
+  const gcMap = r.gc?.rows.find((row): row is GcReport => row.impl === 'map' && !('error' in row));
+  goals.push(
+    judge(
+      'gc',
+      `GC pause time with ${r.gc?.entries ?? '1M'} entries: at most a tenth of the JS Map's under the same workload`,
+      '<= 0.1x',
+      gcSync && gcMap && gcMap.gcMs > 0 ? gcSync.gcMs / gcMap.gcMs : undefined,
+      0.1,
+      false,
+      (v) => `${ratio(v)} (${gcSync!.gcMs.toFixed(1)} ms in ${gcSync!.gcCount} pauses against ${gcMap!.gcMs.toFixed(1)} ms in ${gcMap!.gcCount})`,
+    ),
+  );
+  return goals;
+}

@@ -1,0 +1,227 @@
+/**
+ * The run as Markdown (bench/results/latest.md, and what the console prints):
+ * the goals first, then one table per question.
+ */
+import type { GoCell } from '../go-suite.bench.js';
+import { GO_CASES } from '../lib/go-cases.js';
+import { describeMachine } from '../lib/machine.js';
+import { bytes, count, ns, percent, ratio, si } from './format.js';
+import type { Results } from './results.js';
+
+function table(header: string[], rows: string[][], align?: ('l' | 'r')[]): string {
+  const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${a.map((x) => (x === 'l' ? ':---' : '---:')).join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
+}
+
+/** Footnotes for cells without a figure, numbered in order of first use. */
+class Notes {
+  #notes: string[] = [];
+  ref(note: string): string {
+    let i = this.#notes.indexOf(note);
+    if (i < 0) i = this.#notes.push(note) - 1;
+    return `[${i + 1}]`;
+  }
+  render(): string {
+    return this.#notes.map((n, i) => `${i + 1}. ${n.replace(/\|/g, '\\|')}`).join('\n');
+  }
+  get size(): number {
+    return this.#notes.length;
+  }
+}
+
+function cellText(c: GoCell | undefined, notes: Notes): string {
+  if (!c) return '';
+  if (c.status === 'ok') return si(c.opsPerSec!);
+  return `${c.status} ${notes.ref(c.note ?? c.status)}`;
+}
+
+export function markdown(r: Results): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(`# syncmap-wasm benchmarks`);
+  out.push('');
+  out.push(
+    `${r.config.mode === 'quick' ? 'Quick run (`npm run bench:quick`, short windows: figures within about ±15%)' : 'Full run (`npm run bench`)'} on ${describeMachine(m)} (${m.os}, V8 ${m.v8}), ${m.date}, ${r.seconds.toFixed(0)} s.`,
+  );
+  out.push('');
+
+  if (r.goals.length) {
+    out.push('## Goals');
+    out.push('');
+    out.push(
+      table(
+        ['goal', 'target', 'figure', 'met'],
+        r.goals.map((g) => [g.goal, g.target, g.figure + (g.note ? `; ${g.note}` : ''), g.met === null ? '—' : g.met ? 'yes' : '**no**']),
+        ['l', 'l', 'l', 'l'],
+      ),
+    );
+    out.push('');
+  }
+
+  if (r.singleThread) {
+    const s = r.singleThread;
+    const mapKept = s.rows.find((row) => row.op === 'load' && row.impl === 'Map' && row.keys === 'kept')?.loopNs;
+    out.push(`## One thread: how much slower than a Map`);
+    out.push('');
+    out.push(
+      `${s.keys.toLocaleString('en')} present 36-character keys, ${s.valueBytes}-byte string values. "tight loop" is the best of several passes over all keys in-process; benchmark.js adds its own per-call cost (about 2 ns). Kept keys: strings V8 has already hashed; fresh: built for each call (\`a + b\`), as from a request.`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['operation', 'implementation', 'keys', 'tight loop ns/op', 'benchmark.js ns/op', 'vs Map.get (kept)'],
+        s.rows.map((row) => [
+          row.op,
+          row.impl,
+          row.keys,
+          ns(row.loopNs),
+          'error' in row.benchmarkJs ? `error: ${row.benchmarkJs.error}` : `${ns(row.benchmarkJs.nsPerOp)} ±${row.benchmarkJs.rme.toFixed(1)}%`,
+          row.op === 'load' && mapKept ? ratio(row.loopNs / mapKept) : '',
+        ]),
+        ['l', 'l', 'l', 'r', 'r', 'r'],
+      ),
+    );
+    out.push('');
+  }
+
+  if (r.goSuite) {
+    const g = r.goSuite;
+    const notes = new Notes();
+    out.push(`## Go's sync.Map suite, every implementation, by threads`);
+    out.push('');
+    out.push(
+      `The cases of Go's \`src/sync/map_bench_test.go\` with the same names and key/operation mix; keys are 36-character strings (key i), values Go's ints. Total iterations per second over all threads (one iteration is one \`pb.Next()\` of Go's loop); each thread runs for a fixed window after a shared start. Go's ns/op is 1e9 over these.`,
+    );
+    out.push('');
+    for (const impl of g.impls) out.push(`- **${impl.label}**: ${impl.about}`);
+    out.push('');
+    for (const threads of g.threads) {
+      out.push(`### ${threads} thread${threads > 1 ? 's' : ''} (ops/s)`);
+      out.push('');
+      const rows = GO_CASES.map((name) => [
+        name,
+        ...g.impls.map((impl) => cellText(g.cells.find((c) => c.case === name && c.impl === impl.kind && c.threads === threads), notes)),
+      ]);
+      out.push(table(['case', ...g.impls.map((i) => i.label)], rows));
+      out.push('');
+    }
+    if (notes.size) {
+      out.push('Cells without a figure:');
+      out.push('');
+      out.push(notes.render());
+      out.push('');
+    }
+  }
+
+  if (r.core) {
+    const c = r.core;
+    out.push(`## The core alone, in Go's units`);
+    out.push('');
+    out.push(
+      `Go's cases run inside Wasm (assembly/bench.ts) over the core's map with 8-byte integer keys and values, no marshalling. ns/op as \`go test -bench . -cpu T\` reports RunParallel: the window over the total iterations of all threads. Compare with \`go test -run '^$' -bench . -cpu ${c.threads.join(',')} sync\` on the same machine (its \`*sync.Map\` and \`*sync_test.RWMutexMap\` rows).`,
+    );
+    out.push('');
+    const header = ['case', ...c.threads.map((t) => `SyncMap -cpu ${t}`), ...c.threads.map((t) => `LockedMap -cpu ${t}`)];
+    const rows = GO_CASES.map((name) => [
+      name,
+      ...(['syncmap', 'lockedmap'] as const).flatMap((impl) =>
+        c.threads.map((t) => {
+          const cell = c.cells.find((x) => x.case === name && x.impl === impl && x.threads === t);
+          return cell?.status === 'ok' ? ns(cell.nsPerOp!) : `error: ${cell?.note ?? '?'}`;
+        }),
+      ),
+    ]);
+    out.push(table(header, rows));
+    out.push('');
+  }
+
+  if (r.inflection) {
+    const f = r.inflection;
+    out.push(`## The seed's inflection table: SyncMap against LockedMap by key count and writes`);
+    out.push('');
+    out.push(
+      `Uniform random keys among the present ones (36-character UIDs, number values); a share of the operations are stores (overwrites), the rest loads. Total ops/s over all threads.`,
+    );
+    out.push('');
+    const get = (impl: string, keys: number, writes: number, threads: number): number | undefined => {
+      const cell = f.cells.find((c) => c.impl === impl && c.keys === keys && c.writes === writes && c.threads === threads);
+      return cell?.status === 'ok' ? cell.opsPerSec : undefined;
+    };
+    const header = ['keys', 'writes', ...f.threads.flatMap((t) => [`SyncMap ${t}T`, `LockedMap ${t}T`, `ratio ${t}T`])];
+    const rows: string[][] = [];
+    for (const keys of f.keys) {
+      for (const writes of f.writes) {
+        rows.push([
+          count(keys),
+          percent(writes),
+          ...f.threads.flatMap((t) => {
+            const s = get('syncmap', keys, writes, t);
+            const l = get('lockedmap', keys, writes, t);
+            return [s ? si(s) : 'error', l ? si(l) : 'error', s && l ? ratio(s / l) : ''];
+          }),
+        ]);
+      }
+    }
+    out.push(table(header, rows));
+    out.push('');
+    const empty = f.memory[0]?.emptyBytes ?? 0;
+    out.push(
+      `Memory in use per entry once filled (bytes in use, threads' scratch excluded, reclamation drained), over the size and beyond the ${bytes(empty)} the empty map already holds (slots, reclamation lists: the fixed part). Key 36 B + value 8 B = 44 B; the overhead is the second figure less 44.`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['keys', 'SyncMap B/entry', 'beyond empty', 'overhead', 'LockedMap B/entry', 'beyond empty', 'overhead'],
+        f.keys.map((keys) => {
+          const row = (impl: string): string[] => {
+            const x = f.memory.find((m) => m.impl === impl && m.keys === keys);
+            return x ? [x.bytesPerEntry.toFixed(1), x.marginalBytesPerEntry.toFixed(1), x.overheadBytes.toFixed(1)] : ['', '', ''];
+          };
+          return [count(keys), ...row('syncmap'), ...row('lockedmap')];
+        }),
+      ),
+    );
+    out.push('');
+  }
+
+  if (r.gc) {
+    const g = r.gc;
+    out.push(`## Garbage collection with ${count(g.entries)} entries held`);
+    out.push('');
+    out.push(
+      `Each side in a process of its own: ${count(g.entries)} small objects (\`{ uid, name, phase, restarts }\`) under 36-character keys, a full GC, then ${count(g.ops)} operations (90% load, 10% store of a new object under a present key; keys built per call) while perf_hooks records every V8 GC pause. SyncMap stores the objects as JSON in its shared memory, outside the JS heap. "one full GC" is a mark-compact forced after the workload with the entries still held.`,
+    );
+    out.push('');
+    const label = { syncmap: 'SyncMap (json values)', map: 'Map', none: 'no map (the workload alone)' } as const;
+    out.push(
+      table(
+        ['implementation', 'GC pauses', 'total ms', 'longest ms', 'by kind', 'one full GC ms', 'JS heap used', 'held off the JS heap', 'workload ops/s'],
+        g.rows.map((row) =>
+          'error' in row
+            ? [label[row.impl], `error: ${row.error}`, '', '', '', '', '', '', '']
+            : [
+                label[row.impl],
+                String(row.gcCount),
+                row.gcMs.toFixed(1),
+                row.maxPauseMs.toFixed(1),
+                Object.entries(row.byKind)
+                  .map(([k, v]) => `${k} ${v.count}× ${v.ms.toFixed(1)} ms`)
+                  .join(', '),
+                row.fullGcMs.toFixed(1),
+                bytes(row.heapUsedBytes),
+                row.offHeapBytes !== undefined ? bytes(row.offHeapBytes) : '—',
+                si(row.ops / row.seconds),
+              ],
+        ),
+      ),
+    );
+    out.push('');
+  }
+  out.push(`Rerun: \`npm run bench\` (full, a few minutes) or \`npm run bench:quick\` (under a minute). Every figure is in \`bench/results/latest.json\`.`);
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,31 @@
+/** The whole run, as written to bench/results/latest.json. */
+import type { CoreResult } from '../core.bench.js';
+import type { GcResult } from '../gc.bench.js';
+import type { GoSuiteResult } from '../go-suite.bench.js';
+import type { InflectionResult } from '../inflection.bench.js';
+import type { SingleResult } from '../load-hits.bench.js';
+import type { BenchConfig } from '../lib/config.js';
+import type { Machine } from '../lib/machine.js';
+
+export interface Goal {
+  id: string;
+  goal: string;
+  target: string;
+  figure: string;
+  /** null when the figures to judge it are missing (a failed or skipped cell). */
+  met: boolean | null;
+  /** How far from the target, in words, when missed. */
+  note?: string;
+}
+
+export interface Results {
+  machine: Machine;
+  config: BenchConfig;
+  seconds: number;
+  singleThread?: SingleResult;
+  goSuite?: GoSuiteResult;
+  core?: CoreResult;
+  inflection?: InflectionResult;
+  gc?: GcResult;
+  goals: Goal[];
+}

@@ -1,0 +1,78 @@
+/**
+ * The benchmark run: `npm run bench` (full, a few minutes) or
+ * `npm run bench:quick` (the same tables with shorter windows, under a minute
+ * on 2 cores). Prints every table and writes bench/results/latest.json (every
+ * figure, stamped with the machine), latest.md and the SVG charts.
+ *
+ *   node build/bench/run.js [--quick] [--only single,go,core,inflection,gc] [--out DIR]
+ *
+ * Sections, in order: one thread against a Map (load-hits.bench.ts), Go's
+ * suite over every implementation by threads (go-suite.bench.ts), the core
+ * alone in Go's units (core.bench.ts), the seed's inflection table
+ * (inflection.bench.ts), the GC table (gc.bench.ts).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { runCore } from './core.bench.js';
+import { runGc } from './gc.bench.js';
+import { runGoSuite } from './go-suite.bench.js';
+import { runInflection } from './inflection.bench.js';
+import { runSingle } from './load-hits.bench.js';
+import { config } from './lib/config.js';
+import { describeMachine, machine } from './lib/machine.js';
+import { inflectionChart, threadsChart } from './report/charts.js';
+import { evaluateGoals } from './report/goals.js';
+import { markdown } from './report/markdown.js';
+import type { Results } from './report/results.js';
+
+const SECTIONS = ['single', 'go', 'core', 'inflection', 'gc'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string', default: new URL('../../bench/results/', import.meta.url).pathname },
+  },
+});
+const only = new Set((values.only?.split(',') ?? SECTIONS) as Section[]);
+for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section '${s}' (known: ${SECTIONS.join(', ')})`);
+
+const cfg = config(values.quick ? 'quick' : 'full');
+const results: Results = { machine: machine(), config: cfg, seconds: 0, goals: [] };
+const log = (line: string): void => void process.stderr.write(`${line}\n`);
+const started = performance.now();
+log(`syncmap-wasm benchmarks, ${cfg.mode} run: ${describeMachine(results.machine)}; threads ${cfg.threads.join(', ')}`);
+
+/** Runs a section; one that throws is recorded as missing, and the run goes on. */
+async function section<T>(name: Section, run: () => Promise<T>): Promise<T | undefined> {
+  if (!only.has(name)) return undefined;
+  try {
+    return await run();
+  } catch (error) {
+    log(`  ${name}: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return undefined;
+  }
+}
+
+results.singleThread = await section('single', () => runSingle(cfg, log));
+results.goSuite = await section('go', () => runGoSuite(cfg, log));
+results.core = await section('core', () => runCore(cfg, log));
+results.inflection = await section('inflection', () => runInflection(cfg, log));
+results.gc = await section('gc', () => runGc(cfg, log));
+results.seconds = (performance.now() - started) / 1000;
+results.goals = evaluateGoals(results);
+
+const text = markdown(results);
+process.stdout.write(`\n${text}`);
+const out = values.out.endsWith('/') ? values.out : `${values.out}/`;
+mkdirSync(out, { recursive: true });
+writeFileSync(`${out}latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(`${out}latest.md`, text);
+const threads = threadsChart(results);
+if (threads) writeFileSync(`${out}threads.svg`, threads);
+const inflection = inflectionChart(results);
+if (inflection) writeFileSync(`${out}inflection.svg`, inflection);
+log(`wrote ${out}latest.json, latest.md${threads ? ', threads.svg' : ''}${inflection ? ', inflection.svg' : ''} (${results.seconds.toFixed(0)} s)`);
+// lmdb and worker handles may linger; everything is written.
+process.exit(0);
