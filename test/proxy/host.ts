@@ -61,8 +61,18 @@ export function bytes(s: string | Bytes): Bytes {
   return typeof s === 'string' ? utf8.encode(s) : s;
 }
 
+// Buffer's native latin1 decoder, applied to any Uint8Array: every byte value
+// maps to one character, so the string is an exact key for the bytes.
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+
 function keyOf(b: Bytes): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+  return latin1Slice.call(b, 0, b.length);
+}
+
+function sameBytes(a: Bytes, b: Bytes): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function sameSignature(a: FuncType, b: FuncType): boolean {
@@ -71,10 +81,20 @@ function sameSignature(a: FuncType, b: FuncType): boolean {
 
 /** Serializes header pairs as the spec's "Serialization" section says. */
 export function serializePairs(pairs: readonly HeaderPair[]): Bytes {
+  const out = new Uint8Array(serializedSize(pairs));
+  serializeInto(pairs, out, 0);
+  return out;
+}
+
+function serializedSize(pairs: readonly HeaderPair[]): number {
   let size = 4;
   for (const [k, v] of pairs) size += 8 + k.length + 1 + v.length + 1;
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
+  return size;
+}
+
+/** Writes the serialization at `out[start…]` (which must be zeroed or is overwritten whole). */
+function serializeInto(pairs: readonly HeaderPair[], out: Uint8Array, start: number): void {
+  const view = new DataView(out.buffer, out.byteOffset + start);
   view.setUint32(0, pairs.length, true);
   let at = 4;
   for (const [k, v] of pairs) {
@@ -82,13 +102,15 @@ export function serializePairs(pairs: readonly HeaderPair[]): Bytes {
     view.setUint32(at + 4, v.length, true);
     at += 8;
   }
+  at += start;
   for (const [k, v] of pairs) {
     out.set(k, at);
-    at += k.length + 1; // NUL
+    at += k.length;
+    out[at++] = 0;
     out.set(v, at);
-    at += v.length + 1;
+    at += v.length;
+    out[at++] = 0;
   }
-  return out;
 }
 
 /** The inverse of serializePairs; throws on anything malformed. */
@@ -129,7 +151,9 @@ export class ProxyHost {
   readonly vms: Vm[] = [];
   /** Shared data: key (latin1 of its bytes) → value and CAS token. */
   readonly shared = new Map<string, { value: Bytes; cas: number }>();
-  readonly stats = { sharedGets: 0, sharedSets: 0, casMismatches: 0, hostcalls: new Map<string, number>() };
+  readonly stats = { sharedGets: 0, sharedSets: 0, casMismatches: 0, hostcalls: new Map<string, number>(), hostNs: 0n };
+  /** When set, stats.hostNs adds up the time spent inside host functions. */
+  profile = false;
   onSharedData: ((vm: Vm) => void) | undefined;
   private nextCas = 1;
   private readonly metrics = new Map<number, Metric>();
@@ -138,7 +162,7 @@ export class ProxyHost {
   constructor(binary: Bytes, readonly options: HostOptions = {}) {
     this.info = readModule(binary);
     link(this.info);
-    this.module = new WebAssembly.Module(binary);
+    this.module = new WebAssembly.Module(binary as Uint8Array<ArrayBuffer>);
   }
 
   /** Starts a new VM (a worker thread's): instantiates, runs _initialize. */
@@ -437,7 +461,9 @@ export class Vm {
   // ── guest memory ──
 
   mem(): Uint8Array {
-    if (this.u8.buffer !== this.memory.buffer) {
+    // A non-shared memory's buffer is detached (length 0) when the memory grows;
+    // only then is the (costly) buffer getter read again.
+    if (this.u8.length === 0) {
       this.u8 = new Uint8Array(this.memory.buffer);
       this.view = new DataView(this.memory.buffer);
     }
@@ -458,6 +484,11 @@ export class Vm {
     return this.inBounds(ptr, len) ? this.mem().slice(ptr, ptr + len) : undefined;
   }
 
+  /** A view of guest bytes (valid until the plugin runs again), or undefined when out of bounds. */
+  private peek(ptr: number, len: number): Bytes | undefined {
+    return this.inBounds(ptr, len) ? this.mem().subarray(ptr, ptr + len) : undefined;
+  }
+
   private setU32(ptr: number, value: number): boolean {
     if (!this.inBounds(ptr, 4)) return false;
     this.dv().setUint32(ptr, value >>> 0, true);
@@ -476,21 +507,26 @@ export class Vm {
    * and size; (0, 0) for empty data. False maps to INVALID_MEMORY_ACCESS.
    */
   private copyOut(data: Bytes, ptrPtr: number, sizePtr: number): boolean {
+    return this.handOver(data.length, ptrPtr, sizePtr, (mem, at) => mem.set(data, at));
+  }
+
+  /** copyOut for `size` bytes that `fill` writes straight into the plugin's memory. */
+  private handOver(size: number, ptrPtr: number, sizePtr: number, fill: (mem: Uint8Array, at: number) => void): boolean {
     let ptr = 0;
-    if (data.length > 0) {
+    if (size > 0) {
       if (!this.inHostcall) throw new Error('proxy_on_memory_allocate outside a host function');
       const allocate = this.instance.exports.proxy_on_memory_allocate as Callback | undefined;
       if (typeof allocate !== 'function') return false;
       try {
-        ptr = Number(allocate(data.length)) >>> 0;
+        ptr = Number(allocate(size)) >>> 0;
       } catch (e) {
         this.crashed = e;
         throw new VmCrash(`VM ${this.id} trapped in proxy_on_memory_allocate: ${String(e)}`);
       }
-      if (ptr === 0 || !this.inBounds(ptr, data.length)) return false;
-      this.mem().set(data, ptr);
+      if (ptr === 0 || !this.inBounds(ptr, size)) return false;
+      fill(this.mem(), ptr);
     }
-    return this.setU32(ptrPtr, ptr) && this.setU32(sizePtr, data.length);
+    return this.setU32(ptrPtr, ptr) && this.setU32(sizePtr, size);
   }
 
   private requestHeaderMap(type: number): HeaderPair[] | undefined {
@@ -513,7 +549,7 @@ export class Vm {
     env.proxy_log = (level, ptr, size) => {
       const l = Number(level);
       if (l < LogLevel.TRACE || l > LogLevel.CRITICAL) return Status.BAD_ARGUMENT;
-      const message = this.read(Number(ptr), Number(size));
+      const message = this.peek(Number(ptr), Number(size));
       if (!message) return Status.INVALID_MEMORY_ACCESS;
       this.host.log(this, l, decoder.decode(message));
       return Status.OK;
@@ -543,18 +579,19 @@ export class Vm {
       if (t < 0 || t > MapType.HTTP_CALL_RESPONSE_TRAILERS) return Status.BAD_ARGUMENT;
       const map = this.requestHeaderMap(t);
       if (!map) return Status.BAD_ARGUMENT;
-      let data: Bytes;
-      if (map.length) data = serializePairs(map);
-      else data = this.host.options.emptyMapAsNulByte ? new Uint8Array(1) : new Uint8Array(0);
-      return this.copyOut(data, Number(ptrPtr), Number(sizePtr)) ? Status.OK : Status.INVALID_MEMORY_ACCESS;
+      let ok: boolean;
+      if (map.length) ok = this.handOver(serializedSize(map), Number(ptrPtr), Number(sizePtr), (mem, at) => serializeInto(map, mem, at));
+      else if (this.host.options.emptyMapAsNulByte) ok = this.copyOut(new Uint8Array(1), Number(ptrPtr), Number(sizePtr));
+      else ok = this.copyOut(new Uint8Array(0), Number(ptrPtr), Number(sizePtr));
+      return ok ? Status.OK : Status.INVALID_MEMORY_ACCESS;
     };
 
     env.proxy_get_header_map_value = (type, keyPtr, keySize, ptrPtr, sizePtr) => {
       const map = this.requestHeaderMap(Number(type));
       if (!map) return Status.BAD_ARGUMENT;
-      const key = this.read(Number(keyPtr), Number(keySize));
+      const key = this.peek(Number(keyPtr), Number(keySize));
       if (!key) return Status.INVALID_MEMORY_ACCESS;
-      const found = map.find(([k]) => keyOf(k) === keyOf(key));
+      const found = map.find(([k]) => sameBytes(k, key));
       if (!found) return Status.NOT_FOUND;
       return this.copyOut(found[1], Number(ptrPtr), Number(sizePtr)) ? Status.OK : Status.INVALID_MEMORY_ACCESS;
     };
@@ -568,13 +605,12 @@ export class Vm {
       const value = this.read(Number(valuePtr), Number(valueSize));
       if (!key || !value) return Status.INVALID_MEMORY_ACCESS;
       // Envoy's setCopy: the first header of that name takes the value, the others go.
-      const k = keyOf(key);
-      const first = map.findIndex(([name]) => keyOf(name) === k);
+      const first = map.findIndex(([name]) => sameBytes(name, key));
       if (first < 0) {
         map.push([key, value]);
       } else {
         map[first] = [key, value];
-        for (let i = map.length - 1; i > first; i--) if (keyOf(map[i]![0]) === k) map.splice(i, 1);
+        for (let i = map.length - 1; i > first; i--) if (sameBytes(map[i]![0], key)) map.splice(i, 1);
       }
       return Status.OK;
     };
@@ -582,7 +618,7 @@ export class Vm {
     env.proxy_define_metric = (type, namePtr, nameSize, idPtr) => {
       const t = Number(type);
       if (t < MetricType.COUNTER || t > MetricType.HISTOGRAM) return Status.BAD_ARGUMENT;
-      const name = this.read(Number(namePtr), Number(nameSize));
+      const name = this.peek(Number(namePtr), Number(nameSize));
       if (!name) return Status.INVALID_MEMORY_ACCESS;
       const id = this.host.defineMetric(t, decoder.decode(name));
       return this.setU32(Number(idPtr), id) ? Status.OK : Status.INVALID_MEMORY_ACCESS;
@@ -593,7 +629,7 @@ export class Vm {
 
     env.proxy_get_shared_data = (keyPtr, keySize, ptrPtr, sizePtr, casPtr) => {
       this.host.onSharedData?.(this);
-      const key = this.read(Number(keyPtr), Number(keySize));
+      const key = this.peek(Number(keyPtr), Number(keySize));
       if (!key) return Status.INVALID_MEMORY_ACCESS;
       const found = this.host.getShared(key);
       if (!found) return Status.NOT_FOUND;
@@ -603,10 +639,10 @@ export class Vm {
 
     env.proxy_set_shared_data = (keyPtr, keySize, valuePtr, valueSize, cas) => {
       this.host.onSharedData?.(this);
-      const key = this.read(Number(keyPtr), Number(keySize));
-      const value = this.read(Number(valuePtr), Number(valueSize));
+      const key = this.peek(Number(keyPtr), Number(keySize));
+      const value = this.peek(Number(valuePtr), Number(valueSize));
       if (!key || !value) return Status.INVALID_MEMORY_ACCESS;
-      return this.host.setShared(key, value, Number(cas) >>> 0);
+      return this.host.setShared(key, value, Number(cas) >>> 0); // setShared copies the value
     };
 
     env.proxy_get_current_time_nanoseconds = (timePtr) =>
@@ -628,13 +664,16 @@ export class Vm {
     // (only then may the host call proxy_on_memory_allocate).
     const wrap = (table: Record<string, Callback>, prefix: string) => {
       for (const [name, impl] of Object.entries(table)) {
+        const counted = prefix + name;
         table[name] = (...args) => {
-          this.host.countHostcall(prefix + name);
+          this.host.countHostcall(counted);
+          const start = this.host.profile ? process.hrtime.bigint() : 0n;
           this.inHostcall++;
           try {
             return impl(...args);
           } finally {
             this.inHostcall--;
+            if (this.host.profile) this.host.stats.hostNs += process.hrtime.bigint() - start;
           }
         };
       }
