@@ -90,6 +90,7 @@ export function configLoad(ptr: usize, len: usize, previous: bool): usize {
     return table;
   }
   if (table) policyTableDestroy(table);
+  if (!jsonFailed()) jsonFailAt(0, Text.OUT_OF_MEMORY); // every refusal records why; never reached
   logStart();
   logText(Text.REFUSED_AT);
   logNumber(jsonErrorAt);

@@ -89,6 +89,12 @@ export function contextRoot(context: u32): usize {
   }
 }
 
+/** True if `context` is the root context that `root` (its record) stands for. */
+// @ts-ignore: decorator
+@inline export function rootIs(root: usize, context: u32): bool {
+  return load<u32>(root + ROOT_CONTEXT_ID) == context;
+}
+
 /** A record for a new root context; 0 when memory is exhausted. */
 export function rootCreate(context: u32): usize {
   if (!context || contextRoot(context)) return 0;
@@ -106,7 +112,7 @@ export function rootCreate(context: u32): usize {
 /** Files a new stream context under its root. False if the root is unknown or memory is exhausted. */
 export function streamCreate(context: u32, parent: u32): bool {
   const root = contextRoot(parent);
-  if (!root || load<u32>(root + ROOT_CONTEXT_ID) != parent || contextRoot(context)) return false;
+  if (!root || !rootIs(root, parent) || contextRoot(context)) return false;
   if (!insert(context, root)) return false;
   store<u32>(root + ROOT_STREAMS, load<u32>(root + ROOT_STREAMS) + 1);
   return true;
@@ -127,7 +133,7 @@ export function contextDelete(context: u32): void {
   const root = contextRoot(context);
   if (!root) return;
   remove(context);
-  if (load<u32>(root + ROOT_CONTEXT_ID) == context) {
+  if (rootIs(root, context)) {
     rootInstall(root, 0);
     store<u32>(root + ROOT_DELETED, 1);
   } else {

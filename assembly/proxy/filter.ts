@@ -26,7 +26,7 @@ import { CLEAR_RESULTS, RESULT, RESULT_DATA, RESULT_SIZE, hostAllocate, hostFree
 import { TEXTS_INDEX_SIZE, TEXT_AT, TEXT_LEN, Text, textScan, textScanLength, textsIndex, textsNarrow } from "./texts";
 import { logEmit, logInit, logNumber, logQuoted, logStart, logText } from "./log";
 import { MAX_CONFIG_BYTES, configInit, configLoad } from "./config";
-import { ROOT_TABLE_OF, contextDelete, contextRoot, contextsInit, rootCreate, rootInstall, streamCreate } from "./contexts";
+import { ROOT_TABLE_OF, contextDelete, contextRoot, contextsInit, rootCreate, rootInstall, rootIs, streamCreate } from "./contexts";
 import {
   HEADER_NAME_AT, HEADER_NAME_BYTES, HEADER_VALUE_AT, HEADER_VALUE_BYTES, POLICY_DIGITS_AT, POLICY_DIGITS_BYTES,
   POLICY_HEADERS, POLICY_KEY_AT, POLICY_KEY_BYTES, POLICY_TIMEOUT, TABLE_HEADER_AT, TABLE_HEADER_BYTES,
@@ -60,14 +60,21 @@ export function proxy_on_context_create(context: u32, parent: u32): void {
 
 export function proxy_on_vm_start(root: u32, vmConfigurationSize: usize): bool {
   if (ready) return true;
-  // The heap, and so the texts' index, may be missing: find the line by scanning.
-  const line = textScan(Text.INIT_FAILED);
-  proxy_log(LogLevel.CRITICAL, line, textScanLength(line));
+  logInitFailed();
   return false;
 }
 
+/** Says that _initialize failed; the heap, and so the texts' index, may be missing. */
+function logInitFailed(): void {
+  const line = textScan(Text.INIT_FAILED);
+  proxy_log(LogLevel.CRITICAL, line, textScanLength(line));
+}
+
 export function proxy_on_configure(rootContext: u32, size: usize): bool {
-  if (!ready) return false;
+  if (!ready) {
+    logInitFailed();
+    return false;
+  }
   let root = contextRoot(rootContext);
   if (!root) root = rootCreate(rootContext);
   metricsDefine();
@@ -128,7 +135,8 @@ function refuse(reason: Text, number: u64): bool {
 export function proxy_on_request_headers(context: u32, headers: u32, endOfStream: u32): u32 {
   if (!ready) return Action.CONTINUE;
   const root = contextRoot(context);
-  if (!root) return Action.CONTINUE;
+  // Unknown, or a root context (which has no request headers): nothing to do.
+  if (!root || rootIs(root, context)) return Action.CONTINUE;
   const table = ROOT_TABLE_OF(root);
   if (!table) return Action.CONTINUE;
 

@@ -276,6 +276,14 @@ describe('contexts', () => {
     expect(headerValue(vm.request(b, requestHeaders('cn-east')).headers, TIMEOUT_HEADER)).toBe('77');
   });
 
+  test('request headers called on a root context: nothing happens, nothing is counted', () => {
+    const host = newHost();
+    const { vm, root } = startVm(host, SEED_CONFIG);
+    const action = vm.inContext(root, 'root', 'proxy_on_request_headers', () => vm.call('proxy_on_request_headers', root, 0, 1));
+    expect(action).toBe(0);
+    expect(metrics(host).lookups).toBe(0);
+  });
+
   test('thousands of streams open at once, and a stream of an unknown root', () => {
     const { vm, root } = startVm(newHost(), SEED_CONFIG);
     const streams = Array.from({ length: 3000 }, (_, i) => vm.openStream(root, requestHeaders(i % 2 ? 'cn-east' : 'cn-north')));
