@@ -19,7 +19,7 @@ import { runGoSuite } from './go-suite.bench.js';
 import { runInflection } from './inflection.bench.js';
 import { runSingle } from './load-hits.bench.js';
 import { config } from './lib/config.js';
-import { describeMachine, machine } from './lib/machine.js';
+import { describeMachine, interferenceMeter, machine } from './lib/machine.js';
 import { inflectionChart, threadsChart } from './report/charts.js';
 import { evaluateGoals } from './report/goals.js';
 import { markdown } from './report/markdown.js';
@@ -39,19 +39,34 @@ const only = new Set((values.only?.split(',') ?? SECTIONS) as Section[]);
 for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section '${s}' (known: ${SECTIONS.join(', ')})`);
 
 const cfg = config(values.quick ? 'quick' : 'full');
-const results: Results = { machine: machine(), config: cfg, seconds: 0, goals: [] };
+const results: Results = { machine: machine(), config: cfg, seconds: 0, interference: {}, goals: [] };
+
+/** Above this share of the CPU taken by other programs, a section's figures are flagged. */
+const NOISY = 0.03;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 const started = performance.now();
 log(`syncmap-wasm benchmarks, ${cfg.mode} run: ${describeMachine(results.machine)}; threads ${cfg.threads.join(', ')}`);
 
-/** Runs a section; one that throws is recorded as missing, and the run goes on. */
+/**
+ * Runs a section; one that throws is recorded as missing, and the run goes on.
+ * Records how much CPU other programs took meanwhile (lib/machine.ts).
+ */
 async function section<T>(name: Section, run: () => Promise<T>): Promise<T | undefined> {
   if (!only.has(name)) return undefined;
+  const meter = interferenceMeter();
   try {
     return await run();
   } catch (error) {
     log(`  ${name}: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     return undefined;
+  } finally {
+    const interference = meter();
+    if (interference) {
+      results.interference[name] = interference;
+      if (interference.foreignShare > NOISY) {
+        log(`  ${name}: other programs took ${(interference.foreignShare * 100).toFixed(0)}% of the CPU meanwhile: its figures are low`);
+      }
+    }
   }
 }
 

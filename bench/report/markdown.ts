@@ -48,6 +48,15 @@ export function markdown(r: Results): string {
     `${r.config.mode === 'quick' ? 'Quick run (`npm run bench:quick`, short windows: figures within about ±15%)' : 'Full run (`npm run bench`)'} on ${describeMachine(m)} (${m.os}, V8 ${m.v8}), ${m.date}, ${r.seconds.toFixed(0)} s.`,
   );
   out.push('');
+  const shares = Object.entries(r.interference);
+  if (shares.length) {
+    const noisy = shares.filter(([, i]) => i.foreignShare > 0.03);
+    out.push(
+      `CPU taken by other programs while each section ran: ${shares.map(([name, i]) => `${name} ${(i.foreignShare * 100).toFixed(1)}%`).join(', ')}.` +
+        (noisy.length ? ` **The machine was not quiet during ${noisy.map(([n]) => n).join(', ')}: those figures are low.**` : ' The machine was quiet.'),
+    );
+    out.push('');
+  }
 
   if (r.goals.length) {
     out.push('## Goals');

@@ -5,7 +5,7 @@ import type { GoSuiteResult } from '../go-suite.bench.js';
 import type { InflectionResult } from '../inflection.bench.js';
 import type { SingleResult } from '../load-hits.bench.js';
 import type { BenchConfig } from '../lib/config.js';
-import type { Machine } from '../lib/machine.js';
+import type { Interference, Machine } from '../lib/machine.js';
 
 export interface Goal {
   id: string;
@@ -22,6 +22,8 @@ export interface Results {
   machine: Machine;
   config: BenchConfig;
   seconds: number;
+  /** Per section: the share of the CPU other programs took while it ran (a quiet machine shows ~0). */
+  interference: Record<string, Interference>;
   singleThread?: SingleResult;
   goSuite?: GoSuiteResult;
   core?: CoreResult;
