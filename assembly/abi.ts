@@ -54,6 +54,7 @@ import {
   mapShardCount, mapShardLockWord, mapSize, mapSwap, mapValueKind, mapVerify, result,
 } from "./map";
 import { Status } from "./status";
+import { threadBind } from "./thread";
 import { crashPoint, faultAfter } from "./faults";
 
 // Room in the scratch beyond maxKeyBytes + maxValueBytes: a range record's
@@ -207,9 +208,7 @@ function reapSlot(dead: usize): void {
 
 function bind(claimed: usize): void {
   slot = claimed;
-  setAccount(claimed ? claimed + SLOT_ACCOUNT : HEADER_INIT_ACCOUNT);
-  reclaimBind(claimed);
-  mapBindOwner(claimed ? slotIndex(claimed) + 1 : 0);
+  threadBind(claimed);
   if (!claimed) {
     map = 0;
     scratch = 0;

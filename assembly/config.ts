@@ -25,9 +25,12 @@ export const STAMP: u32 = <u32>BUILD_STAMP;
 // Where the shared heap begins. Everything below is the module's own static
 // area, which every new instance rewrites (data segments are active), so no
 // mutable shared word may live there. A fixed address turns every root-relative
-// address into an immediate; init checks that __heap_base lies below it.
+// address into an immediate. The Node build has almost no static data; the
+// proxy-wasm build carries the filter's log texts (assembly/proxy/texts.ts), so
+// it gets 16 KiB. scripts/build-wasm.mjs fails a build whose data reaches ROOT,
+// and init checks __heap_base against it again.
 // @ts-ignore: decorator
-@inline export const ROOT: usize = 0x1000;
+@inline export const ROOT: usize = ASC_FEATURE_THREADS ? 0x1000 : 0x4000;
 
 // The largest number of instances (threads) that can be attached to one heap at
 // once. A slot is 64 bytes, so 128 slots cost 8 KiB, and an epoch advance scans

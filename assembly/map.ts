@@ -227,13 +227,34 @@ export function mapHeaderNew(
 }
 
 /**
- * Empties the map and frees it. Only for a map no other thread can reach (the
- * proxy-wasm build, one thread per VM, replacing its policy table).
+ * Empties the map and frees it, allocating nothing. Only for a map no other
+ * thread can reach (the proxy-wasm build, one thread per VM, replacing a policy
+ * table); the caller is pinned, and what the map held is retired.
  */
 export function mapDestroy(map: usize): void {
-  mapClear(map);
-  free(<usize>load<u32>(map + MAP_SHARDS), (<usize>mapShardCount(map)) << LOG2_SHARD_SIZE);
+  const shards = mapShardCount(map);
+  for (let i: u32 = 0; i < shards; i++) {
+    const shard = shardAt(map, i);
+    const tables = loadTables(shard);
+    store64(shard + SHARD_TABLES, 0);
+    dropTables(readOf(tables), dirtyOf(tables));
+  }
+  free(<usize>load<u32>(map + MAP_SHARDS), (<usize>shards) << LOG2_SHARD_SIZE);
   free(map, MAP_HEADER_SIZE);
+}
+
+/**
+ * Promotes every shard's dirty table to read, as Range does shard by shard: a
+ * map filled once and then only read (the proxy filter's policy tables) never
+ * sends a lookup down the locked miss path. LOCK_TIMEOUT if a lock cannot be had.
+ */
+export function mapSeal(map: usize): i32 {
+  const shards = mapShardCount(map);
+  for (let i: u32 = 0; i < shards; i++) {
+    const status = mapRangeBegin(map, i);
+    if (status != Status.OK) return status;
+  }
+  return Status.OK;
 }
 
 // ── Load ───────────────────────────────────────────────────────────────────

@@ -43,6 +43,62 @@ async function buildStamp() {
   return hash.digest().readUInt32LE(0) & 0x7fffffff;
 }
 
+/** Where the module's data segments end: its static data lies in [0, end). */
+function staticDataEnd(bytes) {
+  let at = 8; // magic and version
+  const u32 = () => {
+    let result = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at++];
+      result += (byte & 0x7f) * 2 ** shift;
+      if (!(byte & 0x80)) return result;
+    }
+  };
+  const s32 = () => {
+    let result = 0;
+    let shift = 0;
+    let byte;
+    do {
+      byte = bytes[at++];
+      result |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte & 0x80);
+    return shift < 32 && byte & 0x40 ? result | (-1 << shift) : result;
+  };
+  let end = 0;
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const size = u32();
+    const next = at + size;
+    if (id === 11) {
+      for (let count = u32(); count > 0; count--) {
+        const flags = u32();
+        if (flags === 1) {
+          at += u32(); // passive: not placed in memory
+          continue;
+        }
+        if (flags === 2) u32(); // memory index
+        if (bytes[at++] !== 0x41) throw new Error('data segment offset is not an i32.const');
+        const offset = s32();
+        if (bytes[at++] !== 0x0b) throw new Error('data segment offset expression too long');
+        const length = u32();
+        at += length;
+        end = Math.max(end, offset + length);
+      }
+    }
+    at = next;
+  }
+  return end;
+}
+
+/** ROOT of assembly/config.ts for each build: the shared heap starts there. */
+async function heapRoots() {
+  const config = await readFile(join(root, 'assembly/config.ts'), 'utf8');
+  const match = /ROOT: usize = ASC_FEATURE_THREADS \? (0x[0-9a-fA-F]+) : (0x[0-9a-fA-F]+);/.exec(config);
+  if (!match) throw new Error('cannot read ROOT from assembly/config.ts');
+  return { threads: Number(match[1]), single: Number(match[2]) };
+}
+
 async function build(target, stamp) {
   const { entry, debug } = TARGETS[target];
   const args = [
@@ -55,6 +111,15 @@ async function build(target, stamp) {
   ];
   const { error, stderr } = await asc.main(args, { stdout: process.stdout, stderr: process.stderr });
   if (error) throw new Error(`asc ${target} failed: ${error.message}\n${stderr.toString()}`);
+  // The core lays its heap out from ROOT and refuses to start if static data
+  // reaches it; the optimizer then removes everything as dead code. Fail here.
+  const roots = await heapRoots();
+  const heapRoot = target === 'proxy' ? roots.single : roots.threads;
+  const outFile = JSON.parse(await readFile(join(root, 'asconfig.json'), 'utf8')).targets[target].outFile;
+  const end = staticDataEnd(await readFile(join(root, outFile)));
+  if (end > heapRoot) {
+    throw new Error(`${outFile}: static data ends at ${end}, past the heap's ROOT (${heapRoot}); see assembly/config.ts`);
+  }
 }
 
 const wanted = process.argv.slice(2);

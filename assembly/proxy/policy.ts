@@ -36,7 +36,7 @@
 
 import { free } from "../alloc";
 import { allocOrCollect, collect, pin, unpin } from "../reclaim";
-import { mapDestroy, mapK0, mapK1, mapLoad, mapNew, mapRangeBegin, mapShardCount, mapSwap, result } from "../map";
+import { mapDestroy, mapK0, mapK1, mapLoad, mapNew, mapRangeBegin, mapSeal, mapSwap, result } from "../map";
 import { VALUE_BYTES, bytesEqual, valueBlockSize, valueNew } from "../entry";
 import { sipHash13 } from "../hash";
 import { Status } from "../status";
@@ -296,10 +296,8 @@ export function policyTableAdd(table: usize, name: usize, nameLen: usize, b: usi
  * decide when to promote.
  */
 export function policyTableSeal(table: usize): void {
-  const map = TABLE_MAP_OF(table);
   pin();
-  const shards = mapShardCount(map);
-  for (let i: u32 = 0; i < shards; i++) mapRangeBegin(map, i);
+  mapSeal(TABLE_MAP_OF(table));
   unpin();
 }
 

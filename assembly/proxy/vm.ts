@@ -13,10 +13,9 @@
 // (contexts.ts), one policy table each (policy.ts).
 
 import { heapClaimInit, heapPublish } from "../heap";
-import { allocInit, setAccount } from "../alloc";
-import { SLOT_ACCOUNT, slotClaim, slotIndex } from "../slots";
-import { reclaimBind } from "../reclaim";
-import { mapBindOwner } from "../map";
+import { allocInit } from "../alloc";
+import { slotClaim } from "../slots";
+import { threadBind } from "../thread";
 
 // The id this VM's thread gives slotClaim (Node's threadId in the other build).
 // @ts-ignore: decorator
@@ -37,9 +36,7 @@ export function vmInit(): bool {
   heapPublish(0);
   const slot = slotClaim(THREAD_ID);
   if (!slot) return false;
-  setAccount(slot + SLOT_ACCOUNT);
-  reclaimBind(slot);
-  mapBindOwner(slotIndex(slot) + 1);
+  threadBind(slot);
   ready = true;
   return true;
 }
