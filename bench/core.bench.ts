@@ -12,6 +12,7 @@ import type { BenchConfig } from './lib/config.js';
 import { GO_CASES, type GoCase } from './lib/go-cases.js';
 import { MAX_MEMORY } from './lib/impls.js';
 import { Pool } from './lib/pool.js';
+import { steady } from './lib/quiet.js';
 import type { Job } from './lib/protocol.js';
 
 export interface CoreCell {
@@ -22,6 +23,8 @@ export interface CoreCell {
   nsPerOp?: number;
   opsPerSec?: number;
   note?: string;
+  foreignShare?: number;
+  attempts?: number;
 }
 
 export interface CoreResult {
@@ -45,10 +48,17 @@ export async function runCore(cfg: BenchConfig, log: (line: string) => void): Pr
         const cell: CoreCell = { case: name, impl, threads, status: 'ok' };
         cells.push(cell);
         try {
-          map.clear();
-          core.setup(name);
-          const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'core', spec, name, goroutine }));
-          const result = await pool.cell(jobs, { warmupMs: cfg.coreWarmupMs, measureMs: cfg.coreMeasureMs });
+          const { value: result, foreignShare, attempts } = await steady(
+            () => {
+              map.clear();
+              core.setup(name);
+              const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'core', spec, name, goroutine }));
+              return pool.cell(jobs, { warmupMs: cfg.coreWarmupMs, measureMs: cfg.coreMeasureMs });
+            },
+            cfg.attempts,
+            cfg.quietWaitMs,
+          );
+          Object.assign(cell, { foreignShare, attempts });
           if (result.ok) {
             cell.opsPerSec = result.opsPerSec;
             cell.nsPerOp = 1e9 / result.opsPerSec;

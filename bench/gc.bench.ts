@@ -9,8 +9,9 @@
 import { fork } from 'node:child_process';
 import type { BenchConfig } from './lib/config.js';
 import type { GcImpl, GcReport, GcRequest } from './lib/gc-child.js';
+import { steady } from './lib/quiet.js';
 
-export type GcRow = GcReport | { impl: GcImpl; error: string };
+export type GcRow = (GcReport | { impl: GcImpl; error: string }) & { foreignShare?: number; attempts?: number };
 
 export interface GcResult {
   entries: number;
@@ -20,17 +21,15 @@ export interface GcResult {
 
 const CHILD = new URL('./lib/gc-child.js', import.meta.url);
 
+/** Runs one side in a child process; resolves once the child has exited (so that its CPU time counts as this run's). */
 function child(request: GcRequest): Promise<GcRow> {
   return new Promise((resolve) => {
     const proc = fork(CHILD, [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    let done = false;
+    let answer: GcRow | undefined;
     proc.once('message', (message: { ok: true; report: GcReport } | { ok: false; error: string }) => {
-      done = true;
-      resolve(message.ok ? message.report : { impl: request.impl, error: message.error });
+      answer = message.ok ? message.report : { impl: request.impl, error: message.error };
     });
-    proc.once('exit', (code) => {
-      if (!done) resolve({ impl: request.impl, error: `the child exited with code ${code}` });
-    });
+    proc.once('exit', (code) => resolve(answer ?? { impl: request.impl, error: `the child exited with code ${code}` }));
     proc.send(request);
   });
 }
@@ -38,7 +37,10 @@ function child(request: GcRequest): Promise<GcRow> {
 export async function runGc(cfg: BenchConfig, log: (line: string) => void): Promise<GcResult> {
   const started = performance.now();
   const rows: GcRow[] = [];
-  for (const impl of ['syncmap', 'map', 'none'] as const) rows.push(await child({ impl, entries: cfg.gcEntries, ops: cfg.gcOps }));
+  for (const impl of ['syncmap', 'map', 'none'] as const) {
+    const { value, foreignShare, attempts } = await steady(() => child({ impl, entries: cfg.gcEntries, ops: cfg.gcOps }), cfg.attempts, cfg.quietWaitMs);
+    rows.push({ ...value, foreignShare, attempts });
+  }
   log(`  gc: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { entries: cfg.gcEntries, ops: cfg.gcOps, rows };
 }

@@ -14,6 +14,7 @@ import type { BenchConfig } from './lib/config.js';
 import { GO_CASES, goCase, type GoCase } from './lib/go-cases.js';
 import { goImpls, type Impl, type Session } from './lib/impls.js';
 import { Pool } from './lib/pool.js';
+import { steady } from './lib/quiet.js';
 import type { Job } from './lib/protocol.js';
 
 export type CellStatus = 'ok' | 'error' | 'n/a' | 'unsupported' | 'unsafe' | 'pending';
@@ -27,6 +28,9 @@ export interface GoCell {
   /** Go's unit: the window over the total iterations of all threads. */
   nsPerOp?: number;
   note?: string;
+  /** Share of the CPU other programs took while the kept attempt ran, and how many attempts it took. */
+  foreignShare?: number;
+  attempts?: number;
 }
 
 export interface GoSuiteResult {
@@ -64,9 +68,16 @@ export async function runGoSuite(cfg: BenchConfig, log: (line: string) => void):
           continue;
         }
         try {
-          const { spec, setupInWorker } = session.prepare(def);
-          const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'go', spec, name, goroutine, setupInWorker }));
-          const result = await pool.cell(jobs, { warmupMs: cfg.goWarmupMs, measureMs: cfg.goMeasureMs }, setupInWorker);
+          const { value: result, foreignShare, attempts } = await steady(
+            () => {
+              const { spec, setupInWorker } = session!.prepare(def);
+              const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'go', spec, name, goroutine, setupInWorker }));
+              return pool.cell(jobs, { warmupMs: cfg.goWarmupMs, measureMs: cfg.goMeasureMs }, setupInWorker);
+            },
+            cfg.attempts,
+            cfg.quietWaitMs,
+          );
+          Object.assign(cell, { foreignShare, attempts });
           if (result.ok) {
             cell.opsPerSec = result.opsPerSec;
             cell.nsPerOp = 1e9 / result.opsPerSec;

@@ -14,6 +14,7 @@ import { collect } from '../bindings/internal.js';
 import type { BenchConfig } from './lib/config.js';
 import { keptKeys } from './lib/keys.js';
 import { Pool } from './lib/pool.js';
+import { steady } from './lib/quiet.js';
 import type { Job } from './lib/protocol.js';
 
 export interface InflectionCell {
@@ -24,6 +25,8 @@ export interface InflectionCell {
   status: 'ok' | 'error';
   opsPerSec?: number;
   note?: string;
+  foreignShare?: number;
+  attempts?: number;
 }
 
 export interface MemoryRow {
@@ -88,7 +91,12 @@ export async function runInflection(cfg: BenchConfig, log: (line: string) => voi
           const cell: InflectionCell = { impl, keys: count, writes, threads, status: 'ok' };
           cells.push(cell);
           const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'mix', spec, keys: count, writes, goroutine }));
-          const result = await pool.cell(jobs, { warmupMs: cfg.inflectionWarmupMs, measureMs: cfg.inflectionMeasureMs });
+          const { value: result, foreignShare, attempts } = await steady(
+            () => pool.cell(jobs, { warmupMs: cfg.inflectionWarmupMs, measureMs: cfg.inflectionMeasureMs }),
+            cfg.attempts,
+            cfg.quietWaitMs,
+          );
+          Object.assign(cell, { foreignShare, attempts });
           if (result.ok) cell.opsPerSec = result.opsPerSec;
           else Object.assign(cell, { status: 'error', note: result.error });
           if (!pool.alive) pool = await Pool.start(maxThreads);

@@ -18,6 +18,7 @@ import Benchmark from 'benchmark';
 import { LockedMap, SyncMap, type ConcurrentMap } from 'syncmap-wasm';
 import type { BenchConfig } from './lib/config.js';
 import { keptKeys } from './lib/keys.js';
+import { steady } from './lib/quiet.js';
 
 export const SINGLE_KEYS = 10_000;
 const VALUE = 'value-of-20-bytes...';
@@ -30,6 +31,8 @@ export interface SingleRow {
   benchmarkJs: { nsPerOp: number; hz: number; rme: number } | { error: string };
   /** The tight loop: best ns per call. */
   loopNs: number;
+  foreignShare?: number;
+  attempts?: number;
 }
 
 export interface SingleResult {
@@ -105,26 +108,33 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
   }
 
   const rows: SingleRow[] = [];
-  const add = (op: SingleRow['op'], impl: string, keyKind: 'kept' | 'fresh', fn: Op): void => {
-    const benchmarkJs = withBenchmarkJs(`${impl} ${op} (${keyKind} keys)`, fn, cfg.benchmarkJsMaxTime, cfg.benchmarkJsMinTime);
-    rows.push({ op, impl, keys: keyKind, benchmarkJs, loopNs: tightLoop(fn, cfg.loopRounds, cfg.loopPasses) });
+  const add = async (op: SingleRow['op'], impl: string, keyKind: 'kept' | 'fresh', fn: Op): Promise<void> => {
+    const { value, foreignShare, attempts } = await steady(
+      async () => ({
+        benchmarkJs: withBenchmarkJs(`${impl} ${op} (${keyKind} keys)`, fn, cfg.benchmarkJsMaxTime, cfg.benchmarkJsMinTime),
+        loopNs: tightLoop(fn, cfg.loopRounds, cfg.loopPasses),
+      }),
+      cfg.attempts,
+      cfg.quietWaitMs,
+    );
+    rows.push({ op, impl, keys: keyKind, ...value, foreignShare, attempts });
   };
-  const concurrent = (impl: string, m: ConcurrentMap<string, string>): void => {
-    add('load', impl, 'kept', (i) => m.load(keys[i]!));
-    add('load', impl, 'fresh', (i) => m.load(fresh(i)));
+  const concurrent = async (impl: string, m: ConcurrentMap<string, string>): Promise<void> => {
+    await add('load', impl, 'kept', (i) => m.load(keys[i]!));
+    await add('load', impl, 'fresh', (i) => m.load(fresh(i)));
   };
-  concurrent('SyncMap', syncMap);
-  concurrent('LockedMap', lockedMap);
-  add('load', 'Map', 'kept', (i) => plain.get(keys[i]!));
-  add('load', 'Map', 'fresh', (i) => plain.get(fresh(i)));
+  await concurrent('SyncMap', syncMap);
+  await concurrent('LockedMap', lockedMap);
+  await add('load', 'Map', 'kept', (i) => plain.get(keys[i]!));
+  await add('load', 'Map', 'fresh', (i) => plain.get(fresh(i)));
   // Writes of a present key (the value is the same, so the maps stay as they are).
-  add('store', 'SyncMap', 'kept', (i) => syncMap.store(keys[i]!, VALUE) ?? 0);
-  add('store', 'LockedMap', 'kept', (i) => lockedMap.store(keys[i]!, VALUE) ?? 0);
-  add('store', 'Map', 'kept', (i) => plain.set(keys[i]!, VALUE));
-  add('store', 'Map', 'fresh', (i) => plain.set(fresh(i), VALUE));
-  add('loadOrStore', 'SyncMap', 'kept', (i) => syncMap.loadOrStore(keys[i]!, VALUE));
-  add('loadOrStore', 'LockedMap', 'kept', (i) => lockedMap.loadOrStore(keys[i]!, VALUE));
-  add('loadOrStore', 'Map', 'kept', (i) => plain.get(keys[i]!) ?? plain.set(keys[i]!, VALUE));
+  await add('store', 'SyncMap', 'kept', (i) => syncMap.store(keys[i]!, VALUE) ?? 0);
+  await add('store', 'LockedMap', 'kept', (i) => lockedMap.store(keys[i]!, VALUE) ?? 0);
+  await add('store', 'Map', 'kept', (i) => plain.set(keys[i]!, VALUE));
+  await add('store', 'Map', 'fresh', (i) => plain.set(fresh(i), VALUE));
+  await add('loadOrStore', 'SyncMap', 'kept', (i) => syncMap.loadOrStore(keys[i]!, VALUE));
+  await add('loadOrStore', 'LockedMap', 'kept', (i) => lockedMap.loadOrStore(keys[i]!, VALUE));
+  await add('loadOrStore', 'Map', 'kept', (i) => plain.get(keys[i]!) ?? plain.set(keys[i]!, VALUE));
   syncMap.close();
   lockedMap.close();
   log(`  single thread: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -61,12 +61,14 @@ function busyTicks(): number | undefined {
   }
 }
 
+/** This process's CPU time (all its threads, µs precision) plus its waited children's (ticks), in ticks. */
 function ownTicks(): number | undefined {
   try {
     const stat = readFileSync('/proc/self/stat', 'utf8');
-    // Fields after the command name (which may hold spaces): utime is the 14th field overall.
+    // Fields after the command name (which may hold spaces): cutime and cstime are the 16th and 17th overall.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
-    return rest[11]! + rest[12]! + rest[13]! + rest[14]!; // utime stime cutime cstime
+    const { user, system } = process.cpuUsage();
+    return ((user + system) / 1e6) * TICK + rest[13]! + rest[14]!;
   } catch {
     return undefined;
   }

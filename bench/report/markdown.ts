@@ -7,6 +7,7 @@ import { GO_CASES } from '../lib/go-cases.js';
 import { describeMachine } from '../lib/machine.js';
 import { bytes, count, ns, percent, ratio, si } from './format.js';
 import type { Results } from './results.js';
+import { RETAKE_ABOVE } from '../lib/quiet.js';
 
 function table(header: string[], rows: string[][], align?: ('l' | 'r')[]): string {
   const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
@@ -33,9 +34,14 @@ class Notes {
   }
 }
 
+/** `~figure`: taken while other programs took more than RETAKE_ABOVE of the CPU, on every attempt (likely low). */
+function mark(text: string, foreignShare: number | undefined): string {
+  return foreignShare !== undefined && foreignShare > RETAKE_ABOVE ? `~${text}` : text;
+}
+
 function cellText(c: GoCell | undefined, notes: Notes): string {
   if (!c) return '';
-  if (c.status === 'ok') return si(c.opsPerSec!);
+  if (c.status === 'ok') return mark(si(c.opsPerSec!), c.foreignShare);
   return `${c.status} ${notes.ref(c.note ?? c.status)}`;
 }
 
@@ -53,7 +59,10 @@ export function markdown(r: Results): string {
     const noisy = shares.filter(([, i]) => i.foreignShare > 0.03);
     out.push(
       `CPU taken by other programs while each section ran: ${shares.map(([name, i]) => `${name} ${(i.foreignShare * 100).toFixed(1)}%`).join(', ')}.` +
-        (noisy.length ? ` **The machine was not quiet during ${noisy.map(([n]) => n).join(', ')}: those figures are low.**` : ' The machine was quiet.'),
+        (noisy.length ? ` The machine was not quiet during ${noisy.map(([n]) => n).join(', ')}.` : ' The machine was quiet.') +
+        (r.config.attempts > 1
+          ? ` A measurement disturbed by more than ${RETAKE_ABOVE * 100}% is taken again after a quiet spell (up to ${r.config.attempts} attempts); \`~\` marks a figure disturbed on every attempt (likely low).`
+          : ' A quick run takes each figure once.'),
     );
     out.push('');
   }
@@ -87,7 +96,7 @@ export function markdown(r: Results): string {
           row.op,
           row.impl,
           row.keys,
-          ns(row.loopNs),
+          mark(ns(row.loopNs), row.foreignShare),
           'error' in row.benchmarkJs ? `error: ${row.benchmarkJs.error}` : `${ns(row.benchmarkJs.nsPerOp)} ±${row.benchmarkJs.rme.toFixed(1)}%`,
           row.op === 'load' && mapKept ? ratio(row.loopNs / mapKept) : '',
         ]),
@@ -140,7 +149,7 @@ export function markdown(r: Results): string {
       ...(['syncmap', 'lockedmap'] as const).flatMap((impl) =>
         c.threads.map((t) => {
           const cell = c.cells.find((x) => x.case === name && x.impl === impl && x.threads === t);
-          return cell?.status === 'ok' ? ns(cell.nsPerOp!) : `error: ${cell?.note ?? '?'}`;
+          return cell?.status === 'ok' ? mark(ns(cell.nsPerOp!), cell.foreignShare) : `error: ${cell?.note ?? '?'}`;
         }),
       ),
     ]);
@@ -156,8 +165,10 @@ export function markdown(r: Results): string {
       `Uniform random keys among the present ones (36-character UIDs, number values); a share of the operations are stores (overwrites), the rest loads. Total ops/s over all threads.`,
     );
     out.push('');
+    const find = (impl: string, keys: number, writes: number, threads: number) =>
+      f.cells.find((c) => c.impl === impl && c.keys === keys && c.writes === writes && c.threads === threads);
     const get = (impl: string, keys: number, writes: number, threads: number): number | undefined => {
-      const cell = f.cells.find((c) => c.impl === impl && c.keys === keys && c.writes === writes && c.threads === threads);
+      const cell = find(impl, keys, writes, threads);
       return cell?.status === 'ok' ? cell.opsPerSec : undefined;
     };
     const header = ['keys', 'writes', ...f.threads.flatMap((t) => [`SyncMap ${t}T`, `LockedMap ${t}T`, `ratio ${t}T`])];
@@ -170,7 +181,11 @@ export function markdown(r: Results): string {
           ...f.threads.flatMap((t) => {
             const s = get('syncmap', keys, writes, t);
             const l = get('lockedmap', keys, writes, t);
-            return [s ? si(s) : 'error', l ? si(l) : 'error', s && l ? ratio(s / l) : ''];
+            return [
+              s ? mark(si(s), find('syncmap', keys, writes, t)?.foreignShare) : 'error',
+              l ? mark(si(l), find('lockedmap', keys, writes, t)?.foreignShare) : 'error',
+              s && l ? ratio(s / l) : '',
+            ];
           }),
         ]);
       }
@@ -215,7 +230,7 @@ export function markdown(r: Results): string {
             : [
                 label[row.impl],
                 String(row.gcCount),
-                row.gcMs.toFixed(1),
+                mark(row.gcMs.toFixed(1), row.foreignShare),
                 row.maxPauseMs.toFixed(1),
                 Object.entries(row.byKind)
                   .map(([k, v]) => `${k} ${v.count}× ${v.ms.toFixed(1)} ms`)
