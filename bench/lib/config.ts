@@ -27,6 +27,8 @@ export interface BenchConfig {
   benchmarkJsMinTime: number;
   loopRounds: number;
   loopPasses: number;
+  /** Measurements of each multi-thread cell; the median is kept. */
+  repeats: number;
   /** Attempts at a measurement that other programs disturbed, and how long to wait for quiet between them (lib/quiet.ts). */
   attempts: number;
   quietWaitMs: number;
@@ -60,6 +62,7 @@ export function config(mode: 'full' | 'quick'): BenchConfig {
       loopPasses: 4,
       // No retakes: a window this short cannot tell others' CPU time from the
       // 10 ms ticks of /proc/stat; the section-level share is still reported.
+      repeats: 1,
       attempts: 1,
       quietWaitMs: 0,
       gcEntries: 1_000_000,
@@ -70,18 +73,19 @@ export function config(mode: 'full' | 'quick'): BenchConfig {
     mode,
     threads,
     goWarmupMs: 100,
-    goMeasureMs: 400,
+    goMeasureMs: 300,
     coreWarmupMs: 50,
-    coreMeasureMs: 300,
+    coreMeasureMs: 250,
     inflectionKeys: [1_000, 10_000, 100_000, 1_000_000],
     inflectionWrites: [0, 0.01, 0.1, 0.5],
     inflectionThreads: [1, 2],
     inflectionWarmupMs: 100,
-    inflectionMeasureMs: 500,
+    inflectionMeasureMs: 300,
     benchmarkJsMaxTime: 0.5,
     benchmarkJsMinTime: 0.05,
     loopRounds: 7,
     loopPasses: 20,
+    repeats: 3,
     attempts: 4,
     quietWaitMs: 10_000,
     gcEntries: 1_000_000,

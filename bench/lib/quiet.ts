@@ -6,7 +6,9 @@
  * share that remained is recorded with the figure.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { BenchConfig } from './config.js';
 import { interferenceMeter } from './machine.js';
+import type { CellResult } from './pool.js';
 
 /** A measurement is retaken when other programs took more than this share of the CPU. */
 export const RETAKE_ABOVE = 0.1;
@@ -48,4 +50,30 @@ export async function steady<T>(measure: () => Promise<T>, attempts: number, max
     if (share === undefined || share <= RETAKE_ABOVE) return last;
   }
   return last!;
+}
+
+export interface MedianCell extends Steady<CellResult> {
+  /** The lowest and highest throughput of the repeats (when more than one succeeded). */
+  spread?: [number, number];
+}
+
+/**
+ * A pool cell measured `cfg.repeats` times, each one steady(), keeping the
+ * median by throughput: on a shared 2-vCPU machine one window can land on a
+ * slow spell (a neighbour, a migration) that a median of three ignores.
+ * `measure` must set the case up again each time. A failure ends the repeats.
+ */
+export async function medianCell(measure: () => Promise<CellResult>, cfg: BenchConfig): Promise<MedianCell> {
+  const runs: Steady<CellResult>[] = [];
+  let attempts = 0;
+  for (let k = 0; k < cfg.repeats; k++) {
+    const run = await steady(measure, cfg.attempts, cfg.quietWaitMs);
+    attempts += run.attempts;
+    if (!run.value.ok) return { ...run, attempts };
+    runs.push(run);
+  }
+  const rate = (r: Steady<CellResult>): number => (r.value.ok ? r.value.opsPerSec : 0);
+  runs.sort((a, b) => rate(a) - rate(b));
+  const median = runs[Math.floor(runs.length / 2)]!;
+  return { ...median, attempts, ...(runs.length > 1 ? { spread: [rate(runs[0]!), rate(runs[runs.length - 1]!)] as [number, number] } : {}) };
 }

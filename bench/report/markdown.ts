@@ -112,7 +112,7 @@ export function markdown(r: Results): string {
     out.push(`## Go's sync.Map suite, every implementation, by threads`);
     out.push('');
     out.push(
-      `The cases of Go's \`src/sync/map_bench_test.go\` with the same names and key/operation mix; keys are 36-character strings (key i), values Go's ints. Total iterations per second over all threads (one iteration is one \`pb.Next()\` of Go's loop); each thread runs for a fixed window after a shared start. Go's ns/op is 1e9 over these.`,
+      `The cases of Go's \`src/sync/map_bench_test.go\` with the same names and key/operation mix; keys are 36-character strings (key i), values Go's ints. Total iterations per second over all threads (one iteration is one \`pb.Next()\` of Go's loop); each thread runs for a fixed window after a shared start. Go's ns/op is 1e9 over these.${r.config.repeats > 1 ? ` Each figure is the median of ${r.config.repeats} windows (their spread is in latest.json).` : ''}`,
     );
     out.push('');
     for (const impl of g.impls) out.push(`- **${impl.label}**: ${impl.about}`);
