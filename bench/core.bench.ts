@@ -12,7 +12,7 @@ import type { BenchConfig } from './lib/config.js';
 import { GO_CASES, type GoCase } from './lib/go-cases.js';
 import { MAX_MEMORY } from './lib/impls.js';
 import { Pool } from './lib/pool.js';
-import { medianCell } from './lib/quiet.js';
+import { repeatedCell } from './lib/quiet.js';
 import type { Job } from './lib/protocol.js';
 
 export interface CoreCell {
@@ -25,8 +25,8 @@ export interface CoreCell {
   note?: string;
   foreignShare?: number;
   attempts?: number;
-  /** Lowest and highest throughput of the repeats; the figure is their median. */
-  spread?: [number, number];
+  /** The throughput of each repeat (runners rotated); the figure is their mean. */
+  repeats?: number[];
 }
 
 export interface CoreResult {
@@ -50,16 +50,16 @@ export async function runCore(cfg: BenchConfig, log: (line: string) => void): Pr
         const cell: CoreCell = { case: name, impl, threads, status: 'ok' };
         cells.push(cell);
         try {
-          const { value: result, foreignShare, attempts, spread } = await medianCell(
-            () => {
+          const { value: result, foreignShare, attempts, repeats } = await repeatedCell(
+            (offset) => {
               map.clear();
               core.setup(name);
               const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'core', spec, name, goroutine }));
-              return pool.cell(jobs, { warmupMs: cfg.coreWarmupMs, measureMs: cfg.coreMeasureMs });
+              return pool.cell(jobs, { warmupMs: cfg.coreWarmupMs, measureMs: cfg.coreMeasureMs }, false, offset);
             },
             cfg,
           );
-          Object.assign(cell, { foreignShare, attempts, spread });
+          Object.assign(cell, { foreignShare, attempts, repeats });
           if (result.ok) {
             cell.opsPerSec = result.opsPerSec;
             cell.nsPerOp = 1e9 / result.opsPerSec;

@@ -14,7 +14,7 @@ import type { BenchConfig } from './lib/config.js';
 import { GO_CASES, goCase, type GoCase } from './lib/go-cases.js';
 import { goImpls, type Impl, type Session } from './lib/impls.js';
 import { Pool } from './lib/pool.js';
-import { medianCell } from './lib/quiet.js';
+import { repeatedCell } from './lib/quiet.js';
 import type { Job } from './lib/protocol.js';
 
 export type CellStatus = 'ok' | 'error' | 'n/a' | 'unsupported' | 'unsafe' | 'pending';
@@ -31,8 +31,8 @@ export interface GoCell {
   /** Share of the CPU other programs took while the kept attempt ran, and how many attempts it took. */
   foreignShare?: number;
   attempts?: number;
-  /** Lowest and highest throughput of the repeats; the figure is their median. */
-  spread?: [number, number];
+  /** The throughput of each repeat (runners rotated); the figure is their mean. */
+  repeats?: number[];
 }
 
 export interface GoSuiteResult {
@@ -70,15 +70,15 @@ export async function runGoSuite(cfg: BenchConfig, log: (line: string) => void):
           continue;
         }
         try {
-          const { value: result, foreignShare, attempts, spread } = await medianCell(
-            () => {
+          const { value: result, foreignShare, attempts, repeats } = await repeatedCell(
+            (offset) => {
               const { spec, setupInWorker } = session!.prepare(def);
               const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'go', spec, name, goroutine, setupInWorker }));
-              return pool.cell(jobs, { warmupMs: cfg.goWarmupMs, measureMs: cfg.goMeasureMs }, setupInWorker);
+              return pool.cell(jobs, { warmupMs: cfg.goWarmupMs, measureMs: cfg.goMeasureMs }, setupInWorker, offset);
             },
             cfg,
           );
-          Object.assign(cell, { foreignShare, attempts, spread });
+          Object.assign(cell, { foreignShare, attempts, repeats });
           if (result.ok) {
             cell.opsPerSec = result.opsPerSec;
             cell.nsPerOp = 1e9 / result.opsPerSec;

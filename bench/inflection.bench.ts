@@ -14,7 +14,7 @@ import { collect } from '../bindings/internal.js';
 import type { BenchConfig } from './lib/config.js';
 import { keptKeys } from './lib/keys.js';
 import { Pool } from './lib/pool.js';
-import { medianCell } from './lib/quiet.js';
+import { repeatedCell } from './lib/quiet.js';
 import type { Job } from './lib/protocol.js';
 
 export interface InflectionCell {
@@ -27,8 +27,8 @@ export interface InflectionCell {
   note?: string;
   foreignShare?: number;
   attempts?: number;
-  /** Lowest and highest throughput of the repeats; the figure is their median. */
-  spread?: [number, number];
+  /** The throughput of each repeat (runners rotated); the figure is their mean. */
+  repeats?: number[];
 }
 
 export interface MemoryRow {
@@ -93,11 +93,11 @@ export async function runInflection(cfg: BenchConfig, log: (line: string) => voi
           const cell: InflectionCell = { impl, keys: count, writes, threads, status: 'ok' };
           cells.push(cell);
           const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'mix', spec, keys: count, writes, goroutine }));
-          const { value: result, foreignShare, attempts, spread } = await medianCell(
-            () => pool.cell(jobs, { warmupMs: cfg.inflectionWarmupMs, measureMs: cfg.inflectionMeasureMs }),
+          const { value: result, foreignShare, attempts, repeats } = await repeatedCell(
+            (offset) => pool.cell(jobs, { warmupMs: cfg.inflectionWarmupMs, measureMs: cfg.inflectionMeasureMs }, false, offset),
             cfg,
           );
-          Object.assign(cell, { foreignShare, attempts, spread });
+          Object.assign(cell, { foreignShare, attempts, repeats });
           if (result.ok) cell.opsPerSec = result.opsPerSec;
           else Object.assign(cell, { status: 'error', note: result.error });
           if (!pool.alive) pool = await Pool.start(maxThreads);

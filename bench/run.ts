@@ -19,6 +19,7 @@ import { runGoSuite } from './go-suite.bench.js';
 import { runInflection } from './inflection.bench.js';
 import { runSingle } from './load-hits.bench.js';
 import { config } from './lib/config.js';
+import { checkCpus } from './lib/cpus.js';
 import { describeMachine, interferenceMeter, machine } from './lib/machine.js';
 import { inflectionChart, threadsChart } from './report/charts.js';
 import { evaluateGoals } from './report/goals.js';
@@ -70,6 +71,10 @@ async function section<T>(name: Section, run: () => Promise<T>): Promise<T | und
   }
 }
 
+results.cpus = checkCpus();
+if (results.cpus) {
+  log(`  CPUs: a SyncMap load loop pinned to each takes ${results.cpus.loadNsByCpu.map((ns) => `${ns.toFixed(0)} ns`).join(', ')}`);
+}
 results.singleThread = await section('single', () => runSingle(cfg, log));
 results.goSuite = await section('go', () => runGoSuite(cfg, log));
 results.core = await section('core', () => runCore(cfg, log));

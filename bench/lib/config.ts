@@ -27,7 +27,7 @@ export interface BenchConfig {
   benchmarkJsMinTime: number;
   loopRounds: number;
   loopPasses: number;
-  /** Measurements of each multi-thread cell; the median is kept. */
+  /** Measurements of each multi-thread cell, rotating runners; the mean is kept (lib/quiet.ts). */
   repeats: number;
   /** Attempts at a measurement that other programs disturbed, and how long to wait for quiet between them (lib/quiet.ts). */
   attempts: number;
@@ -73,19 +73,19 @@ export function config(mode: 'full' | 'quick'): BenchConfig {
     mode,
     threads,
     goWarmupMs: 100,
-    goMeasureMs: 300,
+    goMeasureMs: 250,
     coreWarmupMs: 50,
-    coreMeasureMs: 250,
+    coreMeasureMs: 200,
     inflectionKeys: [1_000, 10_000, 100_000, 1_000_000],
     inflectionWrites: [0, 0.01, 0.1, 0.5],
     inflectionThreads: [1, 2],
     inflectionWarmupMs: 100,
-    inflectionMeasureMs: 300,
+    inflectionMeasureMs: 250,
     benchmarkJsMaxTime: 0.5,
     benchmarkJsMinTime: 0.05,
     loopRounds: 7,
     loopPasses: 20,
-    repeats: 3,
+    repeats: 4,
     attempts: 4,
     quietWaitMs: 10_000,
     gcEntries: 1_000_000,

@@ -67,14 +67,19 @@ export class Pool {
     );
   }
 
-  /** Runs one cell: jobs[t] on runner t. */
-  async cell(jobs: Job[], timing: CellTiming, setupInWorker = false): Promise<CellResult> {
+  /**
+   * Runs one cell: jobs[t] on runner (t + offset) mod size. Rotating the
+   * offset between repeats spreads a cell over runners (and so over CPUs).
+   * A job whose setup runs in its worker (goroutine 0) keeps that runner's map.
+   */
+  async cell(jobs: Job[], timing: CellTiming, setupInWorker = false, offset = 0): Promise<CellResult> {
     if (jobs.length > this.size) throw new RangeError(`${jobs.length} jobs for ${this.size} threads`);
     const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
     if (!setupInWorker) control[kSetupDone] = 1;
     const answers = jobs.map((job, t) => {
-      const answer = once(this.#workers[t]!);
-      this.#workers[t]!.postMessage({ type: 'job', job, control: control.buffer } satisfies ToWorker);
+      const worker = this.#workers[(t + offset) % this.size]!;
+      const answer = once(worker);
+      worker.postMessage({ type: 'job', job, control: control.buffer } satisfies ToWorker);
       return answer;
     });
     const deadline = Date.now() + HANG_MS;

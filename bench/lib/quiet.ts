@@ -52,28 +52,38 @@ export async function steady<T>(measure: () => Promise<T>, attempts: number, max
   return last!;
 }
 
-export interface MedianCell extends Steady<CellResult> {
-  /** The lowest and highest throughput of the repeats (when more than one succeeded). */
-  spread?: [number, number];
+export interface RepeatedCell extends Steady<CellResult> {
+  /** The throughput of each repeat; the figure is their mean. */
+  repeats?: number[];
 }
 
 /**
  * A pool cell measured `cfg.repeats` times, each one steady(), keeping the
- * median by throughput: on a shared 2-vCPU machine one window can land on a
- * slow spell (a neighbour, a migration) that a median of three ignores.
- * `measure` must set the case up again each time. A failure ends the repeats.
+ * mean throughput. Repeat k hands thread t's job to runner (t + k) mod size:
+ * the two vCPUs of this project's machines are not equal (a SyncMap load loop
+ * pinned with taskset ran at 95-100 ns/op on one and 120-140 on the other,
+ * which one changing over minutes: lib/cpus.ts), so a 1-thread figure taken
+ * on one runner alone measures wherever the scheduler put it.
+ * `measure` gets the runner offset and must set the case up again each time.
+ * A failure ends the repeats.
  */
-export async function medianCell(measure: () => Promise<CellResult>, cfg: BenchConfig): Promise<MedianCell> {
+export async function repeatedCell(measure: (offset: number) => Promise<CellResult>, cfg: BenchConfig): Promise<RepeatedCell> {
   const runs: Steady<CellResult>[] = [];
   let attempts = 0;
   for (let k = 0; k < cfg.repeats; k++) {
-    const run = await steady(measure, cfg.attempts, cfg.quietWaitMs);
+    const run = await steady(() => measure(k), cfg.attempts, cfg.quietWaitMs);
     attempts += run.attempts;
     if (!run.value.ok) return { ...run, attempts };
     runs.push(run);
   }
-  const rate = (r: Steady<CellResult>): number => (r.value.ok ? r.value.opsPerSec : 0);
-  runs.sort((a, b) => rate(a) - rate(b));
-  const median = runs[Math.floor(runs.length / 2)]!;
-  return { ...median, attempts, ...(runs.length > 1 ? { spread: [rate(runs[0]!), rate(runs[runs.length - 1]!)] as [number, number] } : {}) };
+  const rates = runs.map((r) => (r.value.ok ? r.value.opsPerSec : 0));
+  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+  const perThread = runs[0]!.value.ok ? runs[0]!.value.perThread : [];
+  const shares = runs.map((r) => r.foreignShare).filter((x): x is number => x !== undefined);
+  return {
+    value: { ok: true, opsPerSec: mean, perThread },
+    attempts,
+    ...(shares.length ? { foreignShare: Math.max(...shares) } : {}),
+    ...(rates.length > 1 ? { repeats: rates } : {}),
+  };
 }

@@ -51,7 +51,7 @@ export function markdown(r: Results): string {
   out.push(`# syncmap-wasm benchmarks`);
   out.push('');
   out.push(
-    `${r.config.mode === 'quick' ? 'Quick run (`npm run bench:quick`, short windows: figures within about ±15%)' : 'Full run (`npm run bench`)'} on ${describeMachine(m)} (${m.os}, V8 ${m.v8}), ${m.date}, ${r.seconds.toFixed(0)} s.`,
+    `${r.config.mode === 'quick' ? 'Quick run (`npm run bench:quick`: short windows, one each, so figures move by ±15% or more between runs)' : 'Full run (`npm run bench`)'} on ${describeMachine(m)} (${m.os}, V8 ${m.v8}), ${m.date}, ${r.seconds.toFixed(0)} s.`,
   );
   out.push('');
   const shares = Object.entries(r.interference);
@@ -63,6 +63,19 @@ export function markdown(r: Results): string {
         (r.config.attempts > 1
           ? ` A measurement disturbed by more than ${RETAKE_ABOVE * 100}% is taken again after a quiet spell (up to ${r.config.attempts} attempts); \`~\` marks a figure disturbed on every attempt (likely low).`
           : ' A quick run takes each figure once.'),
+    );
+    out.push('');
+  }
+
+  if (r.cpus) {
+    out.push(
+      `The same SyncMap load loop pinned to each CPU (\`taskset\`): ${r.cpus.loadNsByCpu.map((ns, i) => `cpu${i} ${ns.toFixed(0)} ns`).join(', ')}` +
+        (r.cpus.asymmetry > 1.15
+          ? `: the CPUs are not equal (${ratio(r.cpus.asymmetry)}), so a 1-thread figure depends on where the thread runs.` +
+            (r.config.repeats > 1
+              ? ' Multi-thread cells rotate their threads over the runners between windows and report the mean.'
+              : ' A quick run measures each cell once, wherever it lands: read its 1-thread figures with that in mind.')
+          : '.'),
     );
     out.push('');
   }
@@ -112,7 +125,7 @@ export function markdown(r: Results): string {
     out.push(`## Go's sync.Map suite, every implementation, by threads`);
     out.push('');
     out.push(
-      `The cases of Go's \`src/sync/map_bench_test.go\` with the same names and key/operation mix; keys are 36-character strings (key i), values Go's ints. Total iterations per second over all threads (one iteration is one \`pb.Next()\` of Go's loop); each thread runs for a fixed window after a shared start. Go's ns/op is 1e9 over these.${r.config.repeats > 1 ? ` Each figure is the median of ${r.config.repeats} windows (their spread is in latest.json).` : ''}`,
+      `The cases of Go's \`src/sync/map_bench_test.go\` with the same names and key/operation mix; keys are 36-character strings (key i), values Go's ints. Total iterations per second over all threads (one iteration is one \`pb.Next()\` of Go's loop); each thread runs for a fixed window after a shared start. Go's ns/op is 1e9 over these.${r.config.repeats > 1 ? ` Each figure is the mean of ${r.config.repeats} windows, the threads moved to other runners each time (see the CPU check above); each window is in latest.json.` : ''}`,
     );
     out.push('');
     for (const impl of g.impls) out.push(`- **${impl.label}**: ${impl.about}`);

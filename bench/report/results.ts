@@ -5,6 +5,7 @@ import type { GoSuiteResult } from '../go-suite.bench.js';
 import type { InflectionResult } from '../inflection.bench.js';
 import type { SingleResult } from '../load-hits.bench.js';
 import type { BenchConfig } from '../lib/config.js';
+import type { CpuCheck } from '../lib/cpus.js';
 import type { Interference, Machine } from '../lib/machine.js';
 
 export interface Goal {
@@ -24,6 +25,8 @@ export interface Results {
   seconds: number;
   /** Per section: the share of the CPU other programs took while it ran (a quiet machine shows ~0). */
   interference: Record<string, Interference>;
+  /** The same load loop pinned to each CPU (lib/cpus.ts); absent without taskset. */
+  cpus?: CpuCheck;
   singleThread?: SingleResult;
   goSuite?: GoSuiteResult;
   core?: CoreResult;
