@@ -39,6 +39,12 @@ export interface GoSuiteResult {
   threads: number[];
   impls: { kind: ImplKind; label: string; about: string }[];
   cells: GoCell[];
+  /**
+   * The machine's own scaling ceiling: LoadMostlyHits over a private JS Map in
+   * each thread (nothing shared), total ops/s by thread count. A shared map
+   * cannot scale better than this on the same machine.
+   */
+  ceiling?: { threads: number; opsPerSec: number }[];
 }
 
 export async function runGoSuite(cfg: BenchConfig, log: (line: string) => void): Promise<GoSuiteResult> {
@@ -104,7 +110,33 @@ export async function runGoSuite(cfg: BenchConfig, log: (line: string) => void):
     const errors = cells.filter((c) => c.impl === impl.kind && c.status === 'error').length;
     log(`  go suite: ${impl.label} done in ${((performance.now() - started) / 1000).toFixed(1)} s${errors ? `, ${errors} cells failed` : ''}`);
   }
-  return { threads: cfg.threads, impls: impls.map(({ kind, label, about }: Impl) => ({ kind, label, about })), cells };
+  const ceiling = await scalingCeiling(cfg).catch((error: unknown) => {
+    log(`  go suite: scaling ceiling failed: ${describe(error)}`);
+    return undefined;
+  });
+  return { threads: cfg.threads, impls: impls.map(({ kind, label, about }: Impl) => ({ kind, label, about })), cells, ...(ceiling ? { ceiling } : {}) };
+}
+
+/** LoadMostlyHits over one private Map per thread (each runner sets up its own). */
+async function scalingCeiling(cfg: BenchConfig): Promise<{ threads: number; opsPerSec: number }[]> {
+  const pool = await Pool.start(Math.max(...cfg.threads));
+  const rows: { threads: number; opsPerSec: number }[] = [];
+  let cells = 0;
+  for (const threads of cfg.threads) {
+    const { value } = await repeatedCell((offset) => {
+      const jobs: Job[] = Array.from({ length: threads }, () => ({
+        kind: 'go',
+        spec: { kind: 'map', id: `ceiling-${cells++}` },
+        name: 'LoadMostlyHits',
+        goroutine: 0, // each thread its own map, set up by itself
+        setupInWorker: true,
+      }));
+      return pool.cell(jobs, { warmupMs: cfg.goWarmupMs, measureMs: cfg.goMeasureMs }, true, offset);
+    }, cfg);
+    if (value.ok) rows.push({ threads, opsPerSec: value.opsPerSec });
+  }
+  await pool.close();
+  return rows;
 }
 
 function describe(error: unknown): string {

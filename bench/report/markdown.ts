@@ -140,6 +140,12 @@ export function markdown(r: Results): string {
       out.push(table(['case', ...g.impls.map((i) => i.label)], rows));
       out.push('');
     }
+    if (g.ceiling?.length) {
+      out.push(
+        `The machine's own scaling ceiling, LoadMostlyHits over a private Map in each thread (nothing shared): ${g.ceiling.map((c) => `${c.threads} thread${c.threads > 1 ? 's' : ''} ${si(c.opsPerSec)}`).join(', ')} ops/s.`,
+      );
+      out.push('');
+    }
     if (notes.size) {
       out.push('Cells without a figure:');
       out.push('');
