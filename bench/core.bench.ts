@@ -34,47 +34,51 @@ export interface CoreResult {
   cells: CoreCell[];
 }
 
+/** Case by case, SyncMap's core then LockedMap's, each with its own map and threads throughout. */
 export async function runCore(cfg: BenchConfig, log: (line: string) => void): Promise<CoreResult> {
+  const started = performance.now();
   const cells: CoreCell[] = [];
   const maxThreads = Math.max(...cfg.threads);
+  const sides = [];
   for (const impl of ['syncmap', 'lockedmap'] as const) {
-    const started = performance.now();
-    let pool = await Pool.start(maxThreads);
     const Class = impl === 'syncmap' ? SyncMap : LockedMap;
     // 'number' keys: the loop's raw 8-byte integer keys never meet a string codec.
     const map = await Class.create<number, number>({ keys: 'number', values: 'number', maxMemoryBytes: MAX_MEMORY });
-    const core = new CoreBench(map);
-    const spec = { kind: impl, id: `${impl}-core`, handle: map.handle };
+    sides.push({ impl, map, core: new CoreBench(map), pool: await Pool.start(maxThreads), spec: { kind: impl, id: `${impl}-core`, handle: map.handle } });
+  }
+  try {
     for (const name of GO_CASES) {
       for (const threads of cfg.threads) {
-        const cell: CoreCell = { case: name, impl, threads, status: 'ok' };
-        cells.push(cell);
-        try {
-          const { value: result, foreignShare, attempts, repeats } = await repeatedCell(
-            (offset) => {
-              map.clear();
-              core.setup(name);
-              const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'core', spec, name, goroutine }));
-              return pool.cell(jobs, { warmupMs: cfg.coreWarmupMs, measureMs: cfg.coreMeasureMs }, false, offset);
-            },
-            cfg,
-          );
-          Object.assign(cell, { foreignShare, attempts, repeats });
-          if (result.ok) {
-            cell.opsPerSec = result.opsPerSec;
-            cell.nsPerOp = 1e9 / result.opsPerSec;
-          } else {
-            Object.assign(cell, { status: 'error', note: result.error });
+        for (const side of sides) {
+          const cell: CoreCell = { case: name, impl: side.impl, threads, status: 'ok' };
+          cells.push(cell);
+          try {
+            const { value: result, foreignShare, attempts, repeats } = await repeatedCell((offset) => {
+              side.map.clear();
+              side.core.setup(name);
+              const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'core', spec: side.spec, name, goroutine }));
+              return side.pool.cell(jobs, { warmupMs: cfg.coreWarmupMs, measureMs: cfg.coreMeasureMs }, false, offset);
+            }, cfg);
+            Object.assign(cell, { foreignShare, attempts, repeats });
+            if (result.ok) {
+              cell.opsPerSec = result.opsPerSec;
+              cell.nsPerOp = 1e9 / result.opsPerSec;
+            } else {
+              Object.assign(cell, { status: 'error', note: result.error });
+            }
+          } catch (error) {
+            Object.assign(cell, { status: 'error', note: error instanceof Error ? error.message : String(error) });
           }
-        } catch (error) {
-          Object.assign(cell, { status: 'error', note: error instanceof Error ? error.message : String(error) });
+          if (!side.pool.alive) side.pool = await Pool.start(maxThreads);
         }
-        if (!pool.alive) pool = await Pool.start(maxThreads);
       }
     }
-    await pool.close();
-    map.close();
-    log(`  core loop: ${impl === 'syncmap' ? 'SyncMap' : 'LockedMap'} done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  } finally {
+    for (const side of sides) {
+      await side.pool.close();
+      side.map.close();
+    }
   }
+  log(`  core loop: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { threads: cfg.threads, cells };
 }

@@ -47,79 +47,96 @@ export interface GoSuiteResult {
   ceiling?: { threads: number; opsPerSec: number }[];
 }
 
+/** One implementation's threads and main-thread session, kept for the whole suite. */
+interface Running {
+  impl: Impl;
+  pool: Pool;
+  session?: Session;
+  openError?: string;
+}
+
+async function start(impl: Impl, threads: number): Promise<Running> {
+  const pool = await Pool.start(threads, impl.owner);
+  try {
+    return { impl, pool, session: await impl.open(pool) };
+  } catch (error) {
+    return { impl, pool, openError: describe(error) };
+  }
+}
+
+/**
+ * Case by case, and within a case every implementation one after the other:
+ * this machine's speed drifts over minutes (neighbours on the host), so the
+ * figures a row compares are taken within seconds of each other. Every
+ * implementation keeps its own pool of threads throughout.
+ */
 export async function runGoSuite(cfg: BenchConfig, log: (line: string) => void): Promise<GoSuiteResult> {
+  const started = performance.now();
   const impls = goImpls(cfg.mode === 'quick' ? 1 << 19 : 1 << 20);
   const cells: GoCell[] = [];
   const maxThreads = Math.max(...cfg.threads);
-  for (const impl of impls) {
-    const started = performance.now();
-    let pool = await Pool.start(maxThreads, impl.owner);
-    let session: Session | undefined;
-    let openError: string | undefined;
-    try {
-      session = await impl.open(pool);
-    } catch (error) {
-      openError = describe(error);
-    }
-    for (const name of GO_CASES) {
+  const running: Running[] = [];
+  for (const impl of impls) running.push(await start(impl, maxThreads));
+  let ceiling: { threads: number; opsPerSec: number }[] | undefined;
+  try {
+    for (const [n, name] of GO_CASES.entries()) {
       const def = goCase(name);
       for (const threads of cfg.threads) {
-        const cell: GoCell = { case: name, impl: impl.kind, threads, status: 'ok' };
-        cells.push(cell);
-        const verdict = impl.verdict(def, threads);
-        if (verdict) {
-          Object.assign(cell, verdict);
-          continue;
-        }
-        if (!session) {
-          Object.assign(cell, { status: 'error', note: openError });
-          continue;
-        }
-        try {
-          const { value: result, foreignShare, attempts, repeats } = await repeatedCell(
-            (offset) => {
-              const { spec, setupInWorker } = session!.prepare(def);
-              const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'go', spec, name, goroutine, setupInWorker }));
-              return pool.cell(jobs, { warmupMs: cfg.goWarmupMs, measureMs: cfg.goMeasureMs }, setupInWorker, offset);
-            },
-            cfg,
-          );
-          Object.assign(cell, { foreignShare, attempts, repeats });
-          if (result.ok) {
-            cell.opsPerSec = result.opsPerSec;
-            cell.nsPerOp = 1e9 / result.opsPerSec;
-          } else {
-            Object.assign(cell, { status: 'error', note: result.error });
+        for (const r of running) {
+          const cell: GoCell = { case: name, impl: r.impl.kind, threads, status: 'ok' };
+          cells.push(cell);
+          const verdict = r.impl.verdict(def, threads);
+          if (verdict) {
+            Object.assign(cell, verdict);
+            continue;
           }
-        } catch (error) {
-          Object.assign(cell, { status: 'error', note: describe(error) });
-        }
-        if (!pool.alive) {
-          // A hung or crashed cell took the threads with it: start over for the next cells.
-          await session.close().catch(() => {});
-          pool = await Pool.start(maxThreads, impl.owner);
-          session = await impl.open(pool).catch((error: unknown) => {
-            openError = describe(error);
-            return undefined;
-          });
+          const session = r.session;
+          if (!session) {
+            Object.assign(cell, { status: 'error', note: r.openError });
+            continue;
+          }
+          try {
+            const { value: result, foreignShare, attempts, repeats } = await repeatedCell((offset) => {
+              const { spec, setupInWorker } = session.prepare(def);
+              const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'go', spec, name, goroutine, setupInWorker }));
+              return r.pool.cell(jobs, { warmupMs: cfg.goWarmupMs, measureMs: cfg.goMeasureMs }, setupInWorker, offset);
+            }, cfg);
+            Object.assign(cell, { foreignShare, attempts, repeats });
+            if (result.ok) {
+              cell.opsPerSec = result.opsPerSec;
+              cell.nsPerOp = 1e9 / result.opsPerSec;
+            } else {
+              Object.assign(cell, { status: 'error', note: result.error });
+            }
+          } catch (error) {
+            Object.assign(cell, { status: 'error', note: describe(error) });
+          }
+          if (!r.pool.alive) {
+            // A hung or crashed cell took the threads with it: start over for the next cells.
+            await session.close().catch(() => {});
+            Object.assign(r, { session: undefined, openError: undefined }, await start(r.impl, maxThreads));
+          }
         }
       }
+      if (name === 'LoadMostlyHits') {
+        const map = running.find((r) => r.impl.kind === 'map');
+        ceiling = map ? await scalingCeiling(cfg, map.pool).catch(() => undefined) : undefined;
+      }
+      if ((n + 1) % 6 === 0) log(`  go suite: ${n + 1} of ${GO_CASES.length} cases (${((performance.now() - started) / 1000).toFixed(0)} s)`);
     }
-    await session?.close().catch(() => {});
-    await pool.close();
-    const errors = cells.filter((c) => c.impl === impl.kind && c.status === 'error').length;
-    log(`  go suite: ${impl.label} done in ${((performance.now() - started) / 1000).toFixed(1)} s${errors ? `, ${errors} cells failed` : ''}`);
+  } finally {
+    for (const r of running) {
+      await r.session?.close().catch(() => {});
+      await r.pool.close();
+    }
   }
-  const ceiling = await scalingCeiling(cfg).catch((error: unknown) => {
-    log(`  go suite: scaling ceiling failed: ${describe(error)}`);
-    return undefined;
-  });
+  const errors = cells.filter((c) => c.status === 'error').length;
+  if (errors) log(`  go suite: ${errors} cells failed (see the table)`);
   return { threads: cfg.threads, impls: impls.map(({ kind, label, about }: Impl) => ({ kind, label, about })), cells, ...(ceiling ? { ceiling } : {}) };
 }
 
 /** LoadMostlyHits over one private Map per thread (each runner sets up its own). */
-async function scalingCeiling(cfg: BenchConfig): Promise<{ threads: number; opsPerSec: number }[]> {
-  const pool = await Pool.start(Math.max(...cfg.threads));
+async function scalingCeiling(cfg: BenchConfig, pool: Pool): Promise<{ threads: number; opsPerSec: number }[]> {
   const rows: { threads: number; opsPerSec: number }[] = [];
   let cells = 0;
   for (const threads of cfg.threads) {
@@ -135,7 +152,6 @@ async function scalingCeiling(cfg: BenchConfig): Promise<{ threads: number; opsP
     }, cfg);
     if (value.ok) rows.push({ threads, opsPerSec: value.opsPerSec });
   }
-  await pool.close();
   return rows;
 }
 

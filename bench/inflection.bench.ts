@@ -66,6 +66,9 @@ export async function runInflection(cfg: BenchConfig, log: (line: string) => voi
   let pool = await Pool.start(maxThreads);
   const allKeys = keptKeys(Math.max(...cfg.inflectionKeys));
   for (const count of cfg.inflectionKeys) {
+    // Both maps filled, then every cell of this size SyncMap then LockedMap, so
+    // that a row's two figures are taken within a second of each other.
+    const sides = [];
     for (const impl of ['syncmap', 'lockedmap'] as const) {
       const Class = impl === 'syncmap' ? SyncMap : LockedMap;
       const map = await Class.create<string, number>({ keys: 'string', values: 'number' });
@@ -87,9 +90,11 @@ export async function runInflection(cfg: BenchConfig, log: (line: string) => voi
         keyValueBytes: KEY_BYTES + VALUE_BYTES,
         overheadBytes: marginal - KEY_BYTES - VALUE_BYTES,
       });
-      const spec = { kind: impl, id: `${impl}-inflection-${count}`, handle: map.handle };
-      for (const writes of cfg.inflectionWrites) {
-        for (const threads of cfg.inflectionThreads) {
+      sides.push({ impl, map, spec: { kind: impl, id: `${impl}-inflection-${count}`, handle: map.handle } });
+    }
+    for (const writes of cfg.inflectionWrites) {
+      for (const threads of cfg.inflectionThreads) {
+        for (const { impl, spec } of sides) {
           const cell: InflectionCell = { impl, keys: count, writes, threads, status: 'ok' };
           cells.push(cell);
           const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'mix', spec, keys: count, writes, goroutine }));
@@ -103,8 +108,8 @@ export async function runInflection(cfg: BenchConfig, log: (line: string) => voi
           if (!pool.alive) pool = await Pool.start(maxThreads);
         }
       }
-      map.close();
     }
+    for (const { map } of sides) map.close();
   }
   await pool.close();
   log(`  inflection: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

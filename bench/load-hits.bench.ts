@@ -5,9 +5,10 @@
  *
  * - with benchmark.js (the `benchmark` package), one call per test invocation:
  *   ops/s with its relative margin of error;
- * - with a tight in-process loop over all keys, best of several passes:
- *   benchmark.js's own per-call cost (~2 ns here) would blur a 10-20 ns
- *   Map.get, so this is the figure the goals are read against.
+ * - with a tight in-process loop over all keys, best of several rounds, the
+ *   rows' rounds interleaved: benchmark.js's own per-call cost (~2 ns here)
+ *   would blur a 10-20 ns Map.get, so this is the figure the goals are read
+ *   against.
  *
  * "kept" keys are strings V8 has already hashed (kept in a table); "fresh"
  * keys are built for each call from two halves (`a + b`), as keys parsed from
@@ -18,7 +19,7 @@ import Benchmark from 'benchmark';
 import { LockedMap, SyncMap, type ConcurrentMap } from 'syncmap-wasm';
 import type { BenchConfig } from './lib/config.js';
 import { keptKeys } from './lib/keys.js';
-import { steady } from './lib/quiet.js';
+import { interferenceMeter } from './lib/machine.js';
 
 export const SINGLE_KEYS = 10_000;
 const VALUE = 'value-of-20-bytes...';
@@ -60,7 +61,8 @@ const LOOP = `
   return best;
 `;
 
-function tightLoop(op: Op, rounds: number, passes: number): number {
+/** A row's loop, compiled and warmed up (tier-up); then each call runs one round: `passes` sweeps over the keys. */
+function tightLoop(op: Op): (passes: number) => number {
   const loop = new Function('op', 'count', 'rounds', 'passes', 'process', LOOP) as (
     op: Op,
     count: number,
@@ -68,8 +70,8 @@ function tightLoop(op: Op, rounds: number, passes: number): number {
     passes: number,
     p: NodeJS.Process,
   ) => number;
-  loop(op, SINGLE_KEYS, 2, 2, process); // warm-up: tier-up before the measured rounds
-  return loop(op, SINGLE_KEYS, rounds, passes, process);
+  loop(op, SINGLE_KEYS, 2, 2, process);
+  return (passes) => loop(op, SINGLE_KEYS, 1, passes, process);
 }
 
 /** Where benchmark.js's test puts each result, so that V8 cannot drop a call whose result is unused. */
@@ -107,34 +109,52 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
     plain.set(key, VALUE);
   }
 
-  const rows: SingleRow[] = [];
-  const add = async (op: SingleRow['op'], impl: string, keyKind: 'kept' | 'fresh', fn: Op): Promise<void> => {
-    const { value, foreignShare, attempts } = await steady(
-      async () => ({
-        benchmarkJs: withBenchmarkJs(`${impl} ${op} (${keyKind} keys)`, fn, cfg.benchmarkJsMaxTime, cfg.benchmarkJsMinTime),
-        loopNs: tightLoop(fn, cfg.loopRounds, cfg.loopPasses),
-      }),
-      cfg.attempts,
-      cfg.quietWaitMs,
-    );
-    rows.push({ op, impl, keys: keyKind, ...value, foreignShare, attempts });
+  const plan: { op: SingleRow['op']; impl: string; keys: 'kept' | 'fresh'; fn: Op }[] = [];
+  const add = (op: SingleRow['op'], impl: string, keyKind: 'kept' | 'fresh', fn: Op): void => {
+    plan.push({ op, impl, keys: keyKind, fn });
   };
-  const concurrent = async (impl: string, m: ConcurrentMap<string, string>): Promise<void> => {
-    await add('load', impl, 'kept', (i) => m.load(keys[i]!));
-    await add('load', impl, 'fresh', (i) => m.load(fresh(i)));
+  const concurrent = (impl: string, m: ConcurrentMap<string, string>): void => {
+    add('load', impl, 'kept', (i) => m.load(keys[i]!));
+    add('load', impl, 'fresh', (i) => m.load(fresh(i)));
   };
-  await concurrent('SyncMap', syncMap);
-  await concurrent('LockedMap', lockedMap);
-  await add('load', 'Map', 'kept', (i) => plain.get(keys[i]!));
-  await add('load', 'Map', 'fresh', (i) => plain.get(fresh(i)));
+  concurrent('SyncMap', syncMap);
+  concurrent('LockedMap', lockedMap);
+  add('load', 'Map', 'kept', (i) => plain.get(keys[i]!));
+  add('load', 'Map', 'fresh', (i) => plain.get(fresh(i)));
   // Writes of a present key (the value is the same, so the maps stay as they are).
-  await add('store', 'SyncMap', 'kept', (i) => syncMap.store(keys[i]!, VALUE) ?? 0);
-  await add('store', 'LockedMap', 'kept', (i) => lockedMap.store(keys[i]!, VALUE) ?? 0);
-  await add('store', 'Map', 'kept', (i) => plain.set(keys[i]!, VALUE));
-  await add('store', 'Map', 'fresh', (i) => plain.set(fresh(i), VALUE));
-  await add('loadOrStore', 'SyncMap', 'kept', (i) => syncMap.loadOrStore(keys[i]!, VALUE));
-  await add('loadOrStore', 'LockedMap', 'kept', (i) => lockedMap.loadOrStore(keys[i]!, VALUE));
-  await add('loadOrStore', 'Map', 'kept', (i) => plain.get(keys[i]!) ?? plain.set(keys[i]!, VALUE));
+  add('store', 'SyncMap', 'kept', (i) => syncMap.store(keys[i]!, VALUE) ?? 0);
+  add('store', 'LockedMap', 'kept', (i) => lockedMap.store(keys[i]!, VALUE) ?? 0);
+  add('store', 'Map', 'kept', (i) => plain.set(keys[i]!, VALUE));
+  add('store', 'Map', 'fresh', (i) => plain.set(fresh(i), VALUE));
+  add('loadOrStore', 'SyncMap', 'kept', (i) => syncMap.loadOrStore(keys[i]!, VALUE));
+  add('loadOrStore', 'LockedMap', 'kept', (i) => lockedMap.loadOrStore(keys[i]!, VALUE));
+  add('loadOrStore', 'Map', 'kept', (i) => plain.get(keys[i]!) ?? plain.set(keys[i]!, VALUE));
+
+  // benchmark.js, one row after the other.
+  const benchmarkJs: SingleRow['benchmarkJs'][] = [];
+  for (const row of plan) {
+    benchmarkJs.push(withBenchmarkJs(`${row.impl} ${row.op} (${row.keys} keys)`, row.fn, cfg.benchmarkJsMaxTime, cfg.benchmarkJsMinTime));
+  }
+  // Tight loops, interleaved: each round runs every row once, and a row keeps
+  // its best round. This machine's speed drifts over seconds (neighbours on the
+  // host), so the rows a ratio compares are measured side by side in time.
+  const meter = interferenceMeter();
+  const loops = plan.map((row) => tightLoop(row.fn));
+  const best = plan.map(() => Infinity);
+  for (let round = 0; round < cfg.loopRounds; round++) {
+    loops.forEach((loop, i) => {
+      best[i] = Math.min(best[i]!, loop(cfg.loopPasses));
+    });
+  }
+  const foreignShare = meter()?.foreignShare;
+  const rows: SingleRow[] = plan.map((row, i) => ({
+    op: row.op,
+    impl: row.impl,
+    keys: row.keys,
+    benchmarkJs: benchmarkJs[i]!,
+    loopNs: best[i]!,
+    ...(foreignShare !== undefined ? { foreignShare } : {}),
+  }));
   syncMap.close();
   lockedMap.close();
   log(`  single thread: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

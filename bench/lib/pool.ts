@@ -41,6 +41,9 @@ export class Pool {
   static async start(size: number, owner = false): Promise<Pool> {
     const pool = new Pool(size);
     pool.#workers = Array.from({ length: size }, () => new Worker(WORKER, { workerData: { role: 'runner' } satisfies WorkerRole }));
+    // Each runner says hello once its modules are loaded: a cell must not race
+    // with thread start-up (module loading, lmdb's native addon).
+    await Promise.all(pool.#workers.map((w) => once(w)));
     if (owner) await pool.#connectOwner();
     return pool;
   }

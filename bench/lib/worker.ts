@@ -167,6 +167,8 @@ function describe(error: unknown): string {
 
 function runner(): void {
   const port = parentPort!;
+  // Every module is loaded: tell the pool, which waits for this before its first cell.
+  port.postMessage({ ok: true, ops: 0, seconds: 0 } satisfies JobResult);
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'job':
