@@ -38,7 +38,7 @@
 // taking the stale list leaves that list to be freed one cycle later, when its
 // index comes round again; a thread stopped while freeing a list leaks the rest.
 
-import { DEBUG, RETIRES_PER_ADVANCE } from "./config";
+import { DEBUG, RETIRE_BATCH } from "./config";
 import { RECLAIM_BASE } from "./heap";
 import { cas32, load32, store32, xchg32 } from "./atomics";
 import { alloc, free } from "./alloc";
@@ -74,7 +74,9 @@ if (ENTRY_RETIRE_LINK != RETIRE_LINK || VALUE_RETIRE_LINK != RETIRE_LINK || TABL
 // Thread-local (Wasm globals are per instance, and an instance is a thread).
 let pinWord: usize = 0; // this thread's slot + SLOT_PIN; 0 until attached
 let pinDepth: i32 = 0; // nesting of pin() calls; the slot is announced while > 0
-let retiresSinceAdvance: u32 = 0;
+let batchHead: usize = 0; // this thread's retired objects not yet in a limbo list,
+let batchTail: usize = 0; // linked through RETIRE_LINK like a limbo list
+let batchCount: u32 = 0;
 
 /** Makes `slot` this thread's announcement word. */
 export function reclaimBind(slot: usize): void {
@@ -97,24 +99,43 @@ export function reclaimBind(slot: usize): void {
 }
 
 /**
- * Hands an unlinked object to reclamation: it is freed two epochs from now.
- * The caller must be pinned, and must have made the object unreachable from
- * every shared word before calling.
+ * Hands an unlinked object to reclamation: it is freed two epochs from now or
+ * later. The caller must be pinned, and must have made the object unreachable
+ * from every shared word before calling.
+ *
+ * Retired objects first collect in this thread's own batch, which joins a
+ * limbo list in one CAS every RETIRE_BATCH objects: a write then costs no
+ * contended CAS on a list head of its own. The batch is tagged with the epoch
+ * read when it joins, after every object in it was unlinked, so an object may be
+ * kept longer than it needs, never freed sooner. A thread stopped mid-batch
+ * leaks at most RETIRE_BATCH - 1 objects.
  */
 export function retire(object: usize, kind: u32): void {
   if (DEBUG) assert(pinDepth > 0 && (object & KIND_MASK) == 0 && kind <= KIND_MASK);
+  store<u32>(object + RETIRE_LINK, <u32>batchHead | kind);
+  if (!batchHead) batchTail = object;
+  batchHead = object;
+  if (++batchCount >= RETIRE_BATCH) {
+    flushRetired();
+    tryAdvance();
+  }
+}
+
+/** Moves this thread's batch of retired objects into a limbo list. The caller is pinned. */
+function flushRetired(): void {
+  if (!batchHead) return;
   const listAt = LIMBO + ((<usize>load32(EPOCH)) << 2);
+  const tailKind = load<u32>(batchTail + RETIRE_LINK) & KIND_MASK;
   let head = load32(listAt);
   while (true) {
-    store<u32>(object + RETIRE_LINK, head | kind); // published by the CAS below
-    const seen = cas32(listAt, head, <u32>object);
+    store<u32>(batchTail + RETIRE_LINK, head | tailKind); // published by the CAS below
+    const seen = cas32(listAt, head, <u32>batchHead);
     if (seen == head) break;
     head = seen;
   }
-  if (++retiresSinceAdvance >= RETIRES_PER_ADVANCE) {
-    retiresSinceAdvance = 0;
-    tryAdvance();
-  }
+  batchHead = 0;
+  batchTail = 0;
+  batchCount = 0;
 }
 
 /**
@@ -144,6 +165,7 @@ export function collect(): void {
   // back the next advance itself; three advances drain all three lists.
   for (let i = 0; i < 3; i++) {
     pin();
+    flushRetired();
     tryAdvance();
     unpin();
   }
