@@ -6,6 +6,7 @@
  * RunParallel), so that the core can be set beside Go's sync.Map run on the
  * same machine: `go test -run '^$' -bench . -cpu 1,2 sync`.
  */
+import { fileURLToPath } from 'node:url';
 import { LockedMap, SyncMap } from 'syncmap-wasm';
 import { CoreBench } from '../bindings/bench-core.js';
 import type { BenchConfig } from './lib/config.js';
@@ -81,4 +82,11 @@ export async function runCore(cfg: BenchConfig, log: (line: string) => void): Pr
   }
   log(`  core loop: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { threads: cfg.threads, cells };
+}
+
+// Run directly (`node build/bench/core.bench.js [--quick] [--out DIR]`): this section alone,
+// printed (and written only with --out). Not awaited: run.js imports this module back.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.argv.splice(2, 0, '--only', 'core');
+  void import('./run.js');
 }

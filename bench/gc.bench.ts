@@ -6,6 +6,7 @@
  * workload alone with no map as the floor. Each runs in a child process of
  * its own (lib/gc-child.ts).
  */
+import { fileURLToPath } from 'node:url';
 import { fork } from 'node:child_process';
 import type { BenchConfig } from './lib/config.js';
 import type { GcImpl, GcReport, GcRequest } from './lib/gc-child.js';
@@ -43,4 +44,11 @@ export async function runGc(cfg: BenchConfig, log: (line: string) => void): Prom
   }
   log(`  gc: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { entries: cfg.gcEntries, ops: cfg.gcOps, rows };
+}
+
+// Run directly (`node build/bench/gc.bench.js [--quick] [--out DIR]`): this section alone,
+// printed (and written only with --out). Not awaited: run.js imports this module back.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.argv.splice(2, 0, '--only', 'gc');
+  void import('./run.js');
 }

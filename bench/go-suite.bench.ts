@@ -9,6 +9,7 @@
  * ever sees two implementations (V8 would stop inlining it). A cell that
  * fails records its error and the run goes on.
  */
+import { fileURLToPath } from 'node:url';
 import type { ImplKind } from './adapters/types.js';
 import type { BenchConfig } from './lib/config.js';
 import { GO_CASES, goCase, type GoCase } from './lib/go-cases.js';
@@ -157,4 +158,11 @@ async function scalingCeiling(cfg: BenchConfig, pool: Pool): Promise<{ threads: 
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error);
+}
+
+// Run directly (`node build/bench/go-suite.bench.js [--quick] [--out DIR]`): this section alone,
+// printed (and written only with --out). Not awaited: run.js imports this module back.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.argv.splice(2, 0, '--only', 'go');
+  void import('./run.js');
 }

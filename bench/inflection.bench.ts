@@ -9,6 +9,7 @@
  * already holds (~126 KiB of slots and reclamation lists, the fixed part),
  * against the key and value bytes.
  */
+import { fileURLToPath } from 'node:url';
 import { LockedMap, SyncMap } from 'syncmap-wasm';
 import { collect } from '../bindings/internal.js';
 import type { BenchConfig } from './lib/config.js';
@@ -114,4 +115,11 @@ export async function runInflection(cfg: BenchConfig, log: (line: string) => voi
   await pool.close();
   log(`  inflection: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { keys: cfg.inflectionKeys, writes: cfg.inflectionWrites, threads: cfg.inflectionThreads, cells, memory };
+}
+
+// Run directly (`node build/bench/inflection.bench.js [--quick] [--out DIR]`): this section alone,
+// printed (and written only with --out). Not awaited: run.js imports this module back.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.argv.splice(2, 0, '--only', 'inflection');
+  void import('./run.js');
 }

@@ -15,6 +15,7 @@
  * a request are, so a Map must flatten and hash them again and SyncMap must
  * flatten them before encoding.
  */
+import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
 import { LockedMap, SyncMap, type ConcurrentMap } from 'syncmap-wasm';
 import type { BenchConfig } from './lib/config.js';
@@ -159,4 +160,11 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
   lockedMap.close();
   log(`  single thread: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { keys: SINGLE_KEYS, valueBytes: VALUE.length, rows };
+}
+
+// Run directly (`node build/bench/load-hits.bench.js [--quick] [--out DIR]`): this section alone,
+// printed (and written only with --out). Not awaited: run.js imports this module back.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.argv.splice(2, 0, '--only', 'single');
+  void import('./run.js');
 }

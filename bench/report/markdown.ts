@@ -264,7 +264,9 @@ export function markdown(r: Results): string {
     );
     out.push('');
   }
-  out.push(`Rerun: \`npm run bench\` (full, a few minutes) or \`npm run bench:quick\` (under a minute). Every figure is in \`bench/results/latest.json\`.`);
+  out.push(
+    `Rerun: \`npm run bench\` (full: 4 windows per figure, about 13 minutes on 2 cores) or \`npm run bench:quick\` (one short window per figure, under a minute). Every figure and window is in \`bench/results/latest.json\`.`,
+  );
   out.push('');
   return out.join('\n');
 }
