@@ -54,7 +54,7 @@ import {
   mapShardCount, mapShardLockWord, mapSize, mapSwap, mapValueKind, mapVerify, result,
 } from "./map";
 import { Status } from "./status";
-import { threadBind } from "./thread";
+import { threadBind, threadReleaseCache, threadUnbind } from "./thread";
 import { crashPoint, faultAfter } from "./faults";
 
 // Room in the scratch beyond maxKeyBytes + maxValueBytes: a range record's
@@ -150,8 +150,8 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
   maxValueBytes = mapMaxValueBytes(map);
   const minimum = maxKeyBytes + maxValueBytes + SCRATCH_SLACK;
   if (reserveScratch(max(<usize>scratchBytes, minimum)) != Status.OK) {
+    bind(0); // before the release: once released, the slot may be another thread's
     slotRelease(claimed);
-    bind(0);
     return Status.FULL;
   }
   return <i32>slotIndex(claimed);
@@ -202,13 +202,15 @@ function reapSlot(dead: usize): void {
   unpin();
   crashPoint();
   slotFreeScratch(dead);
+  threadReleaseCache(dead);
   crashPoint();
   slotRelease(dead);
 }
 
 function bind(claimed: usize): void {
+  if (claimed) threadBind(claimed);
+  else if (slot) threadUnbind(slot);
   slot = claimed;
-  threadBind(claimed);
   if (!claimed) {
     map = 0;
     scratch = 0;

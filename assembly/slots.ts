@@ -4,9 +4,9 @@
 // thread's scratch region and byte counters.
 //
 //   slot (SLOT_SIZE = 64 bytes, one cache line, MAX_SLOTS of them at SLOTS_BASE)
-//   ┌────────┬────────┬─────────┬────────────┬───────────────┐
-//   │ owner  │ pin    │ scratch │ scratchCap │ —             │  +0 … +24
-//   ├────────┴────────┴─────────┴────────────┴───────────────┤
+//   ┌────────┬────────┬─────────┬────────────┬────────┬──────┐
+//   │ owner  │ pin    │ scratch │ scratchCap │ cache  │ —    │  +0 … +24
+//   ├────────┴────────┴─────────┴────────────┴────────┴──────┤
 //   │ allocated bytes u64          │ freed bytes u64          │  +24 … +40
 //   └─────────────────────────────────────────────────────────┘
 //
@@ -30,6 +30,9 @@
 //   scratchCap the bindings). Written by the owner, capacity last; freed by
 //              whoever takes the capacity with an exchange (owner on detach, or
 //              a reaper), so it is freed at most once.
+//   cache      The owner's cache of free blocks (alloc.ts). Set by the owner when
+//              it binds; taken (exchanged for 0) and drained by whoever releases
+//              the slot, owner or reaper, so it is drained at most once.
 //   counters   Bytes this thread allocated / freed (alloc.ts); never reset, so
 //              the sums over all slots stay exact when a slot is reused.
 
@@ -46,6 +49,8 @@ import { free } from "./alloc";
 @inline const SLOT_SCRATCH: usize = 8;
 // @ts-ignore: decorator
 @inline const SLOT_SCRATCH_CAP: usize = 12;
+// @ts-ignore: decorator
+@inline const SLOT_CACHE: usize = 16;
 // @ts-ignore: decorator
 @inline export const SLOT_ACCOUNT: usize = 24;
 
@@ -124,11 +129,22 @@ export function slotFreeScratch(slot: usize): void {
   if (cap && scratch) free(scratch, cap);
 }
 
+/** Records the owner's cache block (alloc.ts) for whoever releases the slot. */
+export function slotSetCache(slot: usize, cache: usize): void {
+  store32(slot + SLOT_CACHE, <u32>cache);
+}
+
+/** Takes the slot's cache block, once: returns it (0 if none or already taken). */
+export function slotTakeCache(slot: usize): usize {
+  return <usize>xchg32(slot + SLOT_CACHE, 0);
+}
+
 /** Returns a slot to the free pool. The caller owns it (as owner or reaper). */
 export function slotRelease(slot: usize): void {
   store32(slot + SLOT_PIN, 0);
   store32(slot + SLOT_SCRATCH_CAP, 0);
   store32(slot + SLOT_SCRATCH, 0);
+  store32(slot + SLOT_CACHE, 0);
   store32(slot + SLOT_OWNER, FREE); // last: the slot may be claimed from here on
 }
 

@@ -1,17 +1,41 @@
 // This instance's thread identity: the slot it claimed (slots.ts) becomes its
-// byte account (alloc.ts), its epoch announcement (reclaim.ts) and its lock
-// owner id (map.ts). Wasm globals are per instance, so each instance (one per
-// Node thread, or the one of a proxy-wasm VM) binds its own.
+// byte account and block cache (alloc.ts), its epoch announcement (reclaim.ts)
+// and its lock owner id (map.ts). Wasm globals are per instance, so each
+// instance (one per Node thread, or the one of a proxy-wasm VM) binds its own.
 
 import { HEADER_INIT_ACCOUNT } from "./heap";
-import { setAccount } from "./alloc";
-import { SLOT_ACCOUNT, slotIndex } from "./slots";
+import { CACHE_SIZE, alloc, allocCacheDrain, free, setAccount, setCache } from "./alloc";
+import { SLOT_ACCOUNT, slotIndex, slotSetCache, slotTakeCache } from "./slots";
 import { reclaimBind } from "./reclaim";
 import { mapBindOwner } from "./map";
 
-/** Makes `slot` this instance's thread identity, or (0) forgets it. */
+/**
+ * Makes `slot` this instance's thread identity, with a block cache of its own
+ * (none if memory is short: the cache only saves time).
+ */
 export function threadBind(slot: usize): void {
-  setAccount(slot ? slot + SLOT_ACCOUNT : HEADER_INIT_ACCOUNT);
+  setAccount(slot + SLOT_ACCOUNT);
   reclaimBind(slot);
-  mapBindOwner(slot ? slotIndex(slot) + 1 : 0);
+  mapBindOwner(slotIndex(slot) + 1);
+  const cache = alloc(CACHE_SIZE);
+  if (cache) memory.fill(cache, 0, CACHE_SIZE);
+  slotSetCache(slot, cache);
+  setCache(cache);
+}
+
+/** Forgets this instance's thread identity, returning its cached blocks first. */
+export function threadUnbind(slot: usize): void {
+  setCache(0);
+  threadReleaseCache(slot);
+  setAccount(HEADER_INIT_ACCOUNT);
+  reclaimBind(0);
+  mapBindOwner(0);
+}
+
+/** Returns the cached blocks of `slot`'s thread to the shared lists (its own, or a dead thread's). */
+export function threadReleaseCache(slot: usize): void {
+  const cache = slotTakeCache(slot);
+  if (!cache) return;
+  allocCacheDrain(cache);
+  free(cache, CACHE_SIZE);
 }
