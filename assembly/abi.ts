@@ -407,7 +407,7 @@ export function sm_clear(): i32 {
     return Status.OK;
   }
   pin();
-  const status = mapClear(map);
+  const status = mapClear(map, scratch, scratchCap); // the scratch is free during a clear
   unpin();
   return status;
 }

@@ -554,21 +554,25 @@ function tryCompareAndSwap(entry: usize, old: usize, oldLen: usize, nu: usize, n
  * tables any more except readers already pinned on them. LOCK_TIMEOUT or FULL
  * leave the map unchanged.
  */
-export function mapClear(map: usize): i32 {
+export function mapClear(map: usize, temp: usize, tempBytes: usize): i32 {
   const shards = mapShardCount(map);
-  // The old tables words, kept until the second pass.
-  const old = allocOrCollect((<usize>shards) << 3);
+  // The old tables words, kept until the second pass: in the caller's `temp`
+  // (the thread's scratch region) when it is large enough, else allocated.
+  const oldBytes = (<usize>shards) << 3;
+  const old = tempBytes >= oldBytes ? temp : allocOrCollect(oldBytes);
   if (!old) return Status.FULL;
   for (let i: u32 = 0; i < shards; i++) {
     if (!lock(shardAt(map, i) + SHARD_LOCK, owner)) {
       while (i--) unlock(shardAt(map, i) + SHARD_LOCK);
-      free(old, (<usize>shards) << 3);
+      if (old != temp) free(old, oldBytes);
       return Status.LOCK_TIMEOUT;
     }
   }
   for (let i: u32 = 0; i < shards; i++) {
     const shard = shardAt(map, i);
-    store<u64>(old + ((<usize>i) << 3), loadTables(shard));
+    const tables = loadTables(shard);
+    store<u64>(old + ((<usize>i) << 3), tables);
+    if (!tables) continue; // already empty (no tables, so size is 0 too)
     store64(shard + SHARD_TABLES, 0); // read ← empty, dirty ← none: one store
     crashPoint();
     store<u32>(shard + SHARD_MISSES, 0);
@@ -577,9 +581,9 @@ export function mapClear(map: usize): i32 {
   for (let i: u32 = 0; i < shards; i++) unlock(shardAt(map, i) + SHARD_LOCK);
   for (let i: u32 = 0; i < shards; i++) {
     const tables = load<u64>(old + ((<usize>i) << 3));
-    dropTables(readOf(tables), dirtyOf(tables));
+    if (tables) dropTables(readOf(tables), dirtyOf(tables));
   }
-  free(old, (<usize>shards) << 3);
+  if (old != temp) free(old, oldBytes);
   return Status.OK;
 }
 
