@@ -46,7 +46,7 @@ import { tableCapacity, tableEntryAt } from "./table";
 import { sipHash13 } from "./hash";
 import {
   lockedClear, lockedCompareAndSwap, lockedDelete, lockedLoad, lockedLoadOrStore, lockedNew, lockedRangeBegin,
-  lockedRangeEnd, lockedSize, lockedSwap, lockedVerify,
+  lockedLockWord, lockedRangeEnd, lockedRangeTable, lockedSize, lockedSwap, lockedVerify,
 } from "./locked";
 import {
   MAP_KIND_LOCKED, mapBindOwner, mapClear, mapCompareAndSwap, mapDelete, mapK0, mapK1, mapKeyKind, mapKind, mapLoad,
@@ -402,10 +402,7 @@ export function sm_compareAndDelete(keyLen: usize, oldAt: usize, oldLen: usize):
 export function sm_clear(): i32 {
   if (!slot) return Status.NOT_ATTACHED;
   recoverFromTrap();
-  if (locked) {
-    lockedClear(map);
-    return Status.OK;
-  }
+  if (locked) return lockedClear(map);
   pin();
   const status = mapClear(map, scratch, scratchCap); // the scratch is free during a clear
   unpin();
@@ -432,7 +429,9 @@ export function sm_rangeBegin(shard: u32): i32 {
   recoverFromTrap();
   if (ranging || shard >= mapShardCount(map)) return Status.BAD_ARGUMENT;
   if (locked) {
-    rangeTable = lockedRangeBegin(map); // holds the read lock until sm_rangeEnd
+    const status = lockedRangeBegin(map); // holds the read lock until sm_rangeEnd
+    if (status != Status.OK) return status;
+    rangeTable = lockedRangeTable(map);
     ranging = true;
     return Status.OK;
   }
@@ -556,7 +555,8 @@ export function sm_slotIndex(): i32 {
 
 /** The address of shard `index`'s lock word (for tests that play a dead lock holder). */
 export function sm_shardLockWord(index: u32): usize {
-  return map && index < mapShardCount(map) ? mapShardLockWord(map, index) : 0;
+  if (!map || index >= mapShardCount(map)) return 0;
+  return locked ? lockedLockWord(map) : mapShardLockWord(map, index);
 }
 
 /**

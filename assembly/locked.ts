@@ -69,7 +69,7 @@ export function lockedNew(
 /** The value's length (copied to `dest` when `copy`), or ABSENT. */
 export function lockedLoad(map: usize, key: usize, keyLen: usize, hash: u64, dest: usize, copy: bool): i32 {
   const state = mapBody(map);
-  readLock(state + LOCKED_RWLOCK);
+  if (!readLock(state + LOCKED_RWLOCK)) return Status.LOCK_TIMEOUT;
   const entry = tableFind(tableOf(state), <u32>hash, key, keyLen);
   let status: i32 = Status.ABSENT;
   if (entry) status = copy ? copyValue(<usize>load<u32>(entry + ENTRY_VALUE), dest) : 0;
@@ -87,7 +87,10 @@ export function lockedSwap(
   const block = valueNew(bytes, len);
   if (!block) return Status.FULL;
   const state = mapBody(map);
-  writeLock(state + LOCKED_RWLOCK);
+  if (!writeLock(state + LOCKED_RWLOCK)) {
+    freeValue(block);
+    return Status.LOCK_TIMEOUT;
+  }
   const entry = tableFind(tableOf(state), <u32>hash, key, keyLen);
   let status: i32;
   if (entry) {
@@ -108,7 +111,7 @@ export function lockedLoadOrStore(
   map: usize, key: usize, keyLen: usize, hash: u64, bytes: usize, len: usize, dest: usize,
 ): i32 {
   const state = mapBody(map);
-  writeLock(state + LOCKED_RWLOCK);
+  if (!writeLock(state + LOCKED_RWLOCK)) return Status.LOCK_TIMEOUT;
   const entry = tableFind(tableOf(state), <u32>hash, key, keyLen);
   let status: i32;
   if (entry) {
@@ -132,7 +135,7 @@ export function lockedDelete(
   compare: bool, old: usize, oldLen: usize, dest: usize, wantValue: bool,
 ): i32 {
   const state = mapBody(map);
-  writeLock(state + LOCKED_RWLOCK);
+  if (!writeLock(state + LOCKED_RWLOCK)) return Status.LOCK_TIMEOUT;
   const table = tableOf(state);
   const entry = tableFind(table, <u32>hash, key, keyLen);
   let status: i32 = Status.ABSENT;
@@ -155,7 +158,7 @@ export function lockedCompareAndSwap(
   map: usize, key: usize, keyLen: usize, hash: u64, old: usize, oldLen: usize, nu: usize, nuLen: usize,
 ): i32 {
   const state = mapBody(map);
-  writeLock(state + LOCKED_RWLOCK);
+  if (!writeLock(state + LOCKED_RWLOCK)) return Status.LOCK_TIMEOUT;
   const entry = tableFind(tableOf(state), <u32>hash, key, keyLen);
   let status: i32 = Status.ABSENT;
   if (entry) {
@@ -175,9 +178,15 @@ export function lockedCompareAndSwap(
   return status;
 }
 
-export function lockedClear(map: usize): void {
+/** The address of the lock word (tests play a dead holder with it). */
+export function lockedLockWord(map: usize): usize {
+  return mapBody(map) + LOCKED_RWLOCK;
+}
+
+/** OK, or LOCK_TIMEOUT. */
+export function lockedClear(map: usize): i32 {
   const state = mapBody(map);
-  writeLock(state + LOCKED_RWLOCK);
+  if (!writeLock(state + LOCKED_RWLOCK)) return Status.LOCK_TIMEOUT;
   const table = tableOf(state);
   if (table) {
     const capacity = tableCapacity(table);
@@ -192,17 +201,24 @@ export function lockedClear(map: usize): void {
   }
   store32(state + LOCKED_SIZE, 0);
   writeUnlock(state + LOCKED_RWLOCK);
+  return Status.OK;
 }
 
 export function lockedSize(map: usize): u32 {
   return load32(mapBody(map) + LOCKED_SIZE);
 }
 
-/** Takes the read lock for iterating the table, which it returns (0 if empty); lockedRangeEnd releases it. */
-export function lockedRangeBegin(map: usize): usize {
-  const state = mapBody(map);
-  readLock(state + LOCKED_RWLOCK);
-  return tableOf(state);
+/**
+ * Takes the read lock for iterating the table (lockedRangeTable), which
+ * lockedRangeEnd releases: OK, or LOCK_TIMEOUT (and no lock is held).
+ */
+export function lockedRangeBegin(map: usize): i32 {
+  return readLock(mapBody(map) + LOCKED_RWLOCK) ? Status.OK : Status.LOCK_TIMEOUT;
+}
+
+/** The table a range iterates (0 if empty); the caller holds the read lock. */
+export function lockedRangeTable(map: usize): usize {
+  return tableOf(mapBody(map));
 }
 
 export function lockedRangeEnd(map: usize): void {
@@ -212,7 +228,7 @@ export function lockedRangeEnd(map: usize): void {
 /** 0 if the table's count and the size match the slots, else 4 or 5 (map.ts's rule numbers). */
 export function lockedVerify(map: usize): i32 {
   const state = mapBody(map);
-  readLock(state + LOCKED_RWLOCK);
+  if (!readLock(state + LOCKED_RWLOCK)) return Status.LOCK_TIMEOUT;
   const table = tableOf(state);
   const capacity = tableCapacity(table);
   let present: u32 = 0;

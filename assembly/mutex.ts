@@ -35,8 +35,9 @@ import { cas32, futexWait, futexWake, load32, store32, xchg32 } from "./atomics"
 @inline const CONTENDED: u32 = 0x8000_0000;
 // @ts-ignore: decorator
 @inline const OWNER_MASK: u32 = 0x7FFF_FFFF;
+// What futexWait returns when the wait ran its whole time (Atomics.wait's "timed-out").
 // @ts-ignore: decorator
-@inline const TIMED_OUT: i32 = 2;
+@inline export const TIMED_OUT: i32 = 2;
 // @ts-ignore: decorator
 @inline const ACQUISITIONS: usize = 4;
 // @ts-ignore: decorator
@@ -47,6 +48,12 @@ let patienceMs: f64 = 5000;
 
 export function setLockPatience(ms: f64): void {
   patienceMs = ms;
+}
+
+/** This thread's patience, for the other lock (rwlock.ts). */
+// @ts-ignore: decorator
+@inline export function lockPatience(): f64 {
+  return patienceMs;
 }
 
 /** Acquires the lock for `owner` (a slot index + 1); false when patience ran out. */

@@ -1,0 +1,61 @@
+/**
+ * LockedMap is not crash-safe (its reader-writer lock records no owner, so
+ * nobody can repair it), but a thread that died holding the lock must not hang
+ * the others: every operation that needs the lock gives up after lockTimeoutMs
+ * with ERR_SYNCMAP_LOCK_TIMEOUT, as SyncMap's shard locks do.
+ */
+import { describe, expect, it } from 'vitest';
+import { LockedMap, type SyncMapError, exited, firstMessage, startWorker } from './helpers.js';
+
+const TIMEOUT_MS = 200;
+
+/** The error code `run` throws, or undefined. */
+function codeOf(run: () => unknown): string | undefined {
+  try {
+    run();
+  } catch (error) {
+    return (error as SyncMapError).code;
+  }
+  return undefined;
+}
+
+async function mapWithDeadHolder(hold: 'read' | 'write'): Promise<LockedMap<string, number>> {
+  const map = await LockedMap.create<string, number>({ values: 'number', lockTimeoutMs: TIMEOUT_MS });
+  map.store('present', 1);
+  const worker = startWorker('dead-rwlock-holder.mjs', { handle: map.handle, hold });
+  expect(await firstMessage<{ held: string }>(worker)).toEqual({ held: hold });
+  await worker.terminate();
+  await exited(worker);
+  return map;
+}
+
+describe('LockedMap, a thread terminated while holding its lock', () => {
+  it('holding the write lock: reads, writes, range and clear time out instead of hanging', async () => {
+    const map = await mapWithDeadHolder('write');
+    const before = map.stats().bytesInUse;
+    const started = performance.now();
+    expect(codeOf(() => map.load('present'))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS * 0.9);
+    expect(codeOf(() => map.store('present', 2))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    expect(codeOf(() => map.loadOrStore('new', 3))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    expect(codeOf(() => map.delete('present'))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    expect(codeOf(() => map.compareAndSwap('present', 1, 2))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    expect(codeOf(() => map.range(() => true))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    expect(codeOf(() => map.clear())).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    // A refused store keeps nothing: the value block it had made is freed.
+    expect(map.size).toBe(1);
+    expect(map.stats().bytesInUse).toBe(before);
+    map.close();
+  });
+
+  it('holding a read lock: readers go on, a writer times out, then readers behind it do too', async () => {
+    const map = await mapWithDeadHolder('read');
+    expect(map.load('present')).toBe(1);
+    const before = map.stats().bytesInUse;
+    expect(codeOf(() => map.store('present', 2))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    expect(map.stats().bytesInUse).toBe(before);
+    // The writer that gave up left its claim (writer-preferring lock): the lock is lost for everyone.
+    expect(codeOf(() => map.load('present'))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    map.close();
+  });
+});
