@@ -11,12 +11,22 @@
 // instruction leaves the allocator consistent; at worst the one block it was
 // between taking and linking is leaked.
 //
+// Memory freed in one class serves that class first. Once the bump region is
+// used up, allocReusing() serves a request from the rest of the free memory:
+// it splits a free block of a larger class, and failing that gathers every
+// free block, merges neighbours and cuts the result anew (coalesce). So a map
+// that filled its memory with one size of value, then deleted, can still make
+// the tables and entries of new keys.
+//
 // Shared words (ALLOC_BASE, FREE_HEADS_BASE in heap.ts):
 //
 //   HEAP_TOP u32     next unused byte of the bump region. Set to HEAP_START by
 //                    the creator during init; afterwards raised by any thread with
 //                    CAS, never lowered. Memory below it is either in use or on a
 //                    free list; above it, untouched.
+//   COALESCED_AT u64 the total of bytes freed (all threads) when free memory was
+//                    last coalesced; 0 at init. Raised by CAS by the thread that
+//                    coalesces next (allocReusing), so that one thread does it.
 //   FREE_HEAD[c] u64 low 32 bits: first free block of class c (0: empty);
 //                    high 32 bits: a tag bumped by every successful CAS, so that
 //                    a pop which read `next` from a block that was popped, reused
@@ -41,10 +51,12 @@
 
 import { ALLOC_BASE, FREE_HEADS_BASE, HEADER_INIT_ACCOUNT, HEAP_START } from "./heap";
 import { cas32, cas64, load32, load64, store32, store64 } from "./atomics";
-import { MAX_BLOCK, classAlign, classOf, classSize } from "./sizeclass";
+import { MAX_BLOCK, SIZE_CLASSES, classAlign, classOf, classSize } from "./sizeclass";
 
 // @ts-ignore: decorator
 @inline const HEAP_TOP: usize = ALLOC_BASE;
+// @ts-ignore: decorator
+@inline const COALESCED_AT: usize = ALLOC_BASE + 8;
 
 // Growth step: at least 1 MiB or an eighth of the memory, so a map that grows
 // to N bytes calls memory.grow O(log N) times rather than once per 64 KiB.
@@ -136,6 +148,172 @@ export function free(block: usize, size: usize): void {
     }
   }
   pushFree(c, block);
+}
+
+/**
+ * alloc() for when the bump region is used up (it has just returned 0): takes
+ * the block from free memory of other classes. `freedBytes` is every byte ever
+ * freed, all threads together (slots.ts). When a good part of the heap has been
+ * freed since the last time, every free block is first gathered and merged with
+ * its neighbours (coalesce), so that memory a map freed in small blocks, after
+ * a clear() or many deletes, comes back in runs long enough for tables; then
+ * the block is split from the next larger class that has one. 0 when no free
+ * memory is large enough.
+ *
+ * Coalescing costs O(n log n) in the free blocks, so it waits for an eighth of
+ * the heap (at least COALESCE_MIN) to have been freed since the last one: a map
+ * kept full by a caller that retries pays it once, not on every attempt.
+ */
+export function allocReusing(size: usize, freedBytes: u64): usize {
+  if (size > MAX_BLOCK) return 0;
+  const c = classOf(size);
+  let block: usize = 0;
+  const last = load64(COALESCED_AT);
+  if (freedBytes - last >= <u64>max(COALESCE_MIN, heapBytes() >> 3) && cas64(COALESCED_AT, last, freedBytes) == last) {
+    block = coalesce(c);
+  }
+  if (!block) block = splitLarger(c);
+  if (block) count(account, classSize(c));
+  return block;
+}
+
+// @ts-ignore: decorator
+@inline const COALESCE_MIN: usize = 64 << 10;
+
+/** A block of class `c` cut from the front of a free block of the next larger class that has one; 0 if none has. */
+function splitLarger(c: u32): usize {
+  for (let larger = c + 1; larger < SIZE_CLASSES; larger++) {
+    const block = popFree(larger);
+    if (block) {
+      freeRun(block + classSize(c), classSize(larger) - classSize(c));
+      return block;
+    }
+  }
+  return 0;
+}
+
+/** Gives the free run [start, start + bytes) back as blocks of the largest classes that fit. */
+function freeRun(start: usize, bytes: usize): void {
+  while (bytes >= MIN_BLOCK) {
+    let c = classOf(min(bytes, MAX_BLOCK));
+    if (classSize(c) > bytes) c--;
+    pushFree(c, start);
+    start += classSize(c);
+    bytes -= classSize(c);
+  }
+}
+
+// Coalescing. A gathered block holds, while it is private to the gatherer:
+//   +0 u32 next block of the gathered list
+//   +4 u32 its size in bytes
+// (every block is at least MIN_BLOCK = 8 bytes, so both words fit).
+// @ts-ignore: decorator
+@inline const GATHERED_SIZE: usize = 4;
+// @ts-ignore: decorator
+@inline const MIN_BLOCK: usize = 8;
+
+/**
+ * Takes every shared free list whole (one CAS each), sorts the blocks by
+ * address, merges the blocks that touch, cuts a block of class `c` from the
+ * first run long enough, and frees everything else as blocks of the largest
+ * classes that fit. Returns the block, or 0.
+ *
+ * No lock: another thread that allocates meanwhile finds the lists empty and
+ * may report its map full once, while this one holds the free memory. A thread
+ * stopped in here leaks what it had gathered (never worse: a gathered block is
+ * reachable from no shared word). Blocks in threads' caches stay where they are.
+ */
+function coalesce(c: u32): usize {
+  let list: usize = 0;
+  for (let k: u32 = 0; k < SIZE_CLASSES; k++) {
+    let chain = takeAll(k);
+    const size = classSize(k);
+    while (chain) {
+      const next = <usize>load<u32>(chain);
+      store<u32>(chain, <u32>list);
+      store<u32>(chain + GATHERED_SIZE, <u32>size);
+      list = chain;
+      chain = next;
+    }
+  }
+  list = sortByAddress(list);
+  const want = classSize(c);
+  let found: usize = 0;
+  while (list) {
+    // One run: the blocks from `list` on whose ends meet the next one's start.
+    const start = list;
+    let end = start + <usize>load<u32>(start + GATHERED_SIZE);
+    list = <usize>load<u32>(start);
+    while (list == end) {
+      end += <usize>load<u32>(list + GATHERED_SIZE);
+      list = <usize>load<u32>(list);
+    }
+    if (!found && end - start >= want) {
+      found = start;
+      freeRun(start + want, end - start - want);
+    } else {
+      freeRun(start, end - start);
+    }
+  }
+  return found;
+}
+
+/** Empties free list `c` in one CAS and returns its chain (linked through +0). */
+function takeAll(c: u32): usize {
+  const headAt = FREE_HEADS_BASE + ((<usize>c) << 3);
+  let head = load64(headAt);
+  while (<u32>head) {
+    const seen = cas64(headAt, head, ((head >> 32) + 1) << 32);
+    if (seen == head) return <usize>(<u32>head);
+    head = seen;
+  }
+  return 0;
+}
+
+/**
+ * Sorts a private list (linked through +0) by address: a bottom-up merge sort,
+ * O(n log n) time and no memory beyond the blocks' own link words.
+ */
+function sortByAddress(list: usize): usize {
+  if (!list) return 0;
+  let width: usize = 1;
+  while (true) { // not for (;;): asc sees only while (true) never falls through
+    let rest = list;
+    let head: usize = 0;
+    let tail: usize = 0;
+    let merges: u32 = 0;
+    while (rest) {
+      merges++;
+      // Split off two runs of up to `width` blocks each: a from rest, b after it.
+      let a = rest;
+      let b = rest;
+      let aLen: usize = 0;
+      while (b && aLen < width) {
+        b = <usize>load<u32>(b);
+        aLen++;
+      }
+      let bLen: usize = width;
+      // Merge them onto the output list.
+      while (aLen || (bLen && b)) {
+        let take: usize;
+        if (!aLen) {
+          take = b; b = <usize>load<u32>(b); bLen--;
+        } else if (!bLen || !b || a < b) {
+          take = a; a = <usize>load<u32>(a); aLen--;
+        } else {
+          take = b; b = <usize>load<u32>(b); bLen--;
+        }
+        if (tail) store<u32>(tail, <u32>take);
+        else head = take;
+        tail = take;
+      }
+      rest = b;
+    }
+    store<u32>(tail, 0);
+    list = head;
+    if (merges <= 1) return list;
+    width <<= 1;
+  }
 }
 
 /** Bytes taken from the memory by the bump pointer since the heap began. */

@@ -39,10 +39,10 @@
 // index comes round again; a thread stopped while freeing a list leaks the rest.
 
 import { DEBUG, RETIRE_BATCH } from "./config";
-import { RECLAIM_BASE } from "./heap";
+import { HEADER_INIT_ACCOUNT, RECLAIM_BASE } from "./heap";
 import { cas32, load32, store32, xchg32 } from "./atomics";
-import { alloc, free } from "./alloc";
-import { SLOT_PIN, slotAt, slotHighWater } from "./slots";
+import { alloc, allocReusing, free } from "./alloc";
+import { SLOT_PIN, bytesFreed, slotAt, slotHighWater } from "./slots";
 import { ENTRY_RETIRE_LINK, VALUE_RETIRE_LINK, entryBlockSize, valueBlockSize } from "./entry";
 import { TABLE_RETIRE_LINK, tableBlockSize } from "./table";
 
@@ -171,12 +171,14 @@ export function collect(): void {
   }
 }
 
-/** alloc(), and when the heap is exhausted, reclaim what can be and try once more. */
+/** alloc(), and when the heap is exhausted, reclaim what can be and try once more, from any free memory. */
 export function allocOrCollect(size: usize): usize {
   let block = alloc(size);
   if (!block) {
     collect();
     block = alloc(size);
+    // Then memory freed in other size classes (alloc.ts).
+    if (!block) block = allocReusing(size, bytesFreed(HEADER_INIT_ACCOUNT));
   }
   return block;
 }

@@ -159,6 +159,14 @@ export function bytesInUse(initAccount: usize): u64 {
   return total;
 }
 
+/** Bytes freed since the heap began, over every slot and the init account. */
+export function bytesFreed(initAccount: usize): u64 {
+  let total = load64(initAccount + 8);
+  const n = slotHighWater();
+  for (let i: u32 = 0; i < n; i++) total += load64(slotAt(i) + SLOT_ACCOUNT + 8);
+  return total;
+}
+
 /** Number of slots currently attached. */
 export function slotsAttached(): u32 {
   let n: u32 = 0;
