@@ -391,7 +391,11 @@ export let abandon: (map: ConcurrentMap<unknown, unknown>) => void;
 export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
   #a: Attachment<K, V> | null;
 
-  /** @internal Use the subclasses' create, createSync and attach. */
+  /**
+   * Use the subclasses' create, createSync and attach. Protected rather than
+   * marked internal: stripped from the .d.ts, it would give SyncMap a public
+   * constructor.
+   */
   protected constructor(attachment: object) {
     const a = attachment as Attachment<K, V>;
     this.#a = a;
