@@ -78,11 +78,27 @@ export interface ValueMarshal<V> {
 // (bench/codec-micro.bench.ts).
 const ASCII_LOOP_MAX = 32;
 
+/** `word` with its indefinite article: "an undefined", "a Uint8Array". */
+function withArticle(word: string): string {
+  return `${/^(?:[aeio]|u(?!int|ni))/i.test(word) ? 'an' : 'a'} ${word}`;
+}
+
+/** What a value is, for messages: "an undefined", "a bigint", "an object (Date)", "a Uint8Array", "null". */
 function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (value instanceof Uint8Array) return `a ${value.constructor.name}`;
+  if (value instanceof Uint8Array) return withArticle(value.constructor.name);
   if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
-  return `a ${typeof value}`;
+  return withArticle(typeof value);
+}
+
+/**
+ * The first line of what `error` says: V8's messages can run to several lines
+ * (a JSON cycle's path); the whole of it stays in the error's `cause`.
+ */
+function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  const end = text.indexOf('\n');
+  return end < 0 ? text : text.slice(0, end);
 }
 
 /** Writes `text` as UTF-8 at `at`; returns its length. Throws `tooLarge()` past `max`. */
@@ -231,7 +247,7 @@ const jsonValues: ValueMarshal<unknown> = {
     try {
       text = JSON.stringify(value);
     } catch (error) {
-      throw encodingError(what, `value cannot be encoded as JSON (${(error as Error).message})`, error);
+      throw encodingError(what, `value cannot be encoded as JSON (${firstLine(error)})`, error);
     }
     if (text === undefined) {
       throw encodingError(what, `value cannot be encoded as JSON (${describe(value)} has no JSON form)`);
@@ -294,7 +310,7 @@ const v8Values: ValueMarshal<unknown> = {
     try {
       bytes = v8.serialize(value);
     } catch (error) {
-      throw encodingError(what, `value cannot be serialized by node:v8 (${(error as Error).message})`, error);
+      throw encodingError(what, `value cannot be serialized by node:v8 (${firstLine(error)})`, error);
     }
     return writeEncoded(bytes, scratch, at, what);
   },
@@ -324,7 +340,7 @@ export function customValues<V>(codec: ValueCodec<V>): ValueMarshal<V> {
       try {
         bytes = codec.encode(value);
       } catch (error) {
-        throw encodingError(what, `the custom codec's encode() threw (${(error as Error)?.message ?? error})`, error);
+        throw encodingError(what, `the custom codec's encode() threw (${firstLine(error)})`, error);
       }
       if (!(bytes instanceof Uint8Array)) {
         throw encodingError(what, `the custom codec's encode() must return a Uint8Array, got ${describe(bytes)}`);
