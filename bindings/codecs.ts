@@ -11,6 +11,7 @@ import v8 from 'node:v8';
 import {
   SyncMapKeyTooLargeError,
   SyncMapKeyTypeError,
+  SyncMapValueDecodingError,
   SyncMapValueEncodingError,
   SyncMapValueTooLargeError,
 } from './errors.js';
@@ -68,9 +69,14 @@ export interface ValueMarshal<V> {
   readonly userCode: boolean;
   /** Writes the value at `at` (8-byte aligned) and returns its length in bytes. */
   write(value: V, scratch: Scratch, at: number, what: string): number;
-  read(scratch: Scratch, at: number, len: number): V;
-  /** Decodes bytes copied out earlier (see userCode). */
-  decode(bytes: Uint8Array): V;
+  /**
+   * Decodes the value at `at`. Only a custom codec can throw, and then throws a
+   * SyncMapValueDecodingError that says whether the operation `what` had
+   * already made its write (`wrote`, e.g. 'swap') or changed nothing.
+   */
+  read(scratch: Scratch, at: number, len: number, what: string, wrote?: string): V;
+  /** Decodes bytes copied out earlier (see userCode); throws as read() does, for an operation that changed nothing. */
+  decode(bytes: Uint8Array, what: string): V;
 }
 
 // Strings up to this many UTF-16 units are first tried as ASCII with a plain
@@ -347,7 +353,23 @@ export function customValues<V>(codec: ValueCodec<V>): ValueMarshal<V> {
       }
       return writeEncoded(bytes, scratch, at, what);
     },
-    read: (scratch, at, len) => codec.decode(copyBytes(scratch, at, len)),
-    decode: (bytes) => codec.decode(bytes),
+    read: (scratch, at, len, what, wrote) => decodeOwn(codec, copyBytes(scratch, at, len), what, wrote),
+    decode: (bytes, what) => decodeOwn(codec, bytes, what, undefined),
   };
+}
+
+/**
+ * Runs a custom codec's decode(). The bindings call it only after the core has
+ * returned (the thread holds no pin, no lock and no range), so a throw here
+ * leaves the thread as ready for its next call as a return would.
+ */
+function decodeOwn<V>(codec: ValueCodec<V>, bytes: Uint8Array, what: string, wrote: string | undefined): V {
+  try {
+    return codec.decode(bytes);
+  } catch (error) {
+    const outcome = wrote === undefined
+      ? 'the map was not changed'
+      : `the ${wrote} took effect; decoding the previous value failed`;
+    throw new SyncMapValueDecodingError(`${what}: the custom codec's decode() threw (${firstLine(error)}); ${outcome}`, { cause: error });
+  }
 }

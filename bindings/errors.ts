@@ -1,11 +1,12 @@
 /**
  * Every error syncmap-wasm throws. Each class has a stable `code`; the message
  * names the argument at fault. An operation that throws leaves the map exactly
- * as it was.
+ * as it was, but for SyncMapValueDecodingError after a write (see there).
  *
  * The first group maps 1:1 from the Wasm core's failure statuses
- * (bindings/status.ts); the second is raised by the bindings before the core is
- * called. test/errors.test.ts keeps the mapping complete.
+ * (bindings/status.ts); the second is raised by the bindings, before the core is
+ * called (or, for decoding, after it returned). test/errors.test.ts keeps the
+ * mapping complete.
  */
 import { Status } from './status.js';
 
@@ -22,6 +23,7 @@ export type SyncMapErrorCode =
   | 'ERR_SYNCMAP_BUILD_MISMATCH'
   | 'ERR_SYNCMAP_KEY_TYPE'
   | 'ERR_SYNCMAP_VALUE_ENCODING'
+  | 'ERR_SYNCMAP_VALUE_DECODING'
   | 'ERR_SYNCMAP_INVALID_ARGUMENT';
 
 /** Base class of every error this package throws. */
@@ -99,6 +101,17 @@ export class SyncMapKeyTypeError extends SyncMapError {
 /** The value codec could not encode a value (a cycle under 'json', a non-string under 'string', …). */
 export class SyncMapValueEncodingError extends SyncMapError {
   constructor(message: string, options?: ErrorOptions) { super('ERR_SYNCMAP_VALUE_ENCODING', message, options); }
+}
+
+/**
+ * A custom value codec's decode() threw; `cause` is what it threw. The message
+ * says whether the operation had already taken effect: a read (load, get,
+ * range, iteration, loadOrStore finding a value) changed nothing, while swap
+ * and loadAndDelete made their write and failed only to decode the previous
+ * value. Either way the map and this thread's attachment stay usable.
+ */
+export class SyncMapValueDecodingError extends SyncMapError {
+  constructor(message: string, options?: ErrorOptions) { super('ERR_SYNCMAP_VALUE_DECODING', message, options); }
 }
 
 /** An option or argument is missing, of the wrong type or out of range. */

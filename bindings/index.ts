@@ -20,6 +20,7 @@ export {
   SyncMapBuildMismatchError,
   SyncMapKeyTypeError,
   SyncMapValueEncodingError,
+  SyncMapValueDecodingError,
   SyncMapArgumentError,
 } from './errors.js';
 export type { SyncMapErrorCode } from './errors.js';

@@ -290,7 +290,7 @@ class Attachment<K, V> implements Scratch {
           const valueAt = keyAt + align8(keyLen);
           out.push(
             this.keys.read(this, keyAt, keyLen),
-            deferred ? this.u8.slice(base + valueAt, base + valueAt + valueLen) : this.values.read(this, valueAt, valueLen),
+            deferred ? this.u8.slice(base + valueAt, base + valueAt + valueLen) : this.values.read(this, valueAt, valueLen, what),
           );
           at = valueAt + align8(valueLen);
         }
@@ -299,7 +299,7 @@ class Attachment<K, V> implements Scratch {
       this.ex.sm_rangeEnd();
     }
     if (deferred) {
-      for (let i = first + 1; i < out.length; i += 2) out[i] = this.values.decode(out[i] as Uint8Array);
+      for (let i = first + 1; i < out.length; i += 2) out[i] = this.values.decode(out[i] as Uint8Array, what);
     }
   }
 }
@@ -412,7 +412,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
   load(key: K): V | undefined {
     const a = this.#a ?? closed('SyncMap.load');
     const r = a.ex.sm_load(a.keys.write(key, a, 'SyncMap.load'));
-    if (r >= 0) return a.values.read(a, 0, r);
+    if (r >= 0) return a.values.read(a, 0, r, 'SyncMap.load');
     if (r === ABSENT) return undefined;
     return fail(r, 'SyncMap.load');
   }
@@ -432,7 +432,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
     const keyLen = a.keys.write(key, a, 'SyncMap.loadOrStore');
     const at = align8(keyLen);
     const r = a.ex.sm_loadOrStore(keyLen, at, a.values.write(value, a, at, 'SyncMap.loadOrStore'));
-    if (r >= 0) return { value: a.values.read(a, 0, r), loaded: true };
+    if (r >= 0) return { value: a.values.read(a, 0, r, 'SyncMap.loadOrStore'), loaded: true };
     if (r === ABSENT) return { value, loaded: false };
     return fail(r, 'SyncMap.loadOrStore');
   }
@@ -441,7 +441,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
   loadAndDelete(key: K): { value: V | undefined; loaded: boolean } {
     const a = this.#a ?? closed('SyncMap.loadAndDelete');
     const r = a.ex.sm_delete(a.keys.write(key, a, 'SyncMap.loadAndDelete'), 1);
-    if (r >= 0) return { value: a.values.read(a, 0, r), loaded: true };
+    if (r >= 0) return { value: a.values.read(a, 0, r, 'SyncMap.loadAndDelete', 'delete'), loaded: true };
     if (r === ABSENT) return { value: undefined, loaded: false };
     return fail(r, 'SyncMap.loadAndDelete');
   }
@@ -461,7 +461,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
     const keyLen = a.keys.write(key, a, 'SyncMap.swap');
     const at = align8(keyLen);
     const r = a.ex.sm_swap(keyLen, at, a.values.write(value, a, at, 'SyncMap.swap'), 1);
-    if (r >= 0) return { previous: a.values.read(a, 0, r), loaded: true };
+    if (r >= 0) return { previous: a.values.read(a, 0, r, 'SyncMap.swap', 'swap'), loaded: true };
     if (r === ABSENT) return { previous: undefined, loaded: false };
     return fail(r, 'SyncMap.swap');
   }
