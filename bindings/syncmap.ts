@@ -134,11 +134,37 @@ function fail(status: number, what: string): never {
 
 // ── option checking ────────────────────────────────────────────────────────
 
-function integerOption(options: object, name: string, fallback: number, min: number, max: number): number {
+/** The options each call takes, in the order messages list them. */
+const OPTION_NAMES = {
+  sync: ['keys', 'values', 'maxMemoryBytes', 'shards', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs'],
+  locked: ['keys', 'values', 'maxMemoryBytes', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs'],
+  attach: ['values', 'lockTimeoutMs'],
+} as const;
+
+/** Refuses an option `known` does not name: a typo must not pass for a default. */
+function checkOptionNames(options: object, known: readonly string[], what: string): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    let reason: string;
+    if ((OPTION_NAMES.sync as readonly string[]).includes(name)) {
+      reason = what.endsWith('.attach')
+        ? `options.${name} does not apply to attach(): the map keeps what it was created with`
+        : `options.${name} does not apply to a LockedMap: it is one table behind one lock`;
+    } else {
+      const near = known.find((k) => k.toLowerCase().includes(name.toLowerCase()) || name.toLowerCase().includes(k.toLowerCase()));
+      reason = `unknown option ${JSON.stringify(name)}${near === undefined ? '' : ` (did you mean ${near}?)`}`;
+    }
+    throw new SyncMapArgumentError(`${what}: ${reason}; the options are ${known.join(', ')}`);
+  }
+}
+
+function integerOption(
+  options: object, name: string, fallback: number, min: number, max: number, what: string, why = '',
+): number {
   const value = (options as Record<string, unknown>)[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new SyncMapArgumentError(`options.${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw new SyncMapArgumentError(`${what}: options.${name} must be an integer from ${min} to ${max}${why}, got ${String(value)}`);
   }
   return value;
 }
@@ -166,22 +192,31 @@ interface ResolvedOptions<K, V> {
   lockTimeoutMs: number;
 }
 
-function resolveOptions<K, V>(options: SyncMapOptions<V> | undefined, what: string): ResolvedOptions<K, V> {
+/** What the memory holds besides the threads' scratch regions, at the least: the heap's root and the map. */
+const FIXED_MEMORY_BYTES = 1 << 20;
+
+function resolveOptions<K, V>(options: object | undefined, what: string, kind: MapKind): ResolvedOptions<K, V> {
   if (options !== undefined && (typeof options !== 'object' || options === null)) {
     throw new SyncMapArgumentError(`${what}: options must be an object`);
   }
-  const o = options ?? {};
+  const o: SyncMapOptions<V> = options ?? {};
+  checkOptionNames(o, OPTION_NAMES[kind], what);
   const keyKind = o.keys ?? DEFAULTS.keys;
   if (typeof keyKind !== 'string' || !(keyKind in keyCodecs)) {
-    throw new SyncMapArgumentError(`options.keys must be one of ${Object.keys(keyCodecs).join(', ')}, got ${String(keyKind)}`);
+    throw new SyncMapArgumentError(`${what}: options.keys must be one of ${Object.keys(keyCodecs).join(', ')}, got ${String(keyKind)}`);
   }
-  const shards = integerOption(o, 'shards', DEFAULTS.shards, 1, LIMITS.shards);
-  if (shards & (shards - 1)) throw new SyncMapArgumentError(`options.shards must be a power of two, got ${shards}`);
-  const maxKeyBytes = integerOption(o, 'maxKeyBytes', DEFAULTS.maxKeyBytes, 1, LIMITS.maxKeyBytes);
-  const maxValueBytes = integerOption(o, 'maxValueBytes', DEFAULTS.maxValueBytes, 0, LIMITS.maxValueBytes);
-  // Room for the heap's root, the map, and one thread's scratch region.
-  const minMemory = (1 << 20) + maxKeyBytes + maxValueBytes;
-  const maxMemoryBytes = integerOption(o, 'maxMemoryBytes', Math.max(DEFAULTS.maxMemoryBytes, minMemory), minMemory, MAX_MEMORY_BYTES);
+  const shards = integerOption(o, 'shards', DEFAULTS.shards, 1, LIMITS.shards, what);
+  if (shards & (shards - 1)) throw new SyncMapArgumentError(`${what}: options.shards must be a power of two, got ${shards}`);
+  const maxKeyBytes = integerOption(o, 'maxKeyBytes', DEFAULTS.maxKeyBytes, 1, LIMITS.maxKeyBytes, what);
+  const maxValueBytes = integerOption(o, 'maxValueBytes', DEFAULTS.maxValueBytes, 0, LIMITS.maxValueBytes, what);
+  // Room for the fixed part and one thread's scratch region.
+  const minMemory = FIXED_MEMORY_BYTES + maxKeyBytes + maxValueBytes;
+  const why =
+    ` (the least is 1 MiB for the heap's root and the map, plus one thread's scratch region of` +
+    ` maxKeyBytes + maxValueBytes = ${maxKeyBytes} + ${maxValueBytes} bytes)`;
+  const maxMemoryBytes = integerOption(
+    o, 'maxMemoryBytes', Math.max(DEFAULTS.maxMemoryBytes, minMemory), minMemory, MAX_MEMORY_BYTES, what, why,
+  );
   return {
     keys: keyCodecs[keyKind as KeyKind] as unknown as KeyCodec<K>,
     values: valueOption<V>(o.values ?? DEFAULTS.values, what),
@@ -189,7 +224,7 @@ function resolveOptions<K, V>(options: SyncMapOptions<V> | undefined, what: stri
     shards,
     maxKeyBytes,
     maxValueBytes,
-    lockTimeoutMs: integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs),
+    lockTimeoutMs: integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs, what),
   };
 }
 
@@ -348,6 +383,7 @@ function attachTo<K, V>(
   }
   const o: AttachOptions<V> = options ?? {};
   if (typeof o !== 'object') throw new SyncMapArgumentError(`${what}: options must be an object`);
+  checkOptionNames(o, OPTION_NAMES.attach, what);
   let values: ValueMarshal<V>;
   if (handle.values === 'custom') {
     if (o.values === undefined) {
@@ -361,7 +397,7 @@ function attachTo<K, V>(
     values = valueMarshals[handle.values] as ValueMarshal<V>;
   }
   const keys = keyCodecs[handle.keys] as unknown as KeyCodec<K>;
-  const lockTimeoutMs = integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs);
+  const lockTimeoutMs = integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs, what);
   let ex: CoreExports;
   try {
     ex = instantiate(handle.module, handle.memory);
@@ -630,13 +666,13 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
 export class SyncMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
   /** Creates a new map (compiling the core off the critical path on first use). */
   static async create<K = string, V = unknown>(options?: SyncMapOptions<V>): Promise<SyncMap<K, V>> {
-    const resolved = resolveOptions<K, V>(options, 'SyncMap.create');
+    const resolved = resolveOptions<K, V>(options, 'SyncMap.create', 'sync');
     return new SyncMap<K, V>(createAttachment(await coreModule(), resolved, 'sync'));
   }
 
   /** Creates a new map synchronously. */
   static createSync<K = string, V = unknown>(options?: SyncMapOptions<V>): SyncMap<K, V> {
-    return new SyncMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'SyncMap.createSync'), 'sync'));
+    return new SyncMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'SyncMap.createSync', 'sync'), 'sync'));
   }
 
   /**
@@ -649,7 +685,7 @@ export class SyncMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
 
   /** @internal */
   static [kCreateWithBuild]<K, V>(build: CoreBuild, options?: SyncMapOptions<V>): SyncMap<K, V> {
-    return new SyncMap<K, V>(createAttachment(coreModuleSync(build), resolveOptions<K, V>(options, 'SyncMap.create'), 'sync'));
+    return new SyncMap<K, V>(createAttachment(coreModuleSync(build), resolveOptions<K, V>(options, 'SyncMap.create', 'sync'), 'sync'));
   }
 
   /** @internal Attaches under another thread's id, so that tests can play a thread that dies. */
@@ -671,12 +707,12 @@ export class SyncMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
  */
 export class LockedMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
   static async create<K = string, V = unknown>(options?: LockedMapOptions<V>): Promise<LockedMap<K, V>> {
-    const resolved = resolveOptions<K, V>(options, 'LockedMap.create');
+    const resolved = resolveOptions<K, V>(options, 'LockedMap.create', 'locked');
     return new LockedMap<K, V>(createAttachment(await coreModule(), resolved, 'locked'));
   }
 
   static createSync<K = string, V = unknown>(options?: LockedMapOptions<V>): LockedMap<K, V> {
-    return new LockedMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'LockedMap.createSync'), 'locked'));
+    return new LockedMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'LockedMap.createSync', 'locked'), 'locked'));
   }
 
   static attach<K = string, V = unknown>(handle: SyncMapHandle, options?: AttachOptions<V>): LockedMap<K, V> {
