@@ -31,6 +31,9 @@ export interface ValueCodec<V> {
 /** The JavaScript type of keys for each KeyKind. */
 export type KeyOf<K extends KeyKind> = K extends 'string' ? string : K extends 'number' ? number : Uint8Array;
 
+/** The JavaScript type of values for each ValueKind ('json' and 'v8' hold whatever was stored). */
+export type ValueOf<V extends ValueKind> = V extends 'string' ? string : V extends 'number' ? number : V extends 'bytes' ? Uint8Array : unknown;
+
 /**
  * The calling thread's scratch region, as codecs see it. Offsets passed to
  * codecs are relative to `base`; views cover the whole memory.

@@ -3,9 +3,17 @@
  * WebAssembly memory. See README.md.
  */
 export { SyncMap, LockedMap, ConcurrentMap } from './syncmap.js';
-export type { SyncMapOptions, LockedMapOptions, AttachOptions, SyncMapStats, RangeCallback } from './syncmap.js';
+export type {
+  SyncMapOptions,
+  LockedMapOptions,
+  AttachOptions,
+  SyncMapStats,
+  RangeCallback,
+  InferredKey,
+  InferredValue,
+} from './syncmap.js';
 export type { SyncMapHandle } from './sharing.js';
-export type { KeyKind, ValueKind, ValueCodec, KeyOf } from './codecs.js';
+export type { KeyKind, ValueKind, ValueCodec, KeyOf, ValueOf } from './codecs.js';
 export {
   SyncMapError,
   SyncMapFullError,

@@ -15,10 +15,12 @@ import {
   valueMarshals,
   type KeyCodec,
   type KeyKind,
+  type KeyOf,
   type Scratch,
   type ValueCodec,
   type ValueKind,
   type ValueMarshal,
+  type ValueOf,
 } from './codecs.js';
 import {
   SyncMapArgumentError,
@@ -62,6 +64,37 @@ export interface SyncMapOptions<V = unknown> {
 
 /** Options of LockedMap.create() and LockedMap.createSync(): SyncMap's, but for shards. */
 export type LockedMapOptions<V = unknown> = Omit<SyncMapOptions<V>, 'shards'>;
+
+// ── the types create() infers from its options ──
+
+/** The key type of a map created with options of type O: KeyOf its `keys`, string when absent. */
+export type InferredKey<O> = O extends { readonly keys?: infer Kind }
+  ? unknown extends Kind ? string : KeyOf<Exclude<Kind, undefined> & KeyKind> | (undefined extends Kind ? string : never)
+  : string;
+
+/** The value type of a map created with options of type O: ValueOf its `values`, its codec's V, unknown when absent. */
+export type InferredValue<O> = O extends { readonly values?: infer Kind }
+  ? unknown extends Kind ? unknown : Kind extends ValueKind ? ValueOf<Kind> : Kind extends ValueCodec<infer V> ? V : unknown
+  : unknown;
+
+/** True when T and U overlap as one contains the other (never a contradiction such as number and Uint8Array). */
+type Nested<T, U> = [T] extends [U] ? true : [U] extends [T] ? true : false;
+
+/** The `keys` options a map of K may be created with: those whose keys are K, or wider, or narrower. */
+export type KeyKindFor<K> = { [Kind in KeyKind]: Nested<K, KeyOf<Kind>> extends true ? Kind : never }[KeyKind];
+
+/** The `values` options a map of V may be created with ('json' and 'v8' hold any V). */
+export type ValueKindFor<V> = { [Kind in ValueKind]: Nested<V, ValueOf<Kind>> extends true ? Kind : never }[ValueKind];
+
+/** Options O as create<K, V>() takes them: `keys` and `values` that agree with K and V. */
+export type OptionsFor<O, K, V> = Omit<O, 'keys' | 'values'> & { keys?: KeyKindFor<K>; values?: ValueKindFor<V> | ValueCodec<V> };
+
+/**
+ * O with no property that Known does not name (a misspelt option is a compile
+ * error too). Mapped over all of O's keys, not only the unknown ones, so that
+ * a codec's decode(bytes) still gets its parameter's type from the context.
+ */
+export type NoExtraOptions<O, Known> = O & { readonly [P in keyof O]: P extends keyof Known ? unknown : never };
 
 /** Options of SyncMap.attach() and LockedMap.attach(). */
 export interface AttachOptions<V = unknown> {
@@ -664,14 +697,22 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
  * is visible to every thread as soon as the call that made it returns.
  */
 export class SyncMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
-  /** Creates a new map (compiling the core off the critical path on first use). */
-  static async create<K = string, V = unknown>(options?: SyncMapOptions<V>): Promise<SyncMap<K, V>> {
+  /**
+   * Creates a new map (compiling the core off the critical path on first use).
+   * K and V follow from `keys` and `values` (string and unknown by default),
+   * or are given: create<string, Pod>({ values: 'json' }).
+   */
+  static create<O extends SyncMapOptions = {}>(options?: NoExtraOptions<O, SyncMapOptions>): Promise<SyncMap<InferredKey<O>, InferredValue<O>>>;
+  static create<K = string, V = unknown>(options?: OptionsFor<SyncMapOptions<V>, K, V>): Promise<SyncMap<K, V>>;
+  static async create<K, V>(options?: SyncMapOptions<V>): Promise<SyncMap<K, V>> {
     const resolved = resolveOptions<K, V>(options, 'SyncMap.create', 'sync');
     return new SyncMap<K, V>(createAttachment(await coreModule(), resolved, 'sync'));
   }
 
-  /** Creates a new map synchronously. */
-  static createSync<K = string, V = unknown>(options?: SyncMapOptions<V>): SyncMap<K, V> {
+  /** Creates a new map synchronously; K and V as in create(). */
+  static createSync<O extends SyncMapOptions = {}>(options?: NoExtraOptions<O, SyncMapOptions>): SyncMap<InferredKey<O>, InferredValue<O>>;
+  static createSync<K = string, V = unknown>(options?: OptionsFor<SyncMapOptions<V>, K, V>): SyncMap<K, V>;
+  static createSync<K, V>(options?: SyncMapOptions<V>): SyncMap<K, V> {
     return new SyncMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'SyncMap.createSync', 'sync'), 'sync'));
   }
 
@@ -706,12 +747,18 @@ export class SyncMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
  * Not crash-safe: a thread terminated while holding the lock blocks the map.
  */
 export class LockedMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
-  static async create<K = string, V = unknown>(options?: LockedMapOptions<V>): Promise<LockedMap<K, V>> {
+  /** Creates a new map; K and V as in SyncMap.create(). */
+  static create<O extends LockedMapOptions = {}>(options?: NoExtraOptions<O, LockedMapOptions>): Promise<LockedMap<InferredKey<O>, InferredValue<O>>>;
+  static create<K = string, V = unknown>(options?: OptionsFor<LockedMapOptions<V>, K, V>): Promise<LockedMap<K, V>>;
+  static async create<K, V>(options?: LockedMapOptions<V>): Promise<LockedMap<K, V>> {
     const resolved = resolveOptions<K, V>(options, 'LockedMap.create', 'locked');
     return new LockedMap<K, V>(createAttachment(await coreModule(), resolved, 'locked'));
   }
 
-  static createSync<K = string, V = unknown>(options?: LockedMapOptions<V>): LockedMap<K, V> {
+  /** Creates a new map synchronously; K and V as in SyncMap.create(). */
+  static createSync<O extends LockedMapOptions = {}>(options?: NoExtraOptions<O, LockedMapOptions>): LockedMap<InferredKey<O>, InferredValue<O>>;
+  static createSync<K = string, V = unknown>(options?: OptionsFor<LockedMapOptions<V>, K, V>): LockedMap<K, V>;
+  static createSync<K, V>(options?: LockedMapOptions<V>): LockedMap<K, V> {
     return new LockedMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'LockedMap.createSync', 'locked'), 'locked'));
   }
 
