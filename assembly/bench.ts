@@ -42,7 +42,7 @@ import {
 } from "./map";
 import {
   lockedClear, lockedCompareAndSwap, lockedDelete, lockedLoad, lockedLoadOrStore, lockedRangeBegin, lockedRangeEnd,
-  lockedSwap,
+  lockedRangeTable, lockedSwap,
 } from "./locked";
 import { sm_scratch, sm_scratchCap } from "./abi";
 
@@ -270,8 +270,9 @@ function opCompareAndDelete(k: u64, old: u64): i32 {
  */
 function opRange(firstOnly: bool): i32 {
   if (locked) {
-    const table = lockedRangeBegin(map);
-    const seen = visit(table, firstOnly);
+    const status = lockedRangeBegin(map);
+    if (status != Status.OK) return status;
+    const seen = visit(lockedRangeTable(map), firstOnly);
     lockedRangeEnd(map);
     return seen;
   }
@@ -313,10 +314,7 @@ function visit(table: usize, firstOnly: bool): i32 {
 }
 
 function opClear(): i32 {
-  if (locked) {
-    lockedClear(map);
-    return 0;
-  }
+  if (locked) return lockedClear(map);
   pin();
   // As sm_clear does: the old tables words go in the scratch, past this loop's own.
   const status = mapClear(map, sm_scratch() + SCRATCH_IN_USE, sm_scratchCap() - SCRATCH_IN_USE);
