@@ -71,6 +71,8 @@ describe('a map that has used all its memory', () => {
     const workers = [0, 1].map((id) =>
       startWorker('pressure.mjs', { handle: map.handle, id, operations: 60_000, keys: 1500, control: control.buffer }),
     );
+    // Both attached (which takes scratch memory) before either starts filling the map.
+    await Promise.all(workers.map((w) => firstMessage<{ attached: boolean }>(w)));
     const results = workers.map((w) => firstMessage<{ full: number; mismatches: number; present: [string, number][] }>(w));
     Atomics.store(control, 0, 1);
     Atomics.notify(control, 0);
