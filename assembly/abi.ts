@@ -41,7 +41,7 @@ import {
 } from "./reclaim";
 import { MAX_BLOCK, SIZE_CLASSES, classOf, classSize } from "./sizeclass";
 import { setLockPatience } from "./mutex";
-import { ENTRY_KEY, ENTRY_VALUE, VALUE_BYTES, entryKeyLen, isLive, valueBlockSize, valueLength, valueNew } from "./entry";
+import { ENTRY_KEY, ENTRY_VALUE, entryKeyLen, isLive, valueBlockSize, valueCopyTo, valueLength, valueNew } from "./entry";
 import { tableCapacity, tableEntryAt } from "./table";
 import { sipHash13 } from "./hash";
 import {
@@ -287,10 +287,8 @@ function recoverFromTrap(): void {
 /** Copies a value block's bytes to scratch offset 0. The caller is pinned. */
 // @ts-ignore: decorator
 @inline function copyOut(block: usize): i32 {
-  const len = valueLength(block); // <= maxValueBytes < scratchCap
-  if (DEBUG) assert(len <= maxValueBytes);
-  memory.copy(scratch, block + VALUE_BYTES, len);
-  return <i32>len;
+  if (DEBUG) assert(valueLength(block) <= maxValueBytes); // so it fits the scratch
+  return valueCopyTo(block, scratch);
 }
 
 /** The key's value, copied to scratch: its length, or ABSENT. */
@@ -470,7 +468,7 @@ export function sm_rangeNext(from: u32): i32 {
     store<u32>(scratch + at, <u32>keyLen);
     store<u32>(scratch + at + 4, <u32>valueLen);
     memory.copy(scratch + at + RECORD_HEADER_SIZE, entry + ENTRY_KEY, keyLen);
-    memory.copy(scratch + valueAt, value + VALUE_BYTES, valueLen);
+    valueCopyTo(value, scratch + valueAt);
     at = next;
   }
   store<u32>(scratch + at, END_OF_RECORDS);

@@ -69,6 +69,11 @@ import { MAX_BLOCK, SIZE_CLASSES, classAlign, classOf, classSize } from "./sizec
 // slots.ts when the thread attaches; before that, only the creator allocates,
 // against the header's init account.
 let account: usize = HEADER_INIT_ACCOUNT;
+// The two counters of an account.
+// @ts-ignore: decorator
+@inline export const ACCOUNT_ALLOCATED: usize = 0;
+// @ts-ignore: decorator
+@inline export const ACCOUNT_FREED: usize = 8;
 // This thread's cache block, or 0 (not bound, or bound without a cache).
 let cache: usize = 0;
 
@@ -129,14 +134,14 @@ export function alloc(size: usize): usize {
   }
   if (!block) block = popFree(c);
   if (!block) block = bump(classSize(c), classAlign(c));
-  if (block) count(account, classSize(c));
+  if (block) count(account + ACCOUNT_ALLOCATED, classSize(c));
   return block;
 }
 
 /** Returns a block of `size` bytes (the size it was allocated with) to its class. */
 export function free(block: usize, size: usize): void {
   const c = classOf(size);
-  count(account + 8, classSize(c));
+  count(account + ACCOUNT_FREED, classSize(c));
   if (cache && c < CACHED_CLASSES) {
     const headAt = cache + ((<usize>c) << 3);
     const cached = load<u32>(headAt + 4);
@@ -169,11 +174,12 @@ export function allocReusing(size: usize, freedBytes: u64): usize {
   const c = classOf(size);
   let block: usize = 0;
   const last = load64(COALESCED_AT);
-  if (freedBytes - last >= <u64>max(COALESCE_MIN, heapBytes() >> 3) && cas64(COALESCED_AT, last, freedBytes) == last) {
+  // freedBytes is a sum read word by word, so a thread may bring one older than the mark: never lower it.
+  if (freedBytes > last && freedBytes - last >= <u64>max(COALESCE_MIN, heapBytes() >> 3) && cas64(COALESCED_AT, last, freedBytes) == last) {
     block = coalesce(c);
   }
   if (!block) block = splitLarger(c);
-  if (block) count(account, classSize(c));
+  if (block) count(account + ACCOUNT_ALLOCATED, classSize(c));
   return block;
 }
 

@@ -128,6 +128,14 @@ export function entryNew(key: usize, keyLen: usize, value: u32): usize {
   return VALUE_HEADER_SIZE + valueLength(block);
 }
 
+/** Copies a value block's bytes to `dest`; returns their length. */
+// @ts-ignore: decorator
+@inline export function valueCopyTo(block: usize, dest: usize): i32 {
+  const len = valueLength(block);
+  memory.copy(dest, block + VALUE_BYTES, len);
+  return <i32>len;
+}
+
 /** A new value block holding a copy of `len` bytes; 0 when memory is exhausted. */
 export function valueNew(bytes: usize, len: usize): u32 {
   const block = allocOrCollect(VALUE_HEADER_SIZE + len);

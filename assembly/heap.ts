@@ -14,10 +14,10 @@
 //   ├──────────────────────────────────────────────────────────────┤ +64
 //   │ reclaim: epoch, limbo lists                 (reclaim.ts)      │ 64 B
 //   ├──────────────────────────────────────────────────────────────┤ +128
-//   │ alloc: bump pointer                         (alloc.ts)        │ 64 B
+//   │ alloc: bump pointer, coalescing mark        (alloc.ts)        │ 64 B
 //   ├──────────────────────────────────────────────────────────────┤ +192
-//   │ alloc: free-list heads, SIZE_CLASSES × u64  (alloc.ts)        │ 768 B
-//   ├──────────────────────────────────────────────────────────────┤ +960
+//   │ alloc: free-list heads, SIZE_CLASSES × u64  (alloc.ts)        │ 1792 B
+//   ├──────────────────────────────────────────────────────────────┤ +1984
 //   │ thread slots, MAX_SLOTS × 64 B              (slots.ts)        │ 8 KiB
 //   ├──────────────────────────────────────────────────────────────┤ HEAP_START
 //   │ blocks handed out by alloc.ts …                               │
@@ -53,7 +53,8 @@ import { SIZE_CLASSES } from "./sizeclass";
 // @ts-ignore: decorator
 @inline export const HEADER_INIT_ACCOUNT: usize = ROOT + 24;
 // Shard locks recovered from threads that died holding them (statistics).
-// Raised by CAS by reapers.
+// Raised by CAS by reapers. (A thread that repairs its own locks after a trap,
+// recoverFromTrap in abi.ts, does not count them: nobody died.)
 // @ts-ignore: decorator
 @inline export const HEADER_LOCKS_RECOVERED: usize = ROOT + 40;
 // @ts-ignore: decorator

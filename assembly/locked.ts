@@ -23,7 +23,7 @@
 import { load32, store32 } from "./atomics";
 import { alloc, free } from "./alloc";
 import { readLock, readUnlock, writeLock, writeUnlock } from "./rwlock";
-import { ENTRY_VALUE, VALUE_BYTES, entryBlockSize, entryNew, valueBlockSize, valueEquals, valueLength, valueNew } from "./entry";
+import { ENTRY_VALUE, entryBlockSize, entryNew, valueBlockSize, valueCopyTo, valueEquals, valueNew } from "./entry";
 import {
   capacityFor, tableBlockSize, tableCapacity, tableCount, tableEntryAt, tableFind, tableFreeUnpublished,
   tableGrowLocked, tableHasRoom, tableInsertLocked, tableNew, tableRemoveLocked,
@@ -55,13 +55,6 @@ export function lockedNew(
 // @ts-ignore: decorator
 @inline function tableOf(state: usize): usize { return <usize>load<u32>(state + LOCKED_TABLE); }
 
-/** Copies a value block's bytes to `dest`; returns the length. */
-// @ts-ignore: decorator
-@inline function copyValue(block: usize, dest: usize): i32 {
-  const len = valueLength(block);
-  memory.copy(dest, block + VALUE_BYTES, len);
-  return <i32>len;
-}
 
 // @ts-ignore: decorator
 @inline function freeValue(block: usize): void { free(block, valueBlockSize(block)); }
@@ -72,7 +65,7 @@ export function lockedLoad(map: usize, key: usize, keyLen: usize, hash: u64, des
   if (!readLock(state + LOCKED_RWLOCK)) return Status.LOCK_TIMEOUT;
   const entry = tableFind(tableOf(state), <u32>hash, key, keyLen);
   let status: i32 = Status.ABSENT;
-  if (entry) status = copy ? copyValue(<usize>load<u32>(entry + ENTRY_VALUE), dest) : 0;
+  if (entry) status = copy ? valueCopyTo(<usize>load<u32>(entry + ENTRY_VALUE), dest) : 0;
   readUnlock(state + LOCKED_RWLOCK);
   return status;
 }
@@ -96,7 +89,7 @@ export function lockedSwap(
   if (entry) {
     const previous = <usize>load<u32>(entry + ENTRY_VALUE);
     store<u32>(entry + ENTRY_VALUE, block);
-    status = wantPrevious ? copyValue(previous, dest) : 0;
+    status = wantPrevious ? valueCopyTo(previous, dest) : 0;
     freeValue(previous);
   } else {
     status = insertLocked(state, key, keyLen, <u32>hash, block);
@@ -115,7 +108,7 @@ export function lockedLoadOrStore(
   const entry = tableFind(tableOf(state), <u32>hash, key, keyLen);
   let status: i32;
   if (entry) {
-    status = copyValue(<usize>load<u32>(entry + ENTRY_VALUE), dest);
+    status = valueCopyTo(<usize>load<u32>(entry + ENTRY_VALUE), dest);
   } else {
     const block = valueNew(bytes, len);
     status = block ? insertLocked(state, key, keyLen, <u32>hash, block) : Status.FULL;
@@ -143,7 +136,7 @@ export function lockedDelete(
     const value = <usize>load<u32>(entry + ENTRY_VALUE);
     if (!compare || valueEquals(value, old, oldLen)) {
       tableRemoveLocked(table, <u32>hash, key, keyLen);
-      status = wantValue ? copyValue(value, dest) : 0;
+      status = wantValue ? valueCopyTo(value, dest) : 0;
       freeValue(value);
       free(entry, entryBlockSize(entry));
       store32(state + LOCKED_SIZE, load32(state + LOCKED_SIZE) - 1);

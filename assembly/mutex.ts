@@ -71,12 +71,6 @@ export function setLockPatience(ms: f64): void {
   if (xchg32(word, UNLOCKED) & CONTENDED) futexWake(word, 1);
 }
 
-/** The owner recorded in a lock word (slot index + 1), or 0 when unlocked. */
-// @ts-ignore: decorator
-@inline export function lockOwner(word: usize): u32 {
-  return load32(word) & OWNER_MASK;
-}
-
 /**
  * Makes `owner` the holder of a lock held by `deadOwner`, whose thread has
  * exited. False if the lock is not held by `deadOwner`.

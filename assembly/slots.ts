@@ -39,7 +39,7 @@
 import { MAX_SLOTS } from "./config";
 import { HEADER_SLOT_HIGH_WATER, SLOTS_BASE, SLOT_SIZE } from "./heap";
 import { cas32, load32, load64, store32, xchg32 } from "./atomics";
-import { free } from "./alloc";
+import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, free } from "./alloc";
 
 // @ts-ignore: decorator
 @inline const SLOT_OWNER: usize = 0;
@@ -150,20 +150,19 @@ export function slotRelease(slot: usize): void {
 
 /** Bytes allocated minus bytes freed, over every slot and the init account. */
 export function bytesInUse(initAccount: usize): u64 {
-  let total = load64(initAccount) - load64(initAccount + 8);
-  const n = slotHighWater();
-  for (let i: u32 = 0; i < n; i++) {
-    const counters = slotAt(i) + SLOT_ACCOUNT;
-    total += load64(counters) - load64(counters + 8);
-  }
-  return total;
+  return sumAccounts(initAccount, ACCOUNT_ALLOCATED) - sumAccounts(initAccount, ACCOUNT_FREED);
 }
 
 /** Bytes freed since the heap began, over every slot and the init account. */
 export function bytesFreed(initAccount: usize): u64 {
-  let total = load64(initAccount + 8);
+  return sumAccounts(initAccount, ACCOUNT_FREED);
+}
+
+/** One counter of every account, summed (each read atomically; the sum is not a snapshot). */
+function sumAccounts(initAccount: usize, counter: usize): u64 {
+  let total = load64(initAccount + counter);
   const n = slotHighWater();
-  for (let i: u32 = 0; i < n; i++) total += load64(slotAt(i) + SLOT_ACCOUNT + 8);
+  for (let i: u32 = 0; i < n; i++) total += load64(slotAt(i) + SLOT_ACCOUNT + counter);
   return total;
 }
 

@@ -13,7 +13,7 @@ import type { BenchConfig } from './lib/config.js';
 import { GO_CASES, type GoCase } from './lib/go-cases.js';
 import { MAX_MEMORY } from './lib/impls.js';
 import { Pool } from './lib/pool.js';
-import { repeatedCell } from './lib/quiet.js';
+import { recordCell } from './lib/quiet.js';
 import type { Job } from './lib/protocol.js';
 
 export interface CoreCell {
@@ -53,23 +53,12 @@ export async function runCore(cfg: BenchConfig, log: (line: string) => void): Pr
         for (const side of sides) {
           const cell: CoreCell = { case: name, impl: side.impl, threads, status: 'ok' };
           cells.push(cell);
-          try {
-            const { value: result, foreignShare, attempts, repeats } = await repeatedCell((offset) => {
-              side.map.clear();
-              side.core.setup(name);
-              const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'core', spec: side.spec, name, goroutine }));
-              return side.pool.cell(jobs, { warmupMs: cfg.coreWarmupMs, measureMs: cfg.coreMeasureMs }, false, offset);
-            }, cfg);
-            Object.assign(cell, { foreignShare, attempts, repeats });
-            if (result.ok) {
-              cell.opsPerSec = result.opsPerSec;
-              cell.nsPerOp = 1e9 / result.opsPerSec;
-            } else {
-              Object.assign(cell, { status: 'error', note: result.error });
-            }
-          } catch (error) {
-            Object.assign(cell, { status: 'error', note: error instanceof Error ? error.message : String(error) });
-          }
+          await recordCell(cell, (offset) => {
+            side.map.clear();
+            side.core.setup(name);
+            const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'core', spec: side.spec, name, goroutine }));
+            return side.pool.cell(jobs, { warmupMs: cfg.coreWarmupMs, measureMs: cfg.coreMeasureMs }, false, offset);
+          }, cfg);
           if (!side.pool.alive) side.pool = await Pool.start(maxThreads);
         }
       }

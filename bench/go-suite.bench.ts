@@ -15,7 +15,8 @@ import type { BenchConfig } from './lib/config.js';
 import { GO_CASES, goCase, type GoCase } from './lib/go-cases.js';
 import { goImpls, type Impl, type Session } from './lib/impls.js';
 import { Pool } from './lib/pool.js';
-import { repeatedCell } from './lib/quiet.js';
+import { describeError } from './lib/describe-error.js';
+import { recordCell, repeatedCell } from './lib/quiet.js';
 import type { Job } from './lib/protocol.js';
 
 export type CellStatus = 'ok' | 'error' | 'n/a' | 'unsupported' | 'unsafe' | 'pending';
@@ -61,7 +62,7 @@ async function start(impl: Impl, threads: number): Promise<Running> {
   try {
     return { impl, pool, session: await impl.open(pool) };
   } catch (error) {
-    return { impl, pool, openError: describe(error) };
+    return { impl, pool, openError: describeError(error) };
   }
 }
 
@@ -96,22 +97,11 @@ export async function runGoSuite(cfg: BenchConfig, log: (line: string) => void):
             Object.assign(cell, { status: 'error', note: r.openError });
             continue;
           }
-          try {
-            const { value: result, foreignShare, attempts, repeats } = await repeatedCell((offset) => {
-              const { spec, setupInWorker } = session.prepare(def);
-              const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'go', spec, name, goroutine, setupInWorker }));
-              return r.pool.cell(jobs, { warmupMs: cfg.goWarmupMs, measureMs: cfg.goMeasureMs }, setupInWorker, offset);
-            }, cfg);
-            Object.assign(cell, { foreignShare, attempts, repeats });
-            if (result.ok) {
-              cell.opsPerSec = result.opsPerSec;
-              cell.nsPerOp = 1e9 / result.opsPerSec;
-            } else {
-              Object.assign(cell, { status: 'error', note: result.error });
-            }
-          } catch (error) {
-            Object.assign(cell, { status: 'error', note: describe(error) });
-          }
+          await recordCell(cell, (offset) => {
+            const { spec, setupInWorker } = session.prepare(def);
+            const jobs: Job[] = Array.from({ length: threads }, (_, goroutine) => ({ kind: 'go', spec, name, goroutine, setupInWorker }));
+            return r.pool.cell(jobs, { warmupMs: cfg.goWarmupMs, measureMs: cfg.goMeasureMs }, setupInWorker, offset);
+          }, cfg);
           if (!r.pool.alive) {
             // A hung or crashed cell took the threads with it: start over for the next cells.
             await session.close().catch(() => {});
@@ -154,10 +144,6 @@ async function scalingCeiling(cfg: BenchConfig, pool: Pool): Promise<{ threads: 
     if (value.ok) rows.push({ threads, opsPerSec: value.opsPerSec });
   }
   return rows;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error);
 }
 
 // Run directly (`node build/bench/go-suite.bench.js [--quick] [--out DIR]`): this section alone,

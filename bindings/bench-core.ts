@@ -89,10 +89,6 @@ export class CoreBench {
     return check(this.#ex.sm_benchRun(iterations), 'sm_benchRun');
   }
 
-  /** The sum of what the loop read (only to keep the reads observable). */
-  sink(): number {
-    return this.#ex.sm_benchSink();
-  }
 }
 
 function caseId(name: GoCase): number {

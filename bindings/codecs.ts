@@ -50,7 +50,7 @@ export interface Scratch {
   readonly f64: Float64Array;
   readonly maxKeyBytes: number;
   readonly maxValueBytes: number;
-  /** Grows the region to at least `bytes`, keeping its contents (views may change). */
+  /** Grows the region to at least `bytes`, keeping its contents (base, cap and keyView may change). */
   ensure(bytes: number): void;
 }
 
@@ -93,7 +93,7 @@ function withArticle(word: string): string {
 }
 
 /** What a value is, for messages: "an undefined", "a bigint", "an object (Date)", "a Uint8Array", "null". */
-function describe(value: unknown): string {
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (value instanceof Uint8Array) return withArticle(value.constructor.name);
   if (typeof value === 'object') return `an object (${(value as object).constructor?.name ?? 'no prototype'})`;
@@ -110,8 +110,9 @@ function firstLine(error: unknown): string {
   return end < 0 ? text : text.slice(0, end);
 }
 
-/** Writes `text` as UTF-8 at `at`; returns its length. Throws `tooLarge()` past `max`. */
-function writeUtf8(text: string, scratch: Scratch, at: number, max: number, tooLarge: (bytes: number) => Error): number {
+/** Writes the value `text` as UTF-8 at `at`; returns its length. Throws past maxValueBytes. */
+function writeUtf8(text: string, scratch: Scratch, at: number, what: string): number {
+  const max = scratch.maxValueBytes;
   const n = text.length;
   if (n <= ASCII_LOOP_MAX) {
     const u8 = scratch.u8;
@@ -123,17 +124,17 @@ function writeUtf8(text: string, scratch: Scratch, at: number, max: number, tooL
       u8[p + i] = c;
     }
     if (i === n) {
-      if (n > max) throw tooLarge(n);
+      if (n > max) throw valueTooLarge(what, max, n);
       return n;
     }
   }
   if (n * 3 > scratch.cap - at) {
     const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > max) throw tooLarge(bytes);
+    if (bytes > max) throw valueTooLarge(what, max, bytes);
     scratch.ensure(at + bytes);
   }
   const written = scratch.buf.write(text, scratch.base + at, scratch.cap - at, 'utf8');
-  if (written > max) throw tooLarge(written);
+  if (written > max) throw valueTooLarge(what, max, written);
   return written;
 }
 
@@ -164,7 +165,7 @@ function copyBytes(scratch: Scratch, at: number, len: number): Uint8Array {
 
 // ── keys ───────────────────────────────────────────────────────────────────
 
-const keyTooLarge = (what: string, max: number) => (bytes: number) =>
+const keyTooLarge = (what: string, max: number, bytes: number) =>
   new SyncMapKeyTooLargeError(`${what}: key is ${bytes} bytes, over maxKeyBytes (${max})`);
 
 const encoder = new TextEncoder();
@@ -179,7 +180,7 @@ const stringKeys: KeyCodec<string> = {
     // ~60 for a charCodeAt loop).
     const { read, written } = encoder.encodeInto(key, scratch.keyView);
     if (read !== key.length || written > scratch.maxKeyBytes) {
-      throw keyTooLarge(what, scratch.maxKeyBytes)(Buffer.byteLength(key, 'utf8'));
+      throw keyTooLarge(what, scratch.maxKeyBytes, Buffer.byteLength(key, 'utf8'));
     }
     // Only a key that is not pure ASCII can hold a surrogate.
     if (written !== key.length && !key.isWellFormed()) {
@@ -197,7 +198,7 @@ const numberKeys: KeyCodec<number> = {
   id: 2,
   write(key, scratch, what) {
     if (typeof key !== 'number') throw new SyncMapKeyTypeError(`${what}: key must be a number, got ${describe(key)}`);
-    if (scratch.maxKeyBytes < 8) throw keyTooLarge(what, scratch.maxKeyBytes)(8);
+    if (scratch.maxKeyBytes < 8) throw keyTooLarge(what, scratch.maxKeyBytes, 8);
     writeFloat(key === 0 ? 0 : key, scratch, 0); // -0 is 0, as in a Map
     return 8;
   },
@@ -209,7 +210,7 @@ const bytesKeys: KeyCodec<Uint8Array> = {
   id: 3,
   write(key, scratch, what) {
     if (!(key instanceof Uint8Array)) throw new SyncMapKeyTypeError(`${what}: key must be a Uint8Array, got ${describe(key)}`);
-    if (key.length > scratch.maxKeyBytes) throw keyTooLarge(what, scratch.maxKeyBytes)(key.length);
+    if (key.length > scratch.maxKeyBytes) throw keyTooLarge(what, scratch.maxKeyBytes, key.length);
     return writeBytes(key, scratch, 0);
   },
   read: copyBytes,
@@ -235,7 +236,7 @@ export const keyCodecs: { readonly [K in KeyKind]: KeyCodec<KeyOf<K>> } = {
 
 // ── values ─────────────────────────────────────────────────────────────────
 
-const valueTooLarge = (what: string, max: number) => (bytes: number) =>
+const valueTooLarge = (what: string, max: number, bytes: number) =>
   new SyncMapValueTooLargeError(`${what}: value is ${bytes} bytes, over maxValueBytes (${max})`);
 
 function encodingError(what: string, reason: string, cause?: unknown): SyncMapValueEncodingError {
@@ -243,7 +244,7 @@ function encodingError(what: string, reason: string, cause?: unknown): SyncMapVa
 }
 
 function writeEncoded(bytes: Uint8Array, scratch: Scratch, at: number, what: string): number {
-  if (bytes.length > scratch.maxValueBytes) throw valueTooLarge(what, scratch.maxValueBytes)(bytes.length);
+  if (bytes.length > scratch.maxValueBytes) throw valueTooLarge(what, scratch.maxValueBytes, bytes.length);
   return writeBytes(bytes, scratch, at);
 }
 
@@ -262,7 +263,7 @@ const jsonValues: ValueMarshal<unknown> = {
       throw encodingError(what, `value cannot be encoded as JSON (${describe(value)} has no JSON form)`);
     }
     // JSON.stringify escapes unpaired surrogates, so the text is always valid UTF-8.
-    return writeUtf8(text, scratch, at, scratch.maxValueBytes, valueTooLarge(what, scratch.maxValueBytes));
+    return writeUtf8(text, scratch, at, what);
   },
   read: (scratch, at, len) => JSON.parse(readUtf8(scratch, at, len)) as unknown,
   decode: (bytes) => JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8')) as unknown,
@@ -274,7 +275,7 @@ const stringValues: ValueMarshal<string> = {
   userCode: false,
   write(value, scratch, at, what) {
     if (typeof value !== 'string') throw encodingError(what, `value must be a string, got ${describe(value)}`);
-    const written = writeUtf8(value, scratch, at, scratch.maxValueBytes, valueTooLarge(what, scratch.maxValueBytes));
+    const written = writeUtf8(value, scratch, at, what);
     if (written !== value.length && !value.isWellFormed()) {
       throw encodingError(what, 'value has an unpaired surrogate, which UTF-8 cannot encode');
     }
@@ -302,7 +303,7 @@ const numberValues: ValueMarshal<number> = {
   userCode: false,
   write(value, scratch, at, what) {
     if (typeof value !== 'number') throw encodingError(what, `value must be a number, got ${describe(value)}`);
-    if (scratch.maxValueBytes < 8) throw valueTooLarge(what, scratch.maxValueBytes)(8);
+    if (scratch.maxValueBytes < 8) throw valueTooLarge(what, scratch.maxValueBytes, 8);
     writeFloat(value, scratch, at); // -0 stays -0: a value must round-trip
     return 8;
   },

@@ -111,13 +111,10 @@ const WAIT_RESULTS: Record<string, number> = { ok: 0, 'not-equal': 1, 'timed-out
  * this package's core (missing imports or exports).
  */
 export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): CoreExports {
-  let words = new Int32Array(memory.buffer);
-  const futexWait = (ptr: number, expected: number, timeoutMs: number): number => {
-    const index = ptr >>> 2;
-    // The memory may have grown since the view was made (by any thread).
-    if (index >= words.length) words = new Int32Array(memory.buffer);
-    return WAIT_RESULTS[Atomics.wait(words, index, expected, timeoutMs)] ?? TIMED_OUT;
-  };
+  // One view for good: the memory is created at its maximum and never grows (sharing.ts, createMemory).
+  const words = new Int32Array(memory.buffer);
+  const futexWait = (ptr: number, expected: number, timeoutMs: number): number =>
+    WAIT_RESULTS[Atomics.wait(words, ptr >>> 2, expected, timeoutMs)] ?? TIMED_OUT;
   const instance = new WebAssembly.Instance(module, { env: { memory, futexWait } });
   const exports = instance.exports as unknown as CoreExports;
   if (typeof exports.sm_attach !== 'function' || typeof exports.sm_layoutVersion !== 'function') {

@@ -21,7 +21,7 @@ import dc from 'node:diagnostics_channel';
 import { isMainThread, type Worker } from 'node:worker_threads';
 import { SyncMapArgumentError, SyncMapInvalidHandleError, SyncMapLayoutMismatchError } from './errors.js';
 import { LAYOUT_VERSION } from './status.js';
-import { keyCodecs, valueMarshals, type KeyKind, type ValueKind } from './codecs.js';
+import { describe, keyCodecs, valueMarshals, type KeyKind, type ValueKind } from './codecs.js';
 
 /**
  * What another thread needs to attach to a map. Pass it to a worker through
@@ -72,10 +72,6 @@ export function createMemory(maxMemoryBytes: number): WebAssembly.Memory {
       `SyncMap.create: options.maxMemoryBytes (${maxMemoryBytes}) could not be reserved (${(error as Error).message})`,
     );
   }
-}
-
-function describe(value: unknown): string {
-  return value === null ? 'null' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 /** Throws unless `handle` has the shape of a handle of this layout version. */

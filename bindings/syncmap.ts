@@ -274,11 +274,11 @@ class Attachment<K, V> implements Scratch {
   readonly shards: number;
   base = 0;
   cap = 0;
-  u8: Uint8Array;
+  readonly u8: Uint8Array;
   keyView: Uint8Array;
-  buf: Buffer;
-  f64: Float64Array;
-  u32: Uint32Array;
+  readonly buf: Buffer;
+  readonly f64: Float64Array;
+  readonly u32: Uint32Array;
   #open = true;
 
   constructor(
@@ -303,17 +303,13 @@ class Attachment<K, V> implements Scratch {
     this.refresh();
   }
 
-  /** Re-reads where the scratch is; remakes the views if the memory grew past them. */
+  /**
+   * Re-reads where the scratch is. The views over the memory never need
+   * remaking: it is created at its maximum and never grows (createMemory).
+   */
   refresh(): void {
     this.base = this.ex.sm_scratch();
     this.cap = this.ex.sm_scratchCap();
-    if (this.base + this.cap > this.u8.length) {
-      const buffer = this.handle.memory.buffer;
-      this.u8 = new Uint8Array(buffer);
-      this.buf = Buffer.from(buffer);
-      this.f64 = new Float64Array(buffer);
-      this.u32 = new Uint32Array(buffer);
-    }
     this.keyView = this.u8.subarray(this.base, this.base + this.cap);
   }
 

@@ -22,6 +22,14 @@ function fill(map: SyncMap<string, string>, prefix: string, value: string): numb
   }
 }
 
+const VALUE = 'v'.repeat(1000);
+
+/** A 2 MiB map filled with 1000-byte values under keys k0, k1, …; `first` is how many fit. */
+function filledMap(): { map: SyncMap<string, string>; first: number } {
+  const map = SyncMap.createSync<string, string>({ ...OPTIONS, maxMemoryBytes: 2 << 20 });
+  return { map, first: fill(map, 'k', VALUE) };
+}
+
 describe('a map that has used all its memory', () => {
   it('after clear(), stores small values into memory that held large ones', () => {
     const map = SyncMap.createSync<string, string>({ ...OPTIONS, maxMemoryBytes: 4 << 20 });
@@ -40,27 +48,23 @@ describe('a map that has used all its memory', () => {
   });
 
   it('after clear(), takes as many keys again as the empty map did, at most a tenth fewer', () => {
-    const map = SyncMap.createSync<string, string>({ ...OPTIONS, maxMemoryBytes: 2 << 20 });
-    const value = 'v'.repeat(1000);
-    const first = fill(map, 'k', value);
+    const { map, first } = filledMap();
     map.clear();
     internal.collect(map);
-    const second = fill(map, 'm', value);
+    const second = fill(map, 'm', VALUE);
     expect(second).toBeGreaterThan(first * 0.9);
-    for (let i = 0; i < second; i += 97) expect(map.load(`m${i}`)).toBe(value);
+    for (let i = 0; i < second; i += 97) expect(map.load(`m${i}`)).toBe(VALUE);
     expect(internal.verify(map)).toBe(0);
     map.close();
   });
 
   it('after deleting half its keys, stores new keys into the freed memory', () => {
-    const map = SyncMap.createSync<string, string>({ ...OPTIONS, maxMemoryBytes: 2 << 20 });
-    const value = 'v'.repeat(1000);
-    const first = fill(map, 'k', value);
+    const { map, first } = filledMap();
     for (let i = 0; i < first; i += 2) map.delete(`k${i}`);
     internal.collect(map);
-    const added = fill(map, 'n', value);
+    const added = fill(map, 'n', VALUE);
     expect(added).toBeGreaterThan(first / 4);
-    for (let i = 1; i < first; i += 2) expect(map.load(`k${i}`)).toBe(value);
+    for (let i = 1; i < first; i += 2) expect(map.load(`k${i}`)).toBe(VALUE);
     expect(internal.verify(map)).toBe(0);
     map.close();
   });

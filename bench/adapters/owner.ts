@@ -10,6 +10,7 @@
  * composed operation is atomic.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { JsMapAdapter } from './jsmap.js';
 import type { BenchMap, Key, Op, Value } from './types.js';
 
 type Request = [op: Op, key?: Key, a?: number, b?: number];
@@ -70,7 +71,7 @@ export class OwnerClient implements BenchMap {
 }
 
 /** The owner's side: serves one client port over `map`. */
-export function serveClient(map: Map<Key, number>, port: MessagePort, replies: Int32Array): void {
+export function serveClient(map: JsMapAdapter, port: MessagePort, replies: Int32Array): void {
   port.on('message', (request: Request) => {
     port.postMessage(execute(map, request));
     Atomics.add(replies, REPLIES, 1);
@@ -78,36 +79,29 @@ export function serveClient(map: Map<Key, number>, port: MessagePort, replies: I
   });
 }
 
-function execute(map: Map<Key, number>, [op, key, a, b]: Request): unknown {
+/** Runs a client's request on the owner's Map, through the same adapter as the one-thread Map column. */
+function execute(map: JsMapAdapter, [op, key, a, b]: Request): unknown {
   const k = key!;
   switch (op) {
     case 'load':
-      return map.get(k);
+      return map.load(k);
     case 'store':
-      map.set(k, a!);
-      return undefined;
+      return map.store(k, a!);
     case 'loadOrStore':
-      if (map.get(k) !== undefined) return true;
-      map.set(k, a!);
-      return false;
+      return map.loadOrStore(k, a!);
     case 'loadAndDelete':
+      return map.loadAndDelete(k);
     case 'delete':
       return map.delete(k);
-    case 'swap': {
-      const loaded = map.get(k) !== undefined;
-      map.set(k, a!);
-      return loaded;
-    }
+    case 'swap':
+      return map.swap(k, a!);
     case 'compareAndSwap':
-      if (map.get(k) !== a) return false;
-      map.set(k, b!);
-      return true;
+      return map.compareAndSwap(k, a!, b!);
     case 'compareAndDelete':
-      return map.get(k) === a && map.delete(k);
+      return map.compareAndDelete(k, a!);
     case 'range':
-      return [...map];
+      return [...map.map];
     case 'clear':
-      map.clear();
-      return undefined;
+      return map.clear();
   }
 }

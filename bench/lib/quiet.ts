@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BenchConfig } from './config.js';
 import { interferenceMeter } from './machine.js';
+import { describeError } from './describe-error.js';
 import type { CellResult } from './pool.js';
 
 /** A measurement is retaken when other programs took more than this share of the CPU. */
@@ -86,4 +87,39 @@ export async function repeatedCell(measure: (offset: number) => Promise<CellResu
     ...(shares.length ? { foreignShare: Math.max(...shares) } : {}),
     ...(rates.length > 1 ? { repeats: rates } : {}),
   };
+}
+
+/** The fields a table cell gets from a measurement. */
+export interface MeasuredCell {
+  status: string;
+  opsPerSec?: number;
+  nsPerOp?: number;
+  note?: string;
+  foreignShare?: number;
+  attempts?: number;
+  repeats?: number[];
+}
+
+/**
+ * Measures a cell with repeatedCell and writes the outcome on it: the figure
+ * (ops/s and Go's ns/op), or status 'error' with what failed, whether the pool
+ * reported it or `measure` threw.
+ */
+export async function recordCell(
+  cell: MeasuredCell,
+  measure: (offset: number) => Promise<CellResult>,
+  cfg: BenchConfig,
+): Promise<void> {
+  try {
+    const { value: result, foreignShare, attempts, repeats } = await repeatedCell(measure, cfg);
+    Object.assign(cell, { foreignShare, attempts, repeats });
+    if (result.ok) {
+      cell.opsPerSec = result.opsPerSec;
+      cell.nsPerOp = 1e9 / result.opsPerSec;
+    } else {
+      Object.assign(cell, { status: 'error', note: result.error });
+    }
+  } catch (error) {
+    Object.assign(cell, { status: 'error', note: describeError(error) });
+  }
 }

@@ -16,6 +16,7 @@ import { OwnerClient, serveClient } from '../adapters/owner.js';
 import { SharedMapAdapter } from '../adapters/sharedmap.js';
 import { SmdAdapter } from '../adapters/smd.js';
 import type { BenchMap, ImplSpec } from '../adapters/types.js';
+import { describeError } from './describe-error.js';
 import { goCase, loopState } from './go-cases.js';
 import { freshKey, keyOf, keptKeys } from './keys.js';
 import { kGo, kReady, kSetupDone, kStop, type Job, type JobResult, type ToWorker } from './protocol.js';
@@ -129,7 +130,7 @@ function run(job: Job, control: Int32Array): JobResult {
   } catch (error) {
     Atomics.add(control, kReady, 1);
     Atomics.notify(control, kReady);
-    return { ok: false, error: describe(error) };
+    return { ok: false, error: describeError(error) };
   }
   while (Atomics.load(control, kSetupDone) === 0) Atomics.wait(control, kSetupDone, 0, 100);
   Atomics.add(control, kReady, 1);
@@ -138,7 +139,7 @@ function run(job: Job, control: Int32Array): JobResult {
     const { ops, seconds } = timedLoop()(control, step);
     return { ok: true, ops: job.kind === 'core' ? ops * 256 : ops, seconds };
   } catch (error) {
-    return { ok: false, error: describe(error) };
+    return { ok: false, error: describeError(error) };
   }
 }
 
@@ -160,10 +161,6 @@ function mixStep(map: BenchMap, keys: string[], count: number, writes: number, g
   };
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.constructor.name}: ${error.message}`;
-  return String(error);
-}
 
 function runner(): void {
   const port = parentPort!;
@@ -190,7 +187,7 @@ function runner(): void {
 // ── owner ────────────────────────────────────────────────────────────────────
 
 function owner(): void {
-  const map = new Map<string, number>();
+  const map = new JsMapAdapter();
   parentPort!.on('message', (message: { type: 'client'; port: MessagePort; replies: SharedArrayBuffer } | CloseLike) => {
     if (message.type === 'client') serveClient(map, message.port, new Int32Array(message.replies));
     else process.exit(0);

@@ -19,16 +19,19 @@ function wat(text: string, features = binaryen.Features.MVP): Uint8Array {
   return binary;
 }
 
-// A guest with a bump allocator from 32 KiB up, and the ABI marker.
-const GUEST = `(module
-  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+// What every test guest has: a memory with a bump allocator from 32 KiB up, and the ABI marker.
+const GUEST_BASE = `
   (memory (export "memory") 1)
   (global $top (mut i32) (i32.const 32768))
   (func (export "proxy_abi_version_0_2_1"))
   (func (export "proxy_on_memory_allocate") (param $n i32) (result i32) (local $p i32)
     (local.set $p (global.get $top))
     (global.set $top (i32.add (global.get $top) (local.get $n)))
-    (local.get $p))
+    (local.get $p))`;
+
+const GUEST = `(module
+  (import "env" "proxy_log" (func $log (param i32 i32 i32) (result i32)))
+  ${GUEST_BASE}
   (func (export "proxy_on_context_create") (param i32 i32))
 )`;
 
@@ -156,13 +159,7 @@ describe('statuses', () => {
     // Inside proxy_on_configure: read from byte 2, at most 100 bytes.
     const reader = new ProxyHost(wat(`(module
       (import "env" "proxy_get_buffer_bytes" (func $get (param i32 i32 i32 i32 i32) (result i32)))
-      (memory (export "memory") 1)
-      (global $top (mut i32) (i32.const 32768))
-      (func (export "proxy_abi_version_0_2_1"))
-      (func (export "proxy_on_memory_allocate") (param $n i32) (result i32) (local $p i32)
-        (local.set $p (global.get $top))
-        (global.set $top (i32.add (global.get $top) (local.get $n)))
-        (local.get $p))
+      ${GUEST_BASE}
       (func (export "proxy_on_configure") (param $root i32) (param $size i32) (result i32)
         (i32.eqz (call $get (i32.const 7) (i32.const 2) (i32.const 100) (i32.const ${RET}) (i32.const ${RET + 4})))))`)).newVm();
     const { context } = reader.createRoot();
