@@ -160,6 +160,7 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
 /** Releases this thread's slot and scratch. The instance is unusable afterwards. */
 export function sm_detach(): void {
   if (!slot) return;
+  if (ranging) sm_rangeEnd(); // a LockedMap range holds the read lock until then
   recoverFromTrap(); // in case a trap left this thread's locks held
   collect(); // free what this thread's retirements made freeable
   slotFreeScratch(slot);
@@ -183,14 +184,11 @@ export function sm_reapThread(threadId: u32): i32 {
     if (dead == slot || !slotBeginReap(dead, threadId, me)) continue;
     reapSlot(dead);
     reaped++;
-    // The dead thread may itself have been reaping another slot: finish that.
-    for (let j: u32 = 0; j < high; j++) {
-      if (slotAdoptReap(slotAt(j), i, me)) reapSlot(slotAt(j));
-    }
   }
   return reaped;
 }
 
+/** Repairs and releases the slot of a dead thread, which this thread has marked as its reaping. */
 function reapSlot(dead: usize): void {
   // First the pin, so that a reaper stopped half-way does not hold reclamation
   // back: the dead thread's references no longer matter, and the repair below
@@ -204,6 +202,16 @@ function reapSlot(dead: usize): void {
   slotFreeScratch(dead);
   threadReleaseCache(dead);
   crashPoint();
+  // The dead thread may itself have been reaping other slots: finish those.
+  // Before the release: a reaping is marked with its reaper's slot index, and
+  // once `dead` is free a new thread may claim that index and mark reapings of
+  // its own, which this loop must not take over.
+  const deadIndex = slotIndex(dead);
+  const me = slotIndex(slot);
+  const high = slotHighWater();
+  for (let j: u32 = 0; j < high; j++) {
+    if (slotAdoptReap(slotAt(j), deadIndex, me)) reapSlot(slotAt(j));
+  }
   slotRelease(dead);
 }
 
