@@ -9,14 +9,22 @@ import { LockedMap, type SyncMapError, exited, firstMessage, startWorker } from 
 
 const TIMEOUT_MS = 200;
 
-/** The error code `run` throws, or undefined. */
-function codeOf(run: () => unknown): string | undefined {
+/** The default patience: a map that ignored lockTimeoutMs would wait this long. */
+const DEFAULT_TIMEOUT_MS = 5000;
+
+/** Asserts that `run` gives up with ERR_SYNCMAP_LOCK_TIMEOUT after lockTimeoutMs: not sooner, nor at the default. */
+function expectLockTimeout(run: () => unknown): void {
+  let code: string | undefined;
+  const started = performance.now();
   try {
     run();
   } catch (error) {
-    return (error as SyncMapError).code;
+    code = (error as SyncMapError).code;
   }
-  return undefined;
+  const waited = performance.now() - started;
+  expect(code).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+  expect(waited).toBeGreaterThanOrEqual(TIMEOUT_MS * 0.9);
+  expect(waited).toBeLessThan(DEFAULT_TIMEOUT_MS / 2);
 }
 
 async function mapWithDeadHolder(hold: 'read' | 'write'): Promise<LockedMap<string, number>> {
@@ -33,15 +41,13 @@ describe('LockedMap, a thread terminated while holding its lock', () => {
   it('holding the write lock: reads, writes, range and clear time out instead of hanging', async () => {
     const map = await mapWithDeadHolder('write');
     const before = map.stats().bytesInUse;
-    const started = performance.now();
-    expect(codeOf(() => map.load('present'))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
-    expect(performance.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS * 0.9);
-    expect(codeOf(() => map.store('present', 2))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
-    expect(codeOf(() => map.loadOrStore('new', 3))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
-    expect(codeOf(() => map.delete('present'))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
-    expect(codeOf(() => map.compareAndSwap('present', 1, 2))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
-    expect(codeOf(() => map.range(() => true))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
-    expect(codeOf(() => map.clear())).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    expectLockTimeout(() => map.load('present'));
+    expectLockTimeout(() => map.store('present', 2));
+    expectLockTimeout(() => map.loadOrStore('new', 3));
+    expectLockTimeout(() => map.delete('present'));
+    expectLockTimeout(() => map.compareAndSwap('present', 1, 2));
+    expectLockTimeout(() => map.range(() => true));
+    expectLockTimeout(() => map.clear());
     // A refused store keeps nothing: the value block it had made is freed.
     expect(map.size).toBe(1);
     expect(map.stats().bytesInUse).toBe(before);
@@ -52,10 +58,10 @@ describe('LockedMap, a thread terminated while holding its lock', () => {
     const map = await mapWithDeadHolder('read');
     expect(map.load('present')).toBe(1);
     const before = map.stats().bytesInUse;
-    expect(codeOf(() => map.store('present', 2))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    expectLockTimeout(() => map.store('present', 2));
     expect(map.stats().bytesInUse).toBe(before);
     // The writer that gave up left its claim (writer-preferring lock): the lock is lost for everyone.
-    expect(codeOf(() => map.load('present'))).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    expectLockTimeout(() => map.load('present'));
     map.close();
   });
 });

@@ -56,6 +56,7 @@ describe('unknown option names', () => {
     );
     expect(map.stats().threads).toBe(1); // nothing was attached
     const again = SyncMap.attach(map.handle, { lockTimeoutMs: 100 });
+    expect(map.stats().threads).toBe(2);
     again.close();
     locked.close();
     map.close();
@@ -67,6 +68,7 @@ describe('unknown option names', () => {
     });
     map.store('k', { ok: true });
     expect(map.load('k')).toEqual({ ok: true });
+    expect(map.stats()).toMatchObject({ maxMemoryBytes: 16 << 20, shards: 4 });
     map.close();
     const locked = LockedMap.createSync({ keys: 'number', values: 'number', maxMemoryBytes: 16 << 20, maxKeyBytes: 8, maxValueBytes: 8, lockTimeoutMs: 100 });
     locked.store(1, 2);
