@@ -13,21 +13,14 @@ import type { BenchConfig } from './lib/config.js';
 import { GO_CASES, type GoCase } from './lib/go-cases.js';
 import { MAX_MEMORY } from './lib/impls.js';
 import { Pool } from './lib/pool.js';
-import { recordCell } from './lib/quiet.js';
+import { recordCell, type MeasuredCell } from './lib/quiet.js';
 import type { Job } from './lib/protocol.js';
 
-export interface CoreCell {
+export interface CoreCell extends MeasuredCell {
   case: GoCase;
   impl: 'syncmap' | 'lockedmap';
   threads: number;
   status: 'ok' | 'error';
-  nsPerOp?: number;
-  opsPerSec?: number;
-  note?: string;
-  foreignShare?: number;
-  attempts?: number;
-  /** The throughput of each repeat (runners rotated); the figure is their mean. */
-  repeats?: number[];
 }
 
 export interface CoreResult {

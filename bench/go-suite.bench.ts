@@ -16,25 +16,16 @@ import { GO_CASES, goCase, type GoCase } from './lib/go-cases.js';
 import { goImpls, type Impl, type Session } from './lib/impls.js';
 import { Pool } from './lib/pool.js';
 import { describeError } from './lib/describe-error.js';
-import { recordCell, repeatedCell } from './lib/quiet.js';
+import { recordCell, repeatedCell, type MeasuredCell } from './lib/quiet.js';
 import type { Job } from './lib/protocol.js';
 
 export type CellStatus = 'ok' | 'error' | 'n/a' | 'unsupported' | 'unsafe' | 'pending';
 
-export interface GoCell {
+export interface GoCell extends MeasuredCell {
   case: GoCase;
   impl: ImplKind;
   threads: number;
   status: CellStatus;
-  opsPerSec?: number;
-  /** Go's unit: the window over the total iterations of all threads. */
-  nsPerOp?: number;
-  note?: string;
-  /** Share of the CPU other programs took while the kept attempt ran, and how many attempts it took. */
-  foreignShare?: number;
-  attempts?: number;
-  /** The throughput of each repeat (runners rotated); the figure is their mean. */
-  repeats?: number[];
 }
 
 export interface GoSuiteResult {

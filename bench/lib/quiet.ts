@@ -93,10 +93,13 @@ export async function repeatedCell(measure: (offset: number) => Promise<CellResu
 export interface MeasuredCell {
   status: string;
   opsPerSec?: number;
+  /** Go's unit: the window over the total iterations of all threads. */
   nsPerOp?: number;
   note?: string;
+  /** Share of the CPU other programs took while the kept attempt ran, and how many attempts it took. */
   foreignShare?: number;
   attempts?: number;
+  /** The throughput of each repeat (runners rotated); the figure is their mean. */
   repeats?: number[];
 }
 
