@@ -4,152 +4,43 @@
  * The public class is a thin shell: it checks its arguments, encodes keys and
  * values into this thread's scratch region (codecs.ts), makes one call into the
  * Wasm core (assembly/abi.ts), and decodes the answer. All state shared between
- * threads lives in the core's memory; the private `Attachment` below is this
+ * threads lives in the core's memory; `Attachment` (attachment.ts) is this
  * thread's view of it.
  */
 import { threadId } from 'node:worker_threads';
+import { SyncMapArgumentError, SyncMapClosedError, statusError } from './errors.js';
+import { Stat, coreModule, coreModuleSync, type CoreBuild, type CoreExports } from './instance.js';
+import { registerOpen, unregisterOpen, type SyncMapHandle } from './sharing.js';
+import { Status } from './status.js';
+import { Attachment, attachTo, createAttachment } from './attachment.js';
 import {
-  CUSTOM_VALUE_ID,
-  customValues,
-  keyCodecs,
-  valueMarshals,
-  type KeyCodec,
-  type KeyKind,
-  type KeyOf,
-  type Scratch,
-  type ValueCodec,
-  type ValueKind,
-  type ValueMarshal,
-  type ValueOf,
-} from './codecs.js';
-import {
-  SyncMapArgumentError,
-  SyncMapClosedError,
-  SyncMapInvalidHandleError,
-  statusError,
-} from './errors.js';
-import { Stat, coreModule, coreModuleSync, instantiate, type CoreBuild, type CoreExports } from './instance.js';
-import {
-  HANDLE_KIND,
-  MAX_MEMORY_BYTES,
-  checkHandle,
-  createMemory,
-  registerOpen,
-  unregisterOpen,
-  type SyncMapHandle,
-} from './sharing.js';
-import { LAYOUT_VERSION, Status } from './status.js';
+  resolveOptions,
+  type AttachOptions,
+  type InferredKey,
+  type InferredValue,
+  type LockedMapOptions,
+  type NoExtraOptions,
+  type OptionsFor,
+  type RangeCallback,
+  type SyncMapOptions,
+  type SyncMapStats,
+} from './options.js';
 
-/** Options of SyncMap.create() and SyncMap.createSync(). */
-export interface SyncMapOptions<V = unknown> {
-  /** How keys are encoded: 'string' (UTF-8, the default), 'number' (float64) or 'bytes' (Uint8Array). */
-  keys?: KeyKind;
-  /**
-   * How values are encoded: 'json' (the default), 'string', 'bytes', 'number',
-   * 'v8' (structured clone, node:v8), or a codec of your own, which every
-   * attach() must be given again.
-   */
-  values?: ValueKind | ValueCodec<V>;
-  /** The most memory the map may use, shared by all threads. Default 1 GiB, at most 4 GiB - 64 KiB. */
-  maxMemoryBytes?: number;
-  /** Independent shards (a power of two, 1 to 1024). Default 32. */
-  shards?: number;
-  /** The longest key, encoded. Default 4096, at most 1 MiB. */
-  maxKeyBytes?: number;
-  /** The longest value, encoded. Default 1 MiB, at most 64 MiB. Each attached thread reserves this much scratch. */
-  maxValueBytes?: number;
-  /** How long this thread waits on a lock whose holder does not move before giving up. Default 5000. */
-  lockTimeoutMs?: number;
-}
-
-/** Options of LockedMap.create() and LockedMap.createSync(): SyncMap's, but for shards. */
-export type LockedMapOptions<V = unknown> = Omit<SyncMapOptions<V>, 'shards'>;
-
-// ── the types create() infers from its options ──
-
-/** The key type of a map created with options of type O: KeyOf its `keys`, string when absent. */
-export type InferredKey<O> = O extends { readonly keys?: infer Kind }
-  ? unknown extends Kind ? string : KeyOf<Exclude<Kind, undefined> & KeyKind> | (undefined extends Kind ? string : never)
-  : string;
-
-/** The value type of a map created with options of type O: ValueOf its `values`, its codec's V, unknown when absent. */
-export type InferredValue<O> = O extends { readonly values?: infer Kind }
-  ? unknown extends Kind ? unknown : Kind extends ValueKind ? ValueOf<Kind> : Kind extends ValueCodec<infer V> ? V : unknown
-  : unknown;
-
-/** True when T and U overlap as one contains the other (never a contradiction such as number and Uint8Array). */
-type Nested<T, U> = [T] extends [U] ? true : [U] extends [T] ? true : false;
-
-/** The `keys` options a map of K may be created with: those whose keys are K, or wider, or narrower. */
-export type KeyKindFor<K> = { [Kind in KeyKind]: Nested<K, KeyOf<Kind>> extends true ? Kind : never }[KeyKind];
-
-/** The `values` options a map of V may be created with ('json' and 'v8' hold any V). */
-export type ValueKindFor<V> = { [Kind in ValueKind]: Nested<V, ValueOf<Kind>> extends true ? Kind : never }[ValueKind];
-
-/** Options O as create<K, V>() takes them: `keys` and `values` that agree with K and V. */
-export type OptionsFor<O, K, V> = Omit<O, 'keys' | 'values'> & { keys?: KeyKindFor<K>; values?: ValueKindFor<V> | ValueCodec<V> };
-
-/**
- * O with no property that Known does not name (a misspelt option is a compile
- * error too). Mapped over all of O's keys, not only the unknown ones, so that
- * a codec's decode(bytes) still gets its parameter's type from the context.
- */
-export type NoExtraOptions<O, Known> = O & { readonly [P in keyof O]: P extends keyof Known ? unknown : never };
-
-/** Options of SyncMap.attach() and LockedMap.attach(). */
-export interface AttachOptions<V = unknown> {
-  /** The map's custom value codec; required when it was created with one. */
-  values?: ValueCodec<V>;
-  /** As in SyncMapOptions. */
-  lockTimeoutMs?: number;
-}
-
-/** A snapshot of the map's counters. Every figure covers all threads. */
-export interface SyncMapStats {
-  /** Present keys. */
-  size: number;
-  /** Bytes allocated and not yet freed: entries, values, tables, scratch regions, blocks awaiting reclamation. */
-  bytesInUse: number;
-  /** The part of bytesInUse that is the attached threads' scratch regions (maxKeyBytes + maxValueBytes each). */
-  scratchBytes: number;
-  /**
-   * Bytes the allocator has ever taken from the memory: its high-water mark,
-   * and about as much of the memory as the OS has had to commit.
-   */
-  heapBytes: number;
-  /** The size of the map's shared memory, reserved whole when the map was created. */
-  maxMemoryBytes: number;
-  /** Threads (SyncMap objects) attached right now. */
-  threads: number;
-  shards: number;
-  /** How many times the reclamation epoch has advanced. */
-  epochAdvances: number;
-  /** Shard locks taken back from threads that were terminated while holding them. */
-  locksRecovered: number;
-}
-
-export type RangeCallback<K, V> = (key: K, value: V) => boolean | void;
-
-const DEFAULTS = {
-  keys: 'string',
-  values: 'json',
-  maxMemoryBytes: 1 << 30,
-  shards: 32,
-  maxKeyBytes: 4096,
-  maxValueBytes: 1 << 20,
-  lockTimeoutMs: 5000,
-} as const;
-
-const LIMITS = {
-  maxKeyBytes: 1 << 20,
-  maxValueBytes: 64 << 20,
-  shards: 1024,
-  lockTimeoutMs: 2 ** 31 - 1,
-} as const;
+export type {
+  AttachOptions,
+  InferredKey,
+  InferredValue,
+  KeyKindFor,
+  LockedMapOptions,
+  NoExtraOptions,
+  OptionsFor,
+  RangeCallback,
+  SyncMapOptions,
+  SyncMapStats,
+  ValueKindFor,
+} from './options.js';
 
 const ABSENT = Status.ABSENT;
-const END_OF_RECORDS = 0xffffffff;
-const RECORD_HEADER_SIZE = 8;
 const align8 = (n: number): number => (n + 7) & ~7;
 
 /** @internal Lets bindings/internal.ts create maps over the debug build of the core. */
@@ -165,282 +56,10 @@ function fail(status: number, what: string): never {
   throw statusError(status, what);
 }
 
-// ── option checking ────────────────────────────────────────────────────────
-
-/** The options each call takes, in the order messages list them. */
-const OPTION_NAMES = {
-  sync: ['keys', 'values', 'maxMemoryBytes', 'shards', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs'],
-  locked: ['keys', 'values', 'maxMemoryBytes', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs'],
-  attach: ['values', 'lockTimeoutMs'],
-} as const;
-
-/** Refuses an option `known` does not name: a typo must not pass for a default. */
-function checkOptionNames(options: object, known: readonly string[], what: string): void {
-  for (const name of Object.keys(options)) {
-    if (known.includes(name)) continue;
-    let reason: string;
-    if ((OPTION_NAMES.sync as readonly string[]).includes(name)) {
-      reason = what.endsWith('.attach')
-        ? `options.${name} does not apply to attach(): the map keeps what it was created with`
-        : `options.${name} does not apply to a LockedMap: it is one table behind one lock`;
-    } else {
-      const near = known.find((k) => k.toLowerCase().includes(name.toLowerCase()) || name.toLowerCase().includes(k.toLowerCase()));
-      reason = `unknown option ${JSON.stringify(name)}${near === undefined ? '' : ` (did you mean ${near}?)`}`;
-    }
-    throw new SyncMapArgumentError(`${what}: ${reason}; the options are ${known.join(', ')}`);
-  }
-}
-
-function integerOption(
-  options: object, name: string, fallback: number, min: number, max: number, what: string, why = '',
-): number {
-  const value = (options as Record<string, unknown>)[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new SyncMapArgumentError(`${what}: options.${name} must be an integer from ${min} to ${max}${why}, got ${String(value)}`);
-  }
-  return value;
-}
-
-function valueOption<V>(values: unknown, what: string): ValueMarshal<V> {
-  if (typeof values === 'string' && values in valueMarshals) return valueMarshals[values as ValueKind] as ValueMarshal<V>;
-  if (typeof values === 'object' && values !== null) {
-    const codec = values as Partial<ValueCodec<V>>;
-    if (typeof codec.encode === 'function' && typeof codec.decode === 'function') {
-      return customValues(codec as ValueCodec<V>);
-    }
-  }
-  throw new SyncMapArgumentError(
-    `${what}: options.values must be one of ${Object.keys(valueMarshals).join(', ')} or an { encode, decode } codec`,
-  );
-}
-
-interface ResolvedOptions<K, V> {
-  keys: KeyCodec<K>;
-  values: ValueMarshal<V>;
-  maxMemoryBytes: number;
-  shards: number;
-  maxKeyBytes: number;
-  maxValueBytes: number;
-  lockTimeoutMs: number;
-}
-
-/** What the memory holds besides the threads' scratch regions, at the least: the heap's root and the map. */
-const FIXED_MEMORY_BYTES = 1 << 20;
-
-function resolveOptions<K, V>(options: object | undefined, what: string, kind: MapKind): ResolvedOptions<K, V> {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new SyncMapArgumentError(`${what}: options must be an object`);
-  }
-  const o: SyncMapOptions<V> = options ?? {};
-  checkOptionNames(o, OPTION_NAMES[kind], what);
-  const keyKind = o.keys ?? DEFAULTS.keys;
-  if (typeof keyKind !== 'string' || !(keyKind in keyCodecs)) {
-    throw new SyncMapArgumentError(`${what}: options.keys must be one of ${Object.keys(keyCodecs).join(', ')}, got ${String(keyKind)}`);
-  }
-  const shards = integerOption(o, 'shards', DEFAULTS.shards, 1, LIMITS.shards, what);
-  if (shards & (shards - 1)) throw new SyncMapArgumentError(`${what}: options.shards must be a power of two, got ${shards}`);
-  const maxKeyBytes = integerOption(o, 'maxKeyBytes', DEFAULTS.maxKeyBytes, 1, LIMITS.maxKeyBytes, what);
-  const maxValueBytes = integerOption(o, 'maxValueBytes', DEFAULTS.maxValueBytes, 0, LIMITS.maxValueBytes, what);
-  // Room for the fixed part and one thread's scratch region.
-  const minMemory = FIXED_MEMORY_BYTES + maxKeyBytes + maxValueBytes;
-  const why =
-    ` (the least is 1 MiB for the heap's root and the map, plus one thread's scratch region of` +
-    ` maxKeyBytes + maxValueBytes = ${maxKeyBytes} + ${maxValueBytes} bytes)`;
-  const maxMemoryBytes = integerOption(
-    o, 'maxMemoryBytes', Math.max(DEFAULTS.maxMemoryBytes, minMemory), minMemory, MAX_MEMORY_BYTES, what, why,
-  );
-  return {
-    keys: keyCodecs[keyKind as KeyKind] as unknown as KeyCodec<K>,
-    values: valueOption<V>(o.values ?? DEFAULTS.values, what),
-    maxMemoryBytes,
-    shards,
-    maxKeyBytes,
-    maxValueBytes,
-    lockTimeoutMs: integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs, what),
-  };
-}
-
-// ── this thread's attachment to a map ──────────────────────────────────────
-
-/** One thread's instance of the core over a map's memory, with its scratch views. */
-class Attachment<K, V> implements Scratch {
-  readonly ex: CoreExports;
-  readonly handle: SyncMapHandle;
-  readonly keys: KeyCodec<K>;
-  readonly values: ValueMarshal<V>;
-  readonly maxKeyBytes: number;
-  readonly maxValueBytes: number;
-  readonly shards: number;
-  base = 0;
-  cap = 0;
-  readonly u8: Uint8Array;
-  keyView: Uint8Array;
-  readonly buf: Buffer;
-  readonly f64: Float64Array;
-  readonly u32: Uint32Array;
-  #open = true;
-
-  constructor(
-    ex: CoreExports, handle: SyncMapHandle, keys: KeyCodec<K>, values: ValueMarshal<V>, lockTimeoutMs: number,
-    asThread: number = threadId,
-  ) {
-    const slot = ex.sm_attach(asThread, 0, lockTimeoutMs);
-    if (slot < 0) fail(slot, 'SyncMap.attach');
-    this.ex = ex;
-    this.handle = handle;
-    this.keys = keys;
-    this.values = values;
-    this.maxKeyBytes = ex.sm_maxKeyBytes();
-    this.maxValueBytes = ex.sm_maxValueBytes();
-    this.shards = ex.sm_shards();
-    const buffer = handle.memory.buffer;
-    this.u8 = new Uint8Array(buffer);
-    this.keyView = this.u8;
-    this.buf = Buffer.from(buffer);
-    this.f64 = new Float64Array(buffer);
-    this.u32 = new Uint32Array(buffer);
-    this.refresh();
-  }
-
-  /**
-   * Re-reads where the scratch is. The views over the memory never need
-   * remaking: it is created at its maximum and never grows (createMemory).
-   */
-  refresh(): void {
-    this.base = this.ex.sm_scratch();
-    this.cap = this.ex.sm_scratchCap();
-    this.keyView = this.u8.subarray(this.base, this.base + this.cap);
-  }
-
-  ensure(bytes: number): void {
-    if (bytes <= this.cap) return;
-    const status = this.ex.sm_reserve(bytes);
-    if (status < 0) fail(status, 'SyncMap');
-    this.refresh();
-  }
-
-  reapThread(id: number): void {
-    if (this.#open && id !== threadId) this.ex.sm_reapThread(id);
-  }
-
-  close(): void {
-    if (!this.#open) return;
-    this.#open = false;
-    this.ex.sm_detach();
-  }
-
-  /**
-   * Copies shard `shard`'s present entries into `out` as key, value, key, value…
-   * The thread is pinned only across the core's copy calls and our own decoding;
-   * a custom codec's decode() runs after the pin is released.
-   */
-  collectShard(shard: number, out: unknown[], what: string): void {
-    const status = this.ex.sm_rangeBegin(shard);
-    if (status < 0) fail(status, what);
-    const deferred = this.values.userCode;
-    const first = out.length;
-    try {
-      let from = 0;
-      do {
-        from = this.ex.sm_rangeNext(from);
-        const { u32, base } = this;
-        let at = 0;
-        for (;;) {
-          const keyLen = u32[(base + at) >>> 2]!;
-          if (keyLen === END_OF_RECORDS) break;
-          const valueLen = u32[(base + at + 4) >>> 2]!;
-          const keyAt = at + RECORD_HEADER_SIZE;
-          const valueAt = keyAt + align8(keyLen);
-          out.push(
-            this.keys.read(this, keyAt, keyLen),
-            deferred ? this.u8.slice(base + valueAt, base + valueAt + valueLen) : this.values.read(this, valueAt, valueLen, what),
-          );
-          at = valueAt + align8(valueLen);
-        }
-      } while (from >= 0);
-    } finally {
-      this.ex.sm_rangeEnd();
-    }
-    if (deferred) {
-      for (let i = first + 1; i < out.length; i += 2) out[i] = this.values.decode(out[i] as Uint8Array, what);
-    }
-  }
-}
-
 const finalizer = new FinalizationRegistry<Attachment<unknown, unknown>>((attachment) => {
   unregisterOpen(attachment);
   attachment.close();
 });
-
-// ── creating and attaching ─────────────────────────────────────────────────
-
-/** Which map design a memory holds (MAP_KIND_* in assembly/map.ts). */
-type MapKind = 'sync' | 'locked';
-const MAP_KIND_IDS: Record<MapKind, number> = { sync: 0, locked: 1 };
-const CLASS_OF: Record<MapKind, string> = { sync: 'SyncMap', locked: 'LockedMap' };
-
-function createAttachment<K, V>(module: WebAssembly.Module, o: ResolvedOptions<K, V>, kind: MapKind): Attachment<K, V> {
-  const memory = createMemory(o.maxMemoryBytes);
-  const ex = instantiate(module, memory);
-  const seed = crypto.getRandomValues(new Uint32Array(4));
-  const status = ex.sm_create(
-    seed[0]!, seed[1]!, seed[2]!, seed[3]!,
-    kind === 'locked' ? 1 : o.shards, o.maxKeyBytes, o.maxValueBytes, o.keys.id, o.values.id, MAP_KIND_IDS[kind],
-  );
-  if (status < 0) fail(status, `${CLASS_OF[kind]}.create`);
-  const handle: SyncMapHandle = Object.freeze({
-    kind: HANDLE_KIND,
-    layout: LAYOUT_VERSION,
-    map: kind,
-    module,
-    memory,
-    keys: o.keys.kind,
-    values: o.values.kind,
-    maxMemoryBytes: o.maxMemoryBytes,
-  });
-  return new Attachment(ex, handle, o.keys, o.values, o.lockTimeoutMs);
-}
-
-function attachTo<K, V>(
-  handle: SyncMapHandle, options: AttachOptions<V> | undefined, asThread: number, kind: MapKind,
-): Attachment<K, V> {
-  const what = `${CLASS_OF[kind]}.attach`;
-  checkHandle(handle);
-  if (handle.map !== kind) {
-    throw new SyncMapInvalidHandleError(`${what}: handle is a ${CLASS_OF[handle.map]}'s; use ${CLASS_OF[handle.map]}.attach`);
-  }
-  const o: AttachOptions<V> = options ?? {};
-  if (typeof o !== 'object') throw new SyncMapArgumentError(`${what}: options must be an object`);
-  checkOptionNames(o, OPTION_NAMES.attach, what);
-  let values: ValueMarshal<V>;
-  if (handle.values === 'custom') {
-    if (o.values === undefined) {
-      throw new SyncMapArgumentError(`${what}: the map uses a custom value codec; pass it again as options.values`);
-    }
-    values = valueOption<V>(o.values, what);
-  } else {
-    if (o.values !== undefined) {
-      throw new SyncMapArgumentError(`${what}: options.values is only for custom codecs; this map uses '${handle.values}'`);
-    }
-    values = valueMarshals[handle.values] as ValueMarshal<V>;
-  }
-  const keys = keyCodecs[handle.keys] as unknown as KeyCodec<K>;
-  const lockTimeoutMs = integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs, what);
-  let ex: CoreExports;
-  try {
-    ex = instantiate(handle.module, handle.memory);
-  } catch (error) {
-    throw new SyncMapInvalidHandleError(`${what}: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
-  }
-  const attachment = new Attachment(ex, handle, keys, values, lockTimeoutMs, asThread);
-  const expectedValues = handle.values === 'custom' ? CUSTOM_VALUE_ID : values.id;
-  if (ex.sm_keyKind() !== keys.id || ex.sm_valueKind() !== expectedValues || ex.sm_mapKind() !== MAP_KIND_IDS[kind]) {
-    attachment.close();
-    throw new SyncMapInvalidHandleError(`${what}: handle.keys, .values or .map does not match the map in handle.memory`);
-  }
-  return attachment;
-}
 
 // ── the public classes ─────────────────────────────────────────────────────
 

@@ -1,0 +1,209 @@
+/**
+ * This thread's attachment to a map: one instance of the Wasm core over the
+ * map's shared memory, with its slot and scratch region (assembly/abi.ts), and
+ * how one is made: by creating a map, or by attaching to another thread's.
+ */
+import { threadId } from 'node:worker_threads';
+import {
+  CUSTOM_VALUE_ID,
+  keyCodecs,
+  valueMarshals,
+  type KeyCodec,
+  type Scratch,
+  type ValueMarshal,
+} from './codecs.js';
+import { SyncMapArgumentError, SyncMapInvalidHandleError, statusError } from './errors.js';
+import { instantiate, type CoreExports } from './instance.js';
+import {
+  DEFAULTS,
+  LIMITS,
+  OPTION_NAMES,
+  checkOptionNames,
+  integerOption,
+  valueOption,
+  type AttachOptions,
+  type MapKind,
+  type ResolvedOptions,
+} from './options.js';
+import { HANDLE_KIND, checkHandle, createMemory, type SyncMapHandle } from './sharing.js';
+import { LAYOUT_VERSION } from './status.js';
+
+const END_OF_RECORDS = 0xffffffff;
+const RECORD_HEADER_SIZE = 8;
+const align8 = (n: number): number => (n + 7) & ~7;
+
+function fail(status: number, what: string): never {
+  throw statusError(status, what);
+}
+
+/** One thread's instance of the core over a map's memory, with its scratch views. */
+export class Attachment<K, V> implements Scratch {
+  readonly ex: CoreExports;
+  readonly handle: SyncMapHandle;
+  readonly keys: KeyCodec<K>;
+  readonly values: ValueMarshal<V>;
+  readonly maxKeyBytes: number;
+  readonly maxValueBytes: number;
+  readonly shards: number;
+  base = 0;
+  cap = 0;
+  readonly u8: Uint8Array;
+  keyView: Uint8Array;
+  readonly buf: Buffer;
+  readonly f64: Float64Array;
+  readonly u32: Uint32Array;
+  #open = true;
+
+  constructor(
+    ex: CoreExports, handle: SyncMapHandle, keys: KeyCodec<K>, values: ValueMarshal<V>, lockTimeoutMs: number,
+    asThread: number = threadId,
+  ) {
+    const slot = ex.sm_attach(asThread, 0, lockTimeoutMs);
+    if (slot < 0) fail(slot, 'SyncMap.attach');
+    this.ex = ex;
+    this.handle = handle;
+    this.keys = keys;
+    this.values = values;
+    this.maxKeyBytes = ex.sm_maxKeyBytes();
+    this.maxValueBytes = ex.sm_maxValueBytes();
+    this.shards = ex.sm_shards();
+    const buffer = handle.memory.buffer;
+    this.u8 = new Uint8Array(buffer);
+    this.keyView = this.u8;
+    this.buf = Buffer.from(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.refresh();
+  }
+
+  /**
+   * Re-reads where the scratch is. The views over the memory never need
+   * remaking: it is created at its maximum and never grows (createMemory).
+   */
+  refresh(): void {
+    this.base = this.ex.sm_scratch();
+    this.cap = this.ex.sm_scratchCap();
+    this.keyView = this.u8.subarray(this.base, this.base + this.cap);
+  }
+
+  ensure(bytes: number): void {
+    if (bytes <= this.cap) return;
+    const status = this.ex.sm_reserve(bytes);
+    if (status < 0) fail(status, 'SyncMap');
+    this.refresh();
+  }
+
+  reapThread(id: number): void {
+    if (this.#open && id !== threadId) this.ex.sm_reapThread(id);
+  }
+
+  close(): void {
+    if (!this.#open) return;
+    this.#open = false;
+    this.ex.sm_detach();
+  }
+
+  /**
+   * Copies shard `shard`'s present entries into `out` as key, value, key, value…
+   * The thread is pinned only across the core's copy calls and our own decoding;
+   * a custom codec's decode() runs after the pin is released.
+   */
+  collectShard(shard: number, out: unknown[], what: string): void {
+    const status = this.ex.sm_rangeBegin(shard);
+    if (status < 0) fail(status, what);
+    const deferred = this.values.userCode;
+    const first = out.length;
+    try {
+      let from = 0;
+      do {
+        from = this.ex.sm_rangeNext(from);
+        const { u32, base } = this;
+        let at = 0;
+        for (;;) {
+          const keyLen = u32[(base + at) >>> 2]!;
+          if (keyLen === END_OF_RECORDS) break;
+          const valueLen = u32[(base + at + 4) >>> 2]!;
+          const keyAt = at + RECORD_HEADER_SIZE;
+          const valueAt = keyAt + align8(keyLen);
+          out.push(
+            this.keys.read(this, keyAt, keyLen),
+            deferred ? this.u8.slice(base + valueAt, base + valueAt + valueLen) : this.values.read(this, valueAt, valueLen, what),
+          );
+          at = valueAt + align8(valueLen);
+        }
+      } while (from >= 0);
+    } finally {
+      this.ex.sm_rangeEnd();
+    }
+    if (deferred) {
+      for (let i = first + 1; i < out.length; i += 2) out[i] = this.values.decode(out[i] as Uint8Array, what);
+    }
+  }
+}
+
+// ── creating and attaching ─────────────────────────────────────────────────
+
+const MAP_KIND_IDS: Record<MapKind, number> = { sync: 0, locked: 1 };
+export const CLASS_OF: Record<MapKind, string> = { sync: 'SyncMap', locked: 'LockedMap' };
+
+export function createAttachment<K, V>(module: WebAssembly.Module, o: ResolvedOptions<K, V>, kind: MapKind): Attachment<K, V> {
+  const memory = createMemory(o.maxMemoryBytes);
+  const ex = instantiate(module, memory);
+  const seed = crypto.getRandomValues(new Uint32Array(4));
+  const status = ex.sm_create(
+    seed[0]!, seed[1]!, seed[2]!, seed[3]!,
+    kind === 'locked' ? 1 : o.shards, o.maxKeyBytes, o.maxValueBytes, o.keys.id, o.values.id, MAP_KIND_IDS[kind],
+  );
+  if (status < 0) fail(status, `${CLASS_OF[kind]}.create`);
+  const handle: SyncMapHandle = Object.freeze({
+    kind: HANDLE_KIND,
+    layout: LAYOUT_VERSION,
+    map: kind,
+    module,
+    memory,
+    keys: o.keys.kind,
+    values: o.values.kind,
+    maxMemoryBytes: o.maxMemoryBytes,
+  });
+  return new Attachment(ex, handle, o.keys, o.values, o.lockTimeoutMs);
+}
+
+export function attachTo<K, V>(
+  handle: SyncMapHandle, options: AttachOptions<V> | undefined, asThread: number, kind: MapKind,
+): Attachment<K, V> {
+  const what = `${CLASS_OF[kind]}.attach`;
+  checkHandle(handle);
+  if (handle.map !== kind) {
+    throw new SyncMapInvalidHandleError(`${what}: handle is a ${CLASS_OF[handle.map]}'s; use ${CLASS_OF[handle.map]}.attach`);
+  }
+  const o: AttachOptions<V> = options ?? {};
+  if (typeof o !== 'object') throw new SyncMapArgumentError(`${what}: options must be an object`);
+  checkOptionNames(o, OPTION_NAMES.attach, what);
+  let values: ValueMarshal<V>;
+  if (handle.values === 'custom') {
+    if (o.values === undefined) {
+      throw new SyncMapArgumentError(`${what}: the map uses a custom value codec; pass it again as options.values`);
+    }
+    values = valueOption<V>(o.values, what);
+  } else {
+    if (o.values !== undefined) {
+      throw new SyncMapArgumentError(`${what}: options.values is only for custom codecs; this map uses '${handle.values}'`);
+    }
+    values = valueMarshals[handle.values] as ValueMarshal<V>;
+  }
+  const keys = keyCodecs[handle.keys] as unknown as KeyCodec<K>;
+  const lockTimeoutMs = integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs, what);
+  let ex: CoreExports;
+  try {
+    ex = instantiate(handle.module, handle.memory);
+  } catch (error) {
+    throw new SyncMapInvalidHandleError(`${what}: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
+  }
+  const attachment = new Attachment(ex, handle, keys, values, lockTimeoutMs, asThread);
+  const expectedValues = handle.values === 'custom' ? CUSTOM_VALUE_ID : values.id;
+  if (ex.sm_keyKind() !== keys.id || ex.sm_valueKind() !== expectedValues || ex.sm_mapKind() !== MAP_KIND_IDS[kind]) {
+    attachment.close();
+    throw new SyncMapInvalidHandleError(`${what}: handle.keys, .values or .map does not match the map in handle.memory`);
+  }
+  return attachment;
+}

@@ -1,0 +1,224 @@
+/**
+ * The options of SyncMap and LockedMap: their types, their defaults and limits,
+ * and how they are checked at the boundary (every message names the option).
+ */
+import {
+  customValues,
+  keyCodecs,
+  valueMarshals,
+  type KeyCodec,
+  type KeyKind,
+  type KeyOf,
+  type ValueCodec,
+  type ValueKind,
+  type ValueMarshal,
+  type ValueOf,
+} from './codecs.js';
+import { SyncMapArgumentError } from './errors.js';
+import { MAX_MEMORY_BYTES } from './sharing.js';
+
+/** Options of SyncMap.create() and SyncMap.createSync(). */
+export interface SyncMapOptions<V = unknown> {
+  /** How keys are encoded: 'string' (UTF-8, the default), 'number' (float64) or 'bytes' (Uint8Array). */
+  keys?: KeyKind;
+  /**
+   * How values are encoded: 'json' (the default), 'string', 'bytes', 'number',
+   * 'v8' (structured clone, node:v8), or a codec of your own, which every
+   * attach() must be given again.
+   */
+  values?: ValueKind | ValueCodec<V>;
+  /** The most memory the map may use, shared by all threads. Default 1 GiB, at most 4 GiB - 64 KiB. */
+  maxMemoryBytes?: number;
+  /** Independent shards (a power of two, 1 to 1024). Default 32. */
+  shards?: number;
+  /** The longest key, encoded. Default 4096, at most 1 MiB. */
+  maxKeyBytes?: number;
+  /** The longest value, encoded. Default 1 MiB, at most 64 MiB. Each attached thread reserves this much scratch. */
+  maxValueBytes?: number;
+  /** How long this thread waits on a lock whose holder does not move before giving up. Default 5000. */
+  lockTimeoutMs?: number;
+}
+
+/** Options of LockedMap.create() and LockedMap.createSync(): SyncMap's, but for shards. */
+export type LockedMapOptions<V = unknown> = Omit<SyncMapOptions<V>, 'shards'>;
+
+// ── the types create() infers from its options ──
+
+/** The key type of a map created with options of type O: KeyOf its `keys`, string when absent. */
+export type InferredKey<O> = O extends { readonly keys?: infer Kind }
+  ? unknown extends Kind ? string : KeyOf<Exclude<Kind, undefined> & KeyKind> | (undefined extends Kind ? string : never)
+  : string;
+
+/** The value type of a map created with options of type O: ValueOf its `values`, its codec's V, unknown when absent. */
+export type InferredValue<O> = O extends { readonly values?: infer Kind }
+  ? unknown extends Kind ? unknown : Kind extends ValueKind ? ValueOf<Kind> : Kind extends ValueCodec<infer V> ? V : unknown
+  : unknown;
+
+/** True when T and U overlap as one contains the other (never a contradiction such as number and Uint8Array). */
+type Nested<T, U> = [T] extends [U] ? true : [U] extends [T] ? true : false;
+
+/** The `keys` options a map of K may be created with: those whose keys are K, or wider, or narrower. */
+export type KeyKindFor<K> = { [Kind in KeyKind]: Nested<K, KeyOf<Kind>> extends true ? Kind : never }[KeyKind];
+
+/** The `values` options a map of V may be created with ('json' and 'v8' hold any V). */
+export type ValueKindFor<V> = { [Kind in ValueKind]: Nested<V, ValueOf<Kind>> extends true ? Kind : never }[ValueKind];
+
+/** Options O as create<K, V>() takes them: `keys` and `values` that agree with K and V. */
+export type OptionsFor<O, K, V> = Omit<O, 'keys' | 'values'> & { keys?: KeyKindFor<K>; values?: ValueKindFor<V> | ValueCodec<V> };
+
+/**
+ * O with no property that Known does not name (a misspelt option is a compile
+ * error too). Mapped over all of O's keys, not only the unknown ones, so that
+ * a codec's decode(bytes) still gets its parameter's type from the context.
+ */
+export type NoExtraOptions<O, Known> = O & { readonly [P in keyof O]: P extends keyof Known ? unknown : never };
+
+/** Options of SyncMap.attach() and LockedMap.attach(). */
+export interface AttachOptions<V = unknown> {
+  /** The map's custom value codec; required when it was created with one. */
+  values?: ValueCodec<V>;
+  /** As in SyncMapOptions. */
+  lockTimeoutMs?: number;
+}
+
+/** A snapshot of the map's counters. Every figure covers all threads. */
+export interface SyncMapStats {
+  /** Present keys. */
+  size: number;
+  /** Bytes allocated and not yet freed: entries, values, tables, scratch regions, blocks awaiting reclamation. */
+  bytesInUse: number;
+  /** The part of bytesInUse that is the attached threads' scratch regions (maxKeyBytes + maxValueBytes each). */
+  scratchBytes: number;
+  /**
+   * Bytes the allocator has ever taken from the memory: its high-water mark,
+   * and about as much of the memory as the OS has had to commit.
+   */
+  heapBytes: number;
+  /** The size of the map's shared memory, reserved whole when the map was created. */
+  maxMemoryBytes: number;
+  /** Threads (SyncMap objects) attached right now. */
+  threads: number;
+  shards: number;
+  /** How many times the reclamation epoch has advanced. */
+  epochAdvances: number;
+  /** Shard locks taken back from threads that were terminated while holding them. */
+  locksRecovered: number;
+}
+
+export type RangeCallback<K, V> = (key: K, value: V) => boolean | void;
+
+export const DEFAULTS = {
+  keys: 'string',
+  values: 'json',
+  maxMemoryBytes: 1 << 30,
+  shards: 32,
+  maxKeyBytes: 4096,
+  maxValueBytes: 1 << 20,
+  lockTimeoutMs: 5000,
+} as const;
+
+export const LIMITS = {
+  maxKeyBytes: 1 << 20,
+  maxValueBytes: 64 << 20,
+  shards: 1024,
+  lockTimeoutMs: 2 ** 31 - 1,
+} as const;
+
+// ── option checking ────────────────────────────────────────────────────────
+
+/** The options each call takes, in the order messages list them. */
+export const OPTION_NAMES = {
+  sync: ['keys', 'values', 'maxMemoryBytes', 'shards', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs'],
+  locked: ['keys', 'values', 'maxMemoryBytes', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs'],
+  attach: ['values', 'lockTimeoutMs'],
+} as const;
+
+/** Refuses an option `known` does not name: a typo must not pass for a default. */
+export function checkOptionNames(options: object, known: readonly string[], what: string): void {
+  for (const name of Object.keys(options)) {
+    if (known.includes(name)) continue;
+    let reason: string;
+    if ((OPTION_NAMES.sync as readonly string[]).includes(name)) {
+      reason = what.endsWith('.attach')
+        ? `options.${name} does not apply to attach(): the map keeps what it was created with`
+        : `options.${name} does not apply to a LockedMap: it is one table behind one lock`;
+    } else {
+      const near = known.find((k) => k.toLowerCase().includes(name.toLowerCase()) || name.toLowerCase().includes(k.toLowerCase()));
+      reason = `unknown option ${JSON.stringify(name)}${near === undefined ? '' : ` (did you mean ${near}?)`}`;
+    }
+    throw new SyncMapArgumentError(`${what}: ${reason}; the options are ${known.join(', ')}`);
+  }
+}
+
+export function integerOption(
+  options: object, name: string, fallback: number, min: number, max: number, what: string, why = '',
+): number {
+  const value = (options as Record<string, unknown>)[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new SyncMapArgumentError(`${what}: options.${name} must be an integer from ${min} to ${max}${why}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function valueOption<V>(values: unknown, what: string): ValueMarshal<V> {
+  if (typeof values === 'string' && values in valueMarshals) return valueMarshals[values as ValueKind] as ValueMarshal<V>;
+  if (typeof values === 'object' && values !== null) {
+    const codec = values as Partial<ValueCodec<V>>;
+    if (typeof codec.encode === 'function' && typeof codec.decode === 'function') {
+      return customValues(codec as ValueCodec<V>);
+    }
+  }
+  throw new SyncMapArgumentError(
+    `${what}: options.values must be one of ${Object.keys(valueMarshals).join(', ')} or an { encode, decode } codec`,
+  );
+}
+
+export interface ResolvedOptions<K, V> {
+  keys: KeyCodec<K>;
+  values: ValueMarshal<V>;
+  maxMemoryBytes: number;
+  shards: number;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  lockTimeoutMs: number;
+}
+
+/** What the memory holds besides the threads' scratch regions, at the least: the heap's root and the map. */
+const FIXED_MEMORY_BYTES = 1 << 20;
+
+export function resolveOptions<K, V>(options: object | undefined, what: string, kind: MapKind): ResolvedOptions<K, V> {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new SyncMapArgumentError(`${what}: options must be an object`);
+  }
+  const o: SyncMapOptions<V> = options ?? {};
+  checkOptionNames(o, OPTION_NAMES[kind], what);
+  const keyKind = o.keys ?? DEFAULTS.keys;
+  if (typeof keyKind !== 'string' || !(keyKind in keyCodecs)) {
+    throw new SyncMapArgumentError(`${what}: options.keys must be one of ${Object.keys(keyCodecs).join(', ')}, got ${String(keyKind)}`);
+  }
+  const shards = integerOption(o, 'shards', DEFAULTS.shards, 1, LIMITS.shards, what);
+  if (shards & (shards - 1)) throw new SyncMapArgumentError(`${what}: options.shards must be a power of two, got ${shards}`);
+  const maxKeyBytes = integerOption(o, 'maxKeyBytes', DEFAULTS.maxKeyBytes, 1, LIMITS.maxKeyBytes, what);
+  const maxValueBytes = integerOption(o, 'maxValueBytes', DEFAULTS.maxValueBytes, 0, LIMITS.maxValueBytes, what);
+  // Room for the fixed part and one thread's scratch region.
+  const minMemory = FIXED_MEMORY_BYTES + maxKeyBytes + maxValueBytes;
+  const why =
+    ` (the least is 1 MiB for the heap's root and the map, plus one thread's scratch region of` +
+    ` maxKeyBytes + maxValueBytes = ${maxKeyBytes} + ${maxValueBytes} bytes)`;
+  const maxMemoryBytes = integerOption(
+    o, 'maxMemoryBytes', Math.max(DEFAULTS.maxMemoryBytes, minMemory), minMemory, MAX_MEMORY_BYTES, what, why,
+  );
+  return {
+    keys: keyCodecs[keyKind as KeyKind] as unknown as KeyCodec<K>,
+    values: valueOption<V>(o.values ?? DEFAULTS.values, what),
+    maxMemoryBytes,
+    shards,
+    maxKeyBytes,
+    maxValueBytes,
+    lockTimeoutMs: integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs, what),
+  };
+}
+
+/** Which map design a memory holds (MAP_KIND_* in assembly/map.ts). */
+export type MapKind = 'sync' | 'locked';
