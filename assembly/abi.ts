@@ -269,6 +269,16 @@ function recoverFromTrap(): void {
   reclaimResetPin();
 }
 
+/**
+ * Releases whatever a trap (a stack overflow, a bug) left this thread holding
+ * mid-operation: its shard locks and its epoch pin. The bindings call it as soon
+ * as an exception other than their own escapes a core call, so that other
+ * threads do not wait until this one happens to call again.
+ */
+export function sm_recover(): void {
+  if (slot) recoverFromTrap();
+}
+
 // ── the map's operations ───────────────────────────────────────────────────
 
 // @ts-ignore: decorator

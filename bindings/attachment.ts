@@ -97,6 +97,21 @@ export class Attachment<K, V> implements Scratch {
     if (this.#open && id !== threadId) this.ex.sm_reapThread(id);
   }
 
+  /**
+   * Call when an exception that is not a SyncMapError escaped a core call (a
+   * stack overflow, a trap): releases any lock or pin the interrupted call left
+   * held. If even that call fails (the stack is still nearly full), it is
+   * retried from a microtask, and in any case at this thread's next call.
+   */
+  recover(): void {
+    if (!this.#open) return;
+    try {
+      this.ex.sm_recover();
+    } catch {
+      queueMicrotask(() => this.recover());
+    }
+  }
+
   close(): void {
     if (!this.#open) return;
     this.#open = false;

@@ -26,6 +26,7 @@ export interface CoreExports {
   ): number;
   sm_attach(threadId: number, scratchBytes: number, lockPatienceMs: number): number;
   sm_detach(): void;
+  sm_recover(): void;
   sm_reapThread(threadId: number): number;
   sm_reserve(bytes: number): number;
   sm_scratch(): number;
