@@ -29,19 +29,17 @@ import {
   HEADER_INIT_ACCOUNT, HEADER_LAYOUT, HEADER_MAGIC, HEADER_STAMP,
   heapClaimInit, heapCountRecoveredLocks, heapIsReady, heapPublish, heapRecoveredLocks, heapRootMap,
 } from "./heap";
-import { allocInit, free, heapBytes, setAccount } from "./alloc";
+import { allocCoalesces, allocInit, free, heapBytes } from "./alloc";
+import { allocOrCollect } from "./memory";
 import {
-  MAX_THREAD_ID, SLOT_ACCOUNT, bytesInUse, slotAdoptReap, slotAt, slotBeginReap, slotClaim,
-  slotFreeScratch, slotHighWater, slotIndex, slotRelease, slotSetScratch, slotsAttached,
+  MAX_THREAD_ID, bytesInUse, slotClaim, slotFreeScratch, slotIndex, slotRelease, slotSetScratch, slotsAttached,
   slotsScratchBytes,
 } from "./slots";
-import {
-  allocOrCollect, collect, epochAdvances, pin, reclaimBind, reclaimClearPin, reclaimIsPinned,
-  reclaimResetPin, unpin,
-} from "./reclaim";
+import { collect, epochAdvances, pin, reclaimIsPinned, reclaimResetPin, unpin } from "./reclaim";
+import { reapDead, reapThread, reaperBind, reaperRecoverSelf } from "./reaper";
 import { MAX_BLOCK, SIZE_CLASSES, classOf, classSize } from "./sizeclass";
 import { setLockPatience } from "./mutex";
-import { ENTRY_KEY, ENTRY_VALUE, entryKeyLen, isLive, valueBlockSize, valueCopyTo, valueLength, valueNew } from "./entry";
+import { ENTRY_KEY, ENTRY_VALUE, entryKeyLen, isLive, valueCopyTo, valueFree, valueLength, valueNew } from "./entry";
 import { tableCapacity, tableEntryAt } from "./table";
 import { sipHash13 } from "./hash";
 import {
@@ -50,12 +48,12 @@ import {
 } from "./locked";
 import {
   MAP_KIND_LOCKED, mapBindOwner, mapClear, mapCompareAndSwap, mapDelete, mapK0, mapK1, mapKeyKind, mapKind, mapLoad,
-  mapLoadOrStore, mapMaxKeyBytes, mapMaxValueBytes, mapNew, mapRangeBegin, mapRecoverLocks,
+  mapLoadOrStore, mapMaxKeyBytes, mapMaxValueBytes, mapNew, mapRangeBegin,
   mapShardCount, mapShardLockWord, mapSize, mapSwap, mapValueKind, mapVerify, result,
 } from "./map";
 import { Status } from "./status";
-import { threadBind, threadReleaseCache, threadUnbind } from "./thread";
-import { crashPoint, faultAfter } from "./faults";
+import { threadBind, threadUnbind } from "./thread";
+import { faultAfter, faultFailAllocation } from "./faults";
 
 // Room in the scratch beyond maxKeyBytes + maxValueBytes: a range record's
 // header, the padding of its two fields, and the end marker.
@@ -84,6 +82,8 @@ import { crashPoint, faultAfter } from "./faults";
 @inline const STAT_LOCKS_RECOVERED: u32 = 5;
 // @ts-ignore: decorator
 @inline const STAT_SCRATCH_BYTES: u32 = 6;
+// @ts-ignore: decorator
+@inline const STAT_COALESCES: u32 = 7;
 
 // Thread-local state of this instance.
 let slot: usize = 0; // this thread's slot; 0 until attached
@@ -171,53 +171,25 @@ export function sm_detach(): void {
 
 /**
  * Recovers the slots of thread `threadId`, which has exited (the bindings call
- * this from the Worker's 'exit' event): takes over and repairs any shard lock
- * it held, clears its epoch pin, frees its scratch. Returns how many slots.
+ * this when they learn of a death): takes over and repairs any lock it held,
+ * finishes what it was in the middle of, clears its epoch pin, frees its
+ * scratch (reaper.ts). Returns how many slots.
  */
 export function sm_reapThread(threadId: u32): i32 {
   if (!slot) return Status.NOT_ATTACHED;
-  const me = slotIndex(slot);
-  const high = slotHighWater();
-  let reaped = 0;
-  for (let i: u32 = 0; i < high; i++) {
-    const dead = slotAt(i);
-    if (dead == slot || !slotBeginReap(dead, threadId, me)) continue;
-    reapSlot(dead);
-    reaped++;
-  }
-  return reaped;
+  return reapThread(threadId);
 }
 
-/** Repairs and releases the slot of a dead thread, which this thread has marked as its reaping. */
-function reapSlot(dead: usize): void {
-  // First the pin, so that a reaper stopped half-way does not hold reclamation
-  // back: the dead thread's references no longer matter, and the repair below
-  // runs under this thread's own pin and the shard's lock.
-  reclaimClearPin(dead);
-  crashPoint();
-  pin();
-  if (!locked) heapCountRecoveredLocks(mapRecoverLocks(map, slotIndex(dead) + 1));
-  unpin();
-  crashPoint();
-  slotFreeScratch(dead);
-  threadReleaseCache(dead);
-  crashPoint();
-  // The dead thread may itself have been reaping other slots: finish those.
-  // Before the release: a reaping is marked with its reaper's slot index, and
-  // once `dead` is free a new thread may claim that index and mark reapings of
-  // its own, which this loop must not take over.
-  const deadIndex = slotIndex(dead);
-  const me = slotIndex(slot);
-  const high = slotHighWater();
-  for (let j: u32 = 0; j < high; j++) {
-    if (slotAdoptReap(slotAt(j), deadIndex, me)) reapSlot(slotAt(j));
-  }
-  slotRelease(dead);
+/** Reaps every attached thread that the host says has exited (env.threadDead). Returns how many slots. */
+export function sm_reapDead(): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  return reapDead();
 }
 
 function bind(claimed: usize): void {
   if (claimed) threadBind(claimed);
   else if (slot) threadUnbind(slot);
+  reaperBind(claimed);
   slot = claimed;
   if (!claimed) {
     map = 0;
@@ -265,7 +237,7 @@ function reserveScratch(bytes: usize): i32 {
  */
 function recoverFromTrap(): void {
   if (!reclaimIsPinned() || ranging) return;
-  if (!locked) mapRecoverLocks(map, slotIndex(slot) + 1);
+  reaperRecoverSelf();
   reclaimResetPin();
 }
 
@@ -351,7 +323,7 @@ export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrev
     else if (wantPrevious) status = copyOut(result);
   }
   unpin();
-  if (status < Status.ABSENT) free(<usize>block, valueBlockSize(<usize>block)); // never published
+  if (status < Status.ABSENT) valueFree(<usize>block); // never published
   return status;
 }
 
@@ -420,7 +392,7 @@ export function sm_clear(): i32 {
   recoverFromTrap();
   if (locked) return lockedClear(map);
   pin();
-  const status = mapClear(map, scratch, scratchCap); // the scratch is free during a clear
+  const status = mapClear(map);
   unpin();
   return status;
 }
@@ -545,6 +517,7 @@ export function sm_stat(which: u32): f64 {
   if (which == STAT_EPOCH_ADVANCES) return <f64>epochAdvances();
   if (which == STAT_LOCKS_RECOVERED) return <f64>heapRecoveredLocks();
   if (which == STAT_SCRATCH_BYTES) return <f64>slotsScratchBytes();
+  if (which == STAT_COALESCES) return <f64>allocCoalesces();
   return -1;
 }
 
@@ -581,6 +554,14 @@ export function sm_shardLockWord(index: u32): usize {
  */
 export function sm_debugFaultAfter(crashPoints: u32): void {
   faultAfter(crashPoints);
+}
+
+/**
+ * Debug build only (a no-op otherwise): the n-th allocation this thread makes
+ * for the map fails, as if memory were exhausted (faults.ts).
+ */
+export function sm_debugFailAllocation(n: u32): void {
+  faultFailAllocation(n);
 }
 
 /** The allocator's class for `size` bytes (for tests of sizeclass.ts), or -1 past MAX_BLOCK. */

@@ -3,42 +3,61 @@
 // cannot do this (their state is in per-instance globals, see PLATFORM.md).
 //
 // Design: segregated free lists, one lock-free LIFO (a Treiber stack) per size
-// class (sizeclass.ts), fed by a bump pointer that grows the memory on demand.
-// Frees are sized: the caller passes the size it allocated, so blocks carry no
-// header, and an entry of a 30-byte key costs one 64-byte block.
+// class (sizeclass.ts), fed by a bump pointer. Frees are sized: the caller
+// passes the size it allocated, so blocks carry no header, and an entry of a
+// 30-byte key costs one 64-byte block. Each thread keeps a few free blocks of
+// each small class in a cache of its own, so that most allocations and frees
+// touch no shared word at all.
 //
-// No lock is ever held, so a thread stopped by Worker.terminate() at any
-// instruction leaves the allocator consistent; at worst the one block it was
-// between taking and linking is leaked.
+// Small blocks (the cached classes: entries and short values) are carved from
+// a chunk of CARVE_CHUNK bytes that each thread holds, never from the bump
+// region or a large free block directly: so small blocks lie together, and
+// the memory between them that large values and table pages free again stays
+// in runs that coalescing can merge. (Carved from anywhere, as they once were,
+// new entries filling the holes of deleted ones left the map's free memory in
+// pieces of ~1 KiB between them, and a table page no longer fit.)
 //
 // Memory freed in one class serves that class first. Once the bump region is
-// used up, allocReusing() serves a request from the rest of the free memory:
-// it splits a free block of a larger class, and failing that gathers every
-// free block, merges neighbours and cuts the result anew (coalesce). So a map
-// that filled its memory with one size of value, then deleted, can still make
-// the tables and entries of new keys.
+// used up (allocReusing), a request is split from a free block of a larger
+// class, and failing that, free memory is *coalesced*: every free block is
+// marked in a bitmap of the heap, and the lists are rebuilt from the runs of
+// marked memory, neighbours merged. The map's writes never need a block larger
+// than 4 KiB (tables are paged, long values chunked: table.ts, entry.ts), so
+// after deletes, coalesced free memory serves new keys wherever it lies.
+//
+// Crash safety. Allocation and freeing take no lock: a thread stopped by
+// Worker.terminate() at any instruction leaves the lists consistent, and leaks
+// at most the block it was between taking and linking. Coalescing takes the
+// COALESCE lock (mutex.ts, owner recorded) and *freezes* every shared list
+// (FROZEN bit in its head): while frozen, pops find nothing and pushes wait, so
+// the coalescer owns the lists. It only reads them while marking (MARKING);
+// rebuilding (REBUILDING) depends on the bitmap alone, so a reaper that takes
+// over the lock of a dead coalescer either unfreezes the intact lists or runs
+// the rebuild again (allocRecoverCoalesce).
 //
 // Shared words (ALLOC_BASE, FREE_HEADS_BASE in heap.ts):
 //
-//   HEAP_TOP u32     next unused byte of the bump region. Set to HEAP_START by
-//                    the creator during init; afterwards raised by any thread with
-//                    CAS, never lowered. Memory below it is either in use or on a
-//                    free list; above it, untouched.
-//   COALESCED_AT u64 the total of bytes freed (all threads) when free memory was
-//                    last coalesced; 0 at init. Raised by CAS by the thread that
-//                    coalesces next (allocReusing), so that one thread does it.
-//   FREE_HEAD[c] u64 low 32 bits: first free block of class c (0: empty);
-//                    high 32 bits: a tag bumped by every successful CAS, so that
-//                    a pop which read `next` from a block that was popped, reused
-//                    and pushed back in between (ABA) fails instead of linking a
-//                    block that is in use. Any thread, by CAS.
-//   free block +0    u32 next free block of the same class. Written by the
-//                    pushing thread before the CAS that publishes the block.
-//
-// Each thread also keeps a few free blocks of each small class for itself
-// (CACHED_CLASSES, up to CACHE_LIMIT each) in a cache block of its own, so that
-// most allocations and frees touch no shared word at all: on the core-only
-// Swap cases two threads otherwise spent their time on the shared list heads.
+//   HEAP_TOP u32       next unused byte of the bump region. Set to HEAP_START by
+//                      the creator during init; afterwards raised by any thread
+//                      with CAS, never lowered. Memory below it is in use, on a
+//                      free list or in a thread's cache; above it, untouched.
+//   HEAP_LIMIT u32     end of the bump region; the bitmap lies above it. Init only.
+//   BITMAP u32         the coalescing bitmap (one bit per 8 bytes of the bump
+//                      region), 0 in builds without threads. Init only.
+//   COALESCED_AT u64   bytes freed (all threads) when free memory was last
+//                      coalesced. Written by the COALESCE lock holder.
+//   COALESCE_LOCK      mutex.ts. Held while coalescing.
+//   COALESCE_STATE u32 IDLE → MARKING → REBUILDING → UNFREEZING → IDLE, stored
+//                      by the lock holder before each phase.
+//   COALESCES u32      how many coalesces ran (statistics); lock holder only.
+//   FREE_HEAD[c] u64   bits 0-31: first free block of class c (0: empty); bits
+//                      32-62: a tag bumped by every change, so that a pop which
+//                      read `next` from a block popped, reused and pushed back
+//                      in between (ABA) fails instead of linking a block in use;
+//                      bit 63 FROZEN: a coalesce owns the list. Any thread, by CAS,
+//                      while not frozen; the COALESCE lock holder while frozen.
+//   free block +0      u32 next free block of the same list. Written by the
+//                      pushing thread before the CAS that publishes the block.
 //
 //   cache block (CACHE_SIZE bytes, allocated when a thread binds its slot)
 //   ┌──────────────────┬──────────────────┬─────┐
@@ -52,21 +71,50 @@
 import { ALLOC_BASE, FREE_HEADS_BASE, HEADER_INIT_ACCOUNT, HEAP_START } from "./heap";
 import { cas32, cas64, load32, load64, store32, store64 } from "./atomics";
 import { MAX_BLOCK, SIZE_CLASSES, classAlign, classOf, classSize } from "./sizeclass";
+import { MUTEX_SIZE, lock, unlock, lockTakeOver } from "./mutex";
+import { crashPoint } from "./faults";
 
 // @ts-ignore: decorator
 @inline const HEAP_TOP: usize = ALLOC_BASE;
 // @ts-ignore: decorator
-@inline const COALESCED_AT: usize = ALLOC_BASE + 8;
-
-// Growth step: at least 1 MiB or an eighth of the memory, so a map that grows
-// to N bytes calls memory.grow O(log N) times rather than once per 64 KiB.
+@inline const HEAP_LIMIT: usize = ALLOC_BASE + 4;
 // @ts-ignore: decorator
-@inline const GROW_MIN_PAGES: i32 = 16;
+@inline const COALESCED_AT: usize = ALLOC_BASE + 8;
+// @ts-ignore: decorator
+@inline const COALESCE_LOCK: usize = ALLOC_BASE + 16;
+// @ts-ignore: decorator
+@inline const COALESCE_STATE: usize = COALESCE_LOCK + MUTEX_SIZE;
+// @ts-ignore: decorator
+@inline const BITMAP: usize = COALESCE_STATE + 4;
+// @ts-ignore: decorator
+@inline const COALESCES: usize = BITMAP + 4;
+
+// COALESCE_STATE values.
+// @ts-ignore: decorator
+@inline const IDLE: u32 = 0;
+// @ts-ignore: decorator
+@inline const MARKING: u32 = 1;
+// @ts-ignore: decorator
+@inline const REBUILDING: u32 = 2;
+// @ts-ignore: decorator
+@inline const UNFREEZING: u32 = 3;
+
+// FREE_HEAD bits.
+// @ts-ignore: decorator
+@inline const FROZEN: u64 = 1 << 63;
+// @ts-ignore: decorator
+@inline const TAG_ONE: u64 = 1 << 32;
+// @ts-ignore: decorator
+@inline const TAG_MASK: u64 = 0x7FFF_FFFF_0000_0000;
+
+// Bytes of heap one bitmap bit stands for: the allocator's granule.
+// @ts-ignore: decorator
+@inline const GRANULE: usize = 8;
 
 // Byte counters of the calling thread: [allocated u64, freed u64], each written
 // only by the thread it belongs to (so a plain read-modify-write suffices) and
 // read by anyone (atomic loads, for stats). This thread-local pointer is set by
-// slots.ts when the thread attaches; before that, only the creator allocates,
+// thread.ts when the thread attaches; before that, only the creator allocates,
 // against the header's init account.
 let account: usize = HEADER_INIT_ACCOUNT;
 // The two counters of an account.
@@ -76,6 +124,18 @@ let account: usize = HEADER_INIT_ACCOUNT;
 @inline export const ACCOUNT_FREED: usize = 8;
 // This thread's cache block, or 0 (not bound, or bound without a cache).
 let cache: usize = 0;
+// This thread's lock-owner id (slot index + 1), for the COALESCE lock.
+let owner: u32 = 0;
+// This thread's carving chunk: two words of its slot, [next, end) (0: none).
+// Written only by the owner (plain); a reaper frees what is left of a dead
+// thread's chunk (allocCarveRelease).
+let carveAt: usize = 0;
+// @ts-ignore: decorator
+@inline const CARVE_NEXT: usize = 0;
+// @ts-ignore: decorator
+@inline const CARVE_END: usize = 4;
+// @ts-ignore: decorator
+@inline const CARVE_CHUNK: usize = 16 << 10;
 
 // Classes 0 … 47 are the blocks of 512 bytes and less: entries of keys up to
 // 480 bytes and values up to 504. 32 blocks each bound what a thread holds back
@@ -87,15 +147,23 @@ let cache: usize = 0;
 // @ts-ignore: decorator
 @inline export const CACHE_SIZE: usize = (<usize>CACHED_CLASSES) << 3;
 
-// @ts-ignore: decorator
-@inline export function setAccount(counters: usize): void {
+/**
+ * Binds this thread's byte account, cache block (CACHE_SIZE bytes, zeroed, or
+ * 0), owner id, and the two words of its carving chunk (slots.ts; 0 for none).
+ */
+export function allocBind(counters: usize, cacheBlock: usize, ownerId: u32, carve: usize): void {
   account = counters;
+  cache = cacheBlock;
+  owner = ownerId;
+  carveAt = carve;
 }
 
-/** Makes `block` (CACHE_SIZE bytes, zeroed, or 0 for none) this thread's cache. */
-// @ts-ignore: decorator
-@inline export function setCache(block: usize): void {
-  cache = block;
+/** Frees what is left of a carving chunk (a thread detaching, or a reaper). */
+export function allocCarveRelease(carve: usize): void {
+  const next = <usize>load<u32>(carve + CARVE_NEXT);
+  const end = <usize>load<u32>(carve + CARVE_END);
+  store<u32>(carve + CARVE_END, 0); // empty from here on: a repeat frees nothing twice
+  if (end > next) freeRun(next, end - next, false);
 }
 
 /** Returns every block of a cache to the shared lists (a thread detaching, or a reaper). */
@@ -110,15 +178,29 @@ export function allocCacheDrain(block: usize): void {
   }
 }
 
-/** Called once by the creator, before anything is allocated. */
+/**
+ * Called once by the creator, before anything is allocated. With threads the
+ * memory is created at its maximum (bindings/sharing.ts): the top 1/65 of what
+ * lies above HEAP_START becomes the coalescing bitmap.
+ */
 export function allocInit(): void {
   store32(HEAP_TOP, <u32>HEAP_START);
+  if (ASC_FEATURE_THREADS) {
+    const end = (<u64>memory.size()) << 16;
+    const span = end - <u64>HEAP_START;
+    const bitmapBytes = ((span / 65 + 63) & ~<u64>63) + 64;
+    const limit = (end - bitmapBytes) & ~<u64>63;
+    store32(HEAP_LIMIT, <u32>limit);
+    store32(BITMAP, <u32>limit);
+  } else {
+    store32(HEAP_LIMIT, 0xFFFF_FFF8);
+  }
 }
 
 /**
  * Returns an 8-byte-aligned block of at least `size` bytes, or 0 when size is
- * over MAX_BLOCK or the memory cannot grow enough (its maximum is reached).
- * The block's contents are unspecified.
+ * over MAX_BLOCK or neither a free list nor the bump region has one (then see
+ * allocReusing). The block's contents are unspecified.
  */
 export function alloc(size: usize): usize {
   if (size > MAX_BLOCK) return 0;
@@ -133,9 +215,31 @@ export function alloc(size: usize): usize {
     }
   }
   if (!block) block = popFree(c);
-  if (!block) block = bump(classSize(c), classAlign(c));
+  if (!block) block = carveAt && c < CACHED_CLASSES ? carve(classSize(c), false) : bump(classSize(c), classAlign(c));
   if (block) count(account + ACCOUNT_ALLOCATED, classSize(c));
   return block;
+}
+
+/**
+ * A small block from this thread's chunk; when the chunk is used up, a new one
+ * from the bump region or a free chunk-sized block (split from a larger one
+ * when `split`: allocReusing). The rest of the old chunk goes back to the lists.
+ */
+function carve(size: usize, split: bool): usize {
+  let next = <usize>load<u32>(carveAt + CARVE_NEXT);
+  if (next + size <= <usize>load<u32>(carveAt + CARVE_END)) {
+    store<u32>(carveAt + CARVE_NEXT, <u32>(next + size));
+    return next;
+  }
+  const chunkClass = classOf(CARVE_CHUNK);
+  let chunk = popFree(chunkClass);
+  if (!chunk) chunk = bump(CARVE_CHUNK, 64);
+  if (!chunk && split) chunk = splitLarger(chunkClass);
+  if (!chunk) return 0;
+  allocCarveRelease(carveAt);
+  store<u32>(carveAt + CARVE_NEXT, <u32>(chunk + size));
+  store<u32>(carveAt + CARVE_END, <u32>(chunk + CARVE_CHUNK));
+  return chunk;
 }
 
 /** Returns a block of `size` bytes (the size it was allocated with) to its class. */
@@ -158,27 +262,32 @@ export function free(block: usize, size: usize): void {
 /**
  * alloc() for when the bump region is used up (it has just returned 0): takes
  * the block from free memory of other classes. `freedBytes` is every byte ever
- * freed, all threads together (slots.ts). When a good part of the heap has been
- * freed since the last time, every free block is first gathered and merged with
- * its neighbours (coalesce), so that memory a map freed in small blocks, after
- * a clear() or many deletes, comes back in runs long enough for tables; then
- * the block is split from the next larger class that has one. 0 when no free
- * memory is large enough.
- *
- * Coalescing costs O(n log n) in the free blocks, so it waits for an eighth of
- * the heap (at least COALESCE_MIN) to have been freed since the last one: a map
- * kept full by a caller that retries pays it once, not on every attempt.
+ * freed, all threads together (slots.ts). First it splits a free block of the
+ * next larger class that has one. Failing that, it takes the COALESCE lock
+ * (waiting for a coalesce under way, which may have made the block), tries
+ * again, and coalesces if enough memory was freed since the last time (a
+ * thirty-second of the heap, at least COALESCE_MIN), so that a map kept full
+ * by a caller that retries pays for a coalesce once per that much freed, not
+ * on every attempt. 0 when no free memory is large enough.
  */
 export function allocReusing(size: usize, freedBytes: u64): usize {
   if (size > MAX_BLOCK) return 0;
   const c = classOf(size);
-  let block: usize = 0;
-  const last = load64(COALESCED_AT);
-  // freedBytes is a sum read word by word, so a thread may bring one older than the mark: never lower it.
-  if (freedBytes > last && freedBytes - last >= <u64>max(COALESCE_MIN, heapBytes() >> 3) && cas64(COALESCED_AT, last, freedBytes) == last) {
-    block = coalesce(c);
+  let block = reuse(c);
+  if (!block && ASC_FEATURE_THREADS && load32(BITMAP)) {
+    if (!lock(COALESCE_LOCK, owner)) return 0;
+    block = popFree(c);
+    if (!block) block = reuse(c);
+    const last = load64(COALESCED_AT);
+    // freedBytes is a sum read word by word, so it may be older than the mark: never lower it.
+    if (!block && freedBytes > last && freedBytes - last >= <u64>max(COALESCE_MIN, heapBytes() >> 5)) {
+      store64(COALESCED_AT, freedBytes);
+      coalesce();
+      block = popFree(c);
+      if (!block) block = reuse(c);
+    }
+    unlock(COALESCE_LOCK);
   }
-  if (!block) block = splitLarger(c);
   if (block) count(account + ACCOUNT_ALLOCATED, classSize(c));
   return block;
 }
@@ -186,140 +295,49 @@ export function allocReusing(size: usize, freedBytes: u64): usize {
 // @ts-ignore: decorator
 @inline const COALESCE_MIN: usize = 64 << 10;
 
+/**
+ * A block of class `c` from free memory of other classes: a small one carved
+ * from a new chunk split from a larger free block (so that small blocks stay
+ * together), and only failing that, like a large one, cut from the front of
+ * the next larger free block.
+ */
+function reuse(c: u32): usize {
+  let block: usize = 0;
+  if (carveAt && c < CACHED_CLASSES) block = carve(classSize(c), true);
+  if (!block) block = splitLarger(c);
+  return block;
+}
+
 /** A block of class `c` cut from the front of a free block of the next larger class that has one; 0 if none has. */
 function splitLarger(c: u32): usize {
   for (let larger = c + 1; larger < SIZE_CLASSES; larger++) {
     const block = popFree(larger);
     if (block) {
-      freeRun(block + classSize(c), classSize(larger) - classSize(c));
+      freeRun(block + classSize(c), classSize(larger) - classSize(c), false);
       return block;
     }
   }
   return 0;
 }
 
-/** Gives the free run [start, start + bytes) back as blocks of the largest classes that fit. */
-function freeRun(start: usize, bytes: usize): void {
-  while (bytes >= MIN_BLOCK) {
+/**
+ * Gives the free run [start, start + bytes) back as blocks of the largest
+ * classes that fit; onto frozen lists when `frozen` (the coalescer's rebuild).
+ */
+function freeRun(start: usize, bytes: usize, frozen: bool): void {
+  while (bytes >= GRANULE) {
     let c = classOf(min(bytes, MAX_BLOCK));
     if (classSize(c) > bytes) c--;
-    pushFree(c, start);
+    if (frozen) pushFrozen(c, start);
+    else pushFree(c, start);
     start += classSize(c);
     bytes -= classSize(c);
   }
 }
 
-// Coalescing. A gathered block holds, while it is private to the gatherer:
-//   +0 u32 next block of the gathered list
-//   +4 u32 its size in bytes
-// (every block is at least MIN_BLOCK = 8 bytes, so both words fit).
-// @ts-ignore: decorator
-@inline const GATHERED_SIZE: usize = 4;
-// @ts-ignore: decorator
-@inline const MIN_BLOCK: usize = 8;
-
-/**
- * Takes every shared free list whole (one CAS each), sorts the blocks by
- * address, merges the blocks that touch, cuts a block of class `c` from the
- * first run long enough, and frees everything else as blocks of the largest
- * classes that fit. Returns the block, or 0.
- *
- * No lock: another thread that allocates meanwhile finds the lists empty and
- * may report its map full once, while this one holds the free memory. A thread
- * stopped in here leaks what it had gathered (never worse: a gathered block is
- * reachable from no shared word). Blocks in threads' caches stay where they are.
- */
-function coalesce(c: u32): usize {
-  let list: usize = 0;
-  for (let k: u32 = 0; k < SIZE_CLASSES; k++) {
-    let chain = takeAll(k);
-    const size = classSize(k);
-    while (chain) {
-      const next = <usize>load<u32>(chain);
-      store<u32>(chain, <u32>list);
-      store<u32>(chain + GATHERED_SIZE, <u32>size);
-      list = chain;
-      chain = next;
-    }
-  }
-  list = sortByAddress(list);
-  const want = classSize(c);
-  let found: usize = 0;
-  while (list) {
-    // One run: the blocks from `list` on whose ends meet the next one's start.
-    const start = list;
-    let end = start + <usize>load<u32>(start + GATHERED_SIZE);
-    list = <usize>load<u32>(start);
-    while (list == end) {
-      end += <usize>load<u32>(list + GATHERED_SIZE);
-      list = <usize>load<u32>(list);
-    }
-    if (!found && end - start >= want) {
-      found = start;
-      freeRun(start + want, end - start - want);
-    } else {
-      freeRun(start, end - start);
-    }
-  }
-  return found;
-}
-
-/** Empties free list `c` in one CAS and returns its chain (linked through +0). */
-function takeAll(c: u32): usize {
-  const headAt = FREE_HEADS_BASE + ((<usize>c) << 3);
-  let head = load64(headAt);
-  while (<u32>head) {
-    const seen = cas64(headAt, head, ((head >> 32) + 1) << 32);
-    if (seen == head) return <usize>(<u32>head);
-    head = seen;
-  }
-  return 0;
-}
-
-/**
- * Sorts a private list (linked through +0) by address: a bottom-up merge sort,
- * O(n log n) time and no memory beyond the blocks' own link words.
- */
-function sortByAddress(list: usize): usize {
-  if (!list) return 0;
-  let width: usize = 1;
-  while (true) { // not for (;;): asc sees only while (true) never falls through
-    let rest = list;
-    let head: usize = 0;
-    let tail: usize = 0;
-    let merges: u32 = 0;
-    while (rest) {
-      merges++;
-      // Split off two runs of up to `width` blocks each: a from rest, b after it.
-      let a = rest;
-      let b = rest;
-      let aLen: usize = 0;
-      while (b && aLen < width) {
-        b = <usize>load<u32>(b);
-        aLen++;
-      }
-      let bLen: usize = width;
-      // Merge them onto the output list.
-      while (aLen || (bLen && b)) {
-        let take: usize;
-        if (!aLen) {
-          take = b; b = <usize>load<u32>(b); bLen--;
-        } else if (!bLen || !b || a < b) {
-          take = a; a = <usize>load<u32>(a); aLen--;
-        } else {
-          take = b; b = <usize>load<u32>(b); bLen--;
-        }
-        if (tail) store<u32>(tail, <u32>take);
-        else head = take;
-        tail = take;
-      }
-      rest = b;
-    }
-    store<u32>(tail, 0);
-    list = head;
-    if (merges <= 1) return list;
-    width <<= 1;
-  }
+/** How many times free memory was coalesced (statistics). */
+export function allocCoalesces(): u32 {
+  return load32(COALESCES);
 }
 
 /** Bytes taken from the memory by the bump pointer since the heap began. */
@@ -332,27 +350,46 @@ export function heapBytes(): usize {
   store64(counter, load64(counter) + <u64>bytes);
 }
 
+// @ts-ignore: decorator
+@inline function headOf(c: u32): usize {
+  return FREE_HEADS_BASE + ((<usize>c) << 3);
+}
+
+// @ts-ignore: decorator
+@inline function nextTag(head: u64): u64 {
+  return (head + TAG_ONE) & TAG_MASK;
+}
+
+/** Pops a block of class c; 0 if the list is empty or frozen (a coalesce owns it). */
 function popFree(c: u32): usize {
-  const headAt = FREE_HEADS_BASE + ((<usize>c) << 3);
+  const headAt = headOf(c);
   let head = load64(headAt);
   while (true) {
     const block = <usize>(<u32>head);
-    if (!block) return 0;
+    if (!block || (head & FROZEN)) return 0;
     // `block` may have been popped and reused by another thread since `head` was
     // read; then this reads an arbitrary word, but the tag makes the CAS fail.
     const next = <u64>load<u32>(block);
-    const seen = cas64(headAt, head, (((head >> 32) + 1) << 32) | next);
+    const seen = cas64(headAt, head, nextTag(head) | next);
     if (seen == head) return block;
     head = seen;
   }
 }
 
+/** Pushes a block of class c, waiting out a coalesce that has the list frozen. */
 function pushFree(c: u32, block: usize): void {
-  const headAt = FREE_HEADS_BASE + ((<usize>c) << 3);
+  const headAt = headOf(c);
   let head = load64(headAt);
   while (true) {
+    if (head & FROZEN) {
+      // A coalesce owns the list: wait for it to end (a dead coalescer is
+      // reaped through the lock's owner, mutex.ts), then look again.
+      if (lock(COALESCE_LOCK, owner)) unlock(COALESCE_LOCK);
+      head = load64(headAt);
+      continue;
+    }
     store<u32>(block, <u32>head); // published by the CAS below
-    const seen = cas64(headAt, head, (((head >> 32) + 1) << 32) | <u64>block);
+    const seen = cas64(headAt, head, nextTag(head) | <u64>block);
     if (seen == head) return;
     head = seen;
   }
@@ -360,15 +397,26 @@ function pushFree(c: u32, block: usize): void {
 
 function bump(size: usize, align: usize): usize {
   let top = <usize>load32(HEAP_TOP);
+  const limit = <usize>load32(HEAP_LIMIT);
   while (true) {
     const start = (top + align - 1) & ~(align - 1);
     const end = start + size;
-    if (end < start || !ensureMemory(end)) return 0;
+    if (end < start || end > limit || !ensureMemory(end)) return 0;
     const seen = <usize>cas32(HEAP_TOP, <u32>top, <u32>end);
-    if (seen == top) return start;
+    if (seen == top) {
+      // The alignment gap becomes free memory, so that coalescing can merge
+      // across it (it is never counted as allocated, so not as freed either).
+      if (start > top) freeRun(top, start - top, false);
+      return start;
+    }
     top = seen;
   }
 }
+
+// Growth step of the proxy-wasm build's memory: at least 1 MiB or an eighth of
+// the memory, so a heap that grows to N bytes calls memory.grow O(log N) times.
+// @ts-ignore: decorator
+@inline const GROW_MIN_PAGES: i32 = 16;
 
 /**
  * Grows the memory so that [0, end) is addressable; false at its maximum.
@@ -385,8 +433,129 @@ function ensureMemory(end: usize): bool {
   if (end <= have) return true;
   const need = <i32>((end - have + 0xFFFF) >> 16);
   const step = max(need, max(GROW_MIN_PAGES, pages >> 3));
-  // Two threads may both grow here; the surplus is simply used by later bumps.
   if (memory.grow(step) >= 0) return true;
   if (step > need && memory.grow(need) >= 0) return true;
-  return ((<usize>memory.size()) << 16) >= end; // another thread may have grown it
+  return ((<usize>memory.size()) << 16) >= end;
 }
+
+// ── coalescing (threads build only) ────────────────────────────────────────
+
+/** Marks every free block in the bitmap and rebuilds the lists from its runs. The caller holds COALESCE_LOCK. */
+function coalesce(): void {
+  store32(COALESCES, load32(COALESCES) + 1);
+  store32(COALESCE_STATE, MARKING);
+  for (let c: u32 = 0; c < SIZE_CLASSES; c++) {
+    const headAt = headOf(c);
+    let head = load64(headAt);
+    while (!(head & FROZEN)) {
+      const seen = cas64(headAt, head, head | FROZEN);
+      if (seen == head) break;
+      head = seen;
+    }
+  }
+  crashPoint();
+  const bitmap = <usize>load32(BITMAP);
+  memory.fill(bitmap, 0, bitmapBytes());
+  for (let c: u32 = 0; c < SIZE_CLASSES; c++) {
+    const size = classSize(c);
+    let block = <usize>(<u32>load64(headOf(c)));
+    while (block) {
+      markRun(bitmap, block, size);
+      block = <usize>load<u32>(block);
+    }
+  }
+  crashPoint();
+  store32(COALESCE_STATE, REBUILDING);
+  rebuild();
+}
+
+/** Empties the frozen lists and refills them from the bitmap's runs; then unfreezes them. Repeatable. */
+function rebuild(): void {
+  for (let c: u32 = 0; c < SIZE_CLASSES; c++) {
+    const headAt = headOf(c);
+    store64(headAt, nextTag(load64(headAt)) | FROZEN);
+  }
+  const bitmap = <usize>load32(BITMAP);
+  const words = bitmapBytes() >> 3;
+  let runStart: usize = 0; // granule index + 1 of the open run, 0 for none
+  for (let w: usize = 0; w < words; w++) {
+    let bits = load<u64>(bitmap + (w << 3));
+    let at: usize = 0; // bits below `at` in this word are done
+    while (at < 64) {
+      if (runStart) {
+        // In a run: it goes on to the next clear bit.
+        const clear = ~bits >> at;
+        if (!clear) break; // the rest of the word is set: the run goes on
+        const end = (w << 6) + at + <usize>ctz<u64>(clear);
+        freeRun(HEAP_START + (runStart - 1) * GRANULE, (end - (runStart - 1)) * GRANULE, true);
+        runStart = 0;
+        at = end - (w << 6);
+      } else {
+        const set = bits >> at;
+        if (!set) break; // no run starts in the rest of the word
+        at += <usize>ctz<u64>(set);
+        runStart = (w << 6) + at + 1;
+      }
+    }
+    crashPoint();
+  }
+  if (runStart) freeRun(HEAP_START + (runStart - 1) * GRANULE, (words * 64 - (runStart - 1)) * GRANULE, true);
+  store32(COALESCE_STATE, UNFREEZING);
+  unfreezeAll();
+  store32(COALESCE_STATE, IDLE);
+}
+
+function unfreezeAll(): void {
+  for (let c: u32 = 0; c < SIZE_CLASSES; c++) {
+    const headAt = headOf(c);
+    const head = load64(headAt);
+    if (head & FROZEN) store64(headAt, nextTag(head) | (head & 0xFFFF_FFFF));
+  }
+}
+
+/** Pushes onto a frozen list (only the COALESCE lock holder writes those). */
+function pushFrozen(c: u32, block: usize): void {
+  const headAt = headOf(c);
+  const head = load64(headAt);
+  store<u32>(block, <u32>head);
+  store64(headAt, nextTag(head) | FROZEN | <u64>block);
+}
+
+/** Bytes of the bitmap: one bit per granule of the bump region. */
+function bitmapBytes(): usize {
+  return ((<usize>load32(HEAP_LIMIT) - HEAP_START) / GRANULE + 63) >> 6 << 3;
+}
+
+/** Sets the bits of the granules of [block, block + size). */
+function markRun(bitmap: usize, block: usize, size: usize): void {
+  let g = (block - HEAP_START) / GRANULE;
+  let n = size / GRANULE;
+  while (n) {
+    const word = bitmap + ((g >> 6) << 3);
+    const bit = g & 63;
+    const take = min(n, 64 - bit);
+    const mask = take == 64 ? ~<u64>0 : (((<u64>1) << take) - 1) << bit;
+    store<u64>(word, load<u64>(word) | mask);
+    g += take;
+    n -= take;
+  }
+}
+
+/**
+ * Finishes the work of a coalescer that died holding the COALESCE lock, which
+ * `dead` (its owner id) held: takes the lock over, unfreezes the lists if it
+ * was still marking (they were only read) or rebuilds them again from the
+ * bitmap (which it had finished), and releases the lock. True if it did.
+ */
+export function allocRecoverCoalesce(deadOwner: u32): bool {
+  if (!ASC_FEATURE_THREADS || !lockTakeOver(COALESCE_LOCK, deadOwner, owner)) return false;
+  const state = load32(COALESCE_STATE);
+  if (state == REBUILDING) rebuild();
+  else if (state != IDLE) {
+    unfreezeAll();
+    store32(COALESCE_STATE, IDLE);
+  }
+  unlock(COALESCE_LOCK);
+  return true;
+}
+

@@ -34,7 +34,7 @@ import { heapRootMap } from "./heap";
 import { free } from "./alloc";
 import { pin, unpin } from "./reclaim";
 import { sipHash13 } from "./hash";
-import { ENTRY_KEY, ENTRY_VALUE, VALUE_BYTES, isLive, valueBlockSize, valueNew } from "./entry";
+import { ENTRY_KEY, ENTRY_VALUE, VALUE_BYTES, isLive, valueFree, valueNew } from "./entry";
 import { tableCapacity, tableEntryAt } from "./table";
 import {
   MAP_KIND_LOCKED, mapClear, mapCompareAndSwap, mapDelete, mapK0, mapK1, mapKind, mapLoad, mapLoadOrStore,
@@ -208,7 +208,7 @@ function opSwap(k: u64, v: u64): i32 {
   if (status == Status.OK && result) sink += load<u64>(<usize>result + VALUE_BYTES);
   else if (status == Status.OK) status = Status.ABSENT;
   unpin();
-  if (status < Status.ABSENT) free(<usize>block, valueBlockSize(<usize>block)); // never published
+  if (status < Status.ABSENT) valueFree(<usize>block); // never published
   return flag(status);
 }
 
@@ -316,8 +316,7 @@ function visit(table: usize, firstOnly: bool): i32 {
 function opClear(): i32 {
   if (locked) return lockedClear(map);
   pin();
-  // As sm_clear does: the old tables words go in the scratch, past this loop's own.
-  const status = mapClear(map, sm_scratch() + SCRATCH_IN_USE, sm_scratchCap() - SCRATCH_IN_USE);
+  const status = mapClear(map);
   unpin();
   return status;
 }

@@ -9,10 +9,24 @@
 //   │ key bytes …                                │  +32
 //   └───────────────────────────────────────────┘
 //
-//   value block (VALUE_HEADER_SIZE + length bytes)
+//   value block, inline (length <= VALUE_INLINE_MAX; VALUE_BYTES + length bytes)
 //   ┌─────────┬─────────────┬────────────────────┐
 //   │ length  │ retire link │ bytes …            │
 //   └─────────┴─────────────┴────────────────────┘
+//   value block, chunked (longer values; PAGE_BYTES, then chunks)
+//   ┌─────────┬─────────────┬────────────┬─────┬──────────────────────────┐
+//   │ length  │ retire link │ next chunk │ —   │ first HEAD_CHUNK bytes … │
+//   └─────────┴─────────────┴────────────┴─────┴──────────────────────────┘
+//   chunk (CHUNK_HEADER_SIZE + up to CHUNK_BYTES bytes; the last one is shorter)
+//   ┌────────────┬─────┬──────────────────┐
+//   │ next chunk │ —   │ bytes …          │
+//   └────────────┴─────┴──────────────────┘
+//
+// Values longer than VALUE_INLINE_MAX are split into blocks of at most
+// PAGE_BYTES, so that storing a large value never needs a long contiguous run
+// of free memory (the reason tables are paged too, table.ts): in a churned heap,
+// any 4 KiB of free memory serves. Reading a chunked value follows its chain.
+// The proxy-wasm build (one thread, a memory that grows) keeps every value inline.
 //
 // Everything but an entry's `value` word is immutable once the record is
 // reachable: keys and value bytes are written into a private block, and a new
@@ -50,7 +64,11 @@
 // `flags`, `version` and `expiresAt` are reserved for per-entry metadata (a
 // version stamp and an expiry time); they are zero for now.
 
-import { allocOrCollect } from "./reclaim";
+import { allocOrCollect } from "./memory";
+import { free } from "./alloc";
+import { MAX_VALUE_BYTES } from "./config";
+import { PAGE_BYTES } from "./table";
+import { KIND_ENTRY, KIND_VALUE, reclaimRegisterKind } from "./reclaim";
 
 // @ts-ignore: decorator
 @inline export const ENTRY_VALUE: usize = 0;
@@ -74,9 +92,24 @@ import { allocOrCollect } from "./reclaim";
 // @ts-ignore: decorator
 @inline export const VALUE_RETIRE_LINK: usize = 4; // reclaim.ts
 // @ts-ignore: decorator
-@inline export const VALUE_BYTES: usize = 8;
+@inline export const VALUE_BYTES: usize = 8; // of an inline value
 // @ts-ignore: decorator
 @inline export const VALUE_HEADER_SIZE: usize = VALUE_BYTES;
+// @ts-ignore: decorator
+@inline const VALUE_NEXT: usize = 8; // of a chunked value
+// @ts-ignore: decorator
+@inline const VALUE_CHUNKED_BYTES: usize = 16;
+// @ts-ignore: decorator
+@inline const HEAD_CHUNK: usize = PAGE_BYTES - VALUE_CHUNKED_BYTES;
+// @ts-ignore: decorator
+@inline const CHUNK_NEXT: usize = 0;
+// @ts-ignore: decorator
+@inline const CHUNK_HEADER_SIZE: usize = 8;
+// @ts-ignore: decorator
+@inline const CHUNK_BYTES: usize = PAGE_BYTES - CHUNK_HEADER_SIZE;
+/** The longest value kept in one block: the block is then at most PAGE_BYTES. */
+// @ts-ignore: decorator
+@inline export const VALUE_INLINE_MAX: usize = ASC_FEATURE_THREADS ? PAGE_BYTES - VALUE_HEADER_SIZE : <usize>MAX_VALUE_BYTES;
 
 // @ts-ignore: decorator
 @inline export const DELETED: u32 = 0;
@@ -123,32 +156,120 @@ export function entryNew(key: usize, keyLen: usize, value: u32): usize {
   return <usize>load<u32>(block + VALUE_LENGTH);
 }
 
+/** The size of a value's first block (for a chunked value, its chunks come on top). */
 // @ts-ignore: decorator
 @inline export function valueBlockSize(block: usize): usize {
-  return VALUE_HEADER_SIZE + valueLength(block);
+  const len = valueLength(block);
+  return len <= VALUE_INLINE_MAX ? VALUE_HEADER_SIZE + len : PAGE_BYTES;
 }
 
-/** Copies a value block's bytes to `dest`; returns their length. */
+/** Copies a value's bytes to `dest`; returns their length. */
 // @ts-ignore: decorator
 @inline export function valueCopyTo(block: usize, dest: usize): i32 {
   const len = valueLength(block);
-  memory.copy(dest, block + VALUE_BYTES, len);
+  if (len <= VALUE_INLINE_MAX) memory.copy(dest, block + VALUE_BYTES, len);
+  else copyChunked(block, dest, len);
   return <i32>len;
 }
 
-/** A new value block holding a copy of `len` bytes; 0 when memory is exhausted. */
+function copyChunked(block: usize, dest: usize, len: usize): void {
+  memory.copy(dest, block + VALUE_CHUNKED_BYTES, HEAD_CHUNK);
+  let done = HEAD_CHUNK;
+  let chunk = <usize>load<u32>(block + VALUE_NEXT);
+  while (done < len) {
+    const n = min(CHUNK_BYTES, len - done);
+    memory.copy(dest + done, chunk + CHUNK_HEADER_SIZE, n);
+    done += n;
+    chunk = <usize>load<u32>(chunk + CHUNK_NEXT);
+  }
+}
+
+/**
+ * A new value block holding a copy of `len` bytes (chunked past
+ * VALUE_INLINE_MAX); 0 when memory is exhausted, having freed what it made.
+ */
 export function valueNew(bytes: usize, len: usize): u32 {
-  const block = allocOrCollect(VALUE_HEADER_SIZE + len);
+  if (len <= VALUE_INLINE_MAX) {
+    const block = allocOrCollect(VALUE_HEADER_SIZE + len);
+    if (!block) return 0;
+    store<u32>(block + VALUE_LENGTH, <u32>len);
+    memory.copy(block + VALUE_BYTES, bytes, len);
+    return <u32>block;
+  }
+  const block = allocOrCollect(PAGE_BYTES);
   if (!block) return 0;
   store<u32>(block + VALUE_LENGTH, <u32>len);
-  memory.copy(block + VALUE_BYTES, bytes, len);
+  store<u32>(block + VALUE_NEXT, 0);
+  memory.copy(block + VALUE_CHUNKED_BYTES, bytes, HEAD_CHUNK);
+  let done = HEAD_CHUNK;
+  let link = block + VALUE_NEXT; // the word the next chunk is linked into
+  while (done < len) {
+    const n = min(CHUNK_BYTES, len - done);
+    const chunk = allocOrCollect(CHUNK_HEADER_SIZE + n);
+    if (!chunk) {
+      valueFree(block);
+      return 0;
+    }
+    store<u32>(chunk + CHUNK_NEXT, 0);
+    memory.copy(chunk + CHUNK_HEADER_SIZE, bytes + done, n);
+    store<u32>(link, <u32>chunk);
+    link = chunk + CHUNK_NEXT;
+    done += n;
+  }
   return <u32>block;
 }
 
-/** Byte equality of a value block with `len` bytes at `bytes`. */
-// @ts-ignore: decorator
-@inline export function valueEquals(block: usize, bytes: usize, len: usize): bool {
-  return valueLength(block) == len && bytesEqual(block + VALUE_BYTES, bytes, len);
+/**
+ * Frees a chunked value's chunks, leaving its first block. Resumable: each
+ * chunk is unlinked before it is freed, so an interrupted call can be repeated
+ * (by one thread at a time) and leaks at most one chunk.
+ */
+export function valueFreeChunks(block: usize): void {
+  if (valueLength(block) <= VALUE_INLINE_MAX) return;
+  let chunk = <usize>load<u32>(block + VALUE_NEXT);
+  while (chunk) {
+    const next = load<u32>(chunk + CHUNK_NEXT);
+    store<u32>(block + VALUE_NEXT, next);
+    free(chunk, chunkBlockSize(block, chunk));
+    chunk = <usize>next;
+  }
+}
+
+/** A chunk's block size: full, but for the last one of the value. */
+function chunkBlockSize(block: usize, chunk: usize): usize {
+  if (load<u32>(chunk + CHUNK_NEXT)) return PAGE_BYTES;
+  const tail = (valueLength(block) - HEAD_CHUNK) % CHUNK_BYTES;
+  return CHUNK_HEADER_SIZE + (tail ? tail : CHUNK_BYTES);
+}
+
+/** Frees a value that no other thread can reach (never published). */
+export function valueFree(block: usize): void {
+  valueFreeChunks(block);
+  free(block, valueBlockSize(block));
+}
+
+/** Every block of a value: its share of bytesInUse. */
+export function valueBytes(block: usize): usize {
+  const len = valueLength(block);
+  if (len <= VALUE_INLINE_MAX) return VALUE_HEADER_SIZE + len;
+  const rest = len - HEAD_CHUNK;
+  return PAGE_BYTES + (rest / CHUNK_BYTES) * PAGE_BYTES + (rest % CHUNK_BYTES ? CHUNK_HEADER_SIZE + rest % CHUNK_BYTES : 0);
+}
+
+/** Byte equality of a value with `len` bytes at `bytes`. */
+export function valueEquals(block: usize, bytes: usize, len: usize): bool {
+  if (valueLength(block) != len) return false;
+  if (len <= VALUE_INLINE_MAX) return bytesEqual(block + VALUE_BYTES, bytes, len);
+  if (!bytesEqual(block + VALUE_CHUNKED_BYTES, bytes, HEAD_CHUNK)) return false;
+  let done = HEAD_CHUNK;
+  let chunk = <usize>load<u32>(block + VALUE_NEXT);
+  while (done < len) {
+    const n = min(CHUNK_BYTES, len - done);
+    if (!bytesEqual(chunk + CHUNK_HEADER_SIZE, bytes + done, n)) return false;
+    done += n;
+    chunk = <usize>load<u32>(chunk + CHUNK_NEXT);
+  }
+  return true;
 }
 
 export function bytesEqual(a: usize, b: usize, len: usize): bool {
@@ -161,3 +282,10 @@ export function bytesEqual(a: usize, b: usize, len: usize): bool {
   }
   return true;
 }
+
+// How reclamation frees what this file lays out (reclaim.ts knows no layouts).
+function valueSize(block: usize): usize { return valueBlockSize(block); }
+function entrySize(entry: usize): usize { return entryBlockSize(entry); }
+function drainNone(entry: usize): void {}
+reclaimRegisterKind(KIND_VALUE, valueFreeChunks, valueSize);
+reclaimRegisterKind(KIND_ENTRY, drainNone, entrySize);

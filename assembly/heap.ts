@@ -14,11 +14,11 @@
 //   ├──────────────────────────────────────────────────────────────┤ +64
 //   │ reclaim: epoch, limbo lists                 (reclaim.ts)      │ 64 B
 //   ├──────────────────────────────────────────────────────────────┤ +128
-//   │ alloc: bump pointer, coalescing mark        (alloc.ts)        │ 64 B
+//   │ alloc: bump pointer, coalescing state       (alloc.ts)        │ 64 B
 //   ├──────────────────────────────────────────────────────────────┤ +192
 //   │ alloc: free-list heads, SIZE_CLASSES × u64  (alloc.ts)        │ 1792 B
 //   ├──────────────────────────────────────────────────────────────┤ +1984
-//   │ thread slots, MAX_SLOTS × 64 B              (slots.ts)        │ 8 KiB
+//   │ thread slots, MAX_SLOTS × 128 B             (slots.ts)        │ 16 KiB
 //   ├──────────────────────────────────────────────────────────────┤ HEAP_START
 //   │ blocks handed out by alloc.ts …                               │
 //
@@ -76,7 +76,7 @@ import { SIZE_CLASSES } from "./sizeclass";
 // @ts-ignore: decorator
 @inline export const SLOTS_BASE: usize = (FREE_HEADS_BASE + FREE_HEADS_SIZE + 63) & ~<usize>63;
 // @ts-ignore: decorator
-@inline export const SLOT_SIZE: usize = 64;
+@inline export const SLOT_SIZE: usize = 128;
 // @ts-ignore: decorator
 @inline export const HEAP_START: usize = SLOTS_BASE + (<usize>MAX_SLOTS) * SLOT_SIZE;
 

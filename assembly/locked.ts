@@ -1,4 +1,4 @@
-// The LockedMap baseline: the seed's map + RWMutex, over the same parts as the
+// The LockedMap baseline: a map + RWMutex (Go's RWMutexMap), over the same parts as the
 // real map (table.ts, entry.ts, alloc.ts), so that the benchmarks compare the
 // two designs rather than two implementations. It follows Go's reference
 // RWMutexMap (src/sync/map_reference_test.go): loads under the read lock, every
@@ -23,9 +23,9 @@
 import { load32, store32 } from "./atomics";
 import { alloc, free } from "./alloc";
 import { readLock, readUnlock, writeLock, writeUnlock } from "./rwlock";
-import { ENTRY_VALUE, entryBlockSize, entryNew, valueBlockSize, valueCopyTo, valueEquals, valueNew } from "./entry";
+import { ENTRY_VALUE, entryBlockSize, entryNew, valueCopyTo, valueEquals, valueFree, valueNew } from "./entry";
 import {
-  capacityFor, tableBlockSize, tableCapacity, tableCount, tableEntryAt, tableFind, tableFreeUnpublished,
+  capacityFor, tableCapacity, tableCount, tableEntryAt, tableFind, tableFree,
   tableGrowLocked, tableHasRoom, tableInsertLocked, tableNew, tableRemoveLocked,
 } from "./table";
 import { MAP_KIND_LOCKED, mapBody, mapHeaderNew } from "./map";
@@ -57,7 +57,7 @@ export function lockedNew(
 
 
 // @ts-ignore: decorator
-@inline function freeValue(block: usize): void { free(block, valueBlockSize(block)); }
+@inline function freeValue(block: usize): void { valueFree(block); }
 
 /** The value's length (copied to `dest` when `copy`), or ABSENT. */
 export function lockedLoad(map: usize, key: usize, keyLen: usize, hash: u64, dest: usize, copy: bool): i32 {
@@ -189,8 +189,8 @@ export function lockedClear(map: usize): i32 {
       freeValue(<usize>load<u32>(entry + ENTRY_VALUE));
       free(entry, entryBlockSize(entry));
     }
-    free(table, tableBlockSize(table));
     store<u32>(state + LOCKED_TABLE, 0);
+    tableFree(table);
   }
   store32(state + LOCKED_SIZE, 0);
   writeUnlock(state + LOCKED_RWLOCK);
@@ -235,9 +235,9 @@ export function lockedVerify(map: usize): i32 {
 function insertLocked(state: usize, key: usize, keyLen: usize, h: u32, block: u32): i32 {
   let table = tableOf(state);
   if (!tableHasRoom(table, 1)) {
-    const grown = table ? tableGrowLocked(table, 1) : tableNew(capacityFor(1));
+    const grown = table ? tableGrowLocked(table, 1, 0) : tableNew(capacityFor(1), 0);
     if (!grown) return Status.FULL;
-    if (table) tableFreeUnpublished(table); // nobody else holds the lock: free at once
+    if (table) tableFree(table); // nobody else holds the lock: free at once
     store<u32>(state + LOCKED_TABLE, <u32>grown);
     table = grown;
   }

@@ -29,11 +29,25 @@
 // Differences from Go, each for a reason given where it is made:
 //   - Presence changes (live ↔ DELETED) take the shard lock (entry.ts), so size
 //     is exact and repairable after a crash.
-//   - Entries dropped from every table are set to EXPUNGED so that memory can be
-//     reclaimed (a lock-free writer still holding one must fail, not write).
+//   - A new dirty table is sized by read's *present* keys, not by all of read's
+//     entries: the deleted ones are about to be expunged, and a map whose keys
+//     were mostly deleted must not need room for them to take a new key.
 //   - clear() empties all shards while holding all their locks: writers see one
 //     step, but a lock-free reader running meanwhile may see some shards emptied
-//     and others not yet.
+//     and others not yet. The old tables and everything in them are retired as
+//     one object per shard and freed by reclamation, so a thread stopped
+//     mid-clear leaks nothing.
+//
+// Crash safety: every step that takes more than one store under a shard's lock
+// is announced in the lock holder's *intent* (slots.ts) first, naming the
+// blocks it involves; whoever takes the lock over from a dead holder finishes
+// or undoes that step (repairShardLocked) without leaking what it was building.
+//
+//   intent       A (INTENT_A)            B (INTENT_B)       step
+//   DIRTY_BUILD  the new dirty table     —                  dirtyFromReadLocked
+//   GROW         the grown dirty table   the old dirty      dirtyWithRoomLocked
+//   PROMOTE      the old read table      —                  promoteLocked
+//   CLEAR        the old read table      the old dirty      clearShardLocked
 //
 // Every function here runs pinned (reclaim.ts): entries, tables and values it
 // reaches stay valid until the caller unpins. Values it displaces it retires.
@@ -43,17 +57,19 @@
 import { DEBUG } from "./config";
 import { load32, load64, store32, store64, cas32, xchg32 } from "./atomics";
 import { alloc, free } from "./alloc";
+import { allocOrCollect } from "./memory";
 import { MUTEX_SIZE, lock, unlock, lockTakeOver } from "./mutex";
-import { KIND_ENTRY, KIND_TABLE, KIND_VALUE, allocOrCollect, retire } from "./reclaim";
+import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire } from "./reclaim";
 import {
   DELETED, ENTRY_KEY, ENTRY_VALUE, EXPUNGED, entryBlockSize, entryKeyLen, entryNew, isLive,
-  valueBlockSize, valueEquals, valueNew,
+  valueBlockSize, valueEquals, valueFree, valueFreeChunks, valueNew,
 } from "./entry";
 import {
-  capacityFor, tableCapacity, tableCount, tableEntryAt, tableFind, tableFreeUnpublished,
-  tableGrowLocked, tableHasRoom, tableHashAt, tableInsertLocked, tableNew,
-  tableRecountLocked, tableRemoveLocked,
+  capacityFor, slotEntry, slotHash, slotNext, slotRetire, tableCapacity, tableCount, tableEntryAt, tableFind,
+  tableFree, tableFreePages, tableGrowLocked, tableHasRoom, tableHashAt, tableHeaderBytes, tableInsertLocked,
+  tableHeaderSize, tableNew, tablePartner, tableRecountLocked, tableRemoveLocked, tableRunEnd, tableSetPartner, tableSlotAt,
 } from "./table";
+import { SLOT_INTENT_A, SLOT_INTENT_B, SLOT_INTENT_OP, SLOT_INTENT_SHARD, slotAt, slotHighWater } from "./slots";
 import { Status } from "./status";
 import { crashPoint } from "./faults";
 
@@ -127,11 +143,42 @@ import { crashPoint } from "./faults";
 
 // Thread-local state (Wasm globals are per instance).
 let owner: u32 = 0; // this thread's lock-owner id: slot index + 1
+let intent: usize = 0; // this thread's slot, whose intent words it writes
 /** The value block an operation found or displaced (see each operation). */
 export let result: u32 = 0;
 
-export function mapBindOwner(id: u32): void {
+/** Binds this thread's lock-owner id and slot (0, 0 to unbind). */
+export function mapBindOwner(id: u32, slot: usize): void {
   owner = id;
+  intent = slot;
+}
+
+// ── intents (see the top of this file) ─────────────────────────────────────
+
+// @ts-ignore: decorator
+@inline const INTENT_NONE: u32 = 0;
+// @ts-ignore: decorator
+@inline const INTENT_DIRTY_BUILD: u32 = 1;
+// @ts-ignore: decorator
+@inline const INTENT_GROW: u32 = 2;
+// @ts-ignore: decorator
+@inline const INTENT_PROMOTE: u32 = 3;
+// @ts-ignore: decorator
+@inline const INTENT_CLEAR: u32 = 4;
+
+/** Announces a step: its blocks first, the operation last. */
+// @ts-ignore: decorator
+@inline function intentBegin(op: u32, shard: usize, a: usize, b: usize): void {
+  store32(intent + SLOT_INTENT_A, <u32>a);
+  store32(intent + SLOT_INTENT_B, <u32>b);
+  store32(intent + SLOT_INTENT_SHARD, <u32>shard);
+  store32(intent + SLOT_INTENT_OP, op);
+}
+
+/** The step is done (always before the lock is released). */
+// @ts-ignore: decorator
+@inline function intentEnd(): void {
+  store32(intent + SLOT_INTENT_OP, INTENT_NONE);
 }
 
 // ── layout accessors ───────────────────────────────────────────────────────
@@ -237,7 +284,7 @@ export function mapDestroy(map: usize): void {
     const shard = shardAt(map, i);
     const tables = loadTables(shard);
     store64(shard + SHARD_TABLES, 0);
-    dropTables(readOf(tables), dirtyOf(tables));
+    retireOrphan(readOf(tables), dirtyOf(tables));
   }
   free(<usize>load<u32>(map + MAP_SHARDS), (<usize>shards) << LOG2_SHARD_SIZE);
   free(map, MAP_HEADER_SIZE);
@@ -386,7 +433,7 @@ export function mapLoadOrStore(
       sizeAddLocked(shard, 1);
       status = Status.ABSENT;
     } else if (block) {
-      free(<usize>block, valueBlockSize(<usize>block)); // never published
+      valueFree(<usize>block); // never published
     }
   }
   unlock(shard + SHARD_LOCK);
@@ -425,64 +472,83 @@ export function mapDelete(
 ): i32 {
   const shard = shardFor(map, hash);
   const h = <u32>hash;
-  let tables = loadTables(shard);
-  let entry = tableFind(readOf(tables), h, key, keyLen);
-  let locked = false;
-  if (!entry && dirtyOf(tables)) {
-    if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
-    locked = true;
-    tables = loadTables(shard);
-    entry = tableFind(readOf(tables), h, key, keyLen);
+  while (true) {
+    let tables = loadTables(shard);
+    let entry = tableFind(readOf(tables), h, key, keyLen);
+    let locked = false;
     if (!entry && dirtyOf(tables)) {
-      if (compare) {
-        entry = tableFind(dirtyOf(tables), h, key, keyLen);
-      } else {
-        entry = tableRemoveLocked(dirtyOf(tables), h, key, keyLen);
-        if (entry) {
-          // The entry was in dirty only and now is in no table: drop it whole.
-          crashPoint();
-          const value = xchg32(entry + ENTRY_VALUE, EXPUNGED);
-          crashPoint();
-          if (isLive(value)) sizeAddLocked(shard, -1);
-          missLocked(shard);
-          unlock(shard + SHARD_LOCK);
-          retire(entry, KIND_ENTRY);
-          if (!isLive(value)) return Status.ABSENT;
-          retire(value, KIND_VALUE);
-          result = value;
-          return Status.OK;
+      if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+      locked = true;
+      tables = loadTables(shard);
+      entry = tableFind(readOf(tables), h, key, keyLen);
+      if (!entry && dirtyOf(tables)) {
+        if (compare) {
+          entry = tableFind(dirtyOf(tables), h, key, keyLen);
+        } else {
+          entry = tableRemoveLocked(dirtyOf(tables), h, key, keyLen);
+          if (entry) {
+            // The entry was in dirty only and now is in no table: drop it whole.
+            crashPoint();
+            const value = xchg32(entry + ENTRY_VALUE, EXPUNGED);
+            crashPoint();
+            if (isLive(value)) sizeAddLocked(shard, -1);
+            missLocked(shard);
+            unlock(shard + SHARD_LOCK);
+            retire(entry, KIND_ENTRY);
+            if (!isLive(value)) return Status.ABSENT;
+            retire(value, KIND_VALUE);
+            result = value;
+            return Status.OK;
+          }
         }
+        // Regardless of whether the entry was present, record a miss: this key
+        // will take the slow path until dirty is promoted to read.
+        missLocked(shard);
       }
-      // Regardless of whether the entry was present, record a miss: this key
-      // will take the slow path until dirty is promoted to read.
-      missLocked(shard);
     }
-  }
-  if (!entry || !deletable(load32(entry + ENTRY_VALUE), compare, old, oldLen)) {
-    if (locked) unlock(shard + SHARD_LOCK);
+    if (!entry || !deletable(load32(entry + ENTRY_VALUE), compare, old, oldLen)) {
+      if (locked) unlock(shard + SHARD_LOCK);
+      return Status.ABSENT;
+    }
+    if (!locked) {
+      if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+      // The entry was found without the lock: a clear() may have dropped it
+      // since, zeroing the shard's size. Deleting from a dropped entry would
+      // count the key out twice; look again instead.
+      if (!isCurrentLocked(shard, entry, h)) {
+        unlock(shard + SHARD_LOCK);
+        continue;
+      }
+    }
+    // Under the lock only lock-free swaps (live → live) can still change the value.
+    while (true) {
+      const value = load32(entry + ENTRY_VALUE);
+      if (!deletable(value, compare, old, oldLen)) break;
+      if (cas32(entry + ENTRY_VALUE, value, DELETED) == value) {
+        crashPoint();
+        sizeAddLocked(shard, -1);
+        unlock(shard + SHARD_LOCK);
+        retire(value, KIND_VALUE);
+        result = value;
+        return Status.OK;
+      }
+    }
+    unlock(shard + SHARD_LOCK);
     return Status.ABSENT;
   }
-  if (!locked && !lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
-  // Under the lock only lock-free swaps (live → live) can still change the value.
-  while (true) {
-    const value = load32(entry + ENTRY_VALUE);
-    if (!deletable(value, compare, old, oldLen)) break;
-    if (cas32(entry + ENTRY_VALUE, value, DELETED) == value) {
-      crashPoint();
-      sizeAddLocked(shard, -1);
-      unlock(shard + SHARD_LOCK);
-      retire(value, KIND_VALUE);
-      result = value;
-      return Status.OK;
-    }
-  }
-  unlock(shard + SHARD_LOCK);
-  return Status.ABSENT;
 }
 
 // @ts-ignore: decorator
 @inline function deletable(value: u32, compare: bool, old: usize, oldLen: usize): bool {
   return isLive(value) && (!compare || valueEquals(value, old, oldLen));
+}
+
+/** True if `entry` is still in one of the shard's current tables. The caller holds the lock. */
+function isCurrentLocked(shard: usize, entry: usize, h: u32): bool {
+  const tables = loadTables(shard);
+  const key = entry + ENTRY_KEY;
+  const keyLen = entryKeyLen(entry);
+  return tableFind(readOf(tables), h, key, keyLen) == entry || tableFind(dirtyOf(tables), h, key, keyLen) == entry;
 }
 
 // ── CompareAndSwap ─────────────────────────────────────────────────────────
@@ -537,7 +603,7 @@ function tryCompareAndSwap(entry: usize, old: usize, oldLen: usize, nu: usize, n
     }
     value = seen;
     if (!isLive(value) || !valueEquals(value, old, oldLen)) {
-      free(<usize>block, valueBlockSize(<usize>block)); // never published
+      valueFree(<usize>block); // never published
       return Status.ABSENT;
     }
   }
@@ -546,91 +612,113 @@ function tryCompareAndSwap(entry: usize, old: usize, oldLen: usize, nu: usize, n
 // ── Clear ──────────────────────────────────────────────────────────────────
 
 /**
- * Deletes every key, in two passes. First, holding every shard's lock (taken
- * in index order, the only order in which more than one lock is ever held), it
- * empties every shard with one store each: no writer can see the clear half
- * done, and a lock-free reader only while those stores are made. Then, with the
- * locks released, it retires what the old tables held; nobody can reach those
- * tables any more except readers already pinned on them. LOCK_TIMEOUT or FULL
- * leave the map unchanged.
+ * Deletes every key. Holding every shard's lock (taken in index order, the only
+ * order in which more than one lock is ever held), it empties every shard with
+ * one store each, so no writer can see the clear half done, and a lock-free
+ * reader only while those stores are made. What the old tables held is retired
+ * with them, shard by shard, as one object (KIND_ORPHAN) that reclamation frees
+ * once no reader can reach it. Allocates nothing; LOCK_TIMEOUT leaves the map
+ * unchanged.
  */
-export function mapClear(map: usize, temp: usize, tempBytes: usize): i32 {
+export function mapClear(map: usize): i32 {
   const shards = mapShardCount(map);
-  // The old tables words, kept until the second pass: in the caller's `temp`
-  // (the thread's scratch region) when it is large enough, else allocated.
-  const oldBytes = (<usize>shards) << 3;
-  const old = tempBytes >= oldBytes ? temp : allocOrCollect(oldBytes);
-  if (!old) return Status.FULL;
   for (let i: u32 = 0; i < shards; i++) {
     if (!lock(shardAt(map, i) + SHARD_LOCK, owner)) {
       while (i--) unlock(shardAt(map, i) + SHARD_LOCK);
-      if (old != temp) free(old, oldBytes);
       return Status.LOCK_TIMEOUT;
     }
   }
-  for (let i: u32 = 0; i < shards; i++) {
-    const shard = shardAt(map, i);
-    const tables = loadTables(shard);
-    store<u64>(old + ((<usize>i) << 3), tables);
-    if (!tables) continue; // already empty (no tables, so size is 0 too)
-    store64(shard + SHARD_TABLES, 0); // read ← empty, dirty ← none: one store
-    crashPoint();
-    store<u32>(shard + SHARD_MISSES, 0);
-    store32(shard + SHARD_SIZE_COUNT, 0);
-  }
+  for (let i: u32 = 0; i < shards; i++) clearShardLocked(shardAt(map, i));
   for (let i: u32 = 0; i < shards; i++) unlock(shardAt(map, i) + SHARD_LOCK);
-  for (let i: u32 = 0; i < shards; i++) {
-    const tables = load<u64>(old + ((<usize>i) << 3));
-    if (tables) dropTables(readOf(tables), dirtyOf(tables));
-  }
-  if (old != temp) free(old, oldBytes);
   return Status.OK;
 }
 
+function clearShardLocked(shard: usize): void {
+  const tables = loadTables(shard);
+  if (!tables) return; // already empty (no tables, so size is 0 too)
+  const read = readOf(tables);
+  const dirty = dirtyOf(tables);
+  intentBegin(INTENT_CLEAR, shard, read, dirty);
+  store64(shard + SHARD_TABLES, 0); // read ← empty, dirty ← none: one store
+  crashPoint();
+  store<u32>(shard + SHARD_MISSES, 0);
+  store32(shard + SHARD_SIZE_COUNT, 0);
+  retireOrphan(read, dirty);
+  crashPoint();
+  intentEnd();
+}
+
+/** Retires a shard's dropped tables, and everything in them, as one object. */
+function retireOrphan(read: usize, dirty: usize): void {
+  if (read) {
+    tableSetPartner(read, dirty); // readers never look at it
+    retire(read, KIND_ORPHAN);
+  } else if (dirty) {
+    retire(dirty, KIND_ORPHAN);
+  }
+}
+
 /**
- * Retires a shard's read and dirty tables, no longer published, and every entry
- * and value they hold, once each. No lock is needed: only a lock holder that
- * found an entry through the current tables may change EXPUNGED, and these are
- * no longer current; lock-free writers only swap live values.
+ * Frees what an orphan (a read table, its partner the dirty table of the same
+ * shard, or a table alone) held, once no thread can reach any of it: the
+ * read table's EXPUNGED entries (in no dirty table), then every entry of the
+ * dirty table (or of the table alone) with its value, then the partner's blocks
+ * and the orphan's pages. Nothing changes entries' states any more (presence
+ * changes need a current table), so the states seen here are those at clear().
+ * Resumable: each slot is made a tombstone before what it held is freed.
  */
-function dropTables(read: usize, dirty: usize): void {
-  if (dirty) {
-    // Entries of read that are not in dirty are exactly the expunged ones.
-    // Retire them before dropping dirty's entries, which turns those EXPUNGED too.
-    retireExpunged(read);
-    dropEntries(dirty);
-    retire(dirty, KIND_TABLE);
+function drainOrphan(table: usize): void {
+  const partner = tablePartner(table);
+  if (partner) {
+    // The read table: its entries that are not EXPUNGED are the partner's too.
+    const capacity = tableCapacity(table);
+    for (let i: u32 = 0; i < capacity; ) {
+      const end = tableRunEnd(table, i);
+      let slot = tableSlotAt(table, i);
+      for (; i < end; i++, slot = slotNext(slot)) {
+        const entry = <usize>slotEntry(slot);
+        if (entry <= TOMBSTONE_WORD) continue;
+        const expunged = load32(entry + ENTRY_VALUE) == EXPUNGED;
+        slotRetire(slot);
+        if (expunged) free(entry, entryBlockSize(entry));
+      }
+    }
+    freeEntriesOf(partner);
+    tableFreePages(partner);
+    tableSetPartner(table, 0);
+    free(partner, tableHeaderBytes(partner));
   } else {
-    dropEntries(read);
+    freeEntriesOf(table);
   }
-  if (read) retire(read, KIND_TABLE);
+  tableFreePages(table);
 }
 
-function dropEntries(table: usize): void {
+// @ts-ignore: decorator
+@inline const TOMBSTONE_WORD: usize = 1;
+
+/** Frees every entry of a dropped table and its value (see drainOrphan). */
+function freeEntriesOf(table: usize): void {
   const capacity = tableCapacity(table);
-  for (let i: u32 = 0; i < capacity; i++) {
-    const entry = tableEntryAt(table, i);
-    if (!entry) continue;
-    const value = xchg32(entry + ENTRY_VALUE, EXPUNGED);
-    crashPoint();
-    if (isLive(value)) retire(value, KIND_VALUE);
-    retire(entry, KIND_ENTRY);
+  for (let i: u32 = 0; i < capacity; ) {
+    const end = tableRunEnd(table, i);
+    let slot = tableSlotAt(table, i);
+    for (; i < end; i++, slot = slotNext(slot)) {
+      const entry = <usize>slotEntry(slot);
+      if (entry <= TOMBSTONE_WORD) continue;
+      const value = <usize>load32(entry + ENTRY_VALUE);
+      if (isLive(<u32>value)) {
+        valueFreeChunks(value); // resumable while the entry still holds it
+        store32(entry + ENTRY_VALUE, EXPUNGED);
+        free(value, valueBlockSize(value));
+      }
+      slotRetire(slot);
+      crashPoint();
+      free(entry, entryBlockSize(entry));
+    }
   }
 }
 
-/**
- * Retires the EXPUNGED entries of a read table that has just stopped being
- * published: they were in no dirty table, so no other table holds them. The
- * caller holds the lock (promotion) or the table is no longer current (clear),
- * so nobody can unexpunge them meanwhile.
- */
-function retireExpunged(table: usize): void {
-  const capacity = tableCapacity(table);
-  for (let i: u32 = 0; i < capacity; i++) {
-    const entry = tableEntryAt(table, i);
-    if (entry && load32(entry + ENTRY_VALUE) == EXPUNGED) retire(entry, KIND_ENTRY);
-  }
-}
+reclaimRegisterKind(KIND_ORPHAN, drainOrphan, tableHeaderSize);
 
 // ── Range, Size ────────────────────────────────────────────────────────────
 
@@ -678,15 +766,36 @@ function missLocked(shard: usize): void {
 
 /** read ← dirty, dirty ← none, and retire what only the old read table held. */
 function promoteLocked(shard: usize, tables: u64): void {
+  const read = readOf(tables);
+  intentBegin(INTENT_PROMOTE, shard, read, 0);
   store64(shard + SHARD_TABLES, <u64>dirtyOf(tables));
   crashPoint();
   store<u32>(shard + SHARD_MISSES, 0);
-  const read = readOf(tables);
-  if (read) {
-    // The old read table's non-expunged entries all live on in dirty, now read.
-    retireExpunged(read);
-    retire(read, KIND_TABLE);
+  // The old read table's non-expunged entries all live on in dirty, now read.
+  if (read) retireReadLocked(read);
+  intentEnd();
+}
+
+/**
+ * Retires a read table that promotion has just replaced, and its EXPUNGED
+ * entries (which no other table holds). Each such slot is made a tombstone
+ * first (a reader still probing the table finds the key absent either way), so
+ * that whoever repairs after this thread died can finish the walk.
+ */
+function retireReadLocked(read: usize): void {
+  const capacity = tableCapacity(read);
+  for (let i: u32 = 0; i < capacity; ) {
+    const end = tableRunEnd(read, i);
+    let slot = tableSlotAt(read, i);
+    for (; i < end; i++, slot = slotNext(slot)) {
+      const entry = <usize>slotEntry(slot);
+      if (entry <= TOMBSTONE_WORD || load32(entry + ENTRY_VALUE) != EXPUNGED) continue;
+      slotRetire(slot);
+      crashPoint();
+      retire(entry, KIND_ENTRY);
+    }
   }
+  retire(read, KIND_TABLE);
 }
 
 /**
@@ -702,12 +811,7 @@ function insertLocked(shard: usize, key: usize, keyLen: usize, h: u32, block: u3
   if (!dirty) {
     // We're adding the first new key to the dirty table: make it, which marks
     // read as incomplete (amended) in the same store.
-    dirty = dirtyFromReadLocked(readOf(tables));
-    if (dirty) {
-      crashPoint();
-      store64(shard + SHARD_TABLES, tablesOf(readOf(tables), dirty));
-      crashPoint();
-    }
+    dirty = dirtyFromReadLocked(shard, readOf(tables));
   } else {
     dirty = dirtyWithRoomLocked(shard);
   }
@@ -721,19 +825,48 @@ function insertLocked(shard: usize, key: usize, keyLen: usize, h: u32, block: u3
 
 /**
  * Go's dirtyLocked: a new dirty table holding read's entries, minus the deleted
- * ones, which become EXPUNGED instead. All allocation happens before the first
+ * ones, which become EXPUNGED instead, installed as the shard's dirty table.
+ * Sized by read's present keys (plus the one about to be added), since the
+ * deleted ones will not be in it. All allocation happens before the first
  * entry changes, so 0 (memory exhausted) leaves everything as it was.
  */
-function dirtyFromReadLocked(read: usize): usize {
-  const dirty = tableNew(capacityFor(tableCount(read) + 1));
-  if (!dirty) return 0;
-  const capacity = tableCapacity(read);
-  for (let i: u32 = 0; i < capacity; i++) {
-    const entry = tableEntryAt(read, i);
-    if (entry && !tryExpungeLocked(entry)) tableInsertLocked(dirty, tableHashAt(read, i), entry);
-    crashPoint();
+function dirtyFromReadLocked(shard: usize, read: usize): usize {
+  intentBegin(INTENT_DIRTY_BUILD, shard, 0, 0);
+  const dirty = tableNew(capacityFor(presentIn(read) + 1), intent + SLOT_INTENT_A);
+  if (!dirty) {
+    intentEnd();
+    return 0;
   }
+  const capacity = tableCapacity(read);
+  for (let i: u32 = 0; i < capacity; ) {
+    const end = tableRunEnd(read, i);
+    let slot = tableSlotAt(read, i);
+    for (; i < end; i++, slot = slotNext(slot)) {
+      const entry = <usize>slotEntry(slot);
+      if (entry <= TOMBSTONE_WORD) continue;
+      if (!tryExpungeLocked(entry)) tableInsertLocked(dirty, slotHash(slot), entry);
+      crashPoint();
+    }
+  }
+  store64(shard + SHARD_TABLES, tablesOf(read, dirty));
+  crashPoint();
+  intentEnd();
   return dirty;
+}
+
+/** Entries of a table whose key is present. Exact under the lock: only lock holders change presence. */
+function presentIn(table: usize): u32 {
+  let present: u32 = 0;
+  const capacity = tableCapacity(table);
+  for (let i: u32 = 0; i < capacity; ) {
+    const end = tableRunEnd(table, i);
+    let slot = tableSlotAt(table, i);
+    for (; i < end; i++, slot = slotNext(slot)) {
+      const entry = <usize>slotEntry(slot);
+      if (entry > TOMBSTONE_WORD && isLive(load32(entry + ENTRY_VALUE))) present++;
+    }
+  }
+  return present;
 }
 
 function tryExpungeLocked(entry: usize): bool {
@@ -745,17 +878,25 @@ function tryExpungeLocked(entry: usize): bool {
   return value == EXPUNGED;
 }
 
-/** The dirty table with room for one more entry, grown if need be; 0 when memory is exhausted. */
+/**
+ * The dirty table with room for one more entry, grown if need be (the old one
+ * freed at once: only lock holders ever reach a dirty table); 0 when memory is
+ * exhausted.
+ */
 function dirtyWithRoomLocked(shard: usize): usize {
   const tables = loadTables(shard);
   const dirty = dirtyOf(tables);
   if (tableHasRoom(dirty, 1)) return dirty;
-  const grown = tableGrowLocked(dirty, 1);
-  if (!grown) return 0;
+  intentBegin(INTENT_GROW, shard, 0, dirty);
+  const grown = tableGrowLocked(dirty, 1, intent + SLOT_INTENT_A);
+  if (!grown) {
+    intentEnd();
+    return 0;
+  }
   store64(shard + SHARD_TABLES, tablesOf(readOf(tables), grown));
   crashPoint();
-  // Only lock holders ever reach a dirty table, so the old one can go now.
-  tableFreeUnpublished(dirty);
+  freeIntentTable(intent + SLOT_INTENT_B, dirty);
+  intentEnd();
   return grown;
 }
 
@@ -782,8 +923,12 @@ function unexpungeLocked(shard: usize, entry: usize, h: u32): bool {
 // ── crash recovery ─────────────────────────────────────────────────────────
 
 /**
- * Takes over every shard lock held by `deadOwner` (a thread that has exited),
- * repairs what it may have left half done, and releases it. Returns how many.
+ * Takes over every shard lock held by lock-owner `deadOwner`, a thread that
+ * has exited, finishes or undoes the step a dead thread was in the middle of
+ * there (its intent), repairs what else may be half done, and releases the
+ * lock. The caller (a reaper) is pinned, and the dead slot's pin still stands
+ * (reaper.ts), so nothing the dead thread retired has been freed yet.
+ * Returns how many locks it recovered.
  */
 export function mapRecoverLocks(map: usize, deadOwner: u32): u32 {
   let recovered: u32 = 0;
@@ -791,11 +936,75 @@ export function mapRecoverLocks(map: usize, deadOwner: u32): u32 {
   for (let i: u32 = 0; i < shards; i++) {
     const shard = shardAt(map, i);
     if (!lockTakeOver(shard + SHARD_LOCK, deadOwner, owner)) continue;
+    finishIntentsLocked(shard, deadOwner == owner);
     repairShardLocked(shard);
     unlock(shard + SHARD_LOCK);
     recovered++;
   }
   return recovered;
+}
+
+/**
+ * Finishes every step announced for `shard`, whose lock the caller has just
+ * taken over. A live thread announces a step only while it holds the lock, so
+ * each intent found is a dead thread's: the lock's holder, or an earlier dead
+ * thread whose reaper died holding the lock in turn. The lock has stayed with
+ * dead threads since, so the shard is as they left it. `ownToo`: the caller is
+ * recovering its own locks after a trap (abi.ts), so its own intent counts.
+ */
+function finishIntentsLocked(shard: usize, ownToo: bool): void {
+  const high = slotHighWater();
+  for (let i: u32 = 0; i < high; i++) {
+    const dead = slotAt(i);
+    if ((dead == intent && !ownToo) || load32(dead + SLOT_INTENT_OP) == INTENT_NONE) continue;
+    if (<usize>load32(dead + SLOT_INTENT_SHARD) != shard) continue;
+    finishIntentLocked(shard, dead);
+    store32(dead + SLOT_INTENT_OP, INTENT_NONE);
+  }
+}
+
+/** True once `table` has been retired (its header, zeroed when made, then holds a link). */
+// @ts-ignore: decorator
+@inline function isRetired(table: usize): bool {
+  return load<u32>(table + RETIRE_LINK) != 0;
+}
+
+/**
+ * Finishes or undoes the step slot `dead`'s thread announced for this shard.
+ * Each branch can be run again after a reaper of its own died half-way.
+ */
+function finishIntentLocked(shard: usize, dead: usize): void {
+  const op = load32(dead + SLOT_INTENT_OP);
+  const a = <usize>load32(dead + SLOT_INTENT_A);
+  const b = <usize>load32(dead + SLOT_INTENT_B);
+  const tables = loadTables(shard);
+  if (op == INTENT_DIRTY_BUILD) {
+    // Installed: done. Not installed: its expunging is undone by the repair
+    // that follows (no dirty table means no entry may be EXPUNGED); free the table.
+    if (a && dirtyOf(tables) != a) freeIntentTable(dead + SLOT_INTENT_A, a);
+  } else if (op == INTENT_GROW) {
+    if (a && dirtyOf(tables) == a) {
+      if (b) freeIntentTable(dead + SLOT_INTENT_B, b);
+    } else if (a) {
+      freeIntentTable(dead + SLOT_INTENT_A, a);
+    }
+  } else if (op == INTENT_PROMOTE) {
+    // Done once the tables word no longer shows the old read table, but for
+    // retiring it and its EXPUNGED entries (the walk skips the slots done).
+    if (a && readOf(tables) != a && !isRetired(a)) retireReadLocked(a);
+  } else if (op == INTENT_CLEAR) {
+    if (tables == tablesOf(a, b)) return; // not yet emptied: the clear did not reach this shard
+    const orphan = a ? a : b;
+    if (orphan && !isRetired(orphan)) retireOrphan(a, b);
+  }
+}
+
+/** Frees a table an intent names at `word` (never published, or displaced): pages, the word, the header. */
+function freeIntentTable(word: usize, table: usize): void {
+  tableFreePages(table); // resumable
+  store32(word, 0);
+  crashPoint();
+  free(table, tableHeaderBytes(table));
 }
 
 /**
@@ -814,8 +1023,6 @@ function repairShardLocked(shard: usize): void {
   const read = readOf(tables);
   const dirty = dirtyOf(tables);
   const holder = dirty ? dirty : read;
-  const capacity = tableCapacity(holder);
-  let size: u32 = 0;
   if (dirty) {
     tableRecountLocked(dirty);
   } else {
@@ -826,6 +1033,8 @@ function repairShardLocked(shard: usize): void {
       if (entry) cas32(entry + ENTRY_VALUE, EXPUNGED, DELETED);
     }
   }
+  let size: u32 = 0;
+  const capacity = tableCapacity(holder);
   for (let i: u32 = 0; i < capacity; i++) {
     const entry = tableEntryAt(holder, i);
     if (!entry) continue;

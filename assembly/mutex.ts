@@ -19,9 +19,9 @@
 // The sleep goes through an imported `Atomics.wait` (atomics.ts: a V8 bug in
 // Node 20 breaks Wasm's own wait) and is bounded, so a waiter that sees the lock
 // held by the same owner, with no acquisition in between, for `patienceMs` gives
-// up with `false` instead of blocking forever: that only happens when the holder
-// has died and its reaper has not run yet, possibly because the reaper is the
-// very thread that is waiting.
+// up with `false` instead of blocking forever. Before that, after each wait,
+// the waiter asks whether the holder's thread has died and if so reaps it
+// itself (reaper.ts), so a dead holder costs a waiter one wait, not a timeout.
 //
 // Without threads (proxy-wasm) there is one thread per VM and no call into a VM
 // overlaps another, so lock and unlock compile to nothing.
@@ -45,6 +45,20 @@ import { cas32, futexWait, futexWake, load32, store32, xchg32 } from "./atomics"
 
 // Thread-local: how long this thread waits on an unchanging lock word.
 let patienceMs: f64 = 5000;
+
+/**
+ * Called with the owner id of a lock that has not moved for a wait's length
+ * (LOCK_WAIT_MS); reaps that owner if its thread has died, and says whether it
+ * did (reaper.ts registers it). So a waiter does not time out on a dead
+ * holder: it recovers the lock itself, within one wait.
+ */
+type DeadOwnerHandler = (owner: u32) => bool;
+function noHandler(owner: u32): bool { return false; }
+let onStuckOwner: DeadOwnerHandler = noHandler;
+
+export function mutexSetDeadOwnerHandler(handler: DeadOwnerHandler): void {
+  onStuckOwner = handler;
+}
 
 export function setLockPatience(ms: f64): void {
   patienceMs = ms;
@@ -112,6 +126,10 @@ function lockSlow(word: usize, owner: u32): bool {
       unchangedMs = 0;
     }
     if (futexWait(word, seen, LOCK_WAIT_MS) == TIMED_OUT) {
+      if (onStuckOwner(seen & OWNER_MASK)) {
+        unchangedMs = 0;
+        continue;
+      }
       unchangedMs += LOCK_WAIT_MS;
       if (unchangedMs >= patienceMs) return false;
     }

@@ -14,73 +14,118 @@
 // one behind it, so three values tell them apart, and the limbo list of epoch
 // e + 2 is the list of epoch e - 1.
 //
+// This file knows no object layouts: each kind of object registers how to free
+// it (reclaimRegisterKind), and every retirable object keeps a u32 RETIRE_LINK
+// at offset 4, which readers never look at; the link's low three bits (blocks
+// are 8-aligned) hold the object's kind.
+//
 // Shared words (RECLAIM_BASE, in heap.ts):
 //
 //   EPOCH u32      0, 1 or 2. Advanced by CAS, by a pinned thread that has just
 //                  seen every pinned slot announce the current value.
-//   LIMBO[e] u32   Head of the objects retired while EPOCH was e, linked through
-//                  each object's RETIRE_LINK word. Pushed by CAS by any pinned
-//                  thread; taken whole (xchg with 0) by the thread whose CAS
-//                  moves EPOCH from e + 1 to e + 2. A push to LIMBO[e] comes
-//                  from a thread that read EPOCH == e while pinned at e or e - 1;
-//                  the advance to e + 2 needs every pinned thread at e + 1,
-//                  taker included, so no push can race with the take.
 //   ADVANCES u32   How many times EPOCH moved (statistics). Written by the thread
 //                  whose CAS moved it, before it unpins; no two such writes can
 //                  overlap, because the next advance waits for that unpin.
+//   LIMBO[e] u64   Head of the objects retired while EPOCH was e, linked through
+//                  each object's RETIRE_LINK word: low 32 bits the first object,
+//                  high 32 bits a tag bumped by every change. Pushed by CAS by
+//                  any pinned thread (a whole batch at a time); emptied object by
+//                  object, by CAS, by the thread whose CAS moves EPOCH from e + 1
+//                  to e + 2. A push to LIMBO[e] comes from a thread that read
+//                  EPOCH == e while pinned at e or e - 1; the advance to e + 2
+//                  needs every pinned thread at e + 1, the freeing thread itself
+//                  included until it unpins, so no push races with the freeing.
 //
-// Every retirable object keeps its size in its own immutable header and a u32
-// RETIRE_LINK at offset 4, which readers never look at; the link's low three
-// bits (blocks are 8-aligned) hold the object's kind.
+// Per thread, in its slot (slots.ts): the batch of objects it retired and has
+// not yet pushed, so that a write costs no contended CAS of its own; it joins a
+// limbo list every RETIRE_BATCH objects.
 //
-// Crash safety: a thread stopped while pinned holds the epoch back until a
-// reaper clears its pin (abi.ts). A thread stopped between moving EPOCH and
-// taking the stale list leaves that list to be freed one cycle later, when its
-// index comes round again; a thread stopped while freeing a list leaks the rest.
+// Threads that die (Worker.terminate() stops a thread at any instruction):
+//   - pinned: its pin holds the epoch back until a reaper clears it (reaper.ts).
+//   - with a batch: the reaper hands the batch on (reclaimAdoptBatch), or finds
+//     that it had already been pushed; no retired object is lost.
+//   - while freeing a limbo list: the list keeps what is left, and the objects
+//     are freed one cycle later. Objects are freed one at a time, after their
+//     contents (a table's pages, a value's chunks: each kind's `drain`, which
+//     is resumable), and unlinked before their own block is freed, so at most
+//     one block leaks.
 
 import { DEBUG, RETIRE_BATCH } from "./config";
-import { HEADER_INIT_ACCOUNT, RECLAIM_BASE } from "./heap";
-import { cas32, load32, store32, xchg32 } from "./atomics";
-import { alloc, allocReusing, free } from "./alloc";
-import { SLOT_PIN, bytesFreed, slotAt, slotHighWater } from "./slots";
-import { ENTRY_RETIRE_LINK, VALUE_RETIRE_LINK, entryBlockSize, valueBlockSize } from "./entry";
-import { TABLE_RETIRE_LINK, tableBlockSize } from "./table";
+import { RECLAIM_BASE } from "./heap";
+import { cas64, load32, load64, store32 } from "./atomics";
+import { free } from "./alloc";
+import { SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, slotAt, slotHighWater } from "./slots";
 
 // @ts-ignore: decorator
 @inline const EPOCH: usize = RECLAIM_BASE;
 // @ts-ignore: decorator
-@inline const LIMBO: usize = RECLAIM_BASE + 4;
+@inline const ADVANCES: usize = RECLAIM_BASE + 4;
 // @ts-ignore: decorator
-@inline const ADVANCES: usize = RECLAIM_BASE + 16;
+@inline const LIMBO: usize = RECLAIM_BASE + 8; // three u64 heads
 
 // @ts-ignore: decorator
-@inline const RETIRE_LINK: usize = 4;
-// @ts-ignore: ERROR is a compile-time builtin
-if (ENTRY_RETIRE_LINK != RETIRE_LINK || VALUE_RETIRE_LINK != RETIRE_LINK || TABLE_RETIRE_LINK != RETIRE_LINK) {
-  // @ts-ignore: ERROR is a compile-time builtin
-  ERROR("every retirable object keeps its retire link at offset RETIRE_LINK");
-}
+@inline export const RETIRE_LINK: usize = 4;
+// @ts-ignore: decorator
+@inline const KIND_MASK: u32 = 7;
+// @ts-ignore: decorator
+@inline const TAG_ONE: u64 = 1 << 32;
 
-// Object kinds, kept in the low bits of RETIRE_LINK.
+// ── kinds of objects ───────────────────────────────────────────────────────
+
+// The kinds the map retires; each module that owns a layout registers how its
+// kind is freed (entry.ts, table.ts, map.ts).
 // @ts-ignore: decorator
 @inline export const KIND_VALUE: u32 = 1;
 // @ts-ignore: decorator
 @inline export const KIND_ENTRY: u32 = 2;
 // @ts-ignore: decorator
 @inline export const KIND_TABLE: u32 = 3;
+/** A shard's tables dropped by clear(), with every entry and value in them. */
 // @ts-ignore: decorator
-@inline const KIND_MASK: u32 = 7;
+@inline export const KIND_ORPHAN: u32 = 4;
+
+/** Frees what an object owns besides its own block; resumable, as said above. */
+type Drain = (object: usize) => void;
+/** The size of the object's own block (still readable after drain). */
+type BlockSize = (object: usize) => usize;
+
+function drainNothing(object: usize): void {}
+function noSize(object: usize): usize { unreachable(); return 0; }
+
+// Thread-local, like every global: each instance registers the same functions
+// when its module starts. Kinds 1 … 7 (0 would be indistinguishable from a
+// link with no kind).
+let drain1: Drain = drainNothing, size1: BlockSize = noSize;
+let drain2: Drain = drainNothing, size2: BlockSize = noSize;
+let drain3: Drain = drainNothing, size3: BlockSize = noSize;
+let drain4: Drain = drainNothing, size4: BlockSize = noSize;
+
+/** Tells reclamation how to free objects of `kind` (1 … 4). Called once per kind, at start. */
+export function reclaimRegisterKind(kind: u32, drain: Drain, size: BlockSize): void {
+  if (kind == 1) { drain1 = drain; size1 = size; }
+  else if (kind == 2) { drain2 = drain; size2 = size; }
+  else if (kind == 3) { drain3 = drain; size3 = size; }
+  else if (kind == 4) { drain4 = drain; size4 = size; }
+  else unreachable();
+}
+
+function drainOf(kind: u32): Drain {
+  return kind == 1 ? drain1 : kind == 2 ? drain2 : kind == 3 ? drain3 : drain4;
+}
+
+function sizeOf(kind: u32): BlockSize {
+  return kind == 1 ? size1 : kind == 2 ? size2 : kind == 3 ? size3 : size4;
+}
+
+// ── this thread ────────────────────────────────────────────────────────────
 
 // Thread-local (Wasm globals are per instance, and an instance is a thread).
-let pinWord: usize = 0; // this thread's slot + SLOT_PIN; 0 until attached
+let slot: usize = 0; // this thread's slot; 0 until attached
 let pinDepth: i32 = 0; // nesting of pin() calls; the slot is announced while > 0
-let batchHead: usize = 0; // this thread's retired objects not yet in a limbo list,
-let batchTail: usize = 0; // linked through RETIRE_LINK like a limbo list
-let batchCount: u32 = 0;
 
-/** Makes `slot` this thread's announcement word. */
-export function reclaimBind(slot: usize): void {
-  pinWord = slot ? slot + SLOT_PIN : 0;
+/** Makes `bound` (a slot, or 0) this thread's. */
+export function reclaimBind(bound: usize): void {
+  slot = bound;
   pinDepth = 0;
 }
 
@@ -88,14 +133,14 @@ export function reclaimBind(slot: usize): void {
 // @ts-ignore: decorator
 @inline export function pin(): void {
   if (pinDepth++) return;
-  if (DEBUG) assert(pinWord != 0); // must be attached
-  store32(pinWord, (load32(EPOCH) << 1) | 1);
+  if (DEBUG) assert(slot != 0); // must be attached
+  store32(slot + SLOT_PIN, (load32(EPOCH) << 1) | 1);
 }
 
 // @ts-ignore: decorator
 @inline export function unpin(): void {
   if (--pinDepth) return;
-  store32(pinWord, 0);
+  store32(slot + SLOT_PIN, 0);
 }
 
 /**
@@ -103,39 +148,46 @@ export function reclaimBind(slot: usize): void {
  * later. The caller must be pinned, and must have made the object unreachable
  * from every shared word before calling.
  *
- * Retired objects first collect in this thread's own batch, which joins a
- * limbo list in one CAS every RETIRE_BATCH objects: a write then costs no
- * contended CAS on a list head of its own. The batch is tagged with the epoch
- * read when it joins, after every object in it was unlinked, so an object may be
- * kept longer than it needs, never freed sooner. A thread stopped mid-batch
- * leaks at most RETIRE_BATCH - 1 objects.
+ * The object joins this thread's batch in one store (the slot's batch head),
+ * after its link is written, so a reaper always finds a well-formed batch. The
+ * batch joins a limbo list every RETIRE_BATCH objects, tagged with the epoch
+ * read then, after every object in it was unlinked: an object may be kept
+ * longer than it needs, never freed sooner.
  */
 export function retire(object: usize, kind: u32): void {
-  if (DEBUG) assert(pinDepth > 0 && (object & KIND_MASK) == 0 && kind <= KIND_MASK);
-  store<u32>(object + RETIRE_LINK, <u32>batchHead | kind);
-  if (!batchHead) batchTail = object;
-  batchHead = object;
-  if (++batchCount >= RETIRE_BATCH) {
-    flushRetired();
+  if (DEBUG) assert(pinDepth > 0 && (object & KIND_MASK) == 0 && kind != 0 && kind <= KIND_MASK);
+  const head = load<u32>(slot + SLOT_BATCH_HEAD);
+  store<u32>(object + RETIRE_LINK, head | kind);
+  if (!head) store<u32>(slot + SLOT_BATCH_TAIL, <u32>object);
+  store<u32>(slot + SLOT_BATCH_HEAD, <u32>object); // the object is in the batch from here on
+  const count = load<u32>(slot + SLOT_BATCH_COUNT) + 1;
+  store<u32>(slot + SLOT_BATCH_COUNT, count);
+  if (count >= RETIRE_BATCH) {
+    flushBatch(slot);
     tryAdvance();
   }
 }
 
-/** Moves this thread's batch of retired objects into a limbo list. The caller is pinned. */
-function flushRetired(): void {
-  if (!batchHead) return;
-  const listAt = LIMBO + ((<usize>load32(EPOCH)) << 2);
-  const tailKind = load<u32>(batchTail + RETIRE_LINK) & KIND_MASK;
-  let head = load32(listAt);
+/** Pushes `owner`'s batch onto the limbo list of the current epoch. The caller is pinned. */
+function flushBatch(owner: usize): void {
+  const first = <usize>load<u32>(owner + SLOT_BATCH_HEAD);
+  if (!first) return;
+  const last = <usize>load<u32>(owner + SLOT_BATCH_TAIL);
+  pushChain(LIMBO + ((<usize>load32(EPOCH)) << 3), first, last);
+  store<u32>(owner + SLOT_BATCH_HEAD, 0);
+  store<u32>(owner + SLOT_BATCH_COUNT, 0);
+}
+
+/** Links the chain first … last on top of the list at `listAt`. */
+function pushChain(listAt: usize, first: usize, last: usize): void {
+  const lastKind = load<u32>(last + RETIRE_LINK) & KIND_MASK;
+  let head = load64(listAt);
   while (true) {
-    store<u32>(batchTail + RETIRE_LINK, head | tailKind); // published by the CAS below
-    const seen = cas32(listAt, head, <u32>batchHead);
-    if (seen == head) break;
+    store<u32>(last + RETIRE_LINK, <u32>head | lastKind); // published by the CAS below
+    const seen = cas64(listAt, head, ((head & ~<u64>0xFFFF_FFFF) + TAG_ONE) | <u64>first);
+    if (seen == head) return;
     head = seen;
   }
-  batchHead = 0;
-  batchTail = 0;
-  batchCount = 0;
 }
 
 /**
@@ -152,11 +204,40 @@ export function tryAdvance(): bool {
     if (pinned != 0 && pinned != current) return false;
   }
   const next = epoch == 2 ? 0 : epoch + 1;
-  if (cas32(EPOCH, epoch, next) != epoch) return false;
+  if (cas32Epoch(epoch, next) != epoch) return false;
   store32(ADVANCES, load32(ADVANCES) + 1);
   const stale = next == 2 ? 0 : next + 1; // == epoch - 1 (mod 3)
-  freeRetired(<usize>xchg32(LIMBO + ((<usize>stale) << 2), 0));
+  freeList(LIMBO + ((<usize>stale) << 3));
   return true;
+}
+
+// @ts-ignore: decorator
+@inline function cas32Epoch(expected: u32, desired: u32): u32 {
+  if (ASC_FEATURE_THREADS) return atomic.cmpxchg<u32>(EPOCH, expected, desired);
+  const seen = load<u32>(EPOCH);
+  if (seen == expected) store<u32>(EPOCH, desired);
+  return seen;
+}
+
+/**
+ * Frees the objects of a limbo list one at a time: the object's contents first
+ * (its kind's drain, resumable), then it is unlinked, then its block freed.
+ */
+function freeList(listAt: usize): void {
+  let head = load64(listAt);
+  while (<u32>head) {
+    const object = <usize><u32>head;
+    const link = load<u32>(object + RETIRE_LINK);
+    const kind = link & KIND_MASK;
+    drainOf(kind)(object);
+    const seen = cas64(listAt, head, ((head & ~<u64>0xFFFF_FFFF) + TAG_ONE) | <u64>(link & ~KIND_MASK));
+    if (seen != head) { // cannot happen (see LIMBO): look again rather than free
+      head = seen;
+      continue;
+    }
+    free(object, sizeOf(kind)(object));
+    head = load64(listAt);
+  }
 }
 
 /** Advances as far as the other threads allow; frees all that can be freed. */
@@ -165,22 +246,10 @@ export function collect(): void {
   // back the next advance itself; three advances drain all three lists.
   for (let i = 0; i < 3; i++) {
     pin();
-    flushRetired();
+    flushBatch(slot);
     tryAdvance();
     unpin();
   }
-}
-
-/** alloc(), and when the heap is exhausted, reclaim what can be and try once more, from any free memory. */
-export function allocOrCollect(size: usize): usize {
-  let block = alloc(size);
-  if (!block) {
-    collect();
-    block = alloc(size);
-    // Then memory freed in other size classes (alloc.ts).
-    if (!block) block = allocReusing(size, bytesFreed(HEADER_INIT_ACCOUNT));
-  }
-  return block;
 }
 
 /** Times the epoch has advanced since the heap began (statistics). */
@@ -196,25 +265,43 @@ export function reclaimIsPinned(): bool {
 /** Forgets this thread's pins (after a trap unwound past its unpin() calls). */
 export function reclaimResetPin(): void {
   pinDepth = 0;
-  store32(pinWord, 0);
-}
-
-/** Clears the pin of a slot whose thread has exited (the reaper's part). */
-export function reclaimClearPin(slot: usize): void {
   store32(slot + SLOT_PIN, 0);
 }
 
-function freeRetired(object: usize): void {
-  while (object) {
-    const link = load<u32>(object + RETIRE_LINK);
-    const next = <usize>(link & ~KIND_MASK);
-    const kind = link & KIND_MASK;
-    let size: usize = 0;
-    if (kind == KIND_VALUE) size = valueBlockSize(object);
-    else if (kind == KIND_ENTRY) size = entryBlockSize(object);
-    else if (kind == KIND_TABLE) size = tableBlockSize(object);
-    if (DEBUG) assert(size != 0);
-    free(object, size);
-    object = next;
+// ── reaping ────────────────────────────────────────────────────────────────
+
+/**
+ * Hands on the batch of a dead thread's slot `dead` (the caller, its reaper, is
+ * pinned, and the dead slot's pin is still set: see reaper.ts). A thread that
+ * died while pushing its batch may or may not have pushed it: then it is in
+ * the limbo list of the epoch it was pinned at or the next, which cannot be
+ * freed while its pin stands, so the reaper looks there first.
+ */
+export function reclaimAdoptBatch(dead: usize): void {
+  const first = <usize>load<u32>(dead + SLOT_BATCH_HEAD);
+  if (!first) return;
+  const last = <usize>load<u32>(dead + SLOT_BATCH_TAIL);
+  const pinned = load32(dead + SLOT_PIN);
+  if (pinned) {
+    const e = pinned >> 1;
+    if (listHolds(LIMBO + ((<usize>e) << 3), last) || listHolds(LIMBO + ((<usize>(e == 2 ? 0 : e + 1)) << 3), last)) {
+      store<u32>(dead + SLOT_BATCH_HEAD, 0);
+      return;
+    }
   }
+  flushBatch(dead);
+}
+
+function listHolds(listAt: usize, object: usize): bool {
+  let at = <usize><u32>load64(listAt);
+  while (at) {
+    if (at == object) return true;
+    at = <usize>(load<u32>(at + RETIRE_LINK) & ~KIND_MASK);
+  }
+  return false;
+}
+
+/** Clears the pin of a slot whose thread has exited (the reaper's last step for it). */
+export function reclaimClearPin(dead: usize): void {
+  store32(dead + SLOT_PIN, 0);
 }

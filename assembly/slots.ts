@@ -3,12 +3,16 @@
 // is its announcement to epoch reclamation (reclaim.ts), and it holds the
 // thread's scratch region and byte counters.
 //
-//   slot (SLOT_SIZE = 64 bytes, one cache line, MAX_SLOTS of them at SLOTS_BASE)
-//   ┌────────┬────────┬─────────┬────────────┬────────┬──────┐
-//   │ owner  │ pin    │ scratch │ scratchCap │ cache  │ —    │  +0 … +24
-//   ├────────┴────────┴─────────┴────────────┴────────┴──────┤
-//   │ allocated bytes u64          │ freed bytes u64          │  +24 … +40
-//   └─────────────────────────────────────────────────────────┘
+//   slot (SLOT_SIZE = 128 bytes, two cache lines, MAX_SLOTS of them at SLOTS_BASE)
+//   ┌────────┬────────┬─────────┬────────────┬────────┬───────────┐
+//   │ owner  │ pin    │ scratch │ scratchCap │ cache  │ batchHead │  +0 … +24
+//   ├────────┴────────┴─────────┴────────────┴────────┴───────────┤
+//   │ allocated bytes u64          │ freed bytes u64               │  +24 … +40
+//   ├───────────┬────────────┬──────────┬─────────────┬─────┬─────┤
+//   │ batchTail │ batchCount │ intentOp │ intentShard │ A   │ B   │  +40 … +64
+//   ├───────────┴────────────┴──────────┴─────────────┴─────┴─────┤
+//   │ carveNext │ carveEnd  │ reserved (per-thread statistics)    │  +64 … +128
+//   └──────────────────────────────────────────────────────────────┘
 //
 //   owner      Who holds the slot, in one word so that every change of hands
 //              is one CAS:
@@ -35,6 +39,17 @@
 //              the slot, owner or reaper, so it is drained at most once.
 //   counters   Bytes this thread allocated / freed (alloc.ts); never reset, so
 //              the sums over all slots stay exact when a slot is reused.
+//   batch      The owner's retired objects not yet in a shared limbo list
+//              (reclaim.ts): head, tail, count. Written only by the owner, plain,
+//              so that the list is well formed at every instruction; a reaper
+//              hands a dead owner's batch on to reclamation (reclaimAdoptBatch).
+//   carve      The owner's chunk for small blocks (alloc.ts): [next, end).
+//              Owner only, plain; released by whoever releases the slot.
+//   intent     What the owner is in the middle of under a shard's lock (map.ts):
+//              an operation, the shard, and the blocks it involves. Written by
+//              the owner (atomic stores) before the step it describes; read by
+//              whoever takes over the lock after the owner died, to finish or
+//              undo the step without leaking what it was building.
 
 import { MAX_SLOTS } from "./config";
 import { HEADER_SLOT_HIGH_WATER, SLOTS_BASE, SLOT_SIZE } from "./heap";
@@ -52,7 +67,25 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, free } from "./alloc";
 // @ts-ignore: decorator
 @inline const SLOT_CACHE: usize = 16;
 // @ts-ignore: decorator
+@inline export const SLOT_BATCH_HEAD: usize = 20;
+// @ts-ignore: decorator
 @inline export const SLOT_ACCOUNT: usize = 24;
+// @ts-ignore: decorator
+@inline export const SLOT_BATCH_TAIL: usize = 40;
+// @ts-ignore: decorator
+@inline export const SLOT_BATCH_COUNT: usize = 44;
+// @ts-ignore: decorator
+@inline export const SLOT_INTENT_OP: usize = 48;
+// @ts-ignore: decorator
+@inline export const SLOT_INTENT_SHARD: usize = 52;
+// @ts-ignore: decorator
+@inline export const SLOT_INTENT_A: usize = 56;
+// @ts-ignore: decorator
+@inline export const SLOT_INTENT_B: usize = 60;
+// @ts-ignore: decorator
+@inline export const SLOT_CARVE: usize = 64;
+// @ts-ignore: decorator
+@inline export const SLOT_STATS: usize = 72;
 
 // @ts-ignore: decorator
 @inline const FREE: u32 = 0;
@@ -139,9 +172,27 @@ export function slotTakeCache(slot: usize): usize {
   return <usize>xchg32(slot + SLOT_CACHE, 0);
 }
 
+/** The thread id of a slot's owner, if it is ATTACHED; else -1. */
+export function slotAttachedThread(slot: usize): i64 {
+  const owner = load32(slot + SLOT_OWNER);
+  return (owner & STATE_MASK) == ATTACHED ? <i64>(owner >> 2) : -1;
+}
+
+/** The slot index of the reaper of a slot in REAPING, else -1. */
+export function slotReapingBy(slot: usize): i32 {
+  const owner = load32(slot + SLOT_OWNER);
+  return (owner & STATE_MASK) == REAPING ? <i32>(owner >> 2) : -1;
+}
+
 /** Returns a slot to the free pool. The caller owns it (as owner or reaper). */
 export function slotRelease(slot: usize): void {
   store32(slot + SLOT_PIN, 0);
+  store32(slot + SLOT_BATCH_HEAD, 0);
+  store32(slot + SLOT_BATCH_TAIL, 0);
+  store32(slot + SLOT_BATCH_COUNT, 0);
+  store32(slot + SLOT_INTENT_OP, 0);
+  store32(slot + SLOT_CARVE, 0);
+  store32(slot + SLOT_CARVE + 4, 0);
   store32(slot + SLOT_SCRATCH_CAP, 0);
   store32(slot + SLOT_SCRATCH, 0);
   store32(slot + SLOT_CACHE, 0);

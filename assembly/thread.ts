@@ -1,11 +1,12 @@
 // This instance's thread identity: the slot it claimed (slots.ts) becomes its
-// byte account and block cache (alloc.ts), its epoch announcement (reclaim.ts)
-// and its lock owner id (map.ts). Wasm globals are per instance, so each
-// instance (one per Node thread, or the one of a proxy-wasm VM) binds its own.
+// byte account, block cache and lock-owner id for the allocator (alloc.ts), its
+// epoch announcement and retire batch (reclaim.ts), and its lock-owner id and
+// intent record (map.ts). Wasm globals are per instance, so each instance (one
+// per Node thread, or the one of a proxy-wasm VM) binds its own.
 
 import { HEADER_INIT_ACCOUNT } from "./heap";
-import { CACHE_SIZE, alloc, allocCacheDrain, free, setAccount, setCache } from "./alloc";
-import { SLOT_ACCOUNT, slotIndex, slotSetCache, slotTakeCache } from "./slots";
+import { CACHE_SIZE, alloc, allocBind, allocCacheDrain, allocCarveRelease, free } from "./alloc";
+import { SLOT_ACCOUNT, SLOT_CARVE, slotIndex, slotSetCache, slotTakeCache } from "./slots";
 import { reclaimBind } from "./reclaim";
 import { mapBindOwner } from "./map";
 
@@ -14,26 +15,26 @@ import { mapBindOwner } from "./map";
  * (none if memory is short: the cache only saves time).
  */
 export function threadBind(slot: usize): void {
-  setAccount(slot + SLOT_ACCOUNT);
-  reclaimBind(slot);
-  mapBindOwner(slotIndex(slot) + 1);
   const cache = alloc(CACHE_SIZE);
   if (cache) memory.fill(cache, 0, CACHE_SIZE);
   slotSetCache(slot, cache);
-  setCache(cache);
+  allocBind(slot + SLOT_ACCOUNT, cache, slotIndex(slot) + 1, slot + SLOT_CARVE);
+  reclaimBind(slot);
+  mapBindOwner(slotIndex(slot) + 1, slot);
 }
 
 /** Forgets this instance's thread identity, returning its cached blocks first. */
 export function threadUnbind(slot: usize): void {
-  setCache(0);
+  allocBind(slot + SLOT_ACCOUNT, 0, slotIndex(slot) + 1, 0); // no cache, no chunk from here on
   threadReleaseCache(slot);
-  setAccount(HEADER_INIT_ACCOUNT);
+  allocBind(HEADER_INIT_ACCOUNT, 0, 0, 0);
   reclaimBind(0);
-  mapBindOwner(0);
+  mapBindOwner(0, 0);
 }
 
-/** Returns the cached blocks of `slot`'s thread to the shared lists (its own, or a dead thread's). */
+/** Returns the cached blocks and carving chunk of `slot`'s thread to the shared lists (its own, or a dead thread's). */
 export function threadReleaseCache(slot: usize): void {
+  allocCarveRelease(slot + SLOT_CARVE);
   const cache = slotTakeCache(slot);
   if (!cache) return;
   allocCacheDrain(cache);

@@ -28,6 +28,7 @@ export interface CoreExports {
   sm_detach(): void;
   sm_recover(): void;
   sm_reapThread(threadId: number): number;
+  sm_reapDead(): number;
   sm_reserve(bytes: number): number;
   sm_scratch(): number;
   sm_scratchCap(): number;
@@ -58,12 +59,13 @@ export interface CoreExports {
   sm_sizeClassOf(size: number): number;
   sm_classSize(c: number): number;
   sm_debugFaultAfter(crashPoints: number): void;
+  sm_debugFailAllocation(n: number): void;
   sm_shardLockWord(index: number): number;
   sm_sipHash13(k0: bigint, k1: bigint, at: number, len: number): bigint;
 }
 
 /** Which statistic sm_stat returns (STAT_* in assembly/abi.ts). */
-export const Stat = { BYTES_IN_USE: 0, HEAP_BYTES: 1, MEMORY_BYTES: 2, THREADS: 3, EPOCH_ADVANCES: 4, LOCKS_RECOVERED: 5, SCRATCH_BYTES: 6 } as const;
+export const Stat = { BYTES_IN_USE: 0, HEAP_BYTES: 1, MEMORY_BYTES: 2, THREADS: 3, EPOCH_ADVANCES: 4, LOCKS_RECOVERED: 5, SCRATCH_BYTES: 6, COALESCES: 7 } as const;
 
 /** The builds of the core this package ships. */
 export type CoreBuild = 'release' | 'debug';
@@ -116,7 +118,8 @@ export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memo
   const words = new Int32Array(memory.buffer);
   const futexWait = (ptr: number, expected: number, timeoutMs: number): number =>
     WAIT_RESULTS[Atomics.wait(words, ptr >>> 2, expected, timeoutMs)] ?? TIMED_OUT;
-  const instance = new WebAssembly.Instance(module, { env: { memory, futexWait } });
+  const threadDead = (_threadId: number): number => 0;
+  const instance = new WebAssembly.Instance(module, { env: { memory, futexWait, threadDead } });
   const exports = instance.exports as unknown as CoreExports;
   if (typeof exports.sm_attach !== 'function' || typeof exports.sm_layoutVersion !== 'function') {
     throw new TypeError('not a syncmap-wasm core module');

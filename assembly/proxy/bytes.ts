@@ -14,7 +14,7 @@
 //           so a caller checks once, at the end (builderFailed).
 
 import { free } from "../alloc";
-import { allocOrCollect } from "../reclaim";
+import { allocOrCollect } from "../memory";
 import { bytesEqual } from "../entry";
 import { MAX_BLOCK } from "../sizeclass";
 import { TEXT_AT, TEXT_LEN, Text } from "./texts";

@@ -26,7 +26,7 @@
 //   no tombstones and the load stays count / capacity <= 3/4.
 
 import { free } from "../alloc";
-import { allocOrCollect } from "../reclaim";
+import { allocOrCollect } from "../memory";
 import { policyTableDestroy } from "./policy";
 
 // @ts-ignore: decorator

@@ -19,7 +19,8 @@
 
 import { HostStatus, proxy_get_shared_data, proxy_set_shared_data } from "./abi";
 import { CLEAR_RESULTS, RESULT, RESULT_CAS, RESULT_DATA, RESULT_SIZE, hostFree, inMemory, results } from "./hostmem";
-import { allocOrCollect, pin, unpin } from "../reclaim";
+import { allocOrCollect } from "../memory";
+import { pin, unpin } from "../reclaim";
 import { ENTRY_VALUE, VALUE_BYTES, isLive } from "../entry";
 import { tableCapacity, tableEntryAt } from "../table";
 import { POLICY_KEY_AT, POLICY_KEY_BYTES, policyTableDefault, policyTableEntries } from "./policy";

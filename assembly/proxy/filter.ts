@@ -35,7 +35,8 @@ import {
 import { headerFind, foundValue, foundValueLen } from "./headers";
 import { count, hits, lookups, metricsDefine, misses, reloads, reloadsRejected } from "./metrics";
 import { counterEnsureAll, counterIncrement, countersInit } from "./counters";
-import { allocOrCollect, pin, unpin } from "../reclaim";
+import { allocOrCollect } from "../memory";
+import { pin, unpin } from "../reclaim";
 
 let ready: bool = false;
 

@@ -27,7 +27,7 @@
 //   reads what it needs right after the call, before making another.
 
 import { free } from "../alloc";
-import { allocOrCollect } from "../reclaim";
+import { allocOrCollect } from "../memory";
 import { MAX_BLOCK } from "../sizeclass";
 
 // @ts-ignore: decorator

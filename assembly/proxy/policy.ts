@@ -35,7 +35,8 @@
 // no request of it can still be running.
 
 import { free } from "../alloc";
-import { allocOrCollect, collect, pin, unpin } from "../reclaim";
+import { allocOrCollect } from "../memory";
+import { collect, pin, unpin } from "../reclaim";
 import { mapDestroy, mapK0, mapK1, mapLoad, mapNew, mapRangeBegin, mapSeal, mapSwap, result } from "../map";
 import { VALUE_BYTES, bytesEqual, valueBlockSize, valueNew } from "../entry";
 import { sipHash13 } from "../hash";

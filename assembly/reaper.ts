@@ -1,0 +1,145 @@
+// Reaping: giving back what a thread that died still held. Worker.terminate()
+// stops a thread at any instruction, possibly holding shard locks, the
+// allocator's COALESCE lock, an epoch pin, a retire batch, a block cache and a
+// scratch region, and in the middle of a step it announced (an intent, map.ts).
+// Any live thread attached to the heap can reap it, in this order:
+//
+//   1. pin itself, take over every lock the dead thread held, and finish or
+//      undo its steps (map.ts, alloc.ts); the dead slot's pin still stands, so
+//      nothing it retired or was building can have been freed meanwhile;
+//   2. hand its retire batch on to reclamation, then clear its pin;
+//   3. free its scratch, return its cached blocks;
+//   4. finish the reapings it had itself begun, if it was a reaper;
+//   5. release the slot.
+//
+// A reaper marks the slot REAPING with its own slot index first (slots.ts), so
+// that one thread reaps a slot at a time, and a reaper that dies half-way is
+// recognized by whoever reaps *it*: that thread adopts the reapings and runs
+// them again; every step above can be repeated.
+//
+// Which threads died is the host's knowledge, not the heap's: the bindings keep
+// a registry of threads across the process (bindings/liveness.ts) and answer
+// `threadDead` from it. A thread asks when a lock it waits for does not move
+// (mutex.ts), when memory runs out (memory.ts), and when the bindings learn of
+// a death.
+
+import { heapCountRecoveredLocks, heapRootMap } from "./heap";
+import { allocRecoverCoalesce } from "./alloc";
+import { memorySetReaper } from "./memory";
+import { mutexSetDeadOwnerHandler } from "./mutex";
+import { pin, reclaimAdoptBatch, reclaimClearPin, unpin } from "./reclaim";
+import {
+  slotAdoptReap, slotAt, slotAttachedThread, slotBeginReap, slotFreeScratch, slotHighWater, slotIndex,
+  slotReapingBy, slotRelease,
+} from "./slots";
+import { threadReleaseCache } from "./thread";
+import { MAP_KIND_LOCKED, mapKind, mapRecoverLocks } from "./map";
+import { crashPoint } from "./faults";
+import { MAX_SLOTS } from "./config";
+
+// 1 if the thread with this id has exited (it will never run again), else 0.
+// @ts-ignore: decorator
+@external("env", "threadDead")
+declare function hostThreadDead(threadId: u32): i32;
+
+// Thread-local: this thread's slot, 0 while not attached.
+let self: usize = 0;
+
+export function reaperBind(slot: usize): void {
+  self = slot;
+}
+
+/** Reaps every slot held by thread `threadId`, which has exited. Returns how many. */
+export function reapThread(threadId: u32): i32 {
+  if (!self) return 0;
+  const me = slotIndex(self);
+  const high = slotHighWater();
+  let reaped = 0;
+  for (let i: u32 = 0; i < high; i++) {
+    const dead = slotAt(i);
+    if (dead == self || !slotBeginReap(dead, threadId, me)) continue;
+    reapSlot(dead);
+    reaped++;
+  }
+  return reaped;
+}
+
+/** Asks the host about every attached thread and reaps those that have exited. Returns how many slots. */
+export function reapDead(): i32 {
+  if (!ASC_FEATURE_THREADS || !self) return 0;
+  let reaped = 0;
+  const high = slotHighWater();
+  for (let i: u32 = 0; i < high; i++) {
+    const slot = slotAt(i);
+    if (slot == self) continue;
+    const thread = slotAttachedThread(slot);
+    if (thread >= 0 && hostThreadDead(<u32>thread)) reaped += reapThread(<u32>thread);
+  }
+  return reaped;
+}
+
+/**
+ * For a lock that does not move (mutex.ts): if its holder, lock-owner `owner`
+ * (slot index + 1), belongs to a thread that has exited, or is being reaped by
+ * one, reap it now. True if something was reaped: the caller looks again.
+ */
+function reapOwner(owner: u32): bool {
+  if (!ASC_FEATURE_THREADS || !self || !owner || owner > MAX_SLOTS) return false;
+  let slot = slotAt(owner - 1);
+  // A slot being reaped by a reaper that died: reap the reaper (it adopts the rest).
+  for (let hops = 0; hops < <i32>MAX_SLOTS; hops++) {
+    const reaper = slotReapingBy(slot);
+    if (reaper < 0) break;
+    slot = slotAt(<u32>reaper);
+  }
+  if (slot == self) return false;
+  const thread = slotAttachedThread(slot);
+  return thread >= 0 && hostThreadDead(<u32>thread) != 0 && reapThread(<u32>thread) > 0;
+}
+
+/** Repairs and releases the slot of a dead thread, which this thread has marked as its reaping. */
+function reapSlot(dead: usize): void {
+  const deadOwner = slotIndex(dead) + 1;
+  pin();
+  const map = heapRootMap();
+  if (mapKind(map) != MAP_KIND_LOCKED) heapCountRecoveredLocks(mapRecoverLocks(map, deadOwner));
+  allocRecoverCoalesce(deadOwner);
+  crashPoint();
+  reclaimAdoptBatch(dead);
+  reclaimClearPin(dead);
+  unpin();
+  crashPoint();
+  slotFreeScratch(dead);
+  threadReleaseCache(dead);
+  crashPoint();
+  // The dead thread may itself have been reaping other slots: finish those.
+  // Before the release: a reaping is marked with its reaper's slot index, and
+  // once `dead` is free a new thread may claim that index and mark reapings of
+  // its own, which this loop must not take over.
+  const deadIndex = slotIndex(dead);
+  const me = slotIndex(self);
+  const high = slotHighWater();
+  for (let j: u32 = 0; j < high; j++) {
+    if (slotAdoptReap(slotAt(j), deadIndex, me)) reapSlot(slotAt(j));
+  }
+  slotRelease(dead);
+}
+
+/**
+ * After a trap unwound out of this thread's own operation (abi.ts): recovers
+ * the locks it still holds and finishes the step it was in, as a reaper would
+ * for a dead thread, except that the slot stays this thread's.
+ */
+export function reaperRecoverSelf(): void {
+  const owner = slotIndex(self) + 1;
+  const map = heapRootMap();
+  if (mapKind(map) != MAP_KIND_LOCKED) mapRecoverLocks(map, owner);
+  allocRecoverCoalesce(owner);
+}
+
+memorySetReaper(reapDeadQuietly);
+mutexSetDeadOwnerHandler(reapOwner);
+
+function reapDeadQuietly(): void {
+  reapDead();
+}
