@@ -1,7 +1,7 @@
 // The proxy-wasm ABI 0.2.1 (proxy-wasm/spec, abi-versions/v0.2.1): every host
 // function the filter imports, and the constants of the spec it uses. This file
 // is the complete import list of build/syncmap-filter.wasm; the exports are in
-// index-proxy.ts (callbacks in filter.ts, proxy_on_memory_allocate in buffers.ts).
+// index-proxy.ts (callbacks in filter.ts, proxy_on_memory_allocate in hostmem.ts).
 //
 // Every host function returns a Status; results come back through pointers to
 // words in the plugin's memory. A host function that returns a buffer (header

@@ -12,11 +12,11 @@
 //
 // A policy: "timeout_ms" (required, a whole number 0 … 86400000; Envoy reads 0
 // as no timeout) and "headers" (optional, at most 16: lowercase header names
-// to values). The policy name, any JSON string up to 256 bytes once unescaped
-// (empty included), is matched byte for byte against the request header value.
+// to values). The policy name, any non-empty JSON string up to 256 bytes once
+// unescaped, is matched byte for byte against the request header value.
 //
 // Strict on purpose, so that a typo is refused rather than silently ignored:
-// unknown or repeated fields, a policy defined twice, a header set twice,
+// unknown or repeated fields, a policy defined twice or named "", a header set twice,
 // header names that are not lowercase HTTP tokens, pseudo-headers and
 // x-envoy-upstream-rq-timeout-ms among a policy's headers (timeout_ms sets that
 // one), header values with control characters, and anything after the object.
@@ -91,10 +91,7 @@ export function configLoad(ptr: usize, len: usize, previous: bool): usize {
   }
   if (table) policyTableDestroy(table);
   if (!jsonFailed()) jsonFailAt(0, Text.OUT_OF_MEMORY); // every refusal records why; never reached
-  logStart();
-  logText(Text.REFUSED_AT);
-  logNumber(jsonErrorAt);
-  logText(Text.COLON);
+  refusalStart(jsonErrorAt);
   if (where == WHERE_POLICY) {
     logText(Text.POLICY);
     logQuoted(DATA(policyName), LEN(policyName));
@@ -107,9 +104,35 @@ export function configLoad(ptr: usize, len: usize, previous: bool): usize {
     logText(Text.SPACE);
     logQuoted(DATA(detail), LEN(detail));
   }
-  logText(previous ? Text.PREVIOUS_STAYS : Text.NONE_IN_FORCE);
-  logEmit(LogLevel.ERROR);
+  refusalEnd(previous);
   return 0;
+}
+
+// Every refusal, whether configLoad or proxy_on_configure (filter.ts) finds
+// it, is one ERROR line of one format:
+//
+//   syncmap-filter: configuration refused at byte <offset>: <why>; <what stays>
+//
+// <offset> is where in the configuration the reader stopped (0 when the bytes
+// could not be read at all, MAX_CONFIG_BYTES when there are too many). <what
+// stays> depends on the root context being configured: one that has a table
+// keeps it ("the previous configuration stays in force"); one that has none,
+// which is how Envoy applies every new configuration (a new root context,
+// checked first in a VM of its own), stays without, and Envoy then rejects the
+// update and keeps the previous root context serving.
+
+/** Starts a refusal's log line: the prefix and the byte offset. */
+export function refusalStart(at: usize): void {
+  logStart();
+  logText(Text.REFUSED_AT);
+  logNumber(at);
+  logText(Text.COLON);
+}
+
+/** Ends a refusal's log line with what stays in force, and logs it. */
+export function refusalEnd(previous: bool): void {
+  logText(previous ? Text.PREVIOUS_STAYS : Text.ROOT_UNCONFIGURED);
+  logEmit(LogLevel.ERROR);
 }
 
 /** Records an error that quotes the bytes in builder `b`; always false. */
@@ -207,6 +230,9 @@ function readPolicies(table: usize): bool {
     if (!jsonEat(0x3A)) return jsonFail(Text.COLON_EXPECTED);
     where = WHERE_POLICY;
     if (LEN(policyName) > MAX_POLICY_NAME_BYTES) return jsonFailAt(at, Text.NAME_TOO_LONG);
+    // An empty header value is a miss (filter.ts), so a policy named "" could
+    // only ever be reached by accident: refused, as a typo would be.
+    if (!LEN(policyName)) return jsonFailAt(at, Text.EMPTY_NAME);
     if (++policies > MAX_POLICIES) return jsonFailAt(at, Text.TOO_MANY_POLICIES);
     if (!readPolicy(DATA(policyName), LEN(policyName))) return false;
     const status = policyTableAdd(table, DATA(policyName), LEN(policyName), encoded);

@@ -3,9 +3,10 @@
 // The host creates a root (plugin) context per plugin configuration it runs in
 // this VM, and a stream context per HTTP request, naming its root as parent
 // (proxy_on_context_create). Envoy applies a new configuration by creating a
-// new root context and keeping the old one while its requests finish
-// (PLATFORM.md), so one VM can hold several root contexts, each with its own
-// policy table; a request uses the table of its own root.
+// new root context (after checking it in a VM of its own) and keeping the old
+// one while its requests finish (PLATFORM.md), so one VM can hold several root
+// contexts, each with its own policy table; a request uses the table of its
+// own root.
 //
 //   root record (ROOT_RECORD_SIZE = 16 bytes, one per root context)
 //   ┌────────────┬────────────┬────────────┬────────────┐

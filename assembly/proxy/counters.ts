@@ -13,9 +13,10 @@
 // wrote in between). The ABI has no atomic insert-if-absent: a write to a key
 // that does not exist ignores the token. So every key is created when its
 // configuration is loaded (counterEnsure), before any request can count into
-// it. In Envoy the configuration is loaded on the main thread's VM before any
-// worker's, so workers find their keys made; a host that loads it on two VMs
-// at once while a third already counts could lose that third's first counts.
+// it. In Envoy each configuration is loaded first in a check VM of its own,
+// before any other VM, so the main thread's and the workers' VMs find their
+// keys made; a host that loads it on two VMs at once while a third already
+// counts could lose that third's first counts.
 
 import { HostStatus, proxy_get_shared_data, proxy_set_shared_data } from "./abi";
 import { CLEAR_RESULTS, RESULT, RESULT_CAS, RESULT_DATA, RESULT_SIZE, hostFree, inMemory, results } from "./hostmem";

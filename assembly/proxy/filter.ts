@@ -1,8 +1,8 @@
 // The filter: the proxy-wasm callbacks the plugin exports (index-proxy.ts
-// re-exports every function here), after the per-region policy of the seed's
-// chapter 5: a request header (default x-region) picks a route policy, whose
-// timeout goes into x-envoy-upstream-rq-timeout-ms and whose headers are set on
-// the request; a request that names no policy gets the default, if any.
+// re-exports every function here), a per-region route policy for Envoy: a
+// request header (default x-region) picks a route policy, whose timeout goes
+// into x-envoy-upstream-rq-timeout-ms and whose headers are set on the request;
+// a request that names no policy gets the default, if any.
 //
 // Callbacks, in the order a host makes them:
 //   _initialize                  lay out the heap, attach as thread 0 (vm.ts)
@@ -25,7 +25,7 @@ import { vmInit, vmReady } from "./vm";
 import { CLEAR_RESULTS, RESULT, RESULT_DATA, RESULT_SIZE, hostAllocate, hostFree, hostmemInit, inMemory, results } from "./hostmem";
 import { TEXTS_INDEX_SIZE, TEXT_AT, TEXT_LEN, Text, textScan, textScanLength, textsIndex, textsNarrow } from "./texts";
 import { logEmit, logInit, logNumber, logQuoted, logStart, logText } from "./log";
-import { MAX_CONFIG_BYTES, configInit, configLoad } from "./config";
+import { MAX_CONFIG_BYTES, configInit, configLoad, refusalEnd, refusalStart } from "./config";
 import { ROOT_TABLE_OF, contextDelete, contextRoot, contextsInit, rootCreate, rootInstall, rootIs, streamCreate } from "./contexts";
 import {
   HEADER_NAME_AT, HEADER_NAME_BYTES, HEADER_VALUE_AT, HEADER_VALUE_BYTES, POLICY_DIGITS_AT, POLICY_DIGITS_BYTES,
@@ -79,20 +79,21 @@ export function proxy_on_configure(rootContext: u32, size: usize): bool {
   let root = contextRoot(rootContext);
   if (!root) root = rootCreate(rootContext);
   metricsDefine();
-  if (!root) return refuse(Text.OUT_OF_MEMORY, 0);
+  if (!root) return refuse(false, 0, Text.OUT_OF_MEMORY, -1, false);
   const previous = ROOT_TABLE_OF(root) != 0;
-  if (size > MAX_CONFIG_BYTES) return refuse(Text.TOO_LARGE, size);
+  // Refused unread; the offset is that of the first byte past the limit.
+  if (size > MAX_CONFIG_BYTES) return refuse(previous, MAX_CONFIG_BYTES, Text.TOO_LARGE, size, true);
   let data: usize = 0;
   let len: usize = 0;
   if (size) {
     CLEAR_RESULTS();
     const status = proxy_get_buffer_bytes(BufferType.PLUGIN_CONFIGURATION, 0, size, results + RESULT_DATA, results + RESULT_SIZE);
-    if (status != HostStatus.OK) return refuse(Text.READ_FAILED, status);
+    if (status != HostStatus.OK) return refuse(previous, 0, Text.READ_FAILED, status, false);
     data = <usize>RESULT(RESULT_DATA);
     len = <usize>RESULT(RESULT_SIZE);
     if (len > size || (len && !data) || !inMemory(data, len)) {
       hostFree(data);
-      return refuse(Text.BAD_BUFFER, len);
+      return refuse(previous, 0, Text.BAD_BUFFER, len, true);
     }
   }
   const table = configLoad(data, len, previous);
@@ -122,13 +123,17 @@ export function proxy_on_configure(rootContext: u32, size: usize): bool {
   return true;
 }
 
-/** Logs a refusal that is not about the JSON itself; counts it; always false. */
-function refuse(reason: Text, number: u64): bool {
-  logStart();
-  logText(Text.REFUSED);
+/**
+ * Logs a refusal found before the JSON is read, in configLoad's format (at
+ * byte `at`: the reason, `number` unless negative, " bytes" if `inBytes`, what
+ * stays in force); counts it; always false.
+ */
+function refuse(previous: bool, at: usize, reason: Text, number: i64, inBytes: bool): bool {
+  refusalStart(at);
   logText(reason);
-  if (number) logNumber(number);
-  logEmit(LogLevel.ERROR);
+  if (number >= 0) logNumber(<u64>number);
+  if (inBytes) logText(Text.BYTES);
+  refusalEnd(previous);
   count(reloadsRejected);
   return false;
 }

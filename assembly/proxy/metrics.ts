@@ -5,14 +5,23 @@
 //
 //   syncmap_filter.lookups           requests looked up (each request: one)
 //   syncmap_filter.hits              requests whose header value named a policy
-//   syncmap_filter.misses            all other requests: no header, a repeated
-//                                    one, a value longer than a policy name can
-//                                    be, or a value no policy has
-//   syncmap_filter.reloads           configurations loaded (the first one too)
-//   syncmap_filter.reloads_rejected  configurations refused
+//   syncmap_filter.misses            all other requests: no header, an empty
+//                                    or a repeated one, a value longer than a
+//                                    policy name can be, or a value no policy has
+//   syncmap_filter.reloads           configurations loaded (the first one too),
+//                                    once per root context (below)
+//   syncmap_filter.reloads_rejected  configurations refused, likewise
 //
-// lookups == hits + misses. Ids are opaque (never 0, PLATFORM.md), so 0 means
-// "not defined": a counter the host refused to define is skipped, not fatal.
+// lookups == hits + misses. reloads and reloads_rejected count once per root
+// context that loads or refuses a configuration, so once per VM: each VM
+// decides alone, and the ABI gives VMs no way to agree that a configuration
+// was already counted (shared data has no insert-if-absent and no delete, so a
+// mark per configuration could neither be made safely nor ever be removed).
+// In Envoy, an accepted configuration is loaded in W + 2 VMs (its check VM,
+// the main thread's, one per worker), and a refused one in the check VM alone.
+//
+// Metric ids are opaque (never 0, PLATFORM.md), so 0 means "not defined": a
+// counter the host refused to define is skipped, not fatal.
 
 import { LogLevel, MetricType, HostStatus, proxy_define_metric, proxy_increment_metric } from "./abi";
 import { CLEAR_RESULTS, RESULT, RESULT_ID, results } from "./hostmem";

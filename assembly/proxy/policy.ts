@@ -227,8 +227,8 @@ export function policyTableNew(): usize {
   // ABI). Policy keys come from the operator, not from requests, so a known
   // key would not let a client build collisions; still, a request should not
   // be able to predict which values probe the longest chains.
-  let k0: u64 = 0x736d61702d66696c; // fallback: "smap-fil", "ter-seed"
-  let k1: u64 = 0x7465722d73656564;
+  let k0: u64 = 0x736d61702d66696c; // fallback: ASCII "smap-fil", "ter-key!"
+  let k1: u64 = 0x7465722d6b657921;
   if (random_get(results + RESULT_DATA, 16) == WASI_SUCCESS) {
     k0 = load<u64>(results + RESULT_DATA);
     k1 = load<u64>(results + RESULT_DATA + 8);
@@ -317,7 +317,8 @@ export function policyTableEntries(table: usize): usize {
  */
 // @ts-ignore: decorator
 @inline export function policyTableLookup(table: usize, value: usize, len: usize): usize {
-  if (len > MAX_POLICY_NAME_BYTES) return 0;
+  // No policy is named "" (config.ts refuses it) or longer than the limit.
+  if (!len || len > MAX_POLICY_NAME_BYTES) return 0;
   const map = TABLE_MAP_OF(table);
   if (mapLoad(map, value, len, sipHash13(mapK0(map), mapK1(map), value, len)) != Status.OK) return 0;
   return <usize>result + VALUE_BYTES;

@@ -31,7 +31,6 @@ export const enum Text {
   LOG_PREFIX,
   INIT_FAILED,
   METRIC_REFUSED,
-  REFUSED,
   REFUSED_AT,
   COLON,
   POLICY,
@@ -39,8 +38,9 @@ export const enum Text {
   SPACE,
   CUT_OPEN,
   CUT_CLOSE,
+  BYTES,
   PREVIOUS_STAYS,
-  NONE_IN_FORCE,
+  ROOT_UNCONFIGURED,
   LOADED,
   POLICIES_ON,
   DEFAULT_TIMEOUT,
@@ -73,6 +73,7 @@ export const enum Text {
   STRING_EXPECTED_FOR,
   BAD_HEADER_NAME,
   NAME_TOO_LONG,
+  EMPTY_NAME,
   TOO_MANY_POLICIES,
   DUPLICATE_POLICY,
   TIMEOUT_RANGE,
@@ -100,7 +101,6 @@ headers
 syncmap-filter: 
 syncmap-filter: could not lay out its heap in this VM's memory; the filter is off
 the host refused to define a metric; it is not counted
-configuration refused: 
 configuration refused at byte 
 : 
 policy 
@@ -108,8 +108,9 @@ default policy:
  
 ... (
  bytes)
+ bytes
 ; the previous configuration stays in force
-; no configuration is in force
+; this root context has no configuration (Envoy rejects the update and keeps serving with the previous root context, if any)
 configuration loaded: 
  policies on header 
 , default timeout 
@@ -117,9 +118,9 @@ configuration loaded:
 , no default policy
 ; WASI random_get failed: the hash key is fixed
 out of memory
-the configuration is over 4 MiB: bytes 
+the configuration is over 4 MiB: 
 cannot read the plugin configuration: host status 
-the host returned a bad configuration buffer: bytes 
+the host returned a bad configuration buffer: 
 the configuration is empty; expected a JSON object
 expected a JSON object
 expected a field name in double quotes
@@ -141,6 +142,7 @@ expected an object for
 expected a string for
 not a lowercase HTTP header name of at most 128 bytes:
 the name is longer than 256 bytes
+the name is empty, and an empty header value names no policy
 more than 65536 policies
 the policy is defined twice
 timeout_ms must be a whole number from 0 to 86400000

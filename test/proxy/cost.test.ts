@@ -13,7 +13,7 @@
  * Run alone: npx vitest run test/proxy/cost.test.ts
  */
 import { expect, test } from 'vitest';
-import { SEED_CONFIG, newHost, pluginBinary, requestHeaders, startVm } from './plugin.js';
+import { REGION_POLICY_CONFIG, newHost, pluginBinary, requestHeaders, startVm } from './plugin.js';
 import { bytes, serializePairs, type HeaderPair, type ProxyHost, type Vm } from './host.js';
 
 const N = 20_000;
@@ -74,7 +74,7 @@ function stubbed(headers: HeaderPair[], clock: number): number {
   let memory: WebAssembly.Memory | undefined;
   let plugin: Record<string, Fn> = {};
   const pairs = serializePairs(headers);
-  const config = Buffer.from(JSON.stringify(SEED_CONFIG));
+  const config = Buffer.from(JSON.stringify(REGION_POLICY_CONFIG));
   const count = new Uint8Array(8);
   const put = (data: Uint8Array, ptrPtr: number, sizePtr: number): number => {
     const ptr = plugin.proxy_on_memory_allocate!(data.length);
@@ -126,7 +126,7 @@ function stubbed(headers: HeaderPair[], clock: number): number {
 
 test('per-request cost of a policy lookup', () => {
   const host = newHost();
-  const { vm, root } = startVm(host, SEED_CONFIG);
+  const { vm, root } = startVm(host, REGION_POLICY_CONFIG);
   const idle = vm.createRoot().context; // a root with no configuration: the call alone
   const hit = encoded('cn-east');
   const miss = encoded('eu-west');

@@ -10,7 +10,7 @@
 import { describe, expect, test } from 'vitest';
 import { LogLevel } from './abi-spec.js';
 import { headerStrings, headerValue, type HeaderPair, type ProxyHost, type Vm } from './host.js';
-import { TIMEOUT_HEADER, newHost, requestHeaders, startVm } from './plugin.js';
+import { PREVIOUS_STAYS, ROOT_UNCONFIGURED, TIMEOUT_HEADER, newHost, requestHeaders, startVm } from './plugin.js';
 import { Random } from './random.js';
 
 // ── the reference model ──────────────────────────────────────────────────
@@ -46,7 +46,7 @@ function model(text: string): Model | undefined {
   if (!isObject(doc.policies)) return undefined;
   const policies = new Map<string, Policy>();
   for (const [name, p] of Object.entries(doc.policies)) {
-    if (Buffer.byteLength(name) > 256) return undefined;
+    if (Buffer.byteLength(name) > 256 || name === '') return undefined;
     const policy = toPolicy(p);
     if (!policy) return undefined;
     policies.set(latin1(name), policy);
@@ -129,7 +129,7 @@ function randomConfig(r: Random): Record<string, unknown> {
   };
   if (r.chance(0.6)) config.default = policy();
   const policies: Record<string, unknown> = {};
-  for (let n = r.int(25); n > 0; n--) policies[randomName(r)] = policy();
+  for (let n = r.int(25); n > 0; n--) policies[randomName(r) || 'x'] = policy(); // "" is refused (mutate tries it)
   config.policies = policies;
   return config;
 }
@@ -148,7 +148,7 @@ function mutate(r: Random, text: string): string | Uint8Array {
     case 2: return Buffer.concat([b.subarray(0, at), Buffer.from(r.pick(['{', '}', '"', ',', ':', '[', '-', '.5', 'e9', '\\', 'null', '"x":1,', '\u0001'])), b.subarray(at)]);
     case 3: return text.replace(/"timeout_ms":\d+/, `"timeout_ms":${r.pick(['-1', '1.5', '1e2', '86400001', '"5"', 'null', '01'])}`);
     case 4: return text.replace(/"(x-[a-z-]*)":/, (_, n: string) => `"${r.pick([n.toUpperCase(), ':path', TIMEOUT_HEADER, ''])}":`);
-    default: return text.replace(/\{/, r.pick(['{"unknown":1,', '{"policies":{},', '[', '{"header":"X",']));
+    default: return text.replace(/\{/, r.pick(['{"unknown":1,', '{"policies":{},', '[', '{"header":"X",', '{"policies":{"":{"timeout_ms":1}},']));
   }
 }
 
@@ -208,6 +208,7 @@ describe('fuzz', () => {
     const { vm, root } = startVm(host);
     let current: Model | undefined;
     let refusals = 0;
+    let emptyNames = 0;
     for (let c = 0; c < 600; c++) {
       const valid = JSON.stringify(randomConfig(r));
       const config = r.chance(0.85) ? mutate(r, valid) : valid;
@@ -225,15 +226,18 @@ describe('fuzz', () => {
         expect(current, `${label} was accepted`).toBeDefined();
       } else {
         refusals++;
+        if (line.message.includes("policy '': the name is empty")) emptyNames++;
         expect(line.level, label).toBe(LogLevel.ERROR);
-        const match = /^syncmap-filter: configuration refused at byte (\d+): .+; (the previous|no) configuration (stays|is) in force$/.exec(line.message);
+        const match = /^syncmap-filter: configuration refused at byte (\d+): .+; (.+)$/.exec(line.message);
         expect(match, `${label}\n${line.message}`).not.toBeNull();
         expect(Number(match![1]), label).toBeLessThanOrEqual(size);
+        expect(match![2], label).toBe(current ? PREVIOUS_STAYS : ROOT_UNCONFIGURED);
       }
       // Whatever happened, the table in force answers as its model says.
       for (let i = 0; i < 5; i++) check(vm, root, current, randomRequest(r, current, current?.header ?? 'x-region'), label);
     }
     expect(refusals).toBeGreaterThan(300);
+    expect(emptyNames).toBeGreaterThan(0);
     expect(host.metric('syncmap_filter.reloads_rejected')).toBe(BigInt(refusals));
   });
 

@@ -20,8 +20,17 @@ export const TIMEOUT_HEADER = 'x-envoy-upstream-rq-timeout-ms';
 export const POLICY_COUNTER = 'syncmap-filter/requests/policy/';
 export const DEFAULT_COUNTER = 'syncmap-filter/requests/default';
 
-/** The seed's chapter 5 example: east 1.2 s, north 1.8 s. */
-export const SEED_CONFIG = {
+/**
+ * The ends of a refusal's log line: a root context that had a table keeps it;
+ * one that had none (how Envoy applies every new configuration: a new root
+ * context) stays without, and the line says what Envoy does then.
+ */
+export const PREVIOUS_STAYS = 'the previous configuration stays in force';
+export const ROOT_UNCONFIGURED = 'this root context has no configuration ' +
+  '(Envoy rejects the update and keeps serving with the previous root context, if any)';
+
+/** A per-region route policy for an Envoy filter: east 1.2 s, north 1.8 s, default 3 s. */
+export const REGION_POLICY_CONFIG = {
   header: 'x-region',
   default: { timeout_ms: 3000, headers: { 'x-route-policy': 'default' } },
   policies: {

@@ -5,12 +5,12 @@
  * meet CAS_MISMATCH and retry, and no count may be lost.
  */
 import { expect, test } from 'vitest';
-import { DEFAULT_COUNTER, POLICY_COUNTER, SEED_CONFIG, newHost, requestHeaders, startVm } from './plugin.js';
+import { DEFAULT_COUNTER, POLICY_COUNTER, REGION_POLICY_CONFIG, newHost, requestHeaders, startVm } from './plugin.js';
 import { Random } from './random.js';
 
 test('4 VMs count every request exactly once, through CAS retries', () => {
   const host = newHost();
-  const workers = Array.from({ length: 4 }, () => startVm(host, SEED_CONFIG));
+  const workers = Array.from({ length: 4 }, () => startVm(host, REGION_POLICY_CONFIG));
   expect(workers.every((w) => w.accepted)).toBe(true);
 
   const random = new Random(20261126);
@@ -46,9 +46,9 @@ test('4 VMs count every request exactly once, through CAS retries', () => {
 
 test('a VM started later reads and continues the counts the others made', () => {
   const host = newHost();
-  const first = startVm(host, SEED_CONFIG);
+  const first = startVm(host, REGION_POLICY_CONFIG);
   for (let i = 0; i < 5; i++) first.vm.request(first.root, requestHeaders('cn-east'));
-  const late = startVm(host, SEED_CONFIG); // its configure must not reset existing keys
+  const late = startVm(host, REGION_POLICY_CONFIG); // its configure must not reset existing keys
   expect(host.sharedCount(POLICY_COUNTER + 'cn-east')).toBe(5n);
   late.vm.request(late.root, requestHeaders('cn-east'));
   expect(host.sharedCount(POLICY_COUNTER + 'cn-east')).toBe(6n);
