@@ -26,6 +26,7 @@ import {
   type ResolvedOptions,
 } from './options.js';
 import { HANDLE_KIND, checkHandle, createMemory, type SyncMapHandle } from './sharing.js';
+import { adoptRegistry, processRegistry } from './liveness.js';
 import { LAYOUT_VERSION } from './status.js';
 
 const END_OF_RECORDS = 0xffffffff;
@@ -93,8 +94,9 @@ export class Attachment<K, V> implements Scratch {
     this.refresh();
   }
 
-  reapThread(id: number): void {
-    if (this.#open && id !== threadId) this.ex.sm_reapThread(id);
+  /** Reaps every thread of the map that has died (liveness.ts); cheap when none has. */
+  reapDead(): void {
+    if (this.#open) this.ex.sm_reapDead();
   }
 
   /**
@@ -163,7 +165,7 @@ export const CLASS_OF: Record<MapKind, string> = { sync: 'SyncMap', locked: 'Loc
 
 export function createAttachment<K, V>(module: WebAssembly.Module, o: ResolvedOptions<K, V>, kind: MapKind): Attachment<K, V> {
   const memory = createMemory(o.maxMemoryBytes);
-  const ex = instantiate(module, memory);
+  const ex = instantiate(module, memory, processRegistry);
   const seed = crypto.getRandomValues(new Uint32Array(4));
   const status = ex.sm_create(
     seed[0]!, seed[1]!, seed[2]!, seed[3]!,
@@ -179,6 +181,7 @@ export function createAttachment<K, V>(module: WebAssembly.Module, o: ResolvedOp
     keys: o.keys.kind,
     values: o.values.kind,
     maxMemoryBytes: o.maxMemoryBytes,
+    registry: processRegistry,
   });
   return new Attachment(ex, handle, o.keys, o.values, o.lockTimeoutMs);
 }
@@ -208,9 +211,10 @@ export function attachTo<K, V>(
   }
   const keys = keyCodecs[handle.keys] as unknown as KeyCodec<K>;
   const lockTimeoutMs = integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs, what);
+  adoptRegistry(handle.registry); // before attaching: see liveness.ts
   let ex: CoreExports;
   try {
-    ex = instantiate(handle.module, handle.memory);
+    ex = instantiate(handle.module, handle.memory, handle.registry);
   } catch (error) {
     throw new SyncMapInvalidHandleError(`${what}: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
   }

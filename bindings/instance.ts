@@ -16,6 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { processRegistry, registryView, threadIsDead, type ThreadRegistry } from './liveness.js';
 
 /** The core's exports (assembly/abi.ts). Results >= 0 are values, < 0 statuses. */
 export interface CoreExports {
@@ -110,15 +111,19 @@ const TIMED_OUT = 2;
 const WAIT_RESULTS: Record<string, number> = { ok: 0, 'not-equal': 1, 'timed-out': TIMED_OUT };
 
 /**
- * A new instance of the core over `memory`. Throws a TypeError if `module` is not
- * this package's core (missing imports or exports).
+ * A new instance of the core over `memory`, which asks `registry` whether a
+ * thread has died (liveness.ts). Throws a TypeError if `module` is not this
+ * package's core (missing imports or exports).
  */
-export function instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory): CoreExports {
+export function instantiate(
+  module: WebAssembly.Module, memory: WebAssembly.Memory, registry: ThreadRegistry = processRegistry,
+): CoreExports {
   // One view for good: the memory is created at its maximum and never grows (sharing.ts, createMemory).
   const words = new Int32Array(memory.buffer);
   const futexWait = (ptr: number, expected: number, timeoutMs: number): number =>
     WAIT_RESULTS[Atomics.wait(words, ptr >>> 2, expected, timeoutMs)] ?? TIMED_OUT;
-  const threadDead = (_threadId: number): number => 0;
+  const threads = registryView(registry);
+  const threadDead = (id: number): number => (threadIsDead(threads, id) ? 1 : 0);
   const instance = new WebAssembly.Instance(module, { env: { memory, futexWait, threadDead } });
   const exports = instance.exports as unknown as CoreExports;
   if (typeof exports.sm_attach !== 'function' || typeof exports.sm_layoutVersion !== 'function') {

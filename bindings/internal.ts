@@ -6,6 +6,7 @@
 import { SyncMap, abandon, coreOf, kAttachAs, kCreateWithBuild, type ConcurrentMap, type SyncMapOptions } from './syncmap.js';
 import type { SyncMapHandle } from './sharing.js';
 import type { CoreBuild, CoreExports } from './instance.js';
+import { recordDeathForTest, recordThreadForTest } from './liveness.js';
 
 export { Status, LAYOUT_VERSION } from './status.js';
 export { errorForStatus, statusError } from './errors.js';
@@ -37,7 +38,13 @@ export function collect(map: ConcurrentMap<unknown, unknown>): void {
  * reapThread(), one thread can play another that died at a chosen instruction.
  */
 export function attachAs<K, V>(handle: SyncMapHandle, threadId: number): SyncMap<K, V> {
+  recordThreadForTest(threadId);
   return SyncMap[kAttachAs]<K, V>(handle, threadId);
+}
+
+/** Records the death of a made-up thread id (attachAs), as the 'exit' event of its Worker would. */
+export function recordDeath(threadId: number): void {
+  recordDeathForTest(threadId);
 }
 
 /** Forgets a map without detaching: its slot, locks and pin stay as they are. */

@@ -10,18 +10,16 @@
  * Threads that exit: a worker that ends normally closes its maps from its
  * process 'exit' event. A worker stopped by `Worker.terminate()` runs no code at
  * all, possibly in the middle of an operation, holding a shard lock and an
- * epoch pin. Node tells the thread that created the worker (its 'exit' event);
- * this module listens for every worker that threads with an open map create
- * (the `worker_threads` diagnostics channel), and on 'exit' asks every map open
- * in this thread to reap the dead thread's slot: recover its locks, repair what
- * it left half done, release its pin. So: keep a map open in the thread that
- * creates workers for as long as they may be terminated.
+ * epoch pin. Its death is recorded in the process's thread registry
+ * (liveness.ts), whatever thread learns of it, and every thread with the map
+ * open reaps it: at once if its event loop is free, or as soon as it waits
+ * for a lock the dead thread held (the core asks the registry then).
  */
-import dc from 'node:diagnostics_channel';
-import { isMainThread, type Worker } from 'node:worker_threads';
+import { isMainThread } from 'node:worker_threads';
 import { SyncMapArgumentError, SyncMapInvalidHandleError, SyncMapLayoutMismatchError } from './errors.js';
 import { LAYOUT_VERSION } from './status.js';
 import { describe, keyCodecs, valueMarshals, type KeyKind, type ValueKind } from './codecs.js';
+import { isRegistry, onDeath, type ThreadRegistry } from './liveness.js';
 
 /**
  * What another thread needs to attach to a map. Pass it to a worker through
@@ -42,6 +40,8 @@ export interface SyncMapHandle {
   readonly values: ValueKind | 'custom';
   /** The memory's maximum, as created. */
   readonly maxMemoryBytes: number;
+  /** The registry of the process's threads that the map's threads share (liveness.ts). */
+  readonly registry: SharedArrayBuffer;
 }
 
 export const HANDLE_KIND = 'syncmap-wasm';
@@ -107,46 +107,43 @@ export function checkHandle(handle: unknown): asserts handle is SyncMapHandle {
   if (typeof h.maxMemoryBytes !== 'number') {
     throw new SyncMapInvalidHandleError(`${what}.maxMemoryBytes must be a number`);
   }
+  if (!isRegistry(h.registry)) {
+    throw new SyncMapInvalidHandleError(`${what}.registry must be the thread registry a map's handle carries`);
+  }
 }
 
-// ── reaping threads that exit without closing ──────────────────────────────
+// ── threads that exit ──────────────────────────────────────────────────────
 
 /** A map open in this thread. */
 export interface OpenMap {
-  /** Recovers the slots of a thread that has exited. */
-  reapThread(threadId: number): void;
+  /** Reaps every thread of the map that the registry says has died. */
+  reapDead(): void;
   /** Detaches this thread. */
   close(): void;
 }
 
-const openInThisThread = new Set<OpenMap>();
+const openInThisThread = new Map<OpenMap, () => void>();
 let closingAtExit = false;
 
-export function registerOpen(map: OpenMap): void {
-  openInThisThread.add(map);
-  // A worker that ends without closing its maps gives their slots back as it
-  // exits. (A terminated one runs no code: its creator reaps it instead.)
+/**
+ * Tracks a map open in this thread: it reaps dead threads whenever a death is
+ * recorded in `registry` (liveness.ts), and, in a worker, is closed when the
+ * worker ends on its own, so that it holds nothing by then.
+ */
+export function registerOpen(map: OpenMap, registry: ThreadRegistry): void {
+  if (openInThisThread.has(map)) return;
+  openInThisThread.set(map, onDeath(registry, () => map.reapDead()));
   if (!isMainThread && !closingAtExit) {
     closingAtExit = true;
     process.once('exit', () => {
-      for (const open of openInThisThread) open.close();
+      for (const open of [...openInThisThread.keys()]) open.close();
     });
   }
 }
 
 export function unregisterOpen(map: OpenMap): void {
+  const stop = openInThisThread.get(map);
+  if (!stop) return;
   openInThisThread.delete(map);
+  stop();
 }
-
-function reapThread(threadId: number): void {
-  for (const map of openInThisThread) map.reapThread(threadId);
-}
-
-// Every Worker this thread creates is announced here; its threadId is read now,
-// because it reads -1 once the worker has exited.
-dc.subscribe('worker_threads', (message) => {
-  const worker = (message as { worker?: Worker }).worker;
-  if (!worker) return;
-  const id = worker.threadId;
-  worker.once('exit', () => reapThread(id));
-});

@@ -83,7 +83,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
   protected constructor(attachment: object) {
     const a = attachment as Attachment<K, V>;
     this.#a = a;
-    registerOpen(a);
+    registerOpen(a, a.handle.registry);
     finalizer.register(this, a as Attachment<unknown, unknown>, a);
   }
 
@@ -260,6 +260,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
   /** Counters of the whole map (all threads). */
   stats(): SyncMapStats {
     const a = this.#a ?? closed('SyncMap.stats');
+    a.reapDead(); // so that `threads` counts only live ones
     return {
       size: this.size,
       bytesInUse: a.ex.sm_stat(Stat.BYTES_IN_USE),
