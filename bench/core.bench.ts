@@ -8,7 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { LockedMap, SyncMap } from 'syncmap-wasm';
-import { CoreBench } from '../bindings/bench-core.js';
+import { CoreBench, createBenchMap } from '../bindings/bench-core.js';
 import type { BenchConfig } from './lib/config.js';
 import { GO_CASES, type GoCase } from './lib/go-cases.js';
 import { MAX_MEMORY } from './lib/impls.js';
@@ -35,9 +35,12 @@ export async function runCore(cfg: BenchConfig, log: (line: string) => void): Pr
   const maxThreads = Math.max(...cfg.threads);
   const sides = [];
   for (const impl of ['syncmap', 'lockedmap'] as const) {
-    const Class = impl === 'syncmap' ? SyncMap : LockedMap;
     // 'number' keys: the loop's raw 8-byte integer keys never meet a string codec.
-    const map = await Class.create<number, number>({ keys: 'number', values: 'number', maxMemoryBytes: MAX_MEMORY });
+    // Over the benchmark build of the core, the one with Go's loops in it.
+    const options = { keys: 'number', values: 'number', maxMemoryBytes: MAX_MEMORY } as const;
+    const map = impl === 'syncmap'
+      ? createBenchMap<number, number>(SyncMap, options)
+      : createBenchMap<number, number>(LockedMap, options);
     sides.push({ impl, map, core: new CoreBench(map), pool: await Pool.start(maxThreads), spec: { kind: impl, id: `${impl}-core`, handle: map.handle } });
   }
   try {
