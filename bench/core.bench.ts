@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { LockedMap, SyncMap } from 'syncmap-wasm';
 import { CoreBench, createBenchMap } from '../bindings/bench-core.js';
 import type { BenchConfig } from './lib/config.js';
+import { startRun } from './lib/context.js';
 import { GO_CASES, type GoCase } from './lib/go-cases.js';
 import { MAX_MEMORY } from './lib/impls.js';
 import { Pool } from './lib/pool.js';
@@ -70,8 +71,9 @@ export async function runCore(cfg: BenchConfig, log: (line: string) => void): Pr
 }
 
 // Run directly (`node build/bench/core.bench.js [--quick] [--out DIR]`): this section alone,
-// printed (and written only with --out). Not awaited: run.js imports this module back.
+// printed (and written only with --out).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.argv.splice(2, 0, '--only', 'core');
-  void import('./run.js');
+  const run = startRun(process.argv.slice(2), 'core');
+  run.results.core = await run.section('core', () => runCore(run.cfg, run.log));
+  run.finish();
 }
