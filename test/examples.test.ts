@@ -1,5 +1,9 @@
-/** Every example in examples/ runs as its npm script does. */
+/**
+ * Every example in examples/ runs as its npm script does, and the README's
+ * example is examples/quick-start.mjs, word for word.
+ */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -11,7 +15,10 @@ function node(args: string[], timeout = 20_000) {
 }
 
 describe('examples', () => {
-  it('quick-start.mjs runs: the worker reads the main thread and back', () => {
+  it('quick-start.mjs is the README example, and runs: the worker reads the main thread and back', () => {
+    const code = readFileSync(new URL('../examples/quick-start.mjs', import.meta.url), 'utf8');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(`\`\`\`js\n${code}\`\`\``);
     const { status, stdout, stderr } = node(['examples/quick-start.mjs']);
     expect(stderr).toBe('');
     expect(status).toBe(0);
