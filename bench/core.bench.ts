@@ -8,8 +8,9 @@
  */
 import { fileURLToPath } from 'node:url';
 import { LockedMap, SyncMap } from 'syncmap-wasm';
-import { CoreBench } from '../bindings/bench-core.js';
+import { CoreBench, createBenchMap } from '../bindings/bench-core.js';
 import type { BenchConfig } from './lib/config.js';
+import { startRun } from './lib/context.js';
 import { GO_CASES, type GoCase } from './lib/go-cases.js';
 import { MAX_MEMORY } from './lib/impls.js';
 import { Pool } from './lib/pool.js';
@@ -35,9 +36,12 @@ export async function runCore(cfg: BenchConfig, log: (line: string) => void): Pr
   const maxThreads = Math.max(...cfg.threads);
   const sides = [];
   for (const impl of ['syncmap', 'lockedmap'] as const) {
-    const Class = impl === 'syncmap' ? SyncMap : LockedMap;
     // 'number' keys: the loop's raw 8-byte integer keys never meet a string codec.
-    const map = await Class.create<number, number>({ keys: 'number', values: 'number', maxMemoryBytes: MAX_MEMORY });
+    // Over the benchmark build of the core, the one with Go's loops in it.
+    const options = { keys: 'number', values: 'number', maxMemoryBytes: MAX_MEMORY } as const;
+    const map = impl === 'syncmap'
+      ? createBenchMap<number, number>(SyncMap, options)
+      : createBenchMap<number, number>(LockedMap, options);
     sides.push({ impl, map, core: new CoreBench(map), pool: await Pool.start(maxThreads), spec: { kind: impl, id: `${impl}-core`, handle: map.handle } });
   }
   try {
@@ -67,8 +71,9 @@ export async function runCore(cfg: BenchConfig, log: (line: string) => void): Pr
 }
 
 // Run directly (`node build/bench/core.bench.js [--quick] [--out DIR]`): this section alone,
-// printed (and written only with --out). Not awaited: run.js imports this module back.
+// printed (and written only with --out).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.argv.splice(2, 0, '--only', 'core');
-  void import('./run.js');
+  const run = startRun(process.argv.slice(2), 'core');
+  run.results.core = await run.section('core', () => runCore(run.cfg, run.log));
+  run.finish();
 }

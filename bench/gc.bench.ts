@@ -9,6 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import { fork } from 'node:child_process';
 import type { BenchConfig } from './lib/config.js';
+import { startRun } from './lib/context.js';
 import type { GcImpl, GcReport, GcRequest } from './lib/gc-child.js';
 import { steady } from './lib/quiet.js';
 
@@ -47,8 +48,9 @@ export async function runGc(cfg: BenchConfig, log: (line: string) => void): Prom
 }
 
 // Run directly (`node build/bench/gc.bench.js [--quick] [--out DIR]`): this section alone,
-// printed (and written only with --out). Not awaited: run.js imports this module back.
+// printed (and written only with --out).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.argv.splice(2, 0, '--only', 'gc');
-  void import('./run.js');
+  const run = startRun(process.argv.slice(2), 'gc');
+  run.results.gc = await run.section('gc', () => runGc(run.cfg, run.log));
+  run.finish();
 }

@@ -12,6 +12,7 @@
 import { fileURLToPath } from 'node:url';
 import type { ImplKind } from './adapters/types.js';
 import type { BenchConfig } from './lib/config.js';
+import { startRun } from './lib/context.js';
 import { GO_CASES, goCase, type GoCase } from './lib/go-cases.js';
 import { goImpls, type Impl, type Session } from './lib/impls.js';
 import { Pool } from './lib/pool.js';
@@ -138,8 +139,9 @@ async function scalingCeiling(cfg: BenchConfig, pool: Pool): Promise<{ threads: 
 }
 
 // Run directly (`node build/bench/go-suite.bench.js [--quick] [--out DIR]`): this section alone,
-// printed (and written only with --out). Not awaited: run.js imports this module back.
+// printed (and written only with --out).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.argv.splice(2, 0, '--only', 'go');
-  void import('./run.js');
+  const run = startRun(process.argv.slice(2), 'go');
+  run.results.goSuite = await run.section('go', () => runGoSuite(run.cfg, run.log));
+  run.finish();
 }

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { LockedMap, SyncMap } from 'syncmap-wasm';
 import { collect } from '../bindings/internal.js';
 import type { BenchConfig } from './lib/config.js';
+import { startRun } from './lib/context.js';
 import { keptKeys } from './lib/keys.js';
 import { Pool } from './lib/pool.js';
 import { repeatedCell } from './lib/quiet.js';
@@ -118,8 +119,9 @@ export async function runInflection(cfg: BenchConfig, log: (line: string) => voi
 }
 
 // Run directly (`node build/bench/inflection.bench.js [--quick] [--out DIR]`): this section alone,
-// printed (and written only with --out). Not awaited: run.js imports this module back.
+// printed (and written only with --out).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.argv.splice(2, 0, '--only', 'inflection');
-  void import('./run.js');
+  const run = startRun(process.argv.slice(2), 'inflection');
+  run.results.inflection = await run.section('inflection', () => runInflection(run.cfg, run.log));
+  run.finish();
 }

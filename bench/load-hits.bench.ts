@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import Benchmark from 'benchmark';
 import { LockedMap, SyncMap, type ConcurrentMap } from 'syncmap-wasm';
 import type { BenchConfig } from './lib/config.js';
+import { startRun } from './lib/context.js';
 import { keptKeys } from './lib/keys.js';
 import { interferenceMeter } from './lib/machine.js';
 
@@ -163,8 +164,9 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
 }
 
 // Run directly (`node build/bench/load-hits.bench.js [--quick] [--out DIR]`): this section alone,
-// printed (and written only with --out). Not awaited: run.js imports this module back.
+// printed (and written only with --out).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.argv.splice(2, 0, '--only', 'single');
-  void import('./run.js');
+  const run = startRun(process.argv.slice(2), 'single');
+  run.results.singleThread = await run.section('single', () => runSingle(run.cfg, run.log));
+  run.finish();
 }

@@ -15,31 +15,75 @@ import { SyncMap } from 'syncmap-wasm';
 import { podOf, uidOf, type Pod } from './pods.js';
 import type { ReaderData } from './reader.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    threads: { type: 'string', default: String(availableParallelism()) },
-    keys: { type: 'string', default: '10000' },
-    duration: { type: 'string', default: '10' },
-    'write-ratio': { type: 'string', default: '0.01' },
-    help: { type: 'boolean', default: false },
-  },
-});
+const USAGE = `usage: npm run demo -- [--threads N] [--keys N] [--duration SECONDS] [--write-ratio R]
+
+  --threads      reader worker threads, 1 to 64 (default: os.availableParallelism() = ${availableParallelism()})
+  --keys         pods in the cluster, keyed by UID, 1 to 5000000 (default 10000)
+  --duration     seconds to run, 1 to 3600 (default 10)
+  --write-ratio  share of all operations that are writes (add/update/delete), 0 to 0.9 (default 0.01)
+  --help         this text`;
+
+/** A bad command line: the reason, then the usage, on stderr; exit status 2. */
+function usageError(reason: string): never {
+  console.error(`${reason}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const NUMBER_FLAGS = ['threads', 'keys', 'duration', 'write-ratio'];
+
+/**
+ * parseArgs reads `--keys -5` as a flag without its value followed by an
+ * unknown option `-5`; a negative number after a number flag is its value (and
+ * then out of range), so pass it as `--keys=-5`.
+ */
+function joinNegativeValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (NUMBER_FLAGS.includes(arg.replace(/^--/, '')) && arg.startsWith('--') && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/** The first sentence of parseArgs' message, which goes on to advice about positionals. */
+function reasonOf(error: Error): string {
+  const first = /^[^.]*(?:'[^']*'[^.]*)*/.exec(error.message)?.[0] ?? error.message;
+  const reason = first.replace(/^Option '(--[\w-]+)(?: <value>)?' argument (?:missing|is ambiguous)$/, '$1 needs a value');
+  return reason.charAt(0).toLowerCase() + reason.slice(1);
+}
+
+let flags;
+try {
+  ({ values: flags } = parseArgs({
+    args: joinNegativeValues(process.argv.slice(2)),
+    options: {
+      threads: { type: 'string', default: String(availableParallelism()) },
+      keys: { type: 'string', default: '10000' },
+      duration: { type: 'string', default: '10' },
+      'write-ratio': { type: 'string', default: '0.01' },
+      help: { type: 'boolean', default: false },
+    },
+  }));
+} catch (error) {
+  if ((error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS_')) usageError(reasonOf(error as Error));
+  throw error;
+}
 
 if (flags.help) {
-  console.log(`usage: npm run demo -- [--threads N] [--keys N] [--duration SECONDS] [--write-ratio R]
-
-  --threads      reader worker threads (default: os.availableParallelism() = ${availableParallelism()})
-  --keys         pods in the cluster, keyed by UID (default 10000)
-  --duration     seconds to run (default 10)
-  --write-ratio  share of all operations that are writes (add/update/delete), 0 to 0.9 (default 0.01)`);
+  console.log(USAGE);
   process.exit(0);
 }
 
 function numberFlag(name: string, value: string, min: number, max: number, integer = true): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    console.error(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got '${value}'`);
-    process.exit(2);
+  if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    usageError(`--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}, got '${value}'`);
   }
   return n;
 }
@@ -108,7 +152,7 @@ for (;;) {
       `[${fmt.format((now - start) / 1000).padStart(4)} s] reads ${rate(((reads - lastReads) * 1000) / (now - lastReport))}/s` +
       ` · writes ${rate(((writes - lastWrites) * 1000) / (now - lastReport))}/s` +
       ` · hit ${fmt.format((100 * totalHits()) / Math.max(1, reads))}%` +
-      ` · size ${fmt.format(stats.size)} · memory in use ${mib(stats.bytesInUse - stats.scratchBytes)}`;
+      ` · size ${fmt.format(stats.size)} · map memory ${mib(stats.bytesInUse - stats.scratchBytes)}`;
     process.stdout.write(interactive ? `\r${line}   ` : `${line}\n`);
     lastReport = now;
     lastReads = reads;
@@ -158,8 +202,12 @@ console.log(`${'total'.padEnd(16)} ${fmt.format(reads + writes).padStart(12)} ${
 console.log();
 console.log(`hit rate        ${fmt.format((100 * totalHits()) / Math.max(1, reads))}% of lookups found their pod`);
 console.log(`size            ${fmt.format(stats.size)} pods (exact; ${fmt.format(present.reduce((a, b) => a + b, 0))} expected)`);
+// Two figures, two labels: "map memory" leaves out the threads' scratch regions
+// (the same figure as the progress line), "memory in use" counts them.
 const mapBytes = stats.bytesInUse - stats.scratchBytes;
-console.log(`memory in use   ${mib(stats.bytesInUse)} (heap high-water ${mib(stats.heapBytes)} of ${mib(stats.maxMemoryBytes)} reserved): ${mib(stats.scratchBytes)} of per-thread scratch,`);
-console.log(`                ${mib(mapBytes)} of map, ${fmt.format(mapBytes / Math.max(1, stats.size))} bytes per pod (a pod is ~${fmt.format(Buffer.byteLength(JSON.stringify(podOf(1, 1))))} bytes of JSON)`);
+const podJsonBytes = Buffer.byteLength(JSON.stringify(podOf(1, 1)));
+console.log(`map memory      ${mib(mapBytes)}, ${fmt.format(mapBytes / Math.max(1, stats.size))} bytes per pod (a pod is ~${fmt.format(podJsonBytes)} bytes of JSON)`);
+console.log(`memory in use   ${mib(stats.bytesInUse)}: map memory + ${mib(stats.scratchBytes)} of scratch of the ${stats.threads} thread(s) still attached`);
+console.log(`                (heap high-water ${mib(stats.heapBytes)} of ${mib(stats.maxMemoryBytes)} reserved)`);
 console.log(`reclamation     ${fmt.format(stats.epochAdvances)} epoch advances`);
 map.close();

@@ -15,10 +15,17 @@ import asc from 'assemblyscript/asc';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Entry file and injected constants of each asconfig.json target. */
+/**
+ * Entry file and injected constants of each asconfig.json target:
+ *   threads        build/syncmap.wasm, the published core (the map only)
+ *   threads-debug  build/syncmap.debug.wasm, assertions and crash points, for tests
+ *   bench          build/syncmap-bench.wasm, the core plus Go's benchmark loops, for bench/
+ *   proxy          build/syncmap-filter.wasm, the proxy-wasm filter (no threads)
+ */
 const TARGETS = {
   threads: { entry: 'assembly/index-threads.ts', debug: 0 },
   'threads-debug': { entry: 'assembly/index-threads.ts', debug: 1 },
+  bench: { entry: 'assembly/index-bench.ts', debug: 0 },
   proxy: { entry: 'assembly/index-proxy.ts', debug: 0 },
 };
 

@@ -1,0 +1,121 @@
+/**
+ * One benchmark run: its options, configuration, log and results, and how it
+ * ends (goals judged, tables printed, files written). Both ways of running
+ * share it: bench/run.ts runs every section, and a section file run alone
+ * (`node build/bench/<section>.bench.js`) runs only itself. Sections import
+ * this module, never run.ts, so no module imports the one that imports it.
+ *
+ *   [--quick] [--only single,go,core,inflection,gc] [--out DIR]
+ *
+ * With --only (or a section run alone) the tables are printed and nothing is
+ * written unless --out is given: a partial run must not replace the results of
+ * a whole one.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { inflectionChart, threadsChart } from '../report/charts.js';
+import { evaluateGoals } from '../report/goals.js';
+import { markdown } from '../report/markdown.js';
+import type { Results } from '../report/results.js';
+import { config, type BenchConfig } from './config.js';
+import { checkCpus } from './cpus.js';
+import { describeMachine, interferenceMeter, machine } from './machine.js';
+
+/** The sections, in the order a whole run takes them. */
+export const SECTIONS = ['single', 'go', 'core', 'inflection', 'gc'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+/** Above this share of the CPU taken by other programs, a section's figures are flagged. */
+const NOISY = 0.03;
+
+export interface BenchRun {
+  readonly cfg: BenchConfig;
+  /** Filled in by the sections; finish() judges and writes it. */
+  readonly results: Results;
+  readonly log: (line: string) => void;
+  /**
+   * Runs a section if this run includes it; one that throws is recorded as
+   * missing, and the run goes on. Records how much CPU other programs took
+   * meanwhile (lib/machine.ts).
+   */
+  section<T>(name: Section, run: () => Promise<T>): Promise<T | undefined>;
+  /** Judges the goals, prints every table, writes the results if this run may, and exits. */
+  finish(): never;
+}
+
+/**
+ * Starts a run from command-line arguments: logs the machine, checks the CPUs.
+ * `alone` names the one section a section file runs when started directly.
+ */
+export function startRun(args: string[], alone?: Section): BenchRun {
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const only = new Set<Section>(alone ? [alone] : ((values.only?.split(',') ?? SECTIONS) as Section[]));
+  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section '${s}' (known: ${SECTIONS.join(', ')})`);
+  const partial = only.size < SECTIONS.length || values.only !== undefined;
+
+  const cfg = config(values.quick ? 'quick' : 'full');
+  const results: Results = { machine: machine(), config: cfg, seconds: 0, interference: {}, goals: [] };
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const started = performance.now();
+  log(`syncmap-wasm benchmarks, ${cfg.mode} run: ${describeMachine(results.machine)}; threads ${cfg.threads.join(', ')}`);
+
+  results.cpus = checkCpus();
+  if (results.cpus) {
+    log(`  CPUs: a SyncMap load loop pinned to each takes ${results.cpus.loadNsByCpu.map((ns) => `${ns.toFixed(0)} ns`).join(', ')}`);
+  }
+
+  async function section<T>(name: Section, run: () => Promise<T>): Promise<T | undefined> {
+    if (!only.has(name)) return undefined;
+    const meter = interferenceMeter();
+    try {
+      return await run();
+    } catch (error) {
+      log(`  ${name}: failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      return undefined;
+    } finally {
+      const interference = meter();
+      if (interference) {
+        results.interference[name] = interference;
+        if (interference.foreignShare > NOISY) {
+          log(`  ${name}: other programs took ${(interference.foreignShare * 100).toFixed(0)}% of the CPU meanwhile: its figures are low`);
+        }
+      }
+    }
+  }
+
+  function finish(): never {
+    results.seconds = (performance.now() - started) / 1000;
+    results.goals = evaluateGoals(results);
+    // A partial run judges only the goals its sections have figures for.
+    if (partial) results.goals = results.goals.filter((goal) => goal.met !== null);
+
+    const text = markdown(results);
+    process.stdout.write(`\n${text}`);
+    const outDir = values.out ?? (partial ? undefined : fileURLToPath(new URL('../../../bench/results/', import.meta.url)));
+    if (outDir) {
+      const out = outDir.endsWith('/') ? outDir : `${outDir}/`;
+      mkdirSync(out, { recursive: true });
+      writeFileSync(`${out}latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+      writeFileSync(`${out}latest.md`, text);
+      const threads = threadsChart(results);
+      if (threads) writeFileSync(`${out}threads.svg`, threads);
+      const inflection = inflectionChart(results);
+      if (inflection) writeFileSync(`${out}inflection.svg`, inflection);
+      log(`wrote ${out}latest.json, latest.md${threads ? ', threads.svg' : ''}${inflection ? ', inflection.svg' : ''} (${results.seconds.toFixed(0)} s)`);
+    } else {
+      log(`a partial run: nothing written (give --out DIR to write) (${results.seconds.toFixed(0)} s)`);
+    }
+    // lmdb and worker handles may linger; everything is written.
+    process.exit(0);
+  }
+
+  return { cfg, results, log, section, finish };
+}
