@@ -157,6 +157,13 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
   return <i32>slotIndex(claimed);
 }
 
+/** The scratch region a thread needs to attach to the heap's map (0 if there is no map yet). */
+export function sm_scratchNeeded(): u32 {
+  if (!heapIsReady()) return 0;
+  const root = heapRootMap();
+  return mapMaxKeyBytes(root) + mapMaxValueBytes(root) + <u32>SCRATCH_SLACK;
+}
+
 /** Releases this thread's slot and scratch. The instance is unusable afterwards. */
 export function sm_detach(): void {
   if (!slot) return;
@@ -481,6 +488,11 @@ export function sm_layoutVersion(): u32 {
 
 export function sm_buildStamp(): u32 {
   return STAMP;
+}
+
+/** Where the map's random 128-bit hash key lies: 16 bytes that tell one map's memory from another's. */
+export function sm_mapKeyAddress(): usize {
+  return map;
 }
 
 export function sm_shards(): i32 {

@@ -12,7 +12,7 @@ import {
   type Scratch,
   type ValueMarshal,
 } from './codecs.js';
-import { SyncMapArgumentError, SyncMapInvalidHandleError, statusError } from './errors.js';
+import { SyncMapArgumentError, SyncMapFullError, SyncMapInvalidHandleError, statusError } from './errors.js';
 import { instantiate, type CoreExports } from './instance.js';
 import {
   DEFAULTS,
@@ -27,7 +27,7 @@ import {
 } from './options.js';
 import { HANDLE_KIND, checkHandle, createMemory, type SyncMapHandle } from './sharing.js';
 import { adoptRegistry, processRegistry } from './liveness.js';
-import { LAYOUT_VERSION } from './status.js';
+import { LAYOUT_VERSION, Status } from './status.js';
 
 const END_OF_RECORDS = 0xffffffff;
 const RECORD_HEADER_SIZE = 8;
@@ -37,12 +37,16 @@ function fail(status: number, what: string): never {
   throw statusError(status, what);
 }
 
-/** One thread's instance of the core over a map's memory, with its scratch views. */
-export class Attachment<K, V> implements Scratch {
+/**
+ * This thread's instance of the core over one map's memory: its slot, its
+ * scratch region and the views over the memory. Every SyncMap object of this
+ * thread for that map shares it (counted), so attaching again in the same
+ * thread takes no second slot or scratch region.
+ */
+class ThreadCore implements Scratch {
   readonly ex: CoreExports;
-  readonly handle: SyncMapHandle;
-  readonly keys: KeyCodec<K>;
-  readonly values: ValueMarshal<V>;
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
   readonly maxKeyBytes: number;
   readonly maxValueBytes: number;
   readonly shards: number;
@@ -53,22 +57,30 @@ export class Attachment<K, V> implements Scratch {
   readonly buf: Buffer;
   readonly f64: Float64Array;
   readonly u32: Uint32Array;
-  #open = true;
+  /** SyncMap objects of this thread sharing it; detached when the last one closes. */
+  users = 0;
 
   constructor(
-    ex: CoreExports, handle: SyncMapHandle, keys: KeyCodec<K>, values: ValueMarshal<V>, lockTimeoutMs: number,
-    asThread: number = threadId,
+    ex: CoreExports, module: WebAssembly.Module, memory: WebAssembly.Memory, lockTimeoutMs: number, asThread: number,
+    what: string,
   ) {
     const slot = ex.sm_attach(asThread, 0, lockTimeoutMs);
-    if (slot < 0) fail(slot, 'SyncMap.attach');
+    if (slot === Status.FULL) {
+      const need = ex.sm_scratchNeeded();
+      throw new SyncMapFullError(
+        `${what}: the map's memory has no room for this thread's scratch region (${need} bytes: ` +
+          'maxKeyBytes + maxValueBytes + 64); delete keys, or create the map with a larger maxMemoryBytes ' +
+          'or a smaller maxValueBytes',
+      );
+    }
+    if (slot < 0) fail(slot, what);
     this.ex = ex;
-    this.handle = handle;
-    this.keys = keys;
-    this.values = values;
+    this.module = module;
+    this.memory = memory;
     this.maxKeyBytes = ex.sm_maxKeyBytes();
     this.maxValueBytes = ex.sm_maxValueBytes();
     this.shards = ex.sm_shards();
-    const buffer = handle.memory.buffer;
+    const buffer = memory.buffer;
     this.u8 = new Uint8Array(buffer);
     this.keyView = this.u8;
     this.buf = Buffer.from(buffer);
@@ -94,6 +106,81 @@ export class Attachment<K, V> implements Scratch {
     this.refresh();
   }
 
+  /** True if `memory` is this core's memory: a map's random hash key, read through both, agrees. */
+  holds(memory: WebAssembly.Memory): boolean {
+    if (memory === this.memory) return true;
+    const at = this.ex.sm_mapKeyAddress();
+    if (at <= 0 || at + 16 > memory.buffer.byteLength) return false;
+    const other = new Uint8Array(memory.buffer, at, 16);
+    for (let i = 0; i < 16; i++) if (other[i] !== this.u8[at + i]) return false;
+    return true;
+  }
+}
+
+/** This thread's cores, one per map it is attached to. */
+const coresOfThisThread = new Set<ThreadCore>();
+
+/** This thread's core for the map in `memory`, if it has one. */
+function coreFor(memory: WebAssembly.Memory, asThread: number): ThreadCore | undefined {
+  if (asThread !== threadId) return undefined; // tests playing another thread get their own
+  for (const core of coresOfThisThread) if (core.holds(memory)) return core;
+  return undefined;
+}
+
+/**
+ * One SyncMap object's view of a map: this thread's core for it, and the codecs
+ * this object was given. Several can share a core (attach() called again in
+ * the same thread); its scratch then serves them all.
+ */
+export class Attachment<K, V> implements Scratch {
+  readonly core: ThreadCore;
+  readonly ex: CoreExports;
+  readonly handle: SyncMapHandle;
+  readonly keys: KeyCodec<K>;
+  readonly values: ValueMarshal<V>;
+  readonly maxKeyBytes: number;
+  readonly maxValueBytes: number;
+  readonly shards: number;
+  readonly u8: Uint8Array;
+  readonly buf: Buffer;
+  readonly f64: Float64Array;
+  readonly u32: Uint32Array;
+  #open = true;
+
+  constructor(core: ThreadCore, handle: SyncMapHandle, keys: KeyCodec<K>, values: ValueMarshal<V>) {
+    this.core = core;
+    this.ex = core.ex;
+    this.handle = handle;
+    this.keys = keys;
+    this.values = values;
+    this.maxKeyBytes = core.maxKeyBytes;
+    this.maxValueBytes = core.maxValueBytes;
+    this.shards = core.shards;
+    this.u8 = core.u8;
+    this.buf = core.buf;
+    this.f64 = core.f64;
+    this.u32 = core.u32;
+    core.users++;
+    coresOfThisThread.add(core);
+  }
+
+  // The scratch moves when it grows, for every attachment sharing the core.
+  get base(): number {
+    return this.core.base;
+  }
+
+  get cap(): number {
+    return this.core.cap;
+  }
+
+  get keyView(): Uint8Array {
+    return this.core.keyView;
+  }
+
+  ensure(bytes: number): void {
+    this.core.ensure(bytes);
+  }
+
   /** Reaps every thread of the map that has died (liveness.ts); cheap when none has. */
   reapDead(): void {
     if (this.#open) this.ex.sm_reapDead();
@@ -117,6 +204,8 @@ export class Attachment<K, V> implements Scratch {
   close(): void {
     if (!this.#open) return;
     this.#open = false;
+    if (--this.core.users > 0) return;
+    coresOfThisThread.delete(this.core);
     this.ex.sm_detach();
   }
 
@@ -183,7 +272,8 @@ export function createAttachment<K, V>(module: WebAssembly.Module, o: ResolvedOp
     maxMemoryBytes: o.maxMemoryBytes,
     registry: processRegistry,
   });
-  return new Attachment(ex, handle, o.keys, o.values, o.lockTimeoutMs);
+  const core = new ThreadCore(ex, module, memory, o.lockTimeoutMs, threadId, `${CLASS_OF[kind]}.create`);
+  return new Attachment(core, handle, o.keys, o.values);
 }
 
 export function attachTo<K, V>(
@@ -212,13 +302,30 @@ export function attachTo<K, V>(
   const keys = keyCodecs[handle.keys] as unknown as KeyCodec<K>;
   const lockTimeoutMs = integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs, what);
   adoptRegistry(handle.registry); // before attaching: see liveness.ts
-  let ex: CoreExports;
-  try {
-    ex = instantiate(handle.module, handle.memory, handle.registry);
-  } catch (error) {
-    throw new SyncMapInvalidHandleError(`${what}: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
+  let core = coreFor(handle.memory, asThread);
+  if (core && handle.module !== core.module) {
+    // Attached already, maybe through another copy of the module (each
+    // structured clone is a new object): the handle's must still be our core,
+    // of the same build.
+    let stamp: number;
+    try {
+      stamp = instantiate(handle.module, handle.memory, handle.registry).sm_buildStamp();
+    } catch (error) {
+      throw new SyncMapInvalidHandleError(`${what}: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
+    }
+    if (stamp !== core.ex.sm_buildStamp()) fail(Status.BUILD_MISMATCH, what);
   }
-  const attachment = new Attachment(ex, handle, keys, values, lockTimeoutMs, asThread);
+  if (!core) {
+    let ex: CoreExports;
+    try {
+      ex = instantiate(handle.module, handle.memory, handle.registry);
+    } catch (error) {
+      throw new SyncMapInvalidHandleError(`${what}: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
+    }
+    core = new ThreadCore(ex, handle.module, handle.memory, lockTimeoutMs, asThread, what);
+  }
+  const attachment = new Attachment(core, handle, keys, values);
+  const ex = core.ex;
   const expectedValues = handle.values === 'custom' ? CUSTOM_VALUE_ID : values.id;
   if (ex.sm_keyKind() !== keys.id || ex.sm_valueKind() !== expectedValues || ex.sm_mapKind() !== MAP_KIND_IDS[kind]) {
     attachment.close();

@@ -27,6 +27,7 @@ export interface CoreExports {
   ): number;
   sm_attach(threadId: number, scratchBytes: number, lockPatienceMs: number): number;
   sm_detach(): void;
+  sm_scratchNeeded(): number;
   sm_recover(): void;
   sm_reapThread(threadId: number): number;
   sm_reapDead(): number;
@@ -47,6 +48,7 @@ export interface CoreExports {
   sm_rangeEnd(): void;
   sm_layoutVersion(): number;
   sm_buildStamp(): number;
+  sm_mapKeyAddress(): number;
   sm_shards(): number;
   sm_maxKeyBytes(): number;
   sm_maxValueBytes(): number;

@@ -189,12 +189,28 @@ describe('options and handles', () => {
 
   it('the 129th attached thread slot → ERR_SYNCMAP_TOO_MANY_THREADS, and a closed slot is reused', () => {
     const map = SyncMap.createSync();
-    const attached = Array.from({ length: 127 }, () => SyncMap.attach(map.handle));
-    expect(codeOf(() => SyncMap.attach(map.handle))).toBe('ERR_SYNCMAP_TOO_MANY_THREADS');
+    // 127 more threads, played by made-up thread ids (one thread attaching again shares its slot).
+    const attached = Array.from({ length: 127 }, (_, i) => internal.attachAs(map.handle, 900_000 + i));
+    expect(codeOf(() => internal.attachAs(map.handle, 899_999))).toBe('ERR_SYNCMAP_TOO_MANY_THREADS');
     attached.pop()!.close();
-    const again = SyncMap.attach(map.handle);
+    const again = internal.attachAs(map.handle, 899_998);
     expect(map.stats().threads).toBe(128);
     [again, ...attached, map].forEach((m) => m.close());
+  });
+
+  it('attaching again in the same thread shares its slot and scratch, until the last one closes', () => {
+    const map = SyncMap.createSync<string, string>({ values: 'string' });
+    const before = map.stats();
+    const again = Array.from({ length: 200 }, () => SyncMap.attach<string, string>(map.handle));
+    expect(map.stats().threads).toBe(1);
+    expect(map.stats().scratchBytes).toBe(before.scratchBytes);
+    again[0]!.store('k', 'v');
+    expect(map.load('k')).toBe('v');
+    map.close();
+    again.slice(1).forEach((m) => m.close());
+    expect(again[0]!.load('k')).toBe('v'); // the last one open keeps the slot
+    expect(again[0]!.stats().threads).toBe(1);
+    again[0]!.close();
   });
 });
 
