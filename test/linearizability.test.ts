@@ -321,6 +321,26 @@ describe('histories that are not linearizable', () => {
     );
   });
 
+  it('reports a key that fails even when another key was given up on', () => {
+    const history: Op[] = [];
+    for (let i = 0; i < 16; i++) history.push(op('a', 0, 100, store(i), undefined));
+    history.push(op('a', 101, 102, load, 99));
+    history.push(op('b', 0, 1, load, 5));
+    const r = check(syncMapModel, history, { maxSteps: 1000 });
+    expect(r.verdict).toBe('not linearizable');
+    expect(r.ok ? undefined : r.message).toMatch(/^key "b" is not linearizable/);
+  });
+
+  it('when too many operations run at once to sweep, still fails, saying it cannot name the first failing return', () => {
+    const history: Op[] = [];
+    for (let i = 0; i < 6; i++) history.push(op('k', 0, 100, store(i), undefined));
+    history.push(op('k', 101, 102, load, 99));
+    const r = check(syncMapModel, history, { sweepLimit: 10 });
+    expect(r.verdict).toBe('not linearizable');
+    expect(r.ok ? undefined : r.message).toMatch(/too many of them run at once/);
+    expect(() => sweep(syncMapModel, history, { sweepLimit: 10 })).toThrow(/over 10 worlds/);
+  });
+
   it('gives up with "unknown" rather than searching forever', () => {
     // 16 concurrent stores of distinct values, each then read in an order no permutation gives.
     const history: Op[] = [];

@@ -58,6 +58,8 @@ export interface CheckOptions {
   readonly context?: number;
   /** Worlds shown in a failure message. Default 12. */
   readonly maxWorlds?: number;
+  /** Worlds the sweep that explains a failure keeps at most before it gives up naming the first failing return. Default 200,000. */
+  readonly sweepLimit?: number;
 }
 
 /** One state the key could be in, and which of the pending operations had taken effect to get there. */
@@ -120,19 +122,24 @@ export function check<S, I, O>(
   validate(history);
   const byKey = partition(history);
   let steps = 0;
+  let unknown: { key: unknown; message: string } | undefined;
   for (const [key, indices] of byKey) {
     const ops = indices.map((i) => history[i]!);
     const r = checkKey(model, ops, options.maxSteps ?? DEFAULT_MAX_STEPS);
     steps += r.steps;
     if (r.verdict === 'unknown') {
-      const message =
-        `key ${show(key)}: gave up after ${r.steps} search steps on ${ops.length} operations ` +
-        `(raise maxSteps, or shorten the history): linearizability unknown`;
-      return { ok: false, verdict: 'unknown', keys: byKey.size, operations: history.length, steps, key, message };
+      // Go on: another key may still fail for certain.
+      unknown ??= {
+        key,
+        message:
+          `key ${show(key)}: gave up after ${r.steps} search steps on ${ops.length} operations ` +
+          `(raise maxSteps, or shorten the history): linearizability unknown`,
+      };
+      continue;
     }
     if (r.verdict === 'not linearizable') {
-      const failure = explain(model, history, key, indices, options);
-      if (!failure) {
+      const failure = explain(model, history, key, indices, options, true);
+      if (failure === undefined) {
         throw new Error(`linearizability checker: the search rejects key ${show(key)} but the sweep accepts it (a checker bug)`);
       }
       return {
@@ -146,6 +153,7 @@ export function check<S, I, O>(
       };
     }
   }
+  if (unknown) return { ok: false, verdict: 'unknown', keys: byKey.size, operations: history.length, steps, ...unknown };
   return { ok: true, verdict: 'linearizable', keys: byKey.size, operations: history.length, steps };
 }
 
@@ -329,6 +337,7 @@ function explain<S, I, O>(
   key: unknown,
   indices: readonly number[],
   options: CheckOptions,
+  known: boolean,
 ): Failure<S, I, O> | undefined {
   const ops = indices.map((i) => history[i]!);
   const ev = events(ops);
@@ -363,6 +372,11 @@ function explain<S, I, O>(
           if (!all.has(k)) {
             all.set(k, x);
             grown.push(x);
+          }
+          if (all.size > (options.sweepLimit ?? MAX_WORLDS)) {
+            // Only reached once the search has rejected the key: say so without the account.
+            if (known) return tooWide(model, history, key, indices, indices[op]!, returns);
+            throw new Error(`linearizability sweep: over ${options.sweepLimit ?? MAX_WORLDS} worlds on key ${show(key)}`);
           }
         }
       }
@@ -405,7 +419,8 @@ function explain<S, I, O>(
 /**
  * The sweep alone, over a whole history: undefined when every key is
  * linearizable, else the first failing key's failure. Exponential in the
- * number of operations running at once; for cross-checking the search in tests.
+ * number of operations running at once (it throws past options.sweepLimit worlds); for
+ * cross-checking the search in tests.
  */
 export function sweep<S, I, O>(
   model: Model<S, I, O>,
@@ -415,10 +430,38 @@ export function sweep<S, I, O>(
   validate(history);
   const byKey = partition(history);
   for (const [key, indices] of byKey) {
-    const failure = explain(model, history, key, indices, options);
+    const failure = explain(model, history, key, indices, options, false);
     if (failure) return failure;
   }
   return undefined;
+}
+
+/** Worlds the sweep keeps at most by default (each operation running at once may double them). */
+const MAX_WORLDS = 200_000;
+
+function tooWide<S, I, O>(
+  model: Model<S, I, O>,
+  history: readonly Operation<I, O>[],
+  key: unknown,
+  indices: readonly number[],
+  at: number,
+  returns: number,
+): Failure<S, I, O> {
+  const m = model as unknown as Model<unknown, I, O>;
+  return {
+    key,
+    keyOperations: indices.length,
+    stuck: at,
+    explainedReturns: returns,
+    pending: [],
+    before: [],
+    worlds: [],
+    operations: history,
+    message:
+      `key ${show(key)} is not linearizable (${indices.length} operations on it), but too many of them run at once ` +
+      `for the sweep to name the first return that nothing explains: it stopped at ${returns} returns, at\n` +
+      `    ${describeOperation(m, history, at)}`,
+  };
 }
 
 function show(key: unknown): string {
