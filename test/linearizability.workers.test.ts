@@ -24,7 +24,7 @@ type Op = Operation<SyncMapOp, unknown>;
 const KEYS = 8;
 /** Values that differ, and some only as encoded bytes compare them (0 and -0; NaN is NaN). */
 const NUMBERS: Value[] = [0, 1, 2, -0, NaN];
-/** Values from empty to a few hundred bytes, so that overwrites change sizes. */
+/** Values from empty to 700 bytes, so that overwrites change sizes. */
 const STRINGS: Value[] = ['', 'a', 'b'.repeat(13), 'c'.repeat(90), 'd'.repeat(700)];
 /** At least 20,000 operations a run, whatever the number of workers... */
 const OPS_PER_WORKER: Record<number, number> = { 2: 10_000, 4: 5_000 };
@@ -40,7 +40,7 @@ interface Run {
   kind: 'number' | 'string';
   shards: number;
 }
-/** What a seed runs on: the map, the key and value types, the shards (so that keys share a shard or not). */
+/** What a seed runs on: the map, the key and value types, and SyncMap's shards (1: every key in one shard). */
 function runOf(seed: number): Run {
   return {
     map: seed % 4 === 3 ? 'LockedMap' : 'SyncMap',
@@ -172,7 +172,7 @@ function verify(history: readonly Op[], threads: number, seed: number, what: str
 describe.each([2, 4])('%i workers on one map', (threads) => {
   it.each(seeds)('every key of a random mix is linearizable: seed %i', async (seed) => {
     const run = runOf(seed);
-    const what = `seed ${seed}, ${threads} workers, ${run.map} with ${run.kind} keys and values, shards ${run.shards}`;
+    const what = `seed ${seed}, ${threads} workers, ${run.map} with ${run.kind} keys and values${run.map === 'SyncMap' ? `, shards ${run.shards}` : ''}`;
     const ops = OPS_PER_WORKER[threads]!;
     // A run must be concurrent, or it checked little: typically 5-25% of the operations
     // overlap another worker's on their key. On a loaded machine the workers may still
