@@ -39,7 +39,11 @@ import { collect, epochAdvances, pin, reclaimIsPinned, reclaimResetPin, unpin } 
 import { reapDead, reapThread, reaperBind, reaperRecoverSelf } from "./reaper";
 import { MAX_BLOCK, SIZE_CLASSES, classOf, classSize } from "./sizeclass";
 import { setLockPatience } from "./mutex";
-import { ENTRY_KEY, ENTRY_VALUE, entryKeyLen, isLive, valueCopyTo, valueFree, valueLength, valueNew } from "./entry";
+import {
+  ENTRY_KEY, ENTRY_VALUE, entryKeyLen, isLive, valueCopyTo, valueFree, valueIsTombstone, valueLength, valueNew,
+  valueSetMeta, valueVersion,
+} from "./entry";
+import { STAT_COUNT, STAT_HITS, STAT_LOADS, STAT_WRITES, statsCount, statsTotal } from "./stats";
 import { tableCapacity, tableEntryAt } from "./table";
 import { sipHash13 } from "./hash";
 import {
@@ -47,9 +51,11 @@ import {
   lockedLockWord, lockedRangeEnd, lockedRangeTable, lockedSize, lockedSwap, lockedVerify,
 } from "./locked";
 import {
-  MAP_KIND_LOCKED, mapBindOwner, mapClear, mapCompareAndSwap, mapDelete, mapK0, mapK1, mapKeyKind, mapKind, mapLoad,
-  mapLoadOrStore, mapMaxKeyBytes, mapMaxValueBytes, mapNew, mapRangeBegin,
-  mapShardCount, mapShardLockWord, mapSize, mapSwap, mapValueKind, mapVerify, result,
+  MAP_FLAG_META, MAP_FLAG_VERSIONED, MAP_KIND_LOCKED, mapAdd, mapBind, mapClear, mapCompact, mapCompareAndSwap,
+  mapDelete, mapFreeze, mapK0, mapK1, mapKeyKind, mapKind, mapLoad, mapLoadOrStore, mapMaxKeyBytes,
+  mapMaxValueBytes, mapNew, mapPresent, mapRangeBegin, mapRemainingMs, mapShardCount, mapShardLockWord,
+  mapShardTable, mapSize, mapSwap, mapSweep, mapTick, mapTombstones, mapUnfreeze, mapValueKind, mapVerify,
+  mapVersion, mapVersionWord, mapWalkBegin, mapWalkEnd, mapWatermark, result,
 } from "./map";
 import { Status } from "./status";
 import { threadBind, threadUnbind } from "./thread";
@@ -61,11 +67,14 @@ import { faultAfter, faultFailAllocation } from "./faults";
 @inline const SCRATCH_SLACK: usize = 64;
 
 // Range records: [keyLen u32][valueLen u32][key, padded to 8][value, padded to 8],
-// ended by END_OF_RECORDS in place of a keyLen.
+// ended by END_OF_RECORDS in place of a keyLen. Change records (sm_changesNext)
+// have a longer header.
 // @ts-ignore: decorator
 @inline const RECORD_HEADER_SIZE: usize = 8;
 // @ts-ignore: decorator
 @inline const END_OF_RECORDS: u32 = 0xFFFF_FFFF;
+// @ts-ignore: decorator
+@inline const CHANGE_HEADER_SIZE: usize = 24;
 
 // Statistics sm_stat can report.
 // @ts-ignore: decorator
@@ -84,6 +93,9 @@ import { faultAfter, faultFailAllocation } from "./faults";
 @inline const STAT_SCRATCH_BYTES: u32 = 6;
 // @ts-ignore: decorator
 @inline const STAT_COALESCES: u32 = 7;
+// Then the per-thread counters, summed (stats.ts): STAT_COUNTERS + STAT_LOADS …
+// @ts-ignore: decorator
+@inline const STAT_COUNTERS: u32 = 8;
 
 // Thread-local state of this instance.
 let slot: usize = 0; // this thread's slot; 0 until attached
@@ -96,6 +108,8 @@ let scratch: usize = 0;
 let scratchCap: usize = 0;
 let rangeTable: usize = 0; // the table sm_rangeNext copies from; pinned (or read-locked)
 let ranging: bool = false;
+let walking: i32 = -1; // the shard whose lock sm_changesBegin holds, or -1
+let snapshotting: bool = false; // between sm_snapshotBegin and sm_snapshotEnd
 let locked: bool = false; // the root map is the LockedMap baseline (locked.ts), not a sync map
 
 // ── heap and thread lifecycle ──────────────────────────────────────────────
@@ -106,9 +120,12 @@ let locked: bool = false; // the root map is the LockedMap baseline (locked.ts),
  */
 export function sm_create(
   k0lo: u32, k0hi: u32, k1lo: u32, k1hi: u32,
-  shards: u32, maxKey: u32, maxValue: u32, keyKind: u32, valueKind: u32, mapKind: u32,
+  shards: u32, maxKey: u32, maxValue: u32, keyKind: u32, valueKind: u32, mapKind: u32, mapFlags: u32,
 ): i32 {
-  if (mapKind > MAP_KIND_LOCKED || (mapKind == MAP_KIND_LOCKED && shards != 1)) return Status.BAD_ARGUMENT;
+  if (mapKind > MAP_KIND_LOCKED || (mapKind == MAP_KIND_LOCKED && (shards != 1 || mapFlags))) return Status.BAD_ARGUMENT;
+  if (mapFlags & ~(MAP_FLAG_META | MAP_FLAG_VERSIONED)) return Status.BAD_ARGUMENT;
+  // Versions are stamped into values' metadata.
+  if (mapFlags & MAP_FLAG_VERSIONED) mapFlags |= MAP_FLAG_META;
   if (!shards || shards > MAX_SHARDS || (shards & (shards - 1))) return Status.BAD_ARGUMENT;
   if (!maxKey || maxKey > MAX_KEY_BYTES || maxValue > MAX_VALUE_BYTES) return Status.BAD_ARGUMENT;
   // A memory that already holds a heap (or static data that reaches ROOT).
@@ -118,7 +135,7 @@ export function sm_create(
   const k1 = ((<u64>k1hi) << 32) | k1lo;
   const root = mapKind == MAP_KIND_LOCKED
     ? lockedNew(k0, k1, maxKey, maxValue, keyKind, valueKind)
-    : mapNew(k0, k1, shards, maxKey, maxValue, keyKind, valueKind);
+    : mapNew(k0, k1, shards, maxKey, maxValue, keyKind, valueKind, mapFlags);
   // Out of memory this early leaves the heap INITIALIZING: nobody can attach,
   // and the bindings discard the memory.
   if (!root) return Status.FULL;
@@ -143,6 +160,7 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
   bind(claimed);
   setLockPatience(lockPatienceMs);
   map = heapRootMap();
+  mapBind(map);
   locked = mapKind(map) == MAP_KIND_LOCKED;
   k0 = mapK0(map);
   k1 = mapK1(map);
@@ -276,6 +294,12 @@ export function sm_recover(): void {
   return Status.OK;
 }
 
+// An expiry: 0 (never) or a time on the map clock, a whole number of ms below 2^53.
+// @ts-ignore: decorator
+@inline function checkExpiry(expiry: f64): i32 {
+  return expiry >= 0 && expiry <= 9007199254740991 && expiry == Math.floor(expiry) ? Status.OK : Status.BAD_ARGUMENT;
+}
+
 // @ts-ignore: decorator
 @inline function hashKey(keyLen: usize): u64 {
   return sipHash13(k0, k1, scratch, keyLen);
@@ -295,7 +319,11 @@ export function sm_load(keyLen: usize): i32 {
   if (locked) return lockedLoad(map, scratch, keyLen, hashKey(keyLen), scratch, true);
   pin();
   status = mapLoad(map, scratch, keyLen, hashKey(keyLen));
-  if (status == Status.OK) status = copyOut(result);
+  statsCount(STAT_LOADS);
+  if (status == Status.OK) {
+    statsCount(STAT_HITS);
+    status = copyOut(result);
+  }
   unpin();
   return status;
 }
@@ -310,19 +338,27 @@ export function sm_has(keyLen: usize): i32 {
   }
   pin();
   status = mapLoad(map, scratch, keyLen, hashKey(keyLen));
+  statsCount(STAT_LOADS);
+  if (status == Status.OK) statsCount(STAT_HITS);
   unpin();
   return status == Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
 }
 
-/** Store, or Swap when `wantPrevious`: the previous value's length (copied) or ABSENT. */
-export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrevious: bool): i32 {
+/**
+ * Store, or Swap when `wantPrevious`: the previous value's length (copied) or
+ * ABSENT. The value expires at `expiry` on the map clock (ms; 0 never).
+ */
+export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrevious: bool, expiry: f64): i32 {
   let status = checkKey(keyLen);
   if (!status) status = checkValue(valueAt, valueLen);
+  if (!status) status = checkExpiry(expiry);
   if (status) return status;
   const hash = hashKey(keyLen);
   if (locked) return lockedSwap(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch, wantPrevious);
   const block = valueNew(scratch + valueAt, valueLen);
   if (!block) return Status.FULL;
+  valueSetMeta(<usize>block, 0, <u64>expiry);
+  statsCount(STAT_WRITES);
   pin();
   status = mapSwap(map, scratch, keyLen, hash, block);
   if (status == Status.OK) {
@@ -335,13 +371,14 @@ export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrev
 }
 
 /** The present value's length (copied), or ABSENT when the key was absent and the value was stored. */
-export function sm_loadOrStore(keyLen: usize, valueAt: usize, valueLen: usize): i32 {
+export function sm_loadOrStore(keyLen: usize, valueAt: usize, valueLen: usize, expiry: f64): i32 {
   let status = checkKey(keyLen);
   if (!status) status = checkValue(valueAt, valueLen);
+  if (!status) status = checkExpiry(expiry);
   if (status) return status;
   if (locked) return lockedLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen, scratch);
   pin();
-  status = mapLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen);
+  status = mapLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen, <u64>expiry);
   if (status == Status.OK) status = copyOut(result);
   unpin();
   return status;
@@ -361,18 +398,19 @@ export function sm_delete(keyLen: usize, wantValue: bool): i32 {
 
 /** 1 if the value equalled the old bytes and was replaced by the new ones, else 0. */
 export function sm_compareAndSwap(
-  keyLen: usize, oldAt: usize, oldLen: usize, newAt: usize, newLen: usize,
+  keyLen: usize, oldAt: usize, oldLen: usize, newAt: usize, newLen: usize, expiry: f64,
 ): i32 {
   let status = checkKey(keyLen);
   if (!status) status = checkValue(oldAt, oldLen);
   if (!status) status = checkValue(newAt, newLen);
+  if (!status) status = checkExpiry(expiry);
   if (status) return status;
   if (locked) {
     status = lockedCompareAndSwap(map, scratch, keyLen, hashKey(keyLen), scratch + oldAt, oldLen, scratch + newAt, newLen);
   } else {
     pin();
     status = mapCompareAndSwap(
-      map, scratch, keyLen, hashKey(keyLen), scratch + oldAt, oldLen, scratch + newAt, newLen,
+      map, scratch, keyLen, hashKey(keyLen), scratch + oldAt, oldLen, scratch + newAt, newLen, <u64>expiry,
     );
     unpin();
   }
@@ -455,7 +493,7 @@ export function sm_rangeNext(from: u32): i32 {
     const entry = tableEntryAt(rangeTable, i);
     if (!entry) continue;
     const value = <usize>load32(entry + ENTRY_VALUE);
-    if (!isLive(<u32>value)) continue;
+    if (locked ? !isLive(<u32>value) : !mapPresent(<u32>value)) continue;
     const keyLen = entryKeyLen(entry);
     const valueLen = valueLength(value);
     const valueAt = at + RECORD_HEADER_SIZE + ((keyLen + 7) & ~<usize>7);
@@ -476,8 +514,199 @@ export function sm_rangeEnd(): void {
   if (!ranging) return;
   ranging = false;
   rangeTable = 0;
-  if (locked) lockedRangeEnd(map);
-  else unpin();
+  if (walking >= 0) {
+    mapWalkEnd(map, <u32>walking);
+    walking = -1;
+    unpin();
+  } else if (snapshotting) {
+    // the shard is done; the freeze lasts until sm_snapshotEnd
+  } else if (locked) {
+    lockedRangeEnd(map);
+  } else {
+    unpin();
+  }
+}
+
+// ── expiry ─────────────────────────────────────────────────────────────────
+
+/** Publishes the host's time (Date.now(), ms) as the map clock if later; returns the clock. */
+export function sm_tick(now: f64): f64 {
+  if (!map || !(now >= 0 && now <= 9007199254740991)) return <f64>Status.BAD_ARGUMENT;
+  return <f64>mapTick(map, <u64>now);
+}
+
+/** Removes expired values, visiting at most `budget` table slots; returns how many it removed. */
+export function sm_sweep(budget: u32): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  recoverFromTrap();
+  if (locked || ranging) return 0;
+  pin();
+  const removed = mapSweep(map, budget);
+  unpin();
+  return removed;
+}
+
+/** Milliseconds the key's value has left: -1 if it never expires, -2 if the key is absent. */
+export function sm_remainingMs(keyLen: usize): f64 {
+  const status = checkKey(keyLen);
+  if (status) return <f64>status;
+  if (locked) return <f64>Status.BAD_ARGUMENT;
+  pin();
+  const found = mapLoad(map, scratch, keyLen, hashKey(keyLen));
+  const remaining = found == Status.OK ? mapRemainingMs(<usize>result) : found == Status.ABSENT ? -2 : <f64>found;
+  unpin();
+  return remaining;
+}
+
+// ── numbers ────────────────────────────────────────────────────────────────
+
+/** Adds `delta` to the key's 8-byte (float64) value, or stores `delta`; the new value is copied to scratch. */
+export function sm_add(keyLen: usize, delta: f64, expiry: f64): i32 {
+  let status = checkKey(keyLen);
+  if (!status) status = checkExpiry(expiry);
+  if (status) return status;
+  if (locked || maxValueBytes < 8) return Status.BAD_ARGUMENT;
+  const temp = scratch + ((keyLen + 7) & ~<usize>7); // past the key: room for 8 bytes is always there
+  statsCount(STAT_WRITES);
+  pin();
+  status = mapAdd(map, scratch, keyLen, hashKey(keyLen), delta, <u64>expiry, temp);
+  if (status == Status.OK) status = copyOut(result);
+  unpin();
+  return status;
+}
+
+// ── versions ───────────────────────────────────────────────────────────────
+
+/** The map's version (the last one a write took), as a double: exact below 2^53. */
+export function sm_version(): f64 {
+  return map ? <f64>mapVersion(map) : <f64>Status.NOT_ATTACHED;
+}
+
+/** The compaction watermark: a delta from a version below it may be incomplete. */
+export function sm_watermark(): f64 {
+  return map ? <f64>mapWatermark(map) : <f64>Status.NOT_ATTACHED;
+}
+
+export function sm_tombstones(): i32 {
+  return map ? <i32>mapTombstones(map) : Status.NOT_ATTACHED;
+}
+
+/** The address of the version word (a u64), for Atomics.wait on it. */
+export function sm_versionWord(): usize {
+  return map ? mapVersionWord(map) : 0;
+}
+
+/** Removes tombstones at or below `watermark` (raising the watermark); returns how many. */
+export function sm_compact(watermark: f64): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  recoverFromTrap();
+  if (locked || ranging || !(watermark >= 0 && watermark <= 9007199254740991)) return Status.BAD_ARGUMENT;
+  pin();
+  const removed = mapCompact(map, <u64>watermark);
+  unpin();
+  return removed;
+}
+
+/**
+ * Begins copying shard `shard`'s changes: holds its lock (so every version its
+ * writers took is published) and pins, until sm_rangeEnd. sm_changesNext copies.
+ */
+export function sm_changesBegin(shard: u32): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  recoverFromTrap();
+  if (locked || ranging || shard >= mapShardCount(map)) return Status.BAD_ARGUMENT;
+  pin();
+  const status = mapWalkBegin(map, shard);
+  if (status != Status.OK) {
+    unpin();
+    return status;
+  }
+  rangeTable = <usize>result;
+  walking = <i32>shard;
+  ranging = true;
+  return Status.OK;
+}
+
+/**
+ * Copies the entries whose value is newer than version `since`, from table
+ * slot `from` on, as records: [keyLen u32][valueLen u32][version f64]
+ * [tombstone u32][—], then the key and the value, each padded to 8; ended by
+ * END_OF_RECORDS. Returns the slot to continue from, or -1 when the shard is done.
+ */
+export function sm_changesNext(from: u32, since: f64): i32 {
+  if (walking < 0) return -1;
+  const capacity = tableCapacity(rangeTable);
+  const after = <u64>since;
+  let at: usize = 0;
+  let i = from;
+  for (; i < capacity; i++) {
+    const entry = tableEntryAt(rangeTable, i);
+    if (!entry) continue;
+    const value = <usize>load32(entry + ENTRY_VALUE);
+    if (!isLive(<u32>value) || valueVersion(value) <= after) continue;
+    const tombstone = valueIsTombstone(value);
+    const keyLen = entryKeyLen(entry);
+    const valueLen: usize = tombstone ? 0 : valueLength(value);
+    const valueAt = at + CHANGE_HEADER_SIZE + ((keyLen + 7) & ~<usize>7);
+    const next = valueAt + ((valueLen + 7) & ~<usize>7);
+    if (next + CHANGE_HEADER_SIZE > scratchCap) break;
+    store<u32>(scratch + at, <u32>keyLen);
+    store<u32>(scratch + at + 4, <u32>valueLen);
+    store<f64>(scratch + at + 8, <f64>valueVersion(value));
+    store<u32>(scratch + at + 16, tombstone ? 1 : 0);
+    memory.copy(scratch + at + CHANGE_HEADER_SIZE, entry + ENTRY_KEY, keyLen);
+    if (!tombstone) valueCopyTo(value, scratch + valueAt);
+    at = next;
+  }
+  store<u32>(scratch + at, END_OF_RECORDS);
+  return i < capacity ? <i32>i : -1;
+}
+
+// ── snapshot ───────────────────────────────────────────────────────────────
+//
+// sm_snapshotBegin stops every write (mapFreeze), so that what the bindings
+// then copy, shard by shard (sm_snapshotShard, sm_rangeNext, sm_rangeEnd), is
+// the map at one moment; sm_snapshotEnd lets writes go on. The bindings copy
+// the raw records out between calls and decode them only afterwards, so writes
+// wait for a copy, not for decoding.
+
+export function sm_snapshotBegin(): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  recoverFromTrap();
+  if (ranging || snapshotting) return Status.BAD_ARGUMENT;
+  if (locked) {
+    const status = lockedRangeBegin(map);
+    if (status != Status.OK) return status;
+  } else {
+    pin();
+    const status = mapFreeze(map, slot);
+    if (status != Status.OK) {
+      unpin();
+      return status;
+    }
+  }
+  snapshotting = true;
+  return Status.OK;
+}
+
+/** Prepares shard `shard` for sm_rangeNext, during a snapshot. */
+export function sm_snapshotShard(shard: u32): i32 {
+  if (!snapshotting || ranging || shard >= mapShardCount(map)) return Status.BAD_ARGUMENT;
+  rangeTable = locked ? lockedRangeTable(map) : mapShardTable(map, shard);
+  ranging = true;
+  return Status.OK;
+}
+
+export function sm_snapshotEnd(): void {
+  if (!snapshotting) return;
+  if (ranging) sm_rangeEnd();
+  snapshotting = false;
+  if (locked) {
+    lockedRangeEnd(map);
+  } else {
+    mapUnfreeze(map);
+    unpin();
+  }
 }
 
 // ── metadata, statistics, maintenance ──────────────────────────────────────
@@ -530,12 +759,13 @@ export function sm_stat(which: u32): f64 {
   if (which == STAT_LOCKS_RECOVERED) return <f64>heapRecoveredLocks();
   if (which == STAT_SCRATCH_BYTES) return <f64>slotsScratchBytes();
   if (which == STAT_COALESCES) return <f64>allocCoalesces();
+  if (which >= STAT_COUNTERS && which < STAT_COUNTERS + STAT_COUNT) return <f64>statsTotal(which - STAT_COUNTERS);
   return -1;
 }
 
 /** Frees whatever reclamation can free right now. */
 export function sm_collect(): void {
-  if (slot && !ranging) collect();
+  if (slot && !ranging && !snapshotting) collect();
 }
 
 /** 0 if every invariant of the map holds, else the rule broken (map.ts, mapVerify). */

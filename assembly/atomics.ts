@@ -58,6 +58,24 @@ declare function hostFutexWait(ptr: usize, expected: i32, timeoutMs: f64): i32;
   return seen;
 }
 
+/** Atomic add; returns the previous value. */
+// @ts-ignore: decorator
+@inline export function atomicAdd64(ptr: usize, delta: u64): u64 {
+  if (ASC_FEATURE_THREADS) return atomic.add<u64>(ptr, delta);
+  const seen = load<u64>(ptr);
+  store<u64>(ptr, seen + delta);
+  return seen;
+}
+
+/** Atomic add; returns the previous value. */
+// @ts-ignore: decorator
+@inline export function atomicAdd32(ptr: usize, delta: u32): u32 {
+  if (ASC_FEATURE_THREADS) return atomic.add<u32>(ptr, delta);
+  const seen = load<u32>(ptr);
+  store<u32>(ptr, seen + delta);
+  return seen;
+}
+
 /** Exchange; returns the previous value. */
 // @ts-ignore: decorator
 @inline export function xchg32(ptr: usize, value: u32): u32 {

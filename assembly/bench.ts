@@ -219,7 +219,7 @@ function opLoadOrStore(k: u64, v: u64): i32 {
     return flag(lockedLoadOrStore(map, scratch + KEY_AT, WORD, hash, scratch + VALUE_AT, WORD, scratch + OUT_AT));
   }
   pin();
-  const status = mapLoadOrStore(map, scratch + KEY_AT, WORD, hash, scratch + VALUE_AT, WORD);
+  const status = mapLoadOrStore(map, scratch + KEY_AT, WORD, hash, scratch + VALUE_AT, WORD, 0);
   if (status == Status.OK) sink += load<u64>(<usize>result + VALUE_BYTES);
   unpin();
   return flag(status);
@@ -246,7 +246,7 @@ function opCompareAndSwap(k: u64, old: u64, nu: u64): i32 {
     ));
   }
   pin();
-  const status = mapCompareAndSwap(map, scratch + KEY_AT, WORD, hash, scratch + OLD_AT, WORD, scratch + NEW_AT, WORD);
+  const status = mapCompareAndSwap(map, scratch + KEY_AT, WORD, hash, scratch + OLD_AT, WORD, scratch + NEW_AT, WORD, 0);
   unpin();
   return flag(status);
 }

@@ -2,27 +2,37 @@
 //
 //   entry (ENTRY_HEADER_SIZE + key length bytes)
 //   ┌─────────┬─────────────┬─────────┬─────────┐
-//   │ value   │ retire link │ keyLen  │ flags   │  +0 … +16
-//   ├─────────┴─────────────┼─────────┴─────────┤
-//   │ version u64           │ expiresAt u64     │  +16 … +32
-//   ├───────────────────────┴───────────────────┤
-//   │ key bytes …                                │  +32
+//   │ value   │ retire link │ keyLen  │ —       │  +0 … +16
+//   ├─────────┴─────────────┴─────────┴─────────┤
+//   │ key bytes …                                │  +16
 //   └───────────────────────────────────────────┘
 //
-//   value block, inline (length <= VALUE_INLINE_MAX; VALUE_BYTES + length bytes)
-//   ┌─────────┬─────────────┬────────────────────┐
-//   │ length  │ retire link │ bytes …            │
-//   └─────────┴─────────────┴────────────────────┘
+//   value block, inline (length <= valueInlineMax(); VALUE_HEADER_SIZE + meta + length bytes)
+//   ┌─────────┬─────────────┬──────────────────────┬────────────────────┐
+//   │ length  │ retire link │ meta (0 or 16 bytes) │ bytes …            │
+//   └─────────┴─────────────┴──────────────────────┴────────────────────┘
 //   value block, chunked (longer values; PAGE_BYTES, then chunks)
-//   ┌─────────┬─────────────┬────────────┬─────┬──────────────────────────┐
-//   │ length  │ retire link │ next chunk │ —   │ first HEAD_CHUNK bytes … │
-//   └─────────┴─────────────┴────────────┴─────┴──────────────────────────┘
+//   ┌─────────┬─────────────┬──────┬────────────┬─────┬─────────────────────┐
+//   │ length  │ retire link │ meta │ next chunk │ —   │ first bytes …       │
+//   └─────────┴─────────────┴──────┴────────────┴─────┴─────────────────────┘
 //   chunk (CHUNK_HEADER_SIZE + up to CHUNK_BYTES bytes; the last one is shorter)
 //   ┌────────────┬─────┬──────────────────┐
 //   │ next chunk │ —   │ bytes …          │
 //   └────────────┴─────┴──────────────────┘
 //
-// Values longer than VALUE_INLINE_MAX are split into blocks of at most
+//   meta, in maps made with expiry or versions (MAP_FLAG_META, map.ts):
+//   ┌─────────────┬───────────────────────────────────────────┐
+//   │ version u64 │ expiry u64: bit 63 TOMBSTONE, bits 0-62 at │  +8 … +24
+//   └─────────────┴───────────────────────────────────────────┘
+//   version    the map-wide version of the write that made the block (0 in maps
+//              without versions).
+//   expiry     the map clock (ms) at which the value expires, 0 for never;
+//              TOMBSTONE marks a block that records a deletion in a versioned
+//              map: the key is absent (map.ts, "Versions").
+//   A value's metadata is in its block, not in its entry, so that a new value
+//   and its expiry or version replace the old ones in the one atomic swap.
+//
+// Values longer than the inline maximum are split into blocks of at most
 // PAGE_BYTES, so that storing a large value never needs a long contiguous run
 // of free memory (the reason tables are paged too, table.ts): in a churned heap,
 // any 4 KiB of free memory serves. Reading a chunked value follows its chain.
@@ -61,9 +71,6 @@
 // counter changes under the same lock as the entries it counts and a lock
 // recovered from a dead thread can be repaired by recounting (map.ts).
 //
-// `flags`, `version` and `expiresAt` are reserved for per-entry metadata (a
-// version stamp and an expiry time); they are zero for now.
-
 import { allocOrCollect } from "./memory";
 import { free } from "./alloc";
 import { MAX_VALUE_BYTES } from "./config";
@@ -77,13 +84,7 @@ import { KIND_ENTRY, KIND_VALUE, reclaimRegisterKind } from "./reclaim";
 // @ts-ignore: decorator
 @inline const ENTRY_KEY_LEN: usize = 8;
 // @ts-ignore: decorator
-@inline const ENTRY_FLAGS: usize = 12;
-// @ts-ignore: decorator
-@inline const ENTRY_VERSION: usize = 16;
-// @ts-ignore: decorator
-@inline const ENTRY_EXPIRES_AT: usize = 24;
-// @ts-ignore: decorator
-@inline export const ENTRY_KEY: usize = 32;
+@inline export const ENTRY_KEY: usize = 16;
 // @ts-ignore: decorator
 @inline export const ENTRY_HEADER_SIZE: usize = ENTRY_KEY;
 
@@ -92,24 +93,48 @@ import { KIND_ENTRY, KIND_VALUE, reclaimRegisterKind } from "./reclaim";
 // @ts-ignore: decorator
 @inline export const VALUE_RETIRE_LINK: usize = 4; // reclaim.ts
 // @ts-ignore: decorator
-@inline export const VALUE_BYTES: usize = 8; // of an inline value
+@inline export const VALUE_HEADER_SIZE: usize = 8;
+/** Where an inline value's bytes begin in a map without metadata (the proxy filter's, the benchmarks'). */
 // @ts-ignore: decorator
-@inline export const VALUE_HEADER_SIZE: usize = VALUE_BYTES;
+@inline export const VALUE_BYTES: usize = VALUE_HEADER_SIZE;
 // @ts-ignore: decorator
-@inline const VALUE_NEXT: usize = 8; // of a chunked value
+@inline const VALUE_VERSION: usize = 8;
 // @ts-ignore: decorator
-@inline const VALUE_CHUNKED_BYTES: usize = 16;
+@inline const VALUE_EXPIRY: usize = 16;
 // @ts-ignore: decorator
-@inline const HEAD_CHUNK: usize = PAGE_BYTES - VALUE_CHUNKED_BYTES;
+@inline export const VALUE_META_SIZE: usize = 16;
 // @ts-ignore: decorator
 @inline const CHUNK_NEXT: usize = 0;
 // @ts-ignore: decorator
 @inline const CHUNK_HEADER_SIZE: usize = 8;
 // @ts-ignore: decorator
 @inline const CHUNK_BYTES: usize = PAGE_BYTES - CHUNK_HEADER_SIZE;
+// @ts-ignore: decorator
+@inline const NEXT_SIZE: usize = 8; // a chunked value's next-chunk word, padded
+
+// @ts-ignore: decorator
+@inline export const TOMBSTONE: u64 = 1 << 63;
+// @ts-ignore: decorator
+@inline const EXPIRY_MASK: u64 = ~TOMBSTONE;
+
+// Thread-local: the metadata size of this instance's map's values (0 or
+// VALUE_META_SIZE), set when it attaches (valueBindMeta). One map per instance.
+let meta: usize = 0;
+
+export function valueBindMeta(bytes: usize): void {
+  meta = bytes;
+}
+
 /** The longest value kept in one block: the block is then at most PAGE_BYTES. */
 // @ts-ignore: decorator
-@inline export const VALUE_INLINE_MAX: usize = ASC_FEATURE_THREADS ? PAGE_BYTES - VALUE_HEADER_SIZE : <usize>MAX_VALUE_BYTES;
+@inline export function valueInlineMax(): usize {
+  return ASC_FEATURE_THREADS ? PAGE_BYTES - VALUE_HEADER_SIZE - meta : <usize>MAX_VALUE_BYTES;
+}
+
+// @ts-ignore: decorator
+@inline function headChunk(): usize {
+  return PAGE_BYTES - VALUE_HEADER_SIZE - meta - NEXT_SIZE;
+}
 
 // @ts-ignore: decorator
 @inline export const DELETED: u32 = 0;
@@ -139,9 +164,7 @@ export function entryNew(key: usize, keyLen: usize, value: u32): usize {
   // Private until the caller inserts it into a table, so plain stores suffice.
   store<u32>(entry + ENTRY_VALUE, value);
   store<u32>(entry + ENTRY_KEY_LEN, <u32>keyLen);
-  store<u32>(entry + ENTRY_FLAGS, 0);
-  store<u64>(entry + ENTRY_VERSION, 0);
-  store<u64>(entry + ENTRY_EXPIRES_AT, 0);
+  store<u32>(entry + ENTRY_KEY_LEN + 4, 0);
   memory.copy(entry + ENTRY_KEY, key, keyLen);
   return entry;
 }
@@ -151,31 +174,85 @@ export function entryNew(key: usize, keyLen: usize, value: u32): usize {
   return entryKeyLen(entry) == keyLen && bytesEqual(entry + ENTRY_KEY, key, keyLen);
 }
 
+// ── value blocks ───────────────────────────────────────────────────────────
+
 // @ts-ignore: decorator
 @inline export function valueLength(block: usize): usize {
   return <usize>load<u32>(block + VALUE_LENGTH);
+}
+
+/** The version stamped on a value block (0 without metadata). */
+// @ts-ignore: decorator
+@inline export function valueVersion(block: usize): u64 {
+  return meta ? load<u64>(block + VALUE_VERSION) : 0;
+}
+
+/** When the value expires on the map clock (0: never, and always 0 without metadata). */
+// @ts-ignore: decorator
+@inline export function valueExpiresAt(block: usize): u64 {
+  return meta ? load<u64>(block + VALUE_EXPIRY) & EXPIRY_MASK : 0;
+}
+
+/** True for a block that records a deletion (versioned maps). */
+// @ts-ignore: decorator
+@inline export function valueIsTombstone(block: usize): bool {
+  return meta != 0 && (load<u64>(block + VALUE_EXPIRY) & TOMBSTONE) != 0;
+}
+
+/** True if the value has expired at map-clock time `now`. */
+// @ts-ignore: decorator
+@inline export function valueExpired(block: usize, now: u64): bool {
+  if (!meta) return false;
+  const at = load<u64>(block + VALUE_EXPIRY) & EXPIRY_MASK;
+  return at != 0 && at <= now;
+}
+
+/** Stamps an unpublished block's metadata (a no-op without metadata). */
+// @ts-ignore: decorator
+@inline export function valueSetMeta(block: usize, version: u64, expiry: u64): void {
+  if (!meta) return;
+  store<u64>(block + VALUE_VERSION, version);
+  store<u64>(block + VALUE_EXPIRY, expiry);
+}
+
+/** Stamps an unpublished block's version, keeping its expiry (a no-op without metadata). */
+// @ts-ignore: decorator
+@inline export function valueSetVersion(block: usize, version: u64): void {
+  if (meta) store<u64>(block + VALUE_VERSION, version);
 }
 
 /** The size of a value's first block (for a chunked value, its chunks come on top). */
 // @ts-ignore: decorator
 @inline export function valueBlockSize(block: usize): usize {
   const len = valueLength(block);
-  return len <= VALUE_INLINE_MAX ? VALUE_HEADER_SIZE + len : PAGE_BYTES;
+  return len <= valueInlineMax() ? VALUE_HEADER_SIZE + meta + len : PAGE_BYTES;
 }
 
 /** Copies a value's bytes to `dest`; returns their length. */
 // @ts-ignore: decorator
 @inline export function valueCopyTo(block: usize, dest: usize): i32 {
   const len = valueLength(block);
-  if (len <= VALUE_INLINE_MAX) memory.copy(dest, block + VALUE_BYTES, len);
+  if (len <= valueInlineMax()) memory.copy(dest, block + VALUE_HEADER_SIZE + meta, len);
   else copyChunked(block, dest, len);
   return <i32>len;
 }
 
+/** The address of an inline value's bytes (for the proxy filter and the benchmarks' fixed-size values). */
+// @ts-ignore: decorator
+@inline export function valueBytesOf(block: usize): usize {
+  return block + VALUE_HEADER_SIZE + meta;
+}
+
+// @ts-ignore: decorator
+@inline function nextWord(block: usize): usize {
+  return block + VALUE_HEADER_SIZE + meta;
+}
+
 function copyChunked(block: usize, dest: usize, len: usize): void {
-  memory.copy(dest, block + VALUE_CHUNKED_BYTES, HEAD_CHUNK);
-  let done = HEAD_CHUNK;
-  let chunk = <usize>load<u32>(block + VALUE_NEXT);
+  const first = headChunk();
+  memory.copy(dest, nextWord(block) + NEXT_SIZE, first);
+  let done = first;
+  let chunk = <usize>load<u32>(nextWord(block));
   while (done < len) {
     const n = min(CHUNK_BYTES, len - done);
     memory.copy(dest + done, chunk + CHUNK_HEADER_SIZE, n);
@@ -185,24 +262,28 @@ function copyChunked(block: usize, dest: usize, len: usize): void {
 }
 
 /**
- * A new value block holding a copy of `len` bytes (chunked past
- * VALUE_INLINE_MAX); 0 when memory is exhausted, having freed what it made.
+ * A new value block holding a copy of `len` bytes (chunked past the inline
+ * maximum), its metadata zero; 0 when memory is exhausted, having freed what
+ * it made.
  */
 export function valueNew(bytes: usize, len: usize): u32 {
-  if (len <= VALUE_INLINE_MAX) {
-    const block = allocOrCollect(VALUE_HEADER_SIZE + len);
+  if (len <= valueInlineMax()) {
+    const block = allocOrCollect(VALUE_HEADER_SIZE + meta + len);
     if (!block) return 0;
     store<u32>(block + VALUE_LENGTH, <u32>len);
-    memory.copy(block + VALUE_BYTES, bytes, len);
+    valueSetMeta(block, 0, 0);
+    memory.copy(block + VALUE_HEADER_SIZE + meta, bytes, len);
     return <u32>block;
   }
   const block = allocOrCollect(PAGE_BYTES);
   if (!block) return 0;
   store<u32>(block + VALUE_LENGTH, <u32>len);
-  store<u32>(block + VALUE_NEXT, 0);
-  memory.copy(block + VALUE_CHUNKED_BYTES, bytes, HEAD_CHUNK);
-  let done = HEAD_CHUNK;
-  let link = block + VALUE_NEXT; // the word the next chunk is linked into
+  valueSetMeta(block, 0, 0);
+  store<u32>(nextWord(block), 0);
+  const first = headChunk();
+  memory.copy(nextWord(block) + NEXT_SIZE, bytes, first);
+  let done = first;
+  let link = nextWord(block); // the word the next chunk is linked into
   while (done < len) {
     const n = min(CHUNK_BYTES, len - done);
     const chunk = allocOrCollect(CHUNK_HEADER_SIZE + n);
@@ -219,17 +300,27 @@ export function valueNew(bytes: usize, len: usize): u32 {
   return <u32>block;
 }
 
+/** A tombstone: an empty block marked as a deletion, at `version` (versioned maps). */
+export function valueNewTombstone(version: u64): u32 {
+  const block = allocOrCollect(VALUE_HEADER_SIZE + meta);
+  if (!block) return 0;
+  store<u32>(block + VALUE_LENGTH, 0);
+  valueSetMeta(block, version, TOMBSTONE);
+  return <u32>block;
+}
+
 /**
  * Frees a chunked value's chunks, leaving its first block. Resumable: each
  * chunk is unlinked before it is freed, so an interrupted call can be repeated
  * (by one thread at a time) and leaks at most one chunk.
  */
 export function valueFreeChunks(block: usize): void {
-  if (valueLength(block) <= VALUE_INLINE_MAX) return;
-  let chunk = <usize>load<u32>(block + VALUE_NEXT);
+  if (valueLength(block) <= valueInlineMax()) return;
+  const head = nextWord(block);
+  let chunk = <usize>load<u32>(head);
   while (chunk) {
     const next = load<u32>(chunk + CHUNK_NEXT);
-    store<u32>(block + VALUE_NEXT, next);
+    store<u32>(head, next);
     free(chunk, chunkBlockSize(block, chunk));
     chunk = <usize>next;
   }
@@ -238,7 +329,7 @@ export function valueFreeChunks(block: usize): void {
 /** A chunk's block size: full, but for the last one of the value. */
 function chunkBlockSize(block: usize, chunk: usize): usize {
   if (load<u32>(chunk + CHUNK_NEXT)) return PAGE_BYTES;
-  const tail = (valueLength(block) - HEAD_CHUNK) % CHUNK_BYTES;
+  const tail = (valueLength(block) - headChunk()) % CHUNK_BYTES;
   return CHUNK_HEADER_SIZE + (tail ? tail : CHUNK_BYTES);
 }
 
@@ -248,21 +339,14 @@ export function valueFree(block: usize): void {
   free(block, valueBlockSize(block));
 }
 
-/** Every block of a value: its share of bytesInUse. */
-export function valueBytes(block: usize): usize {
-  const len = valueLength(block);
-  if (len <= VALUE_INLINE_MAX) return VALUE_HEADER_SIZE + len;
-  const rest = len - HEAD_CHUNK;
-  return PAGE_BYTES + (rest / CHUNK_BYTES) * PAGE_BYTES + (rest % CHUNK_BYTES ? CHUNK_HEADER_SIZE + rest % CHUNK_BYTES : 0);
-}
-
 /** Byte equality of a value with `len` bytes at `bytes`. */
 export function valueEquals(block: usize, bytes: usize, len: usize): bool {
   if (valueLength(block) != len) return false;
-  if (len <= VALUE_INLINE_MAX) return bytesEqual(block + VALUE_BYTES, bytes, len);
-  if (!bytesEqual(block + VALUE_CHUNKED_BYTES, bytes, HEAD_CHUNK)) return false;
-  let done = HEAD_CHUNK;
-  let chunk = <usize>load<u32>(block + VALUE_NEXT);
+  if (len <= valueInlineMax()) return bytesEqual(block + VALUE_HEADER_SIZE + meta, bytes, len);
+  const first = headChunk();
+  if (!bytesEqual(nextWord(block) + NEXT_SIZE, bytes, first)) return false;
+  let done = first;
+  let chunk = <usize>load<u32>(nextWord(block));
   while (done < len) {
     const n = min(CHUNK_BYTES, len - done);
     if (!bytesEqual(chunk + CHUNK_HEADER_SIZE, bytes + done, n)) return false;

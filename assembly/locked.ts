@@ -47,7 +47,7 @@ export function lockedNew(
   const state = alloc(LOCKED_STATE_SIZE);
   if (!state) return 0;
   memory.fill(state, 0, LOCKED_STATE_SIZE);
-  const map = mapHeaderNew(k0, k1, state, 0, maxKeyBytes, maxValueBytes, keyKind, valueKind, MAP_KIND_LOCKED);
+  const map = mapHeaderNew(k0, k1, state, 0, maxKeyBytes, maxValueBytes, keyKind, valueKind, MAP_KIND_LOCKED, 0);
   if (!map) free(state, LOCKED_STATE_SIZE);
   return map;
 }

@@ -55,21 +55,26 @@
 // and reports how.
 
 import { DEBUG } from "./config";
-import { load32, load64, store32, store64, cas32, xchg32 } from "./atomics";
+import { atomicAdd32, atomicAdd64, cas32, cas64, futexWait, futexWake, load32, load64, store32, store64, xchg32 } from "./atomics";
 import { alloc, free } from "./alloc";
 import { allocOrCollect } from "./memory";
-import { MUTEX_SIZE, lock, unlock, lockTakeOver } from "./mutex";
+import { MUTEX_SIZE, TIMED_OUT, lock, unlock, lockTakeOver, reapIfDead } from "./mutex";
+import { LOCK_WAIT_MS } from "./config";
+import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
 import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire } from "./reclaim";
 import {
-  DELETED, ENTRY_KEY, ENTRY_VALUE, EXPUNGED, entryBlockSize, entryKeyLen, entryNew, isLive,
-  valueBlockSize, valueEquals, valueFree, valueFreeChunks, valueNew,
+  DELETED, ENTRY_KEY, ENTRY_VALUE, EXPUNGED, VALUE_META_SIZE, entryBlockSize, entryKeyLen, entryNew, isLive,
+  valueBindMeta, valueBlockSize, valueCopyTo, valueEquals, valueExpired, valueFree, valueFreeChunks, valueIsTombstone,
+  valueExpiresAt, valueNew, valueNewTombstone, valueSetMeta, valueSetVersion, valueVersion,
 } from "./entry";
 import {
   capacityFor, slotEntry, slotHash, slotNext, slotRetire, tableCapacity, tableCount, tableEntryAt, tableFind,
   tableFree, tableFreePages, tableGrowLocked, tableHasRoom, tableHashAt, tableHeaderBytes, tableInsertLocked,
   tableHeaderSize, tableNew, tablePartner, tableRecountLocked, tableRemoveLocked, tableRunEnd, tableSetPartner, tableSlotAt,
 } from "./table";
-import { SLOT_INTENT_A, SLOT_INTENT_B, SLOT_INTENT_OP, SLOT_INTENT_SHARD, slotAt, slotHighWater } from "./slots";
+import {
+  SLOT_INTENT_A, SLOT_INTENT_B, SLOT_INTENT_OP, SLOT_INTENT_SHARD, SLOT_PIN, SLOT_WAITING, slotAt, slotHighWater,
+} from "./slots";
 import { Status } from "./status";
 import { crashPoint } from "./faults";
 
@@ -77,12 +82,31 @@ import { crashPoint } from "./faults";
 //   creator, before the map is published, and only read afterwards.
 //   ┌───────────────┬───────────────┬────────┬───────────┬─────────┬───────────┐
 //   │ hash key k0   │ hash key k1   │ body   │ shardMask │ maxKey  │ maxValue  │
-//   ├─────────┬───────────┬─────────┼────────┴───────────┴─────────┴───────────┤
-//   │ keyKind │ valueKind │ kind    │ reserved …                               │
-//   └─────────┴───────────┴─────────┴──────────────────────────────────────────┘
+//   ├─────────┬───────────┬─────────┬───────┬───────────┼─────────┴───────────┤
+//   │ keyKind │ valueKind │ kind    │ flags │ state     │ reserved …          │
+//   └─────────┴───────────┴─────────┴───────┴───────────┴─────────────────────┘
 //   body: the shard array of a sync map (MAP_KIND_SYNC), or the state block of
 //   the LockedMap baseline (MAP_KIND_LOCKED, locked.ts), which has one "shard".
 //   keyKind, valueKind: the bindings' codec ids, opaque to the core.
+//   flags: MAP_FLAG_META (values carry a version and an expiry, entry.ts),
+//   MAP_FLAG_VERSIONED (every write takes the next map-wide version).
+//   state: the map's own cache line of words that change (MAP_STATE_*), apart
+//   from this header, which every operation reads.
+//
+//   map state (MAP_STATE_SIZE = 64 bytes)
+//   ┌──────────┬────────────┬──────────────┬─────────────┬─────────────┐
+//   │ clock u64│ version u64│ watermark u64│ tombstones  │ sweep cursor│
+//   └──────────┴────────────┴──────────────┴─────────────┴─────────────┘
+//   clock      the map clock: the latest Date.now() (ms) a thread has published;
+//              raised by any thread, by CAS, never lowered. Values expire by it,
+//              so that a load compares two words and makes no call for the time.
+//   version    the last version taken (versioned maps): added to atomically by a
+//              writer holding its shard's lock, which stamps the value it then
+//              publishes under that same lock, and notifies waiters on the word.
+//   watermark  versions at or below it may have lost their tombstones to
+//              compaction: a delta from below it is incomplete. Raised by CAS.
+//   tombstones tombstones present (versioned maps); atomic adds under shard locks.
+//   sweep cursor  where the expiry sweeper goes on (shard, slot); any thread.
 // @ts-ignore: decorator
 @inline const MAP_K0: usize = 0;
 // @ts-ignore: decorator
@@ -102,7 +126,31 @@ import { crashPoint } from "./faults";
 // @ts-ignore: decorator
 @inline const MAP_KIND: usize = 40;
 // @ts-ignore: decorator
+@inline const MAP_FLAGS: usize = 44;
+// @ts-ignore: decorator
+@inline const MAP_STATE: usize = 48;
+// @ts-ignore: decorator
 @inline const MAP_HEADER_SIZE: usize = 64;
+
+// @ts-ignore: decorator
+@inline export const MAP_FLAG_META: u32 = 1;
+// @ts-ignore: decorator
+@inline export const MAP_FLAG_VERSIONED: u32 = 2;
+
+// @ts-ignore: decorator
+@inline const STATE_CLOCK: usize = 0;
+// @ts-ignore: decorator
+@inline const STATE_VERSION: usize = 8;
+// @ts-ignore: decorator
+@inline const STATE_WATERMARK: usize = 16;
+// @ts-ignore: decorator
+@inline const STATE_TOMBSTONES: usize = 24;
+// @ts-ignore: decorator
+@inline const STATE_SWEEP_SHARD: usize = 28;
+// @ts-ignore: decorator
+@inline const STATE_SWEEP_SLOT: usize = 32;
+// @ts-ignore: decorator
+@inline const MAP_STATE_SIZE: usize = 64;
 
 // @ts-ignore: decorator
 @inline export const MAP_KIND_SYNC: u32 = 0;
@@ -126,8 +174,12 @@ import { crashPoint } from "./faults";
 //   lock    mutex.ts. Guards dirty, misses, size, and every presence change.
 //   misses  Loads since the last promotion that had to lock to find out whether
 //           the key was present. Lock holder only, plain access.
-//   size    Present keys in the shard. Stored (atomic) by the lock holder after
-//           each presence change it makes; loaded (atomic) by anyone.
+//   size    Keys in the shard: entries holding a value that is not a tombstone
+//           (an expired value counts until it is removed). Stored (atomic) by
+//           the lock holder after each change it makes; loaded (atomic) by anyone.
+//   frozen  1 while snapshot() holds every lock (snapshot.ts): a writer that
+//           sees it takes the lock path instead of swapping without the lock.
+//           Stored by the snapshot's thread (atomic), loaded by writers (atomic).
 // @ts-ignore: decorator
 @inline const SHARD_TABLES: usize = 0;
 // @ts-ignore: decorator
@@ -137,6 +189,8 @@ import { crashPoint } from "./faults";
 // @ts-ignore: decorator
 @inline const SHARD_SIZE_COUNT: usize = SHARD_MISSES + 4;
 // @ts-ignore: decorator
+@inline const SHARD_FROZEN: usize = SHARD_SIZE_COUNT + 4;
+// @ts-ignore: decorator
 @inline const SHARD_SIZE: usize = 64;
 // @ts-ignore: decorator
 @inline const LOG2_SHARD_SIZE: usize = 6;
@@ -144,6 +198,8 @@ import { crashPoint } from "./faults";
 // Thread-local state (Wasm globals are per instance).
 let owner: u32 = 0; // this thread's lock-owner id: slot index + 1
 let intent: usize = 0; // this thread's slot, whose intent words it writes
+let flags: u32 = 0; // the bound map's MAP_FLAG_* (0 for maps of the proxy build)
+let state: usize = 0; // the bound map's state block
 /** The value block an operation found or displaced (see each operation). */
 export let result: u32 = 0;
 
@@ -151,6 +207,74 @@ export let result: u32 = 0;
 export function mapBindOwner(id: u32, slot: usize): void {
   owner = id;
   intent = slot;
+}
+
+/** Binds the map this instance works on: its flags and state (one map per instance with threads). */
+export function mapBind(map: usize): void {
+  flags = load<u32>(map + MAP_FLAGS);
+  state = <usize>load<u32>(map + MAP_STATE);
+  valueBindMeta(flags & MAP_FLAG_META ? VALUE_META_SIZE : 0);
+}
+
+// ── presence: what counts as a key with a value ────────────────────────────
+
+/** The map clock (ms): the latest time a thread published (mapTick). */
+// @ts-ignore: decorator
+@inline function clockNow(): u64 {
+  return load64(state + STATE_CLOCK);
+}
+
+/** True if `value` makes its key present: a value block, not a tombstone, not expired. */
+// @ts-ignore: decorator
+@inline function present(value: u32): bool {
+  if (!isLive(value)) return false;
+  if (!flags) return true;
+  return !valueIsTombstone(<usize>value) && !valueExpired(<usize>value, clockNow());
+}
+
+/** True if `value` counts in the shard's size: a value block that is not a tombstone. */
+// @ts-ignore: decorator
+@inline function counted(value: u32): bool {
+  return isLive(value) && !(flags && valueIsTombstone(<usize>value));
+}
+
+// @ts-ignore: decorator
+@inline function versioned(): bool {
+  return (flags & MAP_FLAG_VERSIONED) != 0;
+}
+
+// @ts-ignore: decorator
+@inline function frozen(shard: usize): bool {
+  return load32(shard + SHARD_FROZEN) != 0;
+}
+
+/**
+ * Versioned maps: stamps an unpublished block with the next map-wide version.
+ * The caller holds the shard's lock and publishes the block before releasing
+ * it, so a delta taken shard by shard under the locks (versions.ts) misses no
+ * version it reports as included.
+ */
+// @ts-ignore: decorator
+@inline function stampLocked(block: u32): void {
+  if (versioned()) valueSetVersion(<usize>block, atomicAdd64(state + STATE_VERSION, 1) + 1);
+}
+
+/** After a versioned write is published and its lock released: wakes waitForChange(). */
+// @ts-ignore: decorator
+@inline function notifyVersion(): void {
+  if (versioned()) futexWake(state + STATE_VERSION, 0x7FFF_FFFF);
+}
+
+/** Publishes `now` (Date.now() ms) as the map clock if it is later. */
+export function mapTick(map: usize, now: u64): u64 {
+  const at = <usize>load<u32>(map + MAP_STATE) + STATE_CLOCK;
+  let seen = load64(at);
+  while (now > seen) {
+    const witness = cas64(at, seen, now);
+    if (witness == seen) return now;
+    seen = witness;
+  }
+  return seen;
 }
 
 // ── intents (see the top of this file) ─────────────────────────────────────
@@ -201,6 +325,8 @@ export function mapBindOwner(id: u32, slot: usize): void {
 @inline export function mapBody(map: usize): usize { return <usize>load<u32>(map + MAP_SHARDS); }
 // @ts-ignore: decorator
 @inline export function mapValueKind(map: usize): u32 { return load<u32>(map + MAP_VALUE_KIND); }
+// @ts-ignore: decorator
+@inline export function mapFlags(map: usize): u32 { return load<u32>(map + MAP_FLAGS); }
 
 /** The address of a shard's lock word (tests play a dead holder with it). */
 export function mapShardLockWord(map: usize, index: u32): usize {
@@ -242,13 +368,13 @@ export function mapShardLockWord(map: usize, index: u32): usize {
  */
 export function mapNew(
   k0: u64, k1: u64, shardCount: u32,
-  maxKeyBytes: u32, maxValueBytes: u32, keyKind: u32, valueKind: u32,
+  maxKeyBytes: u32, maxValueBytes: u32, keyKind: u32, valueKind: u32, mapFlags: u32,
 ): usize {
   const shardBytes = (<usize>shardCount) << LOG2_SHARD_SIZE;
   const shards = alloc(shardBytes);
   if (!shards) return 0;
   memory.fill(shards, 0, shardBytes);
-  const map = mapHeaderNew(k0, k1, shards, shardCount - 1, maxKeyBytes, maxValueBytes, keyKind, valueKind, MAP_KIND_SYNC);
+  const map = mapHeaderNew(k0, k1, shards, shardCount - 1, maxKeyBytes, maxValueBytes, keyKind, valueKind, MAP_KIND_SYNC, mapFlags);
   if (!map) free(shards, shardBytes);
   return map;
 }
@@ -256,11 +382,19 @@ export function mapNew(
 /** A map header over `body` (see the diagram above); 0 when memory is exhausted. */
 export function mapHeaderNew(
   k0: u64, k1: u64, body: usize, shardMask: u32,
-  maxKeyBytes: u32, maxValueBytes: u32, keyKind: u32, valueKind: u32, kind: u32,
+  maxKeyBytes: u32, maxValueBytes: u32, keyKind: u32, valueKind: u32, kind: u32, mapFlags: u32,
 ): usize {
   const map = alloc(MAP_HEADER_SIZE);
   if (!map) return 0;
+  const mapState = alloc(MAP_STATE_SIZE);
+  if (!mapState) {
+    free(map, MAP_HEADER_SIZE);
+    return 0;
+  }
+  memory.fill(mapState, 0, MAP_STATE_SIZE);
   memory.fill(map, 0, MAP_HEADER_SIZE);
+  store<u32>(map + MAP_FLAGS, mapFlags);
+  store<u32>(map + MAP_STATE, <u32>mapState);
   store<u64>(map + MAP_K0, k0);
   store<u64>(map + MAP_K1, k1);
   store<u32>(map + MAP_SHARDS, <u32>body);
@@ -287,6 +421,7 @@ export function mapDestroy(map: usize): void {
     retireOrphan(readOf(tables), dirtyOf(tables));
   }
   free(<usize>load<u32>(map + MAP_SHARDS), (<usize>shards) << LOG2_SHARD_SIZE);
+  free(<usize>load<u32>(map + MAP_STATE), MAP_STATE_SIZE);
   free(map, MAP_HEADER_SIZE);
 }
 
@@ -306,7 +441,7 @@ export function mapSeal(map: usize): i32 {
 
 // ── Load ───────────────────────────────────────────────────────────────────
 
-/** OK with `result` = the value block, or ABSENT. */
+/** OK with `result` = the value block, or ABSENT (also for a tombstone or an expired value). */
 export function mapLoad(map: usize, key: usize, keyLen: usize, hash: u64): i32 {
   const shard = shardFor(map, hash);
   const h = <u32>hash;
@@ -326,10 +461,11 @@ export function mapLoad(map: usize, key: usize, keyLen: usize, hash: u64): i32 {
       missLocked(shard);
     }
     unlock(shard + SHARD_LOCK);
+    statsCount(STAT_SLOW_LOADS);
   }
   if (!entry) return Status.ABSENT;
   const value = load32(entry + ENTRY_VALUE);
-  if (!isLive(value)) return Status.ABSENT;
+  if (!present(value)) return Status.ABSENT;
   result = value;
   return Status.OK;
 }
@@ -337,22 +473,25 @@ export function mapLoad(map: usize, key: usize, keyLen: usize, hash: u64): i32 {
 // ── Store / Swap ───────────────────────────────────────────────────────────
 
 /**
- * Stores `block` (a fresh value block, which the map takes over on OK) for the
- * key. OK with `result` = the previous value block (already retired) or 0.
+ * Stores `block` (a fresh value block, its expiry set, which the map takes over
+ * on OK) for the key. OK with `result` = the previous value block (already
+ * retired), or 0 when the key was absent (no value, a tombstone, or expired).
  */
 export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block: u32): i32 {
   const shard = shardFor(map, hash);
   const h = <u32>hash;
   let tables = loadTables(shard);
   let entry = tableFind(readOf(tables), h, key, keyLen);
-  if (entry) {
-    // trySwap: a present value is replaced without the lock.
+  if (entry && !versioned() && !frozen(shard)) {
+    // trySwap: a value is replaced without the lock (no tombstones here: a
+    // versioned map stamps every write under the lock). An expired value
+    // counts in size as its replacement does.
     let value = load32(entry + ENTRY_VALUE);
     while (isLive(value)) {
       const seen = cas32(entry + ENTRY_VALUE, value, block);
       if (seen == value) {
+        result = present(value) ? value : 0;
         retire(value, KIND_VALUE);
-        result = value;
         return Status.OK;
       }
       value = seen;
@@ -372,10 +511,13 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
         return Status.FULL;
       }
     }
+    stampLocked(block);
     previous = xchg32(entry + ENTRY_VALUE, block);
   } else if (dirtyOf(tables) && (entry = tableFind(dirtyOf(tables), h, key, keyLen))) {
+    stampLocked(block);
     previous = xchg32(entry + ENTRY_VALUE, block);
   } else {
+    stampLocked(block);
     const status = insertLocked(shard, key, keyLen, h, block);
     if (status != Status.OK) {
       unlock(shard + SHARD_LOCK);
@@ -384,21 +526,32 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
   }
   crashPoint();
   if (DEBUG) assert(previous != EXPUNGED);
-  if (!isLive(previous)) sizeAddLocked(shard, 1);
+  replacedLocked(shard, previous);
   unlock(shard + SHARD_LOCK);
+  notifyVersion();
+  result = present(previous) ? previous : 0;
   if (isLive(previous)) retire(previous, KIND_VALUE);
-  result = isLive(previous) ? previous : 0;
   return Status.OK;
+}
+
+/**
+ * Accounts for a value block that has replaced `previous` in an entry: the
+ * shard's size and tombstone count. The caller holds the lock.
+ */
+function replacedLocked(shard: usize, previous: u32): void {
+  if (!counted(previous)) sizeAddLocked(shard, 1);
+  if (isLive(previous) && flags && valueIsTombstone(<usize>previous)) atomicAdd32(state + STATE_TOMBSTONES, -1);
 }
 
 // ── LoadOrStore ────────────────────────────────────────────────────────────
 
 /**
  * OK with `result` = the present value block, or ABSENT when the key was absent
- * and a new block with the `len` bytes at `bytes` was stored.
+ * and a new block with the `len` bytes at `bytes`, expiring at `expiry` (map
+ * clock; 0 never), was stored (then `result` is that block).
  */
 export function mapLoadOrStore(
-  map: usize, key: usize, keyLen: usize, hash: u64, bytes: usize, len: usize,
+  map: usize, key: usize, keyLen: usize, hash: u64, bytes: usize, len: usize, expiry: u64,
 ): i32 {
   const shard = shardFor(map, hash);
   const h = <u32>hash;
@@ -408,7 +561,7 @@ export function mapLoadOrStore(
     // Avoid locking if it's a clean hit. (Go also stores into a DELETED entry
     // here without the lock; here that is a presence change, so it locks.)
     const value = load32(entry + ENTRY_VALUE);
-    if (isLive(value)) {
+    if (present(value)) {
       result = value;
       return Status.OK;
     }
@@ -421,40 +574,58 @@ export function mapLoadOrStore(
   if (entry) {
     status = load32(entry + ENTRY_VALUE) == EXPUNGED && !unexpungeLocked(shard, entry, h)
       ? Status.FULL
-      : loadOrStoreLocked(shard, entry, bytes, len);
+      : loadOrStoreLocked(shard, entry, bytes, len, expiry);
   } else if (dirtyOf(tables) && (entry = tableFind(dirtyOf(tables), h, key, keyLen))) {
-    status = loadOrStoreLocked(shard, entry, bytes, len);
+    status = loadOrStoreLocked(shard, entry, bytes, len, expiry);
     missLocked(shard);
   } else {
     const block = valueNew(bytes, len);
+    if (block) {
+      valueSetMeta(<usize>block, 0, expiry);
+      stampLocked(block);
+    }
     status = block ? insertLocked(shard, key, keyLen, h, block) : Status.FULL;
     if (status == Status.OK) {
       crashPoint();
       sizeAddLocked(shard, 1);
+      result = block;
       status = Status.ABSENT;
     } else if (block) {
       valueFree(<usize>block); // never published
     }
   }
   unlock(shard + SHARD_LOCK);
+  if (status == Status.ABSENT) notifyVersion();
   return status;
 }
 
 /** tryLoadOrStore with the lock held: the entry is not expunged. */
-function loadOrStoreLocked(shard: usize, entry: usize, bytes: usize, len: usize): i32 {
-  const value = load32(entry + ENTRY_VALUE);
-  if (isLive(value)) {
+function loadOrStoreLocked(shard: usize, entry: usize, bytes: usize, len: usize, expiry: u64): i32 {
+  let value = load32(entry + ENTRY_VALUE);
+  if (present(value)) {
     result = value;
     return Status.OK;
   }
-  // DELETED, and it stays so while we hold the lock: only a lock holder makes a
-  // key present.
+  // Absent: DELETED (which only a lock holder changes), or a tombstone or an
+  // expired value (which a lock-free store may still replace: look again then).
   const block = valueNew(bytes, len);
   if (!block) return Status.FULL;
-  const seen = cas32(entry + ENTRY_VALUE, DELETED, block);
-  if (DEBUG) assert(seen == DELETED);
+  valueSetMeta(<usize>block, 0, expiry);
+  stampLocked(block);
+  while (true) {
+    const seen = cas32(entry + ENTRY_VALUE, value, block);
+    if (seen == value) break;
+    value = seen;
+    if (present(value)) {
+      valueFree(<usize>block); // never published
+      result = value;
+      return Status.OK;
+    }
+  }
   crashPoint();
-  sizeAddLocked(shard, 1);
+  replacedLocked(shard, value);
+  if (isLive(value)) retire(value, KIND_VALUE);
+  result = block;
   return Status.ABSENT;
 }
 
@@ -464,7 +635,9 @@ function loadOrStoreLocked(shard: usize, entry: usize, bytes: usize, len: usize)
  * Deletes the key. OK with `result` = the value block it had (retired), or
  * ABSENT. With `compare`, deletes only if the value equals the `oldLen` bytes
  * at `old` (CompareAndDelete), and never removes the entry from dirty: as in
- * Go, the compare must happen on the entry itself.
+ * Go, the compare must happen on the entry itself. An expired value is removed
+ * too, and reported ABSENT. In a versioned map a deletion leaves a tombstone
+ * (a value block marking it, with its version) in place of the value.
  */
 export function mapDelete(
   map: usize, key: usize, keyLen: usize, hash: u64,
@@ -476,13 +649,13 @@ export function mapDelete(
     let tables = loadTables(shard);
     let entry = tableFind(readOf(tables), h, key, keyLen);
     let locked = false;
-    if (!entry && dirtyOf(tables)) {
+    if ((!entry && dirtyOf(tables)) || versioned()) {
       if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
       locked = true;
       tables = loadTables(shard);
       entry = tableFind(readOf(tables), h, key, keyLen);
       if (!entry && dirtyOf(tables)) {
-        if (compare) {
+        if (compare || versioned()) {
           entry = tableFind(dirtyOf(tables), h, key, keyLen);
         } else {
           entry = tableRemoveLocked(dirtyOf(tables), h, key, keyLen);
@@ -496,9 +669,11 @@ export function mapDelete(
             unlock(shard + SHARD_LOCK);
             retire(entry, KIND_ENTRY);
             if (!isLive(value)) return Status.ABSENT;
+            const wasPresent = present(value);
+            if (!wasPresent) statsCount(STAT_EXPIRED);
             retire(value, KIND_VALUE);
             result = value;
-            return Status.OK;
+            return wasPresent ? Status.OK : Status.ABSENT;
           }
         }
         // Regardless of whether the entry was present, record a miss: this key
@@ -506,7 +681,7 @@ export function mapDelete(
         missLocked(shard);
       }
     }
-    if (!entry || !deletable(load32(entry + ENTRY_VALUE), compare, old, oldLen)) {
+    if (!entry || !removable(load32(entry + ENTRY_VALUE), compare, old, oldLen)) {
       if (locked) unlock(shard + SHARD_LOCK);
       return Status.ABSENT;
     }
@@ -520,27 +695,53 @@ export function mapDelete(
         continue;
       }
     }
-    // Under the lock only lock-free swaps (live → live) can still change the value.
-    while (true) {
-      const value = load32(entry + ENTRY_VALUE);
-      if (!deletable(value, compare, old, oldLen)) break;
-      if (cas32(entry + ENTRY_VALUE, value, DELETED) == value) {
-        crashPoint();
-        sizeAddLocked(shard, -1);
-        unlock(shard + SHARD_LOCK);
-        retire(value, KIND_VALUE);
-        result = value;
-        return Status.OK;
-      }
-    }
-    unlock(shard + SHARD_LOCK);
-    return Status.ABSENT;
+    return deleteLocked(shard, entry, compare, old, oldLen);
   }
 }
 
+/**
+ * True if the entry's value is to go: present (and equal to `old`, with
+ * compare), or expired (whatever `old`: it is absent, and a write that meets
+ * an expired value removes it).
+ */
 // @ts-ignore: decorator
-@inline function deletable(value: u32, compare: bool, old: usize, oldLen: usize): bool {
-  return isLive(value) && (!compare || valueEquals(value, old, oldLen));
+@inline function removable(value: u32, compare: bool, old: usize, oldLen: usize): bool {
+  if (!counted(value)) return false;
+  if (!present(value)) return true;
+  return !compare || valueEquals(value, old, oldLen);
+}
+
+/** Deletes the entry's value (see mapDelete), under the lock, which it releases. */
+function deleteLocked(shard: usize, entry: usize, compare: bool, old: usize, oldLen: usize): i32 {
+  let tombstone: u32 = DELETED;
+  if (versioned()) {
+    tombstone = valueNewTombstone(0);
+    if (!tombstone) {
+      unlock(shard + SHARD_LOCK);
+      return Status.FULL;
+    }
+  }
+  // Under the lock only lock-free swaps (live → live) can still change the value.
+  while (true) {
+    const value = load32(entry + ENTRY_VALUE);
+    if (!removable(value, compare, old, oldLen)) break;
+    const wasPresent = present(value);
+    stampLocked(tombstone);
+    if (cas32(entry + ENTRY_VALUE, value, tombstone) == value) {
+      crashPoint();
+      sizeAddLocked(shard, -1);
+      if (tombstone) atomicAdd32(state + STATE_TOMBSTONES, 1);
+      unlock(shard + SHARD_LOCK);
+      notifyVersion();
+      if (!wasPresent) statsCount(STAT_EXPIRED);
+      retire(value, KIND_VALUE);
+      result = value;
+      return wasPresent ? Status.OK : Status.ABSENT;
+    }
+  }
+  unlock(shard + SHARD_LOCK);
+  if (tombstone) valueFree(<usize>tombstone); // never published
+  return Status.ABSENT;
 }
 
 /** True if `entry` is still in one of the shard's current tables. The caller holds the lock. */
@@ -554,29 +755,31 @@ function isCurrentLocked(shard: usize, entry: usize, h: u32): bool {
 // ── CompareAndSwap ─────────────────────────────────────────────────────────
 
 /**
- * Swaps in the `newLen` bytes at `nu` if the key's value equals the `oldLen`
- * bytes at `old`. OK with `result` = the replaced block (retired), or ABSENT
- * when the key is absent or its value differs. Stores nothing for a missing key.
+ * Swaps in the `newLen` bytes at `nu`, expiring at `expiry`, if the key's value
+ * equals the `oldLen` bytes at `old`. OK with `result` = the replaced block
+ * (retired), or ABSENT when the key is absent or its value differs. Stores
+ * nothing for a missing key.
  */
 export function mapCompareAndSwap(
   map: usize, key: usize, keyLen: usize, hash: u64,
-  old: usize, oldLen: usize, nu: usize, nuLen: usize,
+  old: usize, oldLen: usize, nu: usize, nuLen: usize, expiry: u64,
 ): i32 {
   const shard = shardFor(map, hash);
   const h = <u32>hash;
   let tables = loadTables(shard);
   let entry = tableFind(readOf(tables), h, key, keyLen);
-  if (entry) return tryCompareAndSwap(entry, old, oldLen, nu, nuLen);
-  if (!dirtyOf(tables)) return Status.ABSENT; // no existing value for the key
+  const lockFree = !versioned() && !frozen(shard);
+  if (entry && lockFree) return tryCompareAndSwap(entry, old, oldLen, nu, nuLen, expiry);
+  if (!entry && !dirtyOf(tables)) return Status.ABSENT; // no existing value for the key
 
   if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
   tables = loadTables(shard);
   let status: i32 = Status.ABSENT;
   entry = tableFind(readOf(tables), h, key, keyLen);
   if (entry) {
-    status = tryCompareAndSwap(entry, old, oldLen, nu, nuLen);
+    status = tryCompareAndSwap(entry, old, oldLen, nu, nuLen, expiry);
   } else if (dirtyOf(tables) && (entry = tableFind(dirtyOf(tables), h, key, keyLen))) {
-    status = tryCompareAndSwap(entry, old, oldLen, nu, nuLen);
+    status = tryCompareAndSwap(entry, old, oldLen, nu, nuLen, expiry);
     // We needed to lock in order to load the entry for key, and the operation
     // didn't change the set of keys in the map (so it would be made more
     // efficient by promoting the dirty table to read). Count it as a miss so
@@ -584,16 +787,22 @@ export function mapCompareAndSwap(
     missLocked(shard);
   }
   unlock(shard + SHARD_LOCK);
+  if (status == Status.OK) notifyVersion();
   return status;
 }
 
-/** Swaps live → live only (no presence change), so it needs no lock. */
-function tryCompareAndSwap(entry: usize, old: usize, oldLen: usize, nu: usize, nuLen: usize): i32 {
+/**
+ * Swaps present → present only (no change of size), so it needs no lock but in
+ * a versioned map, where the caller holds it for the version's sake.
+ */
+function tryCompareAndSwap(entry: usize, old: usize, oldLen: usize, nu: usize, nuLen: usize, expiry: u64): i32 {
   let value = load32(entry + ENTRY_VALUE);
-  if (!isLive(value) || !valueEquals(value, old, oldLen)) return Status.ABSENT;
+  if (!present(value) || !valueEquals(value, old, oldLen)) return Status.ABSENT;
   // The block is made only once the comparison has passed.
   const block = valueNew(nu, nuLen);
   if (!block) return Status.FULL;
+  valueSetMeta(<usize>block, 0, expiry);
+  stampLocked(block);
   while (true) {
     const seen = cas32(entry + ENTRY_VALUE, value, block);
     if (seen == value) {
@@ -602,11 +811,68 @@ function tryCompareAndSwap(entry: usize, old: usize, oldLen: usize, nu: usize, n
       return Status.OK;
     }
     value = seen;
-    if (!isLive(value) || !valueEquals(value, old, oldLen)) {
+    if (!present(value) || !valueEquals(value, old, oldLen)) {
       valueFree(<usize>block); // never published
       return Status.ABSENT;
     }
   }
+}
+
+// ── Add (numbers) ──────────────────────────────────────────────────────────
+
+/**
+ * Adds `delta` to the key's value, a float64 (the bindings' 'number' values),
+ * or stores `delta` if the key is absent; the new value expires at `expiry`.
+ * OK with `result` = the new value block. BAD_ARGUMENT if the value present is
+ * not 8 bytes. A CAS loop on the value word: concurrent adds all count, and a
+ * counter needs no lock unless its key is new (or the map is versioned).
+ */
+export function mapAdd(map: usize, key: usize, keyLen: usize, hash: u64, delta: f64, expiry: u64, scratch: usize): i32 {
+  const shard = shardFor(map, hash);
+  const h = <u32>hash;
+  const entry = tableFind(readOf(loadTables(shard)), h, key, keyLen);
+  if (entry && !versioned() && !frozen(shard)) {
+    const status = tryAdd(entry, delta, expiry, scratch);
+    if (status != Status.ABSENT) return status;
+  }
+  while (true) {
+    // In dirty only, or versioned, or frozen: add under the lock.
+    if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+    const tables = loadTables(shard);
+    let found = tableFind(readOf(tables), h, key, keyLen);
+    if (!found) found = tableFind(dirtyOf(tables), h, key, keyLen);
+    const added = found ? tryAdd(found, delta, expiry, scratch) : Status.ABSENT;
+    unlock(shard + SHARD_LOCK);
+    if (added == Status.OK) notifyVersion();
+    if (added != Status.ABSENT) return added;
+    // Absent: store `delta`, unless a value appears meanwhile (then add to it).
+    store<f64>(scratch, delta);
+    const status = mapLoadOrStore(map, key, keyLen, hash, scratch, 8, expiry);
+    if (status == Status.ABSENT) return Status.OK; // `result`: the block stored
+    if (status != Status.OK) return status;
+  }
+}
+
+/** Adds to a present 8-byte value by CAS; ABSENT if there is none. */
+function tryAdd(entry: usize, delta: f64, expiry: u64, scratch: usize): i32 {
+  let value = load32(entry + ENTRY_VALUE);
+  while (present(value)) {
+    if (valueCopyTo(<usize>value, scratch) != 8) return Status.BAD_ARGUMENT;
+    store<f64>(scratch, load<f64>(scratch) + delta);
+    const block = valueNew(scratch, 8);
+    if (!block) return Status.FULL;
+    valueSetMeta(<usize>block, 0, expiry);
+    stampLocked(block);
+    const seen = cas32(entry + ENTRY_VALUE, value, block);
+    if (seen == value) {
+      retire(value, KIND_VALUE);
+      result = block;
+      return Status.OK;
+    }
+    valueFree(<usize>block); // never published
+    value = seen;
+  }
+  return Status.ABSENT;
 }
 
 // ── Clear ──────────────────────────────────────────────────────────────────
@@ -752,6 +1018,219 @@ export function mapSize(map: usize): u32 {
   return size;
 }
 
+// ── Expiry ─────────────────────────────────────────────────────────────────
+
+/**
+ * Removes expired values, visiting at most `budget` table slots from where the
+ * last call stopped (the sweep cursor), shard by shard under each shard's lock,
+ * so that one call's work is bounded. Returns how many values it removed (in a
+ * versioned map each becomes a tombstone), or LOCK_TIMEOUT.
+ */
+export function mapSweep(map: usize, budget: u32): i32 {
+  if (!(flags & MAP_FLAG_META)) return 0;
+  const shards = mapShardCount(map);
+  let index = load32(state + STATE_SWEEP_SHARD) % shards;
+  let from = load32(state + STATE_SWEEP_SLOT);
+  let visited: u32 = 0;
+  let removed = 0;
+  for (let shardsSeen: u32 = 0; visited < budget && shardsSeen <= shards; shardsSeen++) {
+    const shard = shardAt(map, index);
+    if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+    const tables = loadTables(shard);
+    const holder = dirtyOf(tables) ? dirtyOf(tables) : readOf(tables);
+    const capacity = tableCapacity(holder);
+    const now = clockNow();
+    let i = from;
+    for (; i < capacity && visited < budget; i++, visited++) {
+      const entry = tableEntryAt(holder, i);
+      if (!entry) continue;
+      const value = load32(entry + ENTRY_VALUE);
+      if (counted(value) && valueExpired(<usize>value, now) && expireLocked(shard, entry, value)) removed++;
+    }
+    unlock(shard + SHARD_LOCK);
+    if (i < capacity) {
+      from = i;
+      break;
+    }
+    index = (index + 1) % shards;
+    from = 0;
+  }
+  store32(state + STATE_SWEEP_SHARD, index);
+  store32(state + STATE_SWEEP_SLOT, from);
+  if (removed) notifyVersion();
+  return removed;
+}
+
+/** Removes an expired value (a tombstone takes its place in a versioned map). The caller holds the lock. */
+function expireLocked(shard: usize, entry: usize, value: u32): bool {
+  let replacement: u32 = DELETED;
+  if (versioned()) {
+    replacement = valueNewTombstone(0);
+    if (!replacement) return false; // memory is short: the next sweep tries again
+    stampLocked(replacement);
+  }
+  if (cas32(entry + ENTRY_VALUE, value, replacement) != value) {
+    // A lock-free store replaced it meanwhile: it is no longer this value's to remove.
+    if (replacement) valueFree(<usize>replacement);
+    return false;
+  }
+  sizeAddLocked(shard, -1);
+  if (replacement) atomicAdd32(state + STATE_TOMBSTONES, 1);
+  statsCount(STAT_EXPIRED);
+  retire(value, KIND_VALUE);
+  return true;
+}
+
+/** Milliseconds until the value expires (0 when it has), or -1 when it never does. */
+export function mapRemainingMs(block: usize): f64 {
+  const at = valueExpiresAt(block);
+  if (!at) return -1;
+  const now = clockNow();
+  return at > now ? <f64>(at - now) : 0;
+}
+
+// ── Versions ───────────────────────────────────────────────────────────────
+
+/** The last version taken (0 before the first write, and in maps without versions). */
+export function mapVersion(map: usize): u64 {
+  return load64(<usize>load<u32>(map + MAP_STATE) + STATE_VERSION);
+}
+
+/** Versions at or below this may have lost tombstones to compaction. */
+export function mapWatermark(map: usize): u64 {
+  return load64(<usize>load<u32>(map + MAP_STATE) + STATE_WATERMARK);
+}
+
+/** Tombstones the map holds. */
+export function mapTombstones(map: usize): u32 {
+  return load32(<usize>load<u32>(map + MAP_STATE) + STATE_TOMBSTONES);
+}
+
+/** The address of the version word (a u64, for waiters: Atomics.wait). */
+export function mapVersionWord(map: usize): usize {
+  return <usize>load<u32>(map + MAP_STATE) + STATE_VERSION;
+}
+
+/**
+ * Removes the tombstones of versions at or below `watermark`, which becomes the
+ * map's watermark if it is higher. Returns how many it removed, or LOCK_TIMEOUT.
+ */
+export function mapCompact(map: usize, watermark: u64): i32 {
+  if (!versioned()) return 0;
+  const at = state + STATE_WATERMARK;
+  let seen = load64(at);
+  while (watermark > seen) {
+    const witness = cas64(at, seen, watermark);
+    if (witness == seen) break;
+    seen = witness;
+  }
+  let removed = 0;
+  const shards = mapShardCount(map);
+  for (let s: u32 = 0; s < shards; s++) {
+    const shard = shardAt(map, s);
+    if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+    const tables = loadTables(shard);
+    const holder = dirtyOf(tables) ? dirtyOf(tables) : readOf(tables);
+    const capacity = tableCapacity(holder);
+    for (let i: u32 = 0; i < capacity; i++) {
+      const entry = tableEntryAt(holder, i);
+      if (!entry) continue;
+      const value = load32(entry + ENTRY_VALUE);
+      if (!isLive(value) || !valueIsTombstone(<usize>value) || valueVersion(<usize>value) > watermark) continue;
+      // Only lock holders replace a tombstone, so this CAS cannot fail.
+      cas32(entry + ENTRY_VALUE, value, DELETED);
+      crashPoint();
+      atomicAdd32(state + STATE_TOMBSTONES, -1);
+      statsCount(STAT_COMPACTED);
+      retire(value, KIND_VALUE);
+      removed++;
+    }
+    unlock(shard + SHARD_LOCK);
+  }
+  return removed;
+}
+
+/**
+ * Takes shard `index`'s lock for a walk of its changes (versions.ts in the
+ * bindings' terms: changesSince): OK with `result` = the table that holds all
+ * its entries (dirty if there is one). The caller releases it (mapWalkEnd).
+ * Under the lock, every version the shard's writers took is published.
+ */
+export function mapWalkBegin(map: usize, index: u32): i32 {
+  const shard = shardAt(map, index);
+  if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+  const tables = loadTables(shard);
+  result = <u32>(dirtyOf(tables) ? dirtyOf(tables) : readOf(tables));
+  return Status.OK;
+}
+
+export function mapWalkEnd(map: usize, index: u32): void {
+  unlock(shardAt(map, index) + SHARD_LOCK);
+}
+
+/** True if a value block holds a present value now (for walks that copy values out). */
+export function mapPresent(value: u32): bool {
+  return present(value);
+}
+
+// ── Snapshot ───────────────────────────────────────────────────────────────
+
+/**
+ * Stops every write to the map, for a point-in-time copy: takes every shard's
+ * lock (in index order), marks every shard frozen, so that a lock-free writer
+ * takes the lock path instead (and waits), then waits until every operation
+ * that was under way has ended, or is itself waiting for a lock (such a thread
+ * is in no lock-free step). From then on nothing changes until mapUnfreeze.
+ * `self` is the caller's slot. LOCK_TIMEOUT (nothing held) if a lock cannot be had.
+ *
+ * Why a writer cannot slip through: it announces its operation (its pin word,
+ * a sequentially consistent store) before it reads `frozen`, and this reads
+ * every pin word after storing `frozen`; of the two, one sees the other.
+ */
+export function mapFreeze(map: usize, self: usize): i32 {
+  const shards = mapShardCount(map);
+  for (let i: u32 = 0; i < shards; i++) {
+    if (!lock(shardAt(map, i) + SHARD_LOCK, owner)) {
+      while (i--) unlock(shardAt(map, i) + SHARD_LOCK);
+      return Status.LOCK_TIMEOUT;
+    }
+  }
+  for (let i: u32 = 0; i < shards; i++) store32(shardAt(map, i) + SHARD_FROZEN, 1);
+  const high = slotHighWater();
+  for (let i: u32 = 0; i < high; i++) {
+    const slot = slotAt(i);
+    if (slot == self) continue;
+    const pinned = load32(slot + SLOT_PIN);
+    if (!(pinned & 1)) continue;
+    let waited: f64 = 0;
+    while (load32(slot + SLOT_PIN) == pinned && !load32(slot + SLOT_WAITING)) {
+      // Its operation ends in microseconds, or its thread has died (a reaper
+      // then clears its pin): ask after each wait.
+      if (futexWait(slot + SLOT_PIN, pinned, 1) == TIMED_OUT) {
+        waited += 1;
+        if (waited >= LOCK_WAIT_MS) {
+          reapIfDead(i + 1);
+          waited = 0;
+        }
+      }
+    }
+  }
+  return Status.OK;
+}
+
+/** Ends mapFreeze: unmarks every shard and releases every lock. */
+export function mapUnfreeze(map: usize): void {
+  const shards = mapShardCount(map);
+  for (let i: u32 = 0; i < shards; i++) store32(shardAt(map, i) + SHARD_FROZEN, 0);
+  for (let i: u32 = 0; i < shards; i++) unlock(shardAt(map, i) + SHARD_LOCK);
+}
+
+/** The table holding all of shard `index`'s entries (the caller has it frozen or locked). */
+export function mapShardTable(map: usize, index: u32): usize {
+  const tables = loadTables(shardAt(map, index));
+  return dirtyOf(tables) ? dirtyOf(tables) : readOf(tables);
+}
+
 // ── dirty-table maintenance (Go's missLocked, dirtyLocked, unexpungeLocked) ──
 
 function missLocked(shard: usize): void {
@@ -766,6 +1245,7 @@ function missLocked(shard: usize): void {
 
 /** read ← dirty, dirty ← none, and retire what only the old read table held. */
 function promoteLocked(shard: usize, tables: u64): void {
+  statsCount(STAT_PROMOTIONS);
   const read = readOf(tables);
   intentBegin(INTENT_PROMOTE, shard, read, 0);
   store64(shard + SHARD_TABLES, <u64>dirtyOf(tables));
@@ -1019,6 +1499,7 @@ function freeIntentTable(word: usize, table: usize): void {
  * Blocks the dead thread had made but not yet published are leaked, never reused.
  */
 function repairShardLocked(shard: usize): void {
+  store32(shard + SHARD_FROZEN, 0); // a snapshot's thread died: its freeze ends with it
   const tables = loadTables(shard);
   const read = readOf(tables);
   const dirty = dirtyOf(tables);

@@ -28,6 +28,12 @@
 
 import { LOCK_SPINS, LOCK_WAIT_MS } from "./config";
 import { cas32, futexWait, futexWake, load32, store32, xchg32 } from "./atomics";
+import { STAT_CONTENDED, STAT_LOCKS, STAT_WAIT_MICROS, statsAdd, statsCount } from "./stats";
+
+// Milliseconds, for the time waited (statistics): performance.now() of the host.
+// @ts-ignore: decorator
+@external("env", "nowMs")
+declare function hostNowMs(): f64;
 
 // @ts-ignore: decorator
 @inline const UNLOCKED: u32 = 0;
@@ -60,6 +66,19 @@ export function mutexSetDeadOwnerHandler(handler: DeadOwnerHandler): void {
   onStuckOwner = handler;
 }
 
+/** Reaps the holder of lock-owner id `owner` if its thread has died (for other waits than a lock's). */
+export function reapIfDead(owner: u32): bool {
+  return onStuckOwner(owner);
+}
+
+// Thread-local: this thread's `waiting` word (slots.ts), 0 until attached.
+let waitingWord: usize = 0;
+
+/** Binds the word this thread sets while it waits for a lock (0 to unbind). */
+export function mutexBind(word: usize): void {
+  waitingWord = word;
+}
+
 export function setLockPatience(ms: f64): void {
   patienceMs = ms;
 }
@@ -74,8 +93,9 @@ export function setLockPatience(ms: f64): void {
 // @ts-ignore: decorator
 @inline export function lock(word: usize, owner: u32): bool {
   if (!ASC_FEATURE_THREADS) return true;
-  if (cas32(word, UNLOCKED, owner) != UNLOCKED && !lockSlow(word, owner)) return false;
+  if (cas32(word, UNLOCKED, owner) != UNLOCKED && !lockWaiting(word, owner)) return false;
   store32(word + ACQUISITIONS, load32(word + ACQUISITIONS) + 1);
+  statsCount(STAT_LOCKS);
   return true;
 }
 
@@ -100,6 +120,20 @@ export function lockTakeOver(word: usize, deadOwner: u32, owner: u32): bool {
     seen = witness;
   }
   return false;
+}
+
+/**
+ * The contended path: marks this thread as waiting (it is in no lock-free step
+ * meanwhile: see snapshot() in map.ts), and counts the wait and its length.
+ */
+function lockWaiting(word: usize, owner: u32): bool {
+  if (waitingWord) store32(waitingWord, 1);
+  const start = hostNowMs();
+  const acquired = lockSlow(word, owner);
+  statsCount(STAT_CONTENDED);
+  statsAdd(STAT_WAIT_MICROS, <u64>((hostNowMs() - start) * 1000));
+  if (waitingWord) store32(waitingWord, 0);
+  return acquired;
 }
 
 function lockSlow(word: usize, owner: u32): bool {

@@ -65,6 +65,9 @@ import { SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, slotAt, s
 
 // @ts-ignore: decorator
 @inline export const RETIRE_LINK: usize = 4;
+// The pin word's epoch and pinned bits (pin()).
+// @ts-ignore: decorator
+@inline const PIN_EPOCH_MASK: u32 = 7;
 // @ts-ignore: decorator
 @inline const KIND_MASK: u32 = 7;
 // @ts-ignore: decorator
@@ -122,6 +125,7 @@ function sizeOf(kind: u32): BlockSize {
 // Thread-local (Wasm globals are per instance, and an instance is a thread).
 let slot: usize = 0; // this thread's slot; 0 until attached
 let pinDepth: i32 = 0; // nesting of pin() calls; the slot is announced while > 0
+let pins: u32 = 0; // how many times this thread has pinned: tells one operation from the next
 
 /** Makes `bound` (a slot, or 0) this thread's. */
 export function reclaimBind(bound: usize): void {
@@ -129,12 +133,17 @@ export function reclaimBind(bound: usize): void {
   pinDepth = 0;
 }
 
-/** Announces the current epoch: objects seen from now on stay valid until unpin(). */
+/**
+ * Announces the current epoch: objects seen from now on stay valid until
+ * unpin(). The pin word is (pins << 3) | (epoch << 1) | 1: the count makes each
+ * operation's word differ from the last, so that a thread waiting for the
+ * operations under way to end (snapshot(), map.ts) sees each one end.
+ */
 // @ts-ignore: decorator
 @inline export function pin(): void {
   if (pinDepth++) return;
   if (DEBUG) assert(slot != 0); // must be attached
-  store32(slot + SLOT_PIN, (load32(EPOCH) << 1) | 1);
+  store32(slot + SLOT_PIN, (++pins << 3) | (load32(EPOCH) << 1) | 1);
 }
 
 // @ts-ignore: decorator
@@ -201,7 +210,7 @@ export function tryAdvance(): bool {
   const slots = slotHighWater();
   for (let i: u32 = 0; i < slots; i++) {
     const pinned = load32(slotAt(i) + SLOT_PIN);
-    if (pinned != 0 && pinned != current) return false;
+    if (pinned != 0 && (pinned & PIN_EPOCH_MASK) != current) return false;
   }
   const next = epoch == 2 ? 0 : epoch + 1;
   if (cas32Epoch(epoch, next) != epoch) return false;
@@ -283,7 +292,7 @@ export function reclaimAdoptBatch(dead: usize): void {
   const last = <usize>load<u32>(dead + SLOT_BATCH_TAIL);
   const pinned = load32(dead + SLOT_PIN);
   if (pinned) {
-    const e = pinned >> 1;
+    const e = (pinned & PIN_EPOCH_MASK) >> 1;
     if (listHolds(LIMBO + ((<usize>e) << 3), last) || listHolds(LIMBO + ((<usize>(e == 2 ? 0 : e + 1)) << 3), last)) {
       store<u32>(dead + SLOT_BATCH_HEAD, 0);
       return;

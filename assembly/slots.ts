@@ -3,7 +3,7 @@
 // is its announcement to epoch reclamation (reclaim.ts), and it holds the
 // thread's scratch region and byte counters.
 //
-//   slot (SLOT_SIZE = 128 bytes, two cache lines, MAX_SLOTS of them at SLOTS_BASE)
+//   slot (SLOT_SIZE = 192 bytes, three cache lines, MAX_SLOTS of them at SLOTS_BASE)
 //   ┌────────┬────────┬─────────┬────────────┬────────┬───────────┐
 //   │ owner  │ pin    │ scratch │ scratchCap │ cache  │ batchHead │  +0 … +24
 //   ├────────┴────────┴─────────┴────────────┴────────┴───────────┤
@@ -11,7 +11,7 @@
 //   ├───────────┬────────────┬──────────┬─────────────┬─────┬─────┤
 //   │ batchTail │ batchCount │ intentOp │ intentShard │ A   │ B   │  +40 … +64
 //   ├───────────┴────────────┴──────────┴─────────────┴─────┴─────┤
-//   │ carveNext │ carveEnd  │ reserved (per-thread statistics)    │  +64 … +128
+//   │ carveNext │ carveEnd  │ waiting │ —  │ statistics (stats.ts)│  +64 … +160
 //   └──────────────────────────────────────────────────────────────┘
 //
 //   owner      Who holds the slot, in one word so that every change of hands
@@ -43,6 +43,10 @@
 //              (reclaim.ts): head, tail, count. Written only by the owner, plain,
 //              so that the list is well formed at every instruction; a reaper
 //              hands a dead owner's batch on to reclamation (reclaimAdoptBatch).
+//   waiting    1 while the owner waits for a lock (mutex.ts): it is then in
+//              no lock-free step, which snapshot() needs to know (map.ts).
+//              Owner only (atomic stores); read by anyone.
+//   statistics Counters of the owner's operations (stats.ts); owner only.
 //   carve      The owner's chunk for small blocks (alloc.ts): [next, end).
 //              Owner only, plain; released by whoever releases the slot.
 //   intent     What the owner is in the middle of under a shard's lock (map.ts):
@@ -85,7 +89,9 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, free } from "./alloc";
 // @ts-ignore: decorator
 @inline export const SLOT_CARVE: usize = 64;
 // @ts-ignore: decorator
-@inline export const SLOT_STATS: usize = 72;
+@inline export const SLOT_WAITING: usize = 72;
+// @ts-ignore: decorator
+@inline export const SLOT_STATS: usize = 80;
 
 // @ts-ignore: decorator
 @inline const FREE: u32 = 0;
@@ -193,6 +199,7 @@ export function slotRelease(slot: usize): void {
   store32(slot + SLOT_INTENT_OP, 0);
   store32(slot + SLOT_CARVE, 0);
   store32(slot + SLOT_CARVE + 4, 0);
+  store32(slot + SLOT_WAITING, 0);
   store32(slot + SLOT_SCRATCH_CAP, 0);
   store32(slot + SLOT_SCRATCH, 0);
   store32(slot + SLOT_CACHE, 0);

@@ -6,9 +6,11 @@
 
 import { HEADER_INIT_ACCOUNT } from "./heap";
 import { CACHE_SIZE, alloc, allocBind, allocCacheDrain, allocCarveRelease, free } from "./alloc";
-import { SLOT_ACCOUNT, SLOT_CARVE, slotIndex, slotSetCache, slotTakeCache } from "./slots";
+import { SLOT_ACCOUNT, SLOT_CARVE, SLOT_WAITING, slotIndex, slotSetCache, slotTakeCache } from "./slots";
 import { reclaimBind } from "./reclaim";
 import { mapBindOwner } from "./map";
+import { mutexBind } from "./mutex";
+import { statsBind } from "./stats";
 
 /**
  * Makes `slot` this instance's thread identity, with a block cache of its own
@@ -21,6 +23,8 @@ export function threadBind(slot: usize): void {
   allocBind(slot + SLOT_ACCOUNT, cache, slotIndex(slot) + 1, slot + SLOT_CARVE);
   reclaimBind(slot);
   mapBindOwner(slotIndex(slot) + 1, slot);
+  mutexBind(slot + SLOT_WAITING);
+  statsBind(slot);
 }
 
 /** Forgets this instance's thread identity, returning its cached blocks first. */
@@ -30,6 +34,8 @@ export function threadUnbind(slot: usize): void {
   allocBind(HEADER_INIT_ACCOUNT, 0, 0, 0);
   reclaimBind(0);
   mapBindOwner(0, 0);
+  mutexBind(0);
+  statsBind(0);
 }
 
 /** Returns the cached blocks and carving chunk of `slot`'s thread to the shared lists (its own, or a dead thread's). */

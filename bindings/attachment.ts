@@ -258,7 +258,7 @@ export function createAttachment<K, V>(module: WebAssembly.Module, o: ResolvedOp
   const seed = crypto.getRandomValues(new Uint32Array(4));
   const status = ex.sm_create(
     seed[0]!, seed[1]!, seed[2]!, seed[3]!,
-    kind === 'locked' ? 1 : o.shards, o.maxKeyBytes, o.maxValueBytes, o.keys.id, o.values.id, MAP_KIND_IDS[kind],
+    kind === 'locked' ? 1 : o.shards, o.maxKeyBytes, o.maxValueBytes, o.keys.id, o.values.id, MAP_KIND_IDS[kind], 0,
   );
   if (status < 0) fail(status, `${CLASS_OF[kind]}.create`);
   const handle: SyncMapHandle = Object.freeze({

@@ -24,6 +24,7 @@ export interface CoreExports {
   sm_create(
     k0lo: number, k0hi: number, k1lo: number, k1hi: number,
     shards: number, maxKeyBytes: number, maxValueBytes: number, keyKind: number, valueKind: number, mapKind: number,
+    mapFlags: number,
   ): number;
   sm_attach(threadId: number, scratchBytes: number, lockPatienceMs: number): number;
   sm_detach(): void;
@@ -36,16 +37,30 @@ export interface CoreExports {
   sm_scratchCap(): number;
   sm_load(keyLen: number): number;
   sm_has(keyLen: number): number;
-  sm_swap(keyLen: number, valueAt: number, valueLen: number, wantPrevious: number): number;
-  sm_loadOrStore(keyLen: number, valueAt: number, valueLen: number): number;
+  sm_swap(keyLen: number, valueAt: number, valueLen: number, wantPrevious: number, expiry: number): number;
+  sm_loadOrStore(keyLen: number, valueAt: number, valueLen: number, expiry: number): number;
   sm_delete(keyLen: number, wantValue: number): number;
-  sm_compareAndSwap(keyLen: number, oldAt: number, oldLen: number, newAt: number, newLen: number): number;
+  sm_compareAndSwap(keyLen: number, oldAt: number, oldLen: number, newAt: number, newLen: number, expiry: number): number;
   sm_compareAndDelete(keyLen: number, oldAt: number, oldLen: number): number;
   sm_clear(): number;
   sm_size(): number;
   sm_rangeBegin(shard: number): number;
   sm_rangeNext(from: number): number;
   sm_rangeEnd(): void;
+  sm_tick(now: number): number;
+  sm_sweep(budget: number): number;
+  sm_remainingMs(keyLen: number): number;
+  sm_add(keyLen: number, delta: number, expiry: number): number;
+  sm_version(): number;
+  sm_watermark(): number;
+  sm_tombstones(): number;
+  sm_versionWord(): number;
+  sm_compact(watermark: number): number;
+  sm_changesBegin(shard: number): number;
+  sm_changesNext(from: number, since: number): number;
+  sm_snapshotBegin(): number;
+  sm_snapshotShard(shard: number): number;
+  sm_snapshotEnd(): void;
   sm_layoutVersion(): number;
   sm_buildStamp(): number;
   sm_mapKeyAddress(): number;
@@ -68,7 +83,13 @@ export interface CoreExports {
 }
 
 /** Which statistic sm_stat returns (STAT_* in assembly/abi.ts). */
-export const Stat = { BYTES_IN_USE: 0, HEAP_BYTES: 1, MEMORY_BYTES: 2, THREADS: 3, EPOCH_ADVANCES: 4, LOCKS_RECOVERED: 5, SCRATCH_BYTES: 6, COALESCES: 7 } as const;
+export const Stat = {
+  BYTES_IN_USE: 0, HEAP_BYTES: 1, MEMORY_BYTES: 2, THREADS: 3, EPOCH_ADVANCES: 4, LOCKS_RECOVERED: 5, SCRATCH_BYTES: 6,
+  COALESCES: 7,
+  // Per-thread counters, summed (assembly/stats.ts).
+  LOADS: 8, HITS: 9, SLOW_LOADS: 10, PROMOTIONS: 11, LOCKS: 12, CONTENDED: 13, WAIT_MICROS: 14, EXPIRED: 15,
+  COMPACTED: 16, WRITES: 17,
+} as const;
 
 /** The builds of the core this package ships. */
 export type CoreBuild = 'release' | 'debug';
@@ -126,7 +147,8 @@ export function instantiate(
     WAIT_RESULTS[Atomics.wait(words, ptr >>> 2, expected, timeoutMs)] ?? TIMED_OUT;
   const threads = registryView(registry);
   const threadDead = (id: number): number => (threadIsDead(threads, id) ? 1 : 0);
-  const instance = new WebAssembly.Instance(module, { env: { memory, futexWait, threadDead } });
+  const nowMs = (): number => performance.now();
+  const instance = new WebAssembly.Instance(module, { env: { memory, futexWait, threadDead, nowMs } });
   const exports = instance.exports as unknown as CoreExports;
   if (typeof exports.sm_attach !== 'function' || typeof exports.sm_layoutVersion !== 'function') {
     throw new TypeError('not a syncmap-wasm core module');

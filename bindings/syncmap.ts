@@ -106,7 +106,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
     const a = this.#a ?? closed('SyncMap.store');
     const keyLen = a.keys.write(key, a, 'SyncMap.store');
     const at = align8(keyLen);
-    const r = a.ex.sm_swap(keyLen, at, a.values.write(value, a, at, 'SyncMap.store'), 0);
+    const r = a.ex.sm_swap(keyLen, at, a.values.write(value, a, at, 'SyncMap.store'), 0, 0);
     if (r < ABSENT) fail(r, 'SyncMap.store');
   }
 
@@ -115,7 +115,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
     const a = this.#a ?? closed('SyncMap.loadOrStore');
     const keyLen = a.keys.write(key, a, 'SyncMap.loadOrStore');
     const at = align8(keyLen);
-    const r = a.ex.sm_loadOrStore(keyLen, at, a.values.write(value, a, at, 'SyncMap.loadOrStore'));
+    const r = a.ex.sm_loadOrStore(keyLen, at, a.values.write(value, a, at, 'SyncMap.loadOrStore'), 0);
     if (r >= 0) return { value: a.values.read(a, 0, r, 'SyncMap.loadOrStore'), loaded: true };
     if (r === ABSENT) return { value, loaded: false };
     return fail(r, 'SyncMap.loadOrStore');
@@ -144,7 +144,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
     const a = this.#a ?? closed('SyncMap.swap');
     const keyLen = a.keys.write(key, a, 'SyncMap.swap');
     const at = align8(keyLen);
-    const r = a.ex.sm_swap(keyLen, at, a.values.write(value, a, at, 'SyncMap.swap'), 1);
+    const r = a.ex.sm_swap(keyLen, at, a.values.write(value, a, at, 'SyncMap.swap'), 1, 0);
     if (r >= 0) return { previous: a.values.read(a, 0, r, 'SyncMap.swap', 'swap'), loaded: true };
     if (r === ABSENT) return { previous: undefined, loaded: false };
     return fail(r, 'SyncMap.swap');
@@ -162,7 +162,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
     const oldLen = a.values.write(old, a, oldAt, 'SyncMap.compareAndSwap (old)');
     const newAt = align8(oldAt + oldLen);
     const newLen = a.values.write(value, a, newAt, 'SyncMap.compareAndSwap (new)');
-    const r = a.ex.sm_compareAndSwap(keyLen, oldAt, oldLen, newAt, newLen);
+    const r = a.ex.sm_compareAndSwap(keyLen, oldAt, oldLen, newAt, newLen, 0);
     return r >= 0 ? r === 1 : fail(r, 'SyncMap.compareAndSwap');
   }
 

@@ -235,7 +235,7 @@ export function policyTableNew(): usize {
   } else {
     weakHashKey = true;
   }
-  const map = mapNew(k0, k1, 1, MAX_POLICY_NAME_BYTES, MAX_POLICY_BYTES, 0, 0);
+  const map = mapNew(k0, k1, 1, MAX_POLICY_NAME_BYTES, MAX_POLICY_BYTES, 0, 0, 0);
   if (!map) {
     free(table, POLICY_TABLE_SIZE);
     return 0;
