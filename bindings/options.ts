@@ -133,6 +133,69 @@ export const OPTION_NAMES = {
   attach: ['values', 'lockTimeoutMs'],
 } as const;
 
+/**
+ * Options of other maps' APIs that people bring along, and what bounds this
+ * map instead. lru-cache's `max` and `maxSize` count entries or sizes and
+ * evict; this map evicts nothing.
+ */
+const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
+  max:
+    'this map holds no count of entries and evicts nothing: what bounds it is its memory, maxMemoryBytes ' +
+    '(bytes, all threads together), and a write that does not fit throws ERR_SYNCMAP_FULL',
+  maxSize:
+    'this map evicts nothing: what bounds it is its memory, maxMemoryBytes (bytes, all threads together), ' +
+    'and a write that does not fit throws ERR_SYNCMAP_FULL; maxValueBytes bounds one value',
+};
+
+/** Suffixes that name a unit, which a misspelt option often has another of (maxKeySize for maxKeyBytes). */
+const UNIT_SUFFIX = /(?:bytes|size|length|len|ms|millis|milliseconds)$/;
+
+/**
+ * The edit distance of a and b (optimal string alignment: insertions,
+ * deletions, substitutions and swaps of two neighbours each cost one).
+ */
+export function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[] = new Array<number>(rows * cols).fill(0);
+  for (let i = 0; i < rows; i++) d[i * cols] = i;
+  for (let j = 0; j < cols; j++) d[j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[(i - 2) * cols + j - 2]! + 1);
+      d[i * cols + j] = best;
+    }
+  }
+  return d[rows * cols - 1]!;
+}
+
+/**
+ * The option among `known` that `name` most likely misspells, if one is close:
+ * within an edit distance of about a quarter of its length (one edit for short
+ * names), compared case-blind, or the same once a unit suffix is set aside
+ * (maxMemory, maxKeySize: maxMemoryBytes, maxKeyBytes). Never a name that
+ * merely contains the other (maxKeySize is not keys).
+ */
+export function nearestOption(name: string, known: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  const stem = lower.replace(UNIT_SUFFIX, '');
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const option of known) {
+    const candidate = option.toLowerCase();
+    const candidateStem = candidate.replace(UNIT_SUFFIX, '');
+    const distance = stem.length >= 3 && stem === candidateStem ? 0.5 : editDistance(lower, candidate);
+    const allowed = Math.max(1, Math.floor(Math.max(lower.length, candidate.length) / 4));
+    if (distance <= allowed && distance < bestDistance) {
+      best = option;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
 /** Refuses an option `known` does not name: a typo must not pass for a default. */
 export function checkOptionNames(options: object, known: readonly string[], what: string): void {
   for (const name of Object.keys(options)) {
@@ -142,8 +205,10 @@ export function checkOptionNames(options: object, known: readonly string[], what
       reason = what.endsWith('.attach')
         ? `options.${name} does not apply to attach(): the map keeps what it was created with`
         : `options.${name} does not apply to a LockedMap: it is one table behind one lock`;
+    } else if (Object.hasOwn(FOREIGN_OPTIONS, name) && !what.endsWith('.attach')) {
+      reason = `unknown option ${JSON.stringify(name)}: ${FOREIGN_OPTIONS[name]}`;
     } else {
-      const near = known.find((k) => k.toLowerCase().includes(name.toLowerCase()) || name.toLowerCase().includes(k.toLowerCase()));
+      const near = nearestOption(name, known);
       reason = `unknown option ${JSON.stringify(name)}${near === undefined ? '' : ` (did you mean ${near}?)`}`;
     }
     throw new SyncMapArgumentError(`${what}: ${reason}; the options are ${known.join(', ')}`);
