@@ -4,8 +4,10 @@
  */
 import {
   customValues,
+  describe,
   keyCodecs,
   valueMarshals,
+  type JsonCompatible,
   type KeyCodec,
   type KeyKind,
   type KeyOf,
@@ -22,9 +24,17 @@ export interface SyncMapOptions<V = unknown> {
   /** How keys are encoded: 'string' (UTF-8, the default), 'number' (float64) or 'bytes' (Uint8Array). */
   keys?: KeyKind;
   /**
-   * How values are encoded: 'json' (the default), 'string', 'bytes', 'number',
-   * 'v8' (structured clone, node:v8), or a codec of your own, which every
-   * attach() must be given again.
+   * How values are encoded:
+   * - 'structured' (the default): what postMessage carries (Date, Map, Set,
+   *   RegExp, typed arrays and Buffer, BigInt, NaN, -0, undefined, cycles…),
+   *   given back as it was stored; what it cannot give back (a function, a
+   *   symbol, an instance of a class) is refused with ERR_SYNCMAP_VALUE_ENCODING;
+   * - 'json': JSON values only (JsonValue): a Date comes back as a string,
+   *   NaN as null, an undefined member is dropped;
+   * - 'string', 'number', 'bytes' (Uint8Array): values of that one type;
+   * - 'v8': structured clone by node:v8 (v8.serialize), slower than 'structured';
+   * - a codec of your own, `{ encode(value): Uint8Array, decode(bytes) }`,
+   *   which every attach() must be given again.
    */
   values?: ValueKind | ValueCodec<V>;
   /** The most memory the map may use, shared by all threads. Default 1 GiB, at most 4 GiB - 64 KiB. */
@@ -49,7 +59,7 @@ export type InferredKey<O> = O extends { readonly keys?: infer Kind }
   ? unknown extends Kind ? string : KeyOf<Exclude<Kind, undefined> & KeyKind> | (undefined extends Kind ? string : never)
   : string;
 
-/** The value type of a map created with options of type O: ValueOf its `values`, its codec's V, unknown when absent. */
+/** The value type of a map created with options of type O: ValueOf its `values`, its codec's V, unknown when absent ('structured'). */
 export type InferredValue<O> = O extends { readonly values?: infer Kind }
   ? unknown extends Kind ? unknown : Kind extends ValueKind ? ValueOf<Kind> : Kind extends ValueCodec<infer V> ? V : unknown
   : unknown;
@@ -60,11 +70,34 @@ type Nested<T, U> = [T] extends [U] ? true : [U] extends [T] ? true : false;
 /** The `keys` options a map of K may be created with: those whose keys are K, or wider, or narrower. */
 export type KeyKindFor<K> = { [Kind in KeyKind]: Nested<K, KeyOf<Kind>> extends true ? Kind : never }[KeyKind];
 
-/** The `values` options a map of V may be created with ('json' and 'v8' hold any V). */
-export type ValueKindFor<V> = { [Kind in ValueKind]: Nested<V, ValueOf<Kind>> extends true ? Kind : never }[ValueKind];
+/** True when V may be stored as JSON: JSON-compatible (JsonCompatible), or unknown (the caller checks). */
+type JsonFits<V> = unknown extends V ? true : [V] extends [JsonCompatible<V>] ? true : false;
 
-/** Options O as create<K, V>() takes them: `keys` and `values` that agree with K and V. */
-export type OptionsFor<O, K, V> = Omit<O, 'keys' | 'values'> & { keys?: KeyKindFor<K>; values?: ValueKindFor<V> | ValueCodec<V> };
+/**
+ * The `values` options a map of V may be created with: 'structured' and 'v8'
+ * hold any V, 'json' a V that JSON keeps, the others a V that contains or is
+ * contained in their type.
+ */
+export type ValueKindFor<V> = {
+  [Kind in ValueKind]: Kind extends 'structured' | 'v8'
+    ? Kind
+    : Kind extends 'json'
+      ? JsonFits<V> extends true ? Kind : never
+      : Nested<V, ValueOf<Kind>> extends true ? Kind : never;
+}[ValueKind];
+
+/**
+ * Options O as create<K, V>() takes them: `keys` and `values` that agree with
+ * K and V, and `keys` required unless K is string (the default). A K that is
+ * not a string cannot be had from the default.
+ */
+export type OptionsFor<O, K, V> = Omit<O, 'keys' | 'values'> &
+  ([K] extends [string] ? { keys?: KeyKindFor<K> } : { keys: KeyKindFor<K> }) & {
+    values?: ValueKindFor<V> | ValueCodec<V>;
+  };
+
+/** The parameter list of create<K, V>(options): options may be left out only when nothing in them is required. */
+export type OptionsArgument<T> = {} extends T ? [options?: T] : [options: T];
 
 /**
  * O with no property that Known does not name (a misspelt option is a compile
@@ -109,7 +142,7 @@ export type RangeCallback<K, V> = (key: K, value: V) => boolean | void;
 
 export const DEFAULTS = {
   keys: 'string',
-  values: 'json',
+  values: 'structured',
   maxMemoryBytes: 1 << 30,
   shards: 32,
   maxKeyBytes: 4096,
@@ -235,7 +268,9 @@ export function valueOption<V>(values: unknown, what: string): ValueMarshal<V> {
     }
   }
   throw new SyncMapArgumentError(
-    `${what}: options.values must be one of ${Object.keys(valueMarshals).join(', ')} or an { encode, decode } codec`,
+    `${what}: options.values must be one of ${Object.keys(valueMarshals).join(', ')} or an { encode, decode } codec, got ${
+      typeof values === 'string' ? JSON.stringify(values) : describe(values)
+    }`,
   );
 }
 
