@@ -43,6 +43,7 @@
  *   FLOAT64                            8 bytes (every NaN as 0x7ff8000000000000)
  *   BIGINT                             sign byte, varint n, n bytes of magnitude
  *   ASCII, UTF8                        varint byte length, bytes
+ *   LONG_ASCII, LONG_UTF8              4-byte byte length, bytes (a longer string, written in one call)
  *   UTF16                              varint unit count, 2 bytes each (a string with an unpaired surrogate)
  *   TOP_ASCII, TOP_UTF8                bytes up to the end (only as the whole value)
  *   OBJECT, NULL_OBJECT                varint n, n × (key, value); a key is a string without its tag byte
@@ -75,6 +76,8 @@ const UTF8 = 0x08;
 const UTF16 = 0x09;
 const TOP_ASCII = 0x0a;
 const TOP_UTF8 = 0x0b;
+const LONG_ASCII = 0x0c;
+const LONG_UTF8 = 0x0d;
 const OBJECT = 0x10;
 const NULL_OBJECT = 0x11;
 const ARRAY = 0x12;
@@ -160,8 +163,12 @@ const { utf8Write, latin1Write, ucs2Write, utf8Slice, latin1Slice, ucs2Slice } =
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 
-/** Strings up to this many units are first tried as ASCII with a plain loop (cheaper than a call into C++). */
-const ASCII_LOOP_MAX = 64;
+/**
+ * Strings up to this many units are first tried as ASCII with a plain loop;
+ * longer ones are written by one call into C++ (Buffer#utf8Write), which costs
+ * about as much as the loop over 30 characters here.
+ */
+const ASCII_LOOP_MAX = 24;
 
 /** Thrown inside the encoder for a value it refuses; the codec turns it into a SyncMapValueEncodingError. */
 export class Refusal extends Error {
@@ -214,7 +221,8 @@ class Encoder {
     this.pos = 0;
     try {
       this.value(value);
-      const out = this.buf.subarray(0, this.pos);
+      // A plain view: Buffer#subarray would construct a Buffer through its species, which costs more.
+      const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.pos);
       if (this.buf.length > KEEP_BYTES) this.buf = Buffer.allocUnsafeSlow(INITIAL_BYTES);
       return out;
     } finally {
@@ -321,6 +329,22 @@ class Encoder {
           buf[start + 1] = (n * 4) >>> 7;
         }
         this.pos = p;
+        return;
+      }
+    }
+    if (tagged) {
+      // One call writes it, behind a length of fixed size filled in after.
+      this.room(5 + n * 3);
+      const start = this.pos;
+      const written = utf8Write.call(this.buf, s, start + 5, n * 3);
+      if (written === n || s.isWellFormed()) {
+        const buf = this.buf;
+        buf[start] = written === n ? LONG_ASCII : LONG_UTF8;
+        buf[start + 1] = written;
+        buf[start + 2] = written >>> 8;
+        buf[start + 3] = written >>> 16;
+        buf[start + 4] = written >>> 24;
+        this.pos = start + 5 + written;
         return;
       }
     }
@@ -740,6 +764,13 @@ class Decoder {
         return utf8Slice.call(buf, p, p + n);
       }
       case UTF16: return this.utf16(this.varint());
+      case LONG_ASCII:
+      case LONG_UTF8: {
+        const p = this.pos;
+        const n = (buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)) >>> 0;
+        this.pos = p + 4 + n;
+        return (tag === LONG_ASCII ? latin1Slice : utf8Slice).call(buf, p + 4, p + 4 + n);
+      }
       case OBJECT: return this.properties({});
       case NULL_OBJECT: return this.properties(Object.create(null) as object);
       case ARRAY: {
@@ -885,9 +916,9 @@ class Decoder {
     const buf = this.buf;
     const p = this.pos;
     this.pos = p + n;
-    let h = n;
-    for (let i = 0; i < n; i++) h = Math.imul(h ^ buf[p + i]!, 0x01000193);
-    const slot = (h ^ (h >>> 15)) & (KEY_CACHE_SIZE - 1);
+    // The length and three bytes pick the slot; the comparison below checks them all.
+    const h = n === 0 ? 0 : Math.imul(n ^ (buf[p]! << 8) ^ (buf[p + (n >> 1)]! << 16) ^ (buf[p + n - 1]! << 24), 0x9e3779b1);
+    const slot = (h >>> 20) & (KEY_CACHE_SIZE - 1);
     const hit = keyCache[slot];
     if (hit !== undefined && hit.length === n) {
       let i = 0;

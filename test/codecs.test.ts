@@ -45,6 +45,11 @@ const structuredSamples: unknown[] = [
   new Number(-0), new String('boxed'), new Boolean(false), Object(5n) as unknown,
   { uid: '6b9f1a2e-7c4d-4e1b-9a3f-0c2d5e8f1b7a', phase: 'Running', labels: { app: 'web' }, restarts: 3, started: new Date(5) },
   Array.from({ length: 1000 }, (_, i) => ({ i, s: `item-${i}` })),
+  // Strings inside: short and long, ASCII, UTF-8 and with unpaired surrogates, as values and as keys.
+  {
+    short: 'abc', long: 'y'.repeat(5000), utf8: 'ünïcödé '.repeat(100), lone: `${'z'.repeat(40)}\uD800`, empty: '',
+    ['k'.repeat(31)]: 1, ['k'.repeat(32)]: 2, ['k'.repeat(200)]: 3, ['ключ']: 4, ['\uDBFF']: 5, '': 6, '0': 7, '42': 8,
+  },
 ];
 
 const samples: Record<ValueKind, unknown[]> = {
