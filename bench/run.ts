@@ -31,7 +31,7 @@ import { evaluateGoals } from './report/goals.js';
 import { markdown } from './report/markdown.js';
 import type { Results } from './report/results.js';
 
-const SECTIONS = ['single', 'go', 'core', 'inflection', 'gc'] as const;
+const SECTIONS = ['single', 'go', 'core', 'inflection', 'gc', 'codecs'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -85,6 +85,7 @@ results.goSuite = await section('go', () => runGoSuite(cfg, log));
 results.core = await section('core', () => runCore(cfg, log));
 results.inflection = await section('inflection', () => runInflection(cfg, log));
 results.gc = await section('gc', () => runGc(cfg, log));
+await section('codecs', async () => { const c = await import('./codecs.bench.js'); log(`\n${c.codecTable(await c.runCodecs(cfg, log))}`); });
 results.seconds = (performance.now() - started) / 1000;
 results.goals = evaluateGoals(results);
 // A partial run judges only the goals its sections have figures for.
