@@ -37,9 +37,16 @@ export type KeyKind = 'string' | 'number' | 'bytes';
  */
 export type ValueKind = 'structured' | 'json' | 'string' | 'bytes' | 'number' | 'v8';
 
-/** A value codec of your own: any encoding that round-trips your values through bytes. */
+/**
+ * A value codec of your own: any encoding that round-trips your values through
+ * bytes. Give it as `values` to create() and again to every attach(). encode()
+ * runs before the map writes anything and decode() after the map has returned,
+ * on a copy of the bytes it may keep: both may call the map.
+ */
 export interface ValueCodec<V> {
+  /** The bytes to store for `value`; throwing refuses the store (ERR_SYNCMAP_VALUE_ENCODING, with this as `cause`). */
   encode(value: V): Uint8Array;
+  /** The value of `bytes`, as encode() wrote them; throwing gives ERR_SYNCMAP_VALUE_DECODING. */
   decode(bytes: Uint8Array): V;
 }
 

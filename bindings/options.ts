@@ -138,6 +138,7 @@ export interface SyncMapStats {
   locksRecovered: number;
 }
 
+/** range()'s callback: the key first, as in Go's Range (forEach takes the value first, as Map's); returning false stops. */
 export type RangeCallback<K, V> = (key: K, value: V) => boolean | void;
 
 export const DEFAULTS = {
