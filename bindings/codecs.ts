@@ -17,7 +17,7 @@
  * compareAndSwap and compareAndDelete compare values by their encoded bytes too.
  */
 import v8 from 'node:v8';
-import { decodeValue, encodeValue, encodingFailure, primitiveBound, putPrimitive } from './structured.js';
+import { Refusal, decodeValue, encodeValue, primitiveBound, putPrimitive } from './structured.js';
 import {
   SyncMapInternalError,
   SyncMapKeyTooLargeError,
@@ -327,6 +327,7 @@ export const keyCodecs: { readonly [K in KeyKind]: KeyCodec<KeyOf<K>> } = {
 const valueTooLarge = (what: string, max: number, bytes: number) =>
   new SyncMapValueTooLargeError(`${what}: value is ${bytes} bytes, over maxValueBytes (${max})`);
 
+/** A SyncMapValueEncodingError "`what`: `reason`", with `cause` if any. */
 function encodingError(what: string, reason: string, cause?: unknown): SyncMapValueEncodingError {
   return new SyncMapValueEncodingError(`${what}: ${reason}`, cause === undefined ? undefined : { cause });
 }
@@ -469,7 +470,11 @@ const structuredValues: ValueMarshal<unknown> = {
     try {
       return encodeValue(value);
     } catch (error) {
-      throw encodingFailure(what, error, firstLine);
+      if (error instanceof Refusal) {
+        throw encodingError(what, `${error.path.length === 0 ? 'value' : `value${error.path.join('')}`} cannot be stored: ${error.message}`);
+      }
+      // What the value's own code threw (a getter, a Proxy trap), or a stack overflow.
+      throw encodingError(what, `value cannot be encoded (${firstLine(error)})`, error);
     }
   },
   keep: (prepared) => (prepared === undefined ? undefined : copyOf(prepared as Uint8Array)),

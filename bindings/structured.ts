@@ -60,8 +60,6 @@
  *   BOXED_NUMBER / _STRING / _BOOLEAN / _BIGINT   the primitive, tagged
  *   REF                                varint index of an object met before (in the order objects begin)
  */
-import { SyncMapValueEncodingError } from './errors.js';
-
 // ── tags ───────────────────────────────────────────────────────────────────
 
 const UNDEFINED = 0x00;
@@ -108,7 +106,7 @@ const BUFFER_TYPE = VIEW_TYPES.indexOf(Buffer);
 const ERROR_CLASSES = [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError] as const;
 
 /** What an object is, by its prototype. */
-const enum Kind { Plain, Date, RegExp, Map, Set, ArrayBuffer, View, Error, Number, String, Boolean, BigInt, Refused }
+const enum Kind { Date, RegExp, Map, Set, ArrayBuffer, View, Error, Number, String, Boolean, BigInt }
 
 const KIND_OF = new Map<object, Kind>([
   [Date.prototype, Kind.Date],
@@ -609,15 +607,6 @@ const shared = new Encoder();
  */
 export function encodeValue(value: unknown): Uint8Array {
   return (shared.busy ? new Encoder() : shared).encodeRoot(value);
-}
-
-/** Refusal and anything the value's own code threw, as the map's error. */
-export function encodingFailure(what: string, error: unknown, firstLine: (e: unknown) => string): SyncMapValueEncodingError {
-  if (error instanceof Refusal) {
-    const where = error.path.length === 0 ? 'value' : `value${error.path.join('')}`;
-    return new SyncMapValueEncodingError(`${what}: ${where} cannot be stored: ${error.message}`);
-  }
-  return new SyncMapValueEncodingError(`${what}: value cannot be encoded (${firstLine(error)})`, { cause: error });
 }
 
 /**

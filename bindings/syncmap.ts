@@ -78,6 +78,8 @@ export const kAttachAs = Symbol('syncmap-wasm.attachAs');
  * "SyncMap.load" that get() runs on).
  */
 interface Names {
+  /** The class: 'SyncMap' or 'LockedMap'. */
+  readonly cls: string;
   readonly load: string;
   readonly get: string;
   readonly store: string;
@@ -107,6 +109,7 @@ interface Names {
 function namesOf(cls: string): Names {
   const m = (method: string): string => `${cls}.${method}`;
   return Object.freeze({
+    cls,
     load: m('load'),
     get: m('get'),
     store: m('store'),
@@ -134,7 +137,6 @@ function namesOf(cls: string): Names {
   });
 }
 
-const CLASS_NAMES: Record<MapKind, string> = { sync: 'SyncMap', locked: 'LockedMap' };
 const NAMES: Record<MapKind, Names> = { sync: namesOf('SyncMap'), locked: namesOf('LockedMap') };
 
 // ── failures ───────────────────────────────────────────────────────────────
@@ -619,7 +621,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
   [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect = inspect): string {
     if (!(#a in this)) return 'ConcurrentMap {}'; // the prototype
     const n = this.#n;
-    const cls = n.load.slice(0, n.load.indexOf('.'));
+    const cls = n.cls;
     if (this.#a === null) return `${cls} { ${options.stylize('<closed>', 'special')} }`;
     if (depth < 0) return options.stylize(`[${cls}]`, 'special');
     const size = this.#size(n.size);
@@ -711,7 +713,7 @@ export class SyncMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
   }
 
   get [Symbol.toStringTag](): string {
-    return CLASS_NAMES.sync;
+    return NAMES.sync.cls;
   }
 }
 
@@ -745,6 +747,6 @@ export class LockedMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
   }
 
   get [Symbol.toStringTag](): string {
-    return CLASS_NAMES.locked;
+    return NAMES.locked.cls;
   }
 }

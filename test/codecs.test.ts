@@ -236,6 +236,24 @@ describe("the default codec, 'structured'", () => {
     map.close();
   });
 
+  it("passes on what the value's own code throws (a getter), as the cause", () => {
+    const map = SyncMap.createSync<string, unknown>();
+    const boom = new Error('boom\nsecond line');
+    let error: unknown;
+    try {
+      map.store('k', { ok: 1, get bad(): number { throw boom; } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SyncMapValueEncodingError);
+    expect((error as Error).message).toBe('SyncMap.store: value cannot be encoded (boom)');
+    expect((error as Error).cause).toBe(boom);
+    expect(map.size).toBe(0);
+    map.store('k', 'after'); // the encoder is not left busy
+    expect(map.load('k')).toBe('after');
+    map.close();
+  });
+
   it('writes strings of any length and form straight into the scratch, within maxValueBytes', () => {
     const map = SyncMap.createSync<string, unknown>({ maxValueBytes: 1000 });
     for (const s of ['', 'a', 'é', '🔑', '\uD800', 'x\uDFFFy', 'é'.repeat(499), 'a'.repeat(999), '\uD800'.repeat(497)]) {
