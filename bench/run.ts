@@ -31,4 +31,8 @@ results.goSuite = await run.section('go', () => runGoSuite(cfg, log));
 results.core = await run.section('core', () => runCore(cfg, log));
 results.inflection = await run.section('inflection', () => runInflection(cfg, log));
 results.gc = await run.section('gc', () => runGc(cfg, log));
+await run.section('codecs', async () => {
+  const codecs = await import('./codecs.bench.js');
+  log(`\n${codecs.codecTable(await codecs.runCodecs(cfg, log))}`);
+});
 run.finish();

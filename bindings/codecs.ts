@@ -1,6 +1,15 @@
 /**
  * Key and value codecs: how JavaScript values become the bytes the core stores,
- * written straight into the calling thread's scratch region in the shared memory.
+ * written into the calling thread's scratch region in the shared memory.
+ *
+ * Writing a value takes two steps, in this order, so that a codec that runs
+ * user code (a toJSON, a getter read while encoding, a custom encode()) which
+ * calls a map again cannot overwrite a key already written to the scratch:
+ * prepare() runs every piece of user code and returns an intermediate (or
+ * nothing, for a string or number that needs none: the hot path allocates
+ * nothing); only then are the key and the value bytes written, and the core
+ * called. Decoding reads the scratch only where no user code runs; a custom
+ * decode() gets a copy, after the core has returned.
  *
  * Keys are compared by their bytes: strings as UTF-8, numbers as float64 with
  * -0 folded into 0 and every NaN into one (so that equal keys are equal bytes,
@@ -8,7 +17,9 @@
  * compareAndSwap and compareAndDelete compare values by their encoded bytes too.
  */
 import v8 from 'node:v8';
+import { Refusal, decodeValue, encodeValue, primitiveBound, putPrimitive } from './structured.js';
 import {
+  SyncMapInternalError,
   SyncMapKeyTooLargeError,
   SyncMapKeyTypeError,
   SyncMapValueDecodingError,
@@ -19,20 +30,68 @@ import {
 /** How keys are encoded. */
 export type KeyKind = 'string' | 'number' | 'bytes';
 
-/** How values are encoded, or a codec of your own. */
-export type ValueKind = 'json' | 'string' | 'bytes' | 'number' | 'v8';
+/**
+ * How values are encoded: 'structured' (the default: what postMessage carries,
+ * given back as it was stored, see structured.ts), 'json', 'string', 'bytes',
+ * 'number' or 'v8' (structured clone by node:v8).
+ */
+export type ValueKind = 'structured' | 'json' | 'string' | 'bytes' | 'number' | 'v8';
 
-/** A value codec of your own: any encoding that round-trips your values through bytes. */
+/**
+ * A value codec of your own: any encoding that round-trips your values through
+ * bytes. Give it as `values` to create() and again to every attach(). encode()
+ * runs before the map writes anything and decode() after the map has returned,
+ * on a copy of the bytes it may keep: both may call the map.
+ */
 export interface ValueCodec<V> {
+  /** The bytes to store for `value`; throwing refuses the store (ERR_SYNCMAP_VALUE_ENCODING, with this as `cause`). */
   encode(value: V): Uint8Array;
+  /** The value of `bytes`, as encode() wrote them; throwing gives ERR_SYNCMAP_VALUE_DECODING. */
   decode(bytes: Uint8Array): V;
 }
 
 /** The JavaScript type of keys for each KeyKind. */
 export type KeyOf<K extends KeyKind> = K extends 'string' ? string : K extends 'number' ? number : Uint8Array;
 
-/** The JavaScript type of values for each ValueKind ('json' and 'v8' hold whatever was stored). */
-export type ValueOf<V extends ValueKind> = V extends 'string' ? string : V extends 'number' ? number : V extends 'bytes' ? Uint8Array : unknown;
+/**
+ * A value JSON keeps: what JSON.parse gives back. ('json' also stores objects
+ * whose members are undefined, dropping those members, and calls toJSON; see
+ * JsonCompatible.)
+ */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * T if every T survives JSON unchanged but for undefined members of objects
+ * (which read back as absent, that is as undefined): strings, finite numbers,
+ * booleans, null, and arrays and objects of those. never for a part JSON
+ * changes (a Date, a Map, a typed array, a function, a bigint, undefined in an
+ * array). NaN and Infinity are numbers to TypeScript, so they pass here; JSON
+ * writes them as null.
+ */
+export type JsonCompatible<T> = T extends string | number | boolean | null
+  ? T
+  : T extends readonly unknown[]
+    ? { [I in keyof T]: JsonCompatible<T[I]> }
+    : T extends (...args: never[]) => unknown
+      ? never
+      : T extends object
+        ? { [P in keyof T]: P extends symbol ? never : JsonCompatible<T[P]> | Extract<T[P], undefined> }
+        : never;
+
+/**
+ * The JavaScript type of values for each ValueKind: JsonValue for 'json', what
+ * the codec holds for 'string', 'number' and 'bytes', and unknown for
+ * 'structured' and 'v8' (whatever was stored).
+ */
+export type ValueOf<V extends ValueKind> = V extends 'string'
+  ? string
+  : V extends 'number'
+    ? number
+    : V extends 'bytes'
+      ? Uint8Array
+      : V extends 'json'
+        ? JsonValue
+        : unknown;
 
 /**
  * The calling thread's scratch region, as codecs see it. Offsets passed to
@@ -64,14 +123,29 @@ export interface KeyCodec<K> {
   read(scratch: Scratch, at: number, len: number): K;
 }
 
-/** Encodes values at a given scratch offset and decodes them. */
+/**
+ * What prepare() hands to put(): the encoded form (a string for 'json', bytes
+ * otherwise), or undefined when put() writes the value itself.
+ */
+export type Prepared = string | Uint8Array | undefined;
+
+/** Encodes values at a given scratch offset, in two steps (see the top of this file), and decodes them. */
 export interface ValueMarshal<V> {
   readonly kind: ValueKind | 'custom';
   readonly id: number;
   /** True when decoding runs user code: the bindings then decode only after unpinning. */
   readonly userCode: boolean;
-  /** Writes the value at `at` (8-byte aligned) and returns its length in bytes. */
-  write(value: V, scratch: Scratch, at: number, what: string): number;
+  /**
+   * Step one: checks `value` and runs whatever user code encoding it needs,
+   * touching no shared memory. Returns the encoded form for put(), or undefined
+   * when put() writes `value` itself (running no user code). The result stays
+   * valid until this thread's next prepare(); keep() makes it last.
+   */
+  prepare(value: V, what: string): Prepared;
+  /** A prepare() result that survives the next prepare() (compareAndSwap prepares two values). */
+  keep(prepared: Prepared): Prepared;
+  /** Step two: writes the value at `at` (8-byte aligned) and returns its length in bytes. Runs no user code. */
+  put(value: V, prepared: Prepared, scratch: Scratch, at: number, what: string): number;
   /**
    * Decodes the value at `at`. Only a custom codec can throw, and then throws a
    * SyncMapValueDecodingError that says whether the operation `what` had
@@ -80,6 +154,13 @@ export interface ValueMarshal<V> {
   read(scratch: Scratch, at: number, len: number, what: string, wrote?: string): V;
   /** Decodes bytes copied out earlier (see userCode); throws as read() does, for an operation that changed nothing. */
   decode(bytes: Uint8Array, what: string): V;
+  /**
+   * What loadOrStore returns after storing `value` (put at `at`, `len` bytes):
+   * what a load would return, a decoded copy, so that the caller gets the same
+   * kind of object whether it stored or loaded; `value` itself where the copy
+   * could not differ (a primitive the codec keeps exactly).
+   */
+  stored(value: V, scratch: Scratch, at: number, len: number, what: string): V;
 }
 
 // Strings up to this many UTF-16 units are first tried as ASCII with a plain
@@ -156,6 +237,13 @@ function writeBytes(bytes: Uint8Array, scratch: Scratch, at: number): number {
   if (at + bytes.length > scratch.cap) scratch.ensure(at + bytes.length);
   scratch.u8.set(bytes, scratch.base + at);
   return bytes.length;
+}
+
+const u8Slice = Uint8Array.prototype.slice;
+
+/** A copy of `bytes` in memory of its own (Buffer#slice would make a view). */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  return u8Slice.call(bytes);
 }
 
 function copyBytes(scratch: Scratch, at: number, len: number): Uint8Array {
@@ -239,6 +327,7 @@ export const keyCodecs: { readonly [K in KeyKind]: KeyCodec<KeyOf<K>> } = {
 const valueTooLarge = (what: string, max: number, bytes: number) =>
   new SyncMapValueTooLargeError(`${what}: value is ${bytes} bytes, over maxValueBytes (${max})`);
 
+/** A SyncMapValueEncodingError "`what`: `reason`", with `cause` if any. */
 function encodingError(what: string, reason: string, cause?: unknown): SyncMapValueEncodingError {
   return new SyncMapValueEncodingError(`${what}: ${reason}`, cause === undefined ? undefined : { cause });
 }
@@ -248,11 +337,26 @@ function writeEncoded(bytes: Uint8Array, scratch: Scratch, at: number, what: str
   return writeBytes(bytes, scratch, at);
 }
 
+const keepAsIs = (prepared: Prepared): Prepared => prepared;
+
+/** True for a value 'json' gives back exactly: a string, a boolean, null, or a finite number other than -0. */
+function jsonExact(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    default:
+      return value === null;
+  }
+}
+
 const jsonValues: ValueMarshal<unknown> = {
   kind: 'json',
   id: 1,
   userCode: false,
-  write(value, scratch, at, what) {
+  prepare(value, what) {
     let text: string | undefined;
     try {
       text = JSON.stringify(value);
@@ -262,19 +366,26 @@ const jsonValues: ValueMarshal<unknown> = {
     if (text === undefined) {
       throw encodingError(what, `value cannot be encoded as JSON (${describe(value)} has no JSON form)`);
     }
-    // JSON.stringify escapes unpaired surrogates, so the text is always valid UTF-8.
-    return writeUtf8(text, scratch, at, what);
+    return text;
   },
+  keep: keepAsIs,
+  // JSON.stringify escapes unpaired surrogates, so the text is always valid UTF-8.
+  put: (_value, text, scratch, at, what) => writeUtf8(text as string, scratch, at, what),
   read: (scratch, at, len) => JSON.parse(readUtf8(scratch, at, len)) as unknown,
   decode: (bytes) => JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8')) as unknown,
+  stored: (value, scratch, at, len) => (jsonExact(value) ? value : (JSON.parse(readUtf8(scratch, at, len)) as unknown)),
 };
 
 const stringValues: ValueMarshal<string> = {
   kind: 'string',
   id: 2,
   userCode: false,
-  write(value, scratch, at, what) {
+  prepare(value, what) {
     if (typeof value !== 'string') throw encodingError(what, `value must be a string, got ${describe(value)}`);
+    return undefined;
+  },
+  keep: keepAsIs,
+  put(value, _prepared, scratch, at, what) {
     const written = writeUtf8(value, scratch, at, what);
     if (written !== value.length && !value.isWellFormed()) {
       throw encodingError(what, 'value has an unpaired surrogate, which UTF-8 cannot encode');
@@ -283,52 +394,112 @@ const stringValues: ValueMarshal<string> = {
   },
   read: readUtf8,
   decode: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8'),
+  stored: (value) => value,
 };
 
 const bytesValues: ValueMarshal<Uint8Array> = {
   kind: 'bytes',
   id: 3,
   userCode: false,
-  write(value, scratch, at, what) {
+  prepare(value, what) {
     if (!(value instanceof Uint8Array)) throw encodingError(what, `value must be a Uint8Array, got ${describe(value)}`);
-    return writeEncoded(value, scratch, at, what);
+    return undefined;
   },
+  keep: keepAsIs,
+  put: (value, _prepared, scratch, at, what) => writeEncoded(value, scratch, at, what),
   read: copyBytes,
   decode: (bytes) => bytes,
+  stored: (_value, scratch, at, len) => copyBytes(scratch, at, len),
 };
 
 const numberValues: ValueMarshal<number> = {
   kind: 'number',
   id: 4,
   userCode: false,
-  write(value, scratch, at, what) {
+  prepare(value, what) {
     if (typeof value !== 'number') throw encodingError(what, `value must be a number, got ${describe(value)}`);
+    return undefined;
+  },
+  keep: keepAsIs,
+  put(value, _prepared, scratch, at, what) {
     if (scratch.maxValueBytes < 8) throw valueTooLarge(what, scratch.maxValueBytes, 8);
     writeFloat(value, scratch, at); // -0 stays -0: a value must round-trip
     return 8;
   },
   read: (scratch, at) => scratch.f64[(scratch.base + at) >>> 3]!,
   decode: (bytes) => new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + 8))[0]!,
+  // Every NaN is stored as one: hand back the stored one, as a load would.
+  stored: (value) => (value === value ? value : NaN),
 };
 
 const v8Values: ValueMarshal<unknown> = {
   kind: 'v8',
   id: 5,
   userCode: false,
-  write(value, scratch, at, what) {
-    let bytes: Buffer;
+  prepare(value, what) {
     try {
-      bytes = v8.serialize(value);
+      return v8.serialize(value);
     } catch (error) {
       throw encodingError(what, `value cannot be serialized by node:v8 (${firstLine(error)})`, error);
     }
-    return writeEncoded(bytes, scratch, at, what);
   },
+  keep: keepAsIs, // a fresh Buffer each time
+  put: (_value, bytes, scratch, at, what) => writeEncoded(bytes as Uint8Array, scratch, at, what),
   read: (scratch, at, len) => v8.deserialize(copyBytes(scratch, at, len)) as unknown,
   decode: (bytes) => v8.deserialize(bytes) as unknown,
+  stored: (_value, scratch, at, len) => v8.deserialize(copyBytes(scratch, at, len)) as unknown,
+};
+
+/**
+ * The default: what postMessage carries, given back as it was stored, or
+ * refused (structured.ts). Strings, numbers, booleans, null and undefined are
+ * written straight into the scratch, running no user code and allocating
+ * nothing; anything else is encoded first into a buffer of the encoder's own.
+ */
+const structuredValues: ValueMarshal<unknown> = {
+  kind: 'structured',
+  id: 7,
+  userCode: false,
+  prepare(value, what) {
+    if ((typeof value !== 'object' || value === null) && typeof value !== 'bigint') {
+      if (typeof value === 'function' || typeof value === 'symbol') {
+        throw new SyncMapValueEncodingError(`${what}: value cannot be stored: ${describe(value)} cannot be cloned`);
+      }
+      return undefined; // a primitive put() writes itself
+    }
+    try {
+      return encodeValue(value);
+    } catch (error) {
+      if (error instanceof Refusal) {
+        throw encodingError(what, `${error.path.length === 0 ? 'value' : `value${error.path.join('')}`} cannot be stored: ${error.message}`);
+      }
+      // What the value's own code threw (a getter, a Proxy trap), or a stack overflow.
+      throw encodingError(what, `value cannot be encoded (${firstLine(error)})`, error);
+    }
+  },
+  keep: (prepared) => (prepared === undefined ? undefined : copyOf(prepared as Uint8Array)),
+  put(value, prepared, scratch, at, what) {
+    if (prepared !== undefined) return writeEncoded(prepared as Uint8Array, scratch, at, what);
+    const max = scratch.maxValueBytes;
+    let end = putPrimitive(scratch.buf, scratch.base + at, Math.min(scratch.cap - at, max), value);
+    if (end < 0) {
+      // Past the room left in the scratch (a long string), or over maxValueBytes.
+      const need = primitiveBound(value);
+      if (need > max) throw valueTooLarge(what, max, need);
+      scratch.ensure(at + need);
+      end = putPrimitive(scratch.buf, scratch.base + at, need, value);
+      if (end < 0) throw new SyncMapInternalError(`${what}: a value did not fit the room measured for it (a bug in syncmap-wasm)`);
+    }
+    return end - (scratch.base + at);
+  },
+  read: (scratch, at, len) => decodeValue(scratch.buf, scratch.base + at, len),
+  decode: (bytes) => decodeValue(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), 0, bytes.length),
+  stored: (value, scratch, at, len) =>
+    typeof value !== 'object' || value === null ? value : decodeValue(scratch.buf, scratch.base + at, len),
 };
 
 export const valueMarshals: { readonly [K in ValueKind]: ValueMarshal<unknown> } = {
+  structured: structuredValues,
   json: jsonValues,
   string: stringValues as ValueMarshal<unknown>,
   bytes: bytesValues as ValueMarshal<unknown>,
@@ -345,7 +516,7 @@ export function customValues<V>(codec: ValueCodec<V>): ValueMarshal<V> {
     kind: 'custom',
     id: CUSTOM_VALUE_ID,
     userCode: true,
-    write(value, scratch, at, what) {
+    prepare(value, what) {
       let bytes: unknown;
       try {
         bytes = codec.encode(value);
@@ -355,25 +526,34 @@ export function customValues<V>(codec: ValueCodec<V>): ValueMarshal<V> {
       if (!(bytes instanceof Uint8Array)) {
         throw encodingError(what, `the custom codec's encode() must return a Uint8Array, got ${describe(bytes)}`);
       }
-      return writeEncoded(bytes, scratch, at, what);
+      return bytes;
     },
-    read: (scratch, at, len, what, wrote) => decodeOwn(codec, copyBytes(scratch, at, len), what, wrote),
+    // The codec may hand out one buffer for every call: copy the first of two.
+    keep: (bytes) => copyOf(bytes as Uint8Array),
+    put: (_value, bytes, scratch, at, what) => writeEncoded(bytes as Uint8Array, scratch, at, what),
+    read: (scratch, at, len, what, wrote) =>
+      decodeOwn(codec, copyBytes(scratch, at, len), what, wrote === undefined ? undefined : `the ${wrote} took effect; decoding the previous value failed`),
     decode: (bytes, what) => decodeOwn(codec, bytes, what, undefined),
+    stored: (_value, scratch, at, len, what) =>
+      decodeOwn(codec, copyBytes(scratch, at, len), what, 'the value was stored; decoding it back failed'),
   };
 }
 
 /**
  * Runs a custom codec's decode(). The bindings call it only after the core has
- * returned (the thread holds no pin, no lock and no range), so a throw here
- * leaves the thread as ready for its next call as a return would.
+ * returned (the thread holds no pin, no lock and no range), on a copy, so a
+ * throw here leaves the thread as ready for its next call as a return would,
+ * and a decode() that calls the map cannot disturb the bytes it decodes.
+ * `outcome` says what the operation did before decoding failed; undefined:
+ * nothing.
  */
-function decodeOwn<V>(codec: ValueCodec<V>, bytes: Uint8Array, what: string, wrote: string | undefined): V {
+function decodeOwn<V>(codec: ValueCodec<V>, bytes: Uint8Array, what: string, outcome: string | undefined): V {
   try {
     return codec.decode(bytes);
   } catch (error) {
-    const outcome = wrote === undefined
-      ? 'the map was not changed'
-      : `the ${wrote} took effect; decoding the previous value failed`;
-    throw new SyncMapValueDecodingError(`${what}: the custom codec's decode() threw (${firstLine(error)}); ${outcome}`, { cause: error });
+    throw new SyncMapValueDecodingError(
+      `${what}: the custom codec's decode() threw (${firstLine(error)}); ${outcome ?? 'the map was not changed'}`,
+      { cause: error },
+    );
   }
 }

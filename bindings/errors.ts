@@ -26,7 +26,14 @@ export type SyncMapErrorCode =
   | 'ERR_SYNCMAP_VALUE_DECODING'
   | 'ERR_SYNCMAP_INVALID_ARGUMENT';
 
-/** Base class of every error this package throws. */
+/**
+ * Base class of every error this package throws. `code` is stable; the message
+ * starts with the class and method the caller used ("LockedMap.get: …").
+ *
+ * Sent to another thread (postMessage, a worker's 'error' event), an error
+ * arrives as a plain Error that keeps `code` and `message` but not its class:
+ * test `error.code`, not `instanceof`, for errors that may cross threads.
+ */
 export class SyncMapError extends Error {
   readonly code: SyncMapErrorCode;
 
@@ -76,7 +83,11 @@ export class SyncMapTooManyThreadsError extends SyncMapError {
   constructor(message: string) { super('ERR_SYNCMAP_TOO_MANY_THREADS', message); }
 }
 
-/** attach() was given something that is not the handle of a live map. */
+/**
+ * attach() was given something that is not the handle of a live map: the map
+ * object itself, or the `{}` it becomes through postMessage (pass map.handle),
+ * a made-up object, a memory no map was created in.
+ */
 export class SyncMapInvalidHandleError extends SyncMapError {
   constructor(message: string) { super('ERR_SYNCMAP_INVALID_HANDLE', message); }
 }
@@ -98,7 +109,12 @@ export class SyncMapKeyTypeError extends SyncMapError {
   constructor(message: string) { super('ERR_SYNCMAP_KEY_TYPE', message); }
 }
 
-/** The value codec could not encode a value (a cycle under 'json', a non-string under 'string', …). */
+/**
+ * The value codec cannot store the value as it is: under 'structured' a
+ * function, a symbol, an instance of a class, a WeakMap… (the message says
+ * where in the value); under 'json' a cycle, undefined or a bigint; a
+ * non-string under 'string'; a custom encode() that threw (`cause`).
+ */
 export class SyncMapValueEncodingError extends SyncMapError {
   constructor(message: string, options?: ErrorOptions) { super('ERR_SYNCMAP_VALUE_ENCODING', message, options); }
 }
@@ -108,7 +124,8 @@ export class SyncMapValueEncodingError extends SyncMapError {
  * says whether the operation had already taken effect: a read (load, get,
  * range, iteration, loadOrStore finding a value) changed nothing, while swap
  * and loadAndDelete made their write and failed only to decode the previous
- * value. Either way the map and this thread's attachment stay usable.
+ * value, and loadOrStore that stored failed to decode what it stored. Either
+ * way the map and this thread's attachment stay usable.
  */
 export class SyncMapValueDecodingError extends SyncMapError {
   constructor(message: string, options?: ErrorOptions) { super('ERR_SYNCMAP_VALUE_DECODING', message, options); }

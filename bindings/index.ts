@@ -2,6 +2,26 @@
  * syncmap-wasm: Go's sync.Map for Node.js, shared by worker threads through one
  * WebAssembly memory. See README.md.
  */
+
+/*
+ * The two WebAssembly types a handle holds. @types/node does not declare the
+ * WebAssembly namespace (TypeScript's DOM lib does), so without these a plain
+ * Node project fails to compile this package's types (TS2503) or, with
+ * skipLibCheck, sees `handle.memory` as any. Declared as lib.dom.d.ts declares
+ * them, member for member, so that the two merge where both are present.
+ */
+declare global {
+  namespace WebAssembly {
+    /** A compiled WebAssembly module (structured-cloneable). */
+    interface Module {}
+    /** A WebAssembly memory; a map's is shared, so its buffer is a SharedArrayBuffer at run time. */
+    interface Memory {
+      readonly buffer: ArrayBuffer;
+      grow(delta: number): number;
+    }
+  }
+}
+
 export { SyncMap, LockedMap, ConcurrentMap } from './syncmap.js';
 export type {
   SyncMapOptions,
@@ -11,9 +31,14 @@ export type {
   RangeCallback,
   InferredKey,
   InferredValue,
+  KeyKindFor,
+  ValueKindFor,
+  OptionsFor,
+  OptionsArgument,
+  NoExtraOptions,
 } from './syncmap.js';
 export type { SyncMapHandle } from './sharing.js';
-export type { KeyKind, ValueKind, ValueCodec, KeyOf, ValueOf } from './codecs.js';
+export type { KeyKind, ValueKind, ValueCodec, KeyOf, ValueOf, JsonValue, JsonCompatible } from './codecs.js';
 export {
   SyncMapError,
   SyncMapFullError,

@@ -4,8 +4,10 @@
  */
 import {
   customValues,
+  describe,
   keyCodecs,
   valueMarshals,
+  type JsonCompatible,
   type KeyCodec,
   type KeyKind,
   type KeyOf,
@@ -22,9 +24,17 @@ export interface SyncMapOptions<V = unknown> {
   /** How keys are encoded: 'string' (UTF-8, the default), 'number' (float64) or 'bytes' (Uint8Array). */
   keys?: KeyKind;
   /**
-   * How values are encoded: 'json' (the default), 'string', 'bytes', 'number',
-   * 'v8' (structured clone, node:v8), or a codec of your own, which every
-   * attach() must be given again.
+   * How values are encoded:
+   * - 'structured' (the default): what postMessage carries (Date, Map, Set,
+   *   RegExp, typed arrays and Buffer, BigInt, NaN, -0, undefined, cycles…),
+   *   given back as it was stored; what it cannot give back (a function, a
+   *   symbol, an instance of a class) is refused with ERR_SYNCMAP_VALUE_ENCODING;
+   * - 'json': JSON values only (JsonValue): a Date comes back as a string,
+   *   NaN as null, an undefined member is dropped;
+   * - 'string', 'number', 'bytes' (Uint8Array): values of that one type;
+   * - 'v8': structured clone by node:v8 (v8.serialize), slower than 'structured';
+   * - a codec of your own, `{ encode(value): Uint8Array, decode(bytes) }`,
+   *   which every attach() must be given again.
    */
   values?: ValueKind | ValueCodec<V>;
   /** The most memory the map may use, shared by all threads. Default 1 GiB, at most 4 GiB - 64 KiB. */
@@ -49,7 +59,7 @@ export type InferredKey<O> = O extends { readonly keys?: infer Kind }
   ? unknown extends Kind ? string : KeyOf<Exclude<Kind, undefined> & KeyKind> | (undefined extends Kind ? string : never)
   : string;
 
-/** The value type of a map created with options of type O: ValueOf its `values`, its codec's V, unknown when absent. */
+/** The value type of a map created with options of type O: ValueOf its `values`, its codec's V, unknown when absent ('structured'). */
 export type InferredValue<O> = O extends { readonly values?: infer Kind }
   ? unknown extends Kind ? unknown : Kind extends ValueKind ? ValueOf<Kind> : Kind extends ValueCodec<infer V> ? V : unknown
   : unknown;
@@ -60,11 +70,34 @@ type Nested<T, U> = [T] extends [U] ? true : [U] extends [T] ? true : false;
 /** The `keys` options a map of K may be created with: those whose keys are K, or wider, or narrower. */
 export type KeyKindFor<K> = { [Kind in KeyKind]: Nested<K, KeyOf<Kind>> extends true ? Kind : never }[KeyKind];
 
-/** The `values` options a map of V may be created with ('json' and 'v8' hold any V). */
-export type ValueKindFor<V> = { [Kind in ValueKind]: Nested<V, ValueOf<Kind>> extends true ? Kind : never }[ValueKind];
+/** True when V may be stored as JSON: JSON-compatible (JsonCompatible), or unknown (the caller checks). */
+type JsonFits<V> = unknown extends V ? true : [V] extends [JsonCompatible<V>] ? true : false;
 
-/** Options O as create<K, V>() takes them: `keys` and `values` that agree with K and V. */
-export type OptionsFor<O, K, V> = Omit<O, 'keys' | 'values'> & { keys?: KeyKindFor<K>; values?: ValueKindFor<V> | ValueCodec<V> };
+/**
+ * The `values` options a map of V may be created with: 'structured' and 'v8'
+ * hold any V, 'json' a V that JSON keeps, the others a V that contains or is
+ * contained in their type.
+ */
+export type ValueKindFor<V> = {
+  [Kind in ValueKind]: Kind extends 'structured' | 'v8'
+    ? Kind
+    : Kind extends 'json'
+      ? JsonFits<V> extends true ? Kind : never
+      : Nested<V, ValueOf<Kind>> extends true ? Kind : never;
+}[ValueKind];
+
+/**
+ * Options O as create<K, V>() takes them: `keys` and `values` that agree with
+ * K and V, and `keys` required unless K is string (the default). A K that is
+ * not a string cannot be had from the default.
+ */
+export type OptionsFor<O, K, V> = Omit<O, 'keys' | 'values'> &
+  ([K] extends [string] ? { keys?: KeyKindFor<K> } : { keys: KeyKindFor<K> }) & {
+    values?: ValueKindFor<V> | ValueCodec<V>;
+  };
+
+/** The parameter list of create<K, V>(options): options may be left out only when nothing in them is required. */
+export type OptionsArgument<T> = {} extends T ? [options?: T] : [options: T];
 
 /**
  * O with no property that Known does not name (a misspelt option is a compile
@@ -105,11 +138,12 @@ export interface SyncMapStats {
   locksRecovered: number;
 }
 
+/** range()'s callback: the key first, as in Go's Range (forEach takes the value first, as Map's); returning false stops. */
 export type RangeCallback<K, V> = (key: K, value: V) => boolean | void;
 
 export const DEFAULTS = {
   keys: 'string',
-  values: 'json',
+  values: 'structured',
   maxMemoryBytes: 1 << 30,
   shards: 32,
   maxKeyBytes: 4096,
@@ -133,6 +167,69 @@ export const OPTION_NAMES = {
   attach: ['values', 'lockTimeoutMs'],
 } as const;
 
+/**
+ * Options of other maps' APIs that people bring along, and what bounds this
+ * map instead. lru-cache's `max` and `maxSize` count entries or sizes and
+ * evict; this map evicts nothing.
+ */
+const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
+  max:
+    'this map holds no count of entries and evicts nothing: what bounds it is its memory, maxMemoryBytes ' +
+    '(bytes, all threads together), and a write that does not fit throws ERR_SYNCMAP_FULL',
+  maxSize:
+    'this map evicts nothing: what bounds it is its memory, maxMemoryBytes (bytes, all threads together), ' +
+    'and a write that does not fit throws ERR_SYNCMAP_FULL; maxValueBytes bounds one value',
+};
+
+/** Suffixes that name a unit, which a misspelt option often has another of (maxKeySize for maxKeyBytes). */
+const UNIT_SUFFIX = /(?:bytes|size|length|len|ms|millis|milliseconds)$/;
+
+/**
+ * The edit distance of a and b (optimal string alignment: insertions,
+ * deletions, substitutions and swaps of two neighbours each cost one).
+ */
+export function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[] = new Array<number>(rows * cols).fill(0);
+  for (let i = 0; i < rows; i++) d[i * cols] = i;
+  for (let j = 0; j < cols; j++) d[j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[(i - 2) * cols + j - 2]! + 1);
+      d[i * cols + j] = best;
+    }
+  }
+  return d[rows * cols - 1]!;
+}
+
+/**
+ * The option among `known` that `name` most likely misspells, if one is close:
+ * within an edit distance of about a quarter of its length (one edit for short
+ * names), compared case-blind, or the same once a unit suffix is set aside
+ * (maxMemory, maxKeySize: maxMemoryBytes, maxKeyBytes). Never a name that
+ * merely contains the other (maxKeySize is not keys).
+ */
+export function nearestOption(name: string, known: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  const stem = lower.replace(UNIT_SUFFIX, '');
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const option of known) {
+    const candidate = option.toLowerCase();
+    const candidateStem = candidate.replace(UNIT_SUFFIX, '');
+    const distance = stem.length >= 3 && stem === candidateStem ? 0.5 : editDistance(lower, candidate);
+    const allowed = Math.max(1, Math.floor(Math.max(lower.length, candidate.length) / 4));
+    if (distance <= allowed && distance < bestDistance) {
+      best = option;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
 /** Refuses an option `known` does not name: a typo must not pass for a default. */
 export function checkOptionNames(options: object, known: readonly string[], what: string): void {
   for (const name of Object.keys(options)) {
@@ -142,8 +239,10 @@ export function checkOptionNames(options: object, known: readonly string[], what
       reason = what.endsWith('.attach')
         ? `options.${name} does not apply to attach(): the map keeps what it was created with`
         : `options.${name} does not apply to a LockedMap: it is one table behind one lock`;
+    } else if (Object.hasOwn(FOREIGN_OPTIONS, name) && !what.endsWith('.attach')) {
+      reason = `unknown option ${JSON.stringify(name)}: ${FOREIGN_OPTIONS[name]}`;
     } else {
-      const near = known.find((k) => k.toLowerCase().includes(name.toLowerCase()) || name.toLowerCase().includes(k.toLowerCase()));
+      const near = nearestOption(name, known);
       reason = `unknown option ${JSON.stringify(name)}${near === undefined ? '' : ` (did you mean ${near}?)`}`;
     }
     throw new SyncMapArgumentError(`${what}: ${reason}; the options are ${known.join(', ')}`);
@@ -170,7 +269,9 @@ export function valueOption<V>(values: unknown, what: string): ValueMarshal<V> {
     }
   }
   throw new SyncMapArgumentError(
-    `${what}: options.values must be one of ${Object.keys(valueMarshals).join(', ')} or an { encode, decode } codec`,
+    `${what}: options.values must be one of ${Object.keys(valueMarshals).join(', ')} or an { encode, decode } codec, got ${
+      typeof values === 'string' ? JSON.stringify(values) : describe(values)
+    }`,
   );
 }
 

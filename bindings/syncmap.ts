@@ -6,9 +6,28 @@
  * Wasm core (assembly/abi.ts), and decodes the answer. All state shared between
  * threads lives in the core's memory; `Attachment` (attachment.ts) is this
  * thread's view of it.
+ *
+ * Every write follows one order (codecs.ts): first the value is prepared, which
+ * runs whatever user code encoding it needs (a toJSON, a getter, a custom
+ * encode()) and may call this map or another; only then are the key and the
+ * value's bytes written into the scratch, and the core called, with no user
+ * code in between.
+ *
+ * Every core call sits in a try/catch (free in V8 while nothing throws): an
+ * exception that is not a SyncMapError (a stack overflow inside the core, a
+ * trap) may have left this thread holding a shard lock or its epoch pin, and
+ * is released at once (Attachment.recover) rather than at this thread's next
+ * call, so that other threads do not wait.
  */
+import { inspect, type InspectOptionsStylized } from 'node:util';
 import { threadId } from 'node:worker_threads';
-import { SyncMapArgumentError, SyncMapClosedError, statusError } from './errors.js';
+import {
+  SyncMapArgumentError,
+  SyncMapClosedError,
+  SyncMapError,
+  SyncMapInvalidHandleError,
+  statusError,
+} from './errors.js';
 import { Stat, coreModule, coreModuleSync, type CoreBuild, type CoreExports } from './instance.js';
 import { registerOpen, unregisterOpen, type SyncMapHandle } from './sharing.js';
 import { Status } from './status.js';
@@ -19,7 +38,9 @@ import {
   type InferredKey,
   type InferredValue,
   type LockedMapOptions,
+  type MapKind,
   type NoExtraOptions,
+  type OptionsArgument,
   type OptionsFor,
   type RangeCallback,
   type SyncMapOptions,
@@ -33,6 +54,7 @@ export type {
   KeyKindFor,
   LockedMapOptions,
   NoExtraOptions,
+  OptionsArgument,
   OptionsFor,
   RangeCallback,
   SyncMapOptions,
@@ -48,6 +70,77 @@ export const kCreateWithBuild = Symbol('syncmap-wasm.createWithBuild');
 /** @internal Lets bindings/internal.ts attach under a made-up thread id. */
 export const kAttachAs = Symbol('syncmap-wasm.attachAs');
 
+// ── names in messages ──────────────────────────────────────────────────────
+
+/**
+ * What each public member is called in messages, for one class: an error
+ * names the class and the method the caller used ("LockedMap.get", not the
+ * "SyncMap.load" that get() runs on).
+ */
+interface Names {
+  /** The class: 'SyncMap' or 'LockedMap'. */
+  readonly cls: string;
+  readonly load: string;
+  readonly get: string;
+  readonly store: string;
+  readonly set: string;
+  readonly loadOrStore: string;
+  readonly loadAndDelete: string;
+  readonly delete: string;
+  readonly swap: string;
+  readonly compareAndSwap: string;
+  readonly compareAndSwapOld: string;
+  readonly compareAndSwapNew: string;
+  readonly compareAndDelete: string;
+  readonly compareAndDeleteOld: string;
+  readonly range: string;
+  readonly forEach: string;
+  readonly has: string;
+  readonly clear: string;
+  readonly size: string;
+  readonly entries: string;
+  readonly keys: string;
+  readonly values: string;
+  readonly iterator: string;
+  readonly stats: string;
+  readonly handle: string;
+}
+
+function namesOf(cls: string): Names {
+  const m = (method: string): string => `${cls}.${method}`;
+  return Object.freeze({
+    cls,
+    load: m('load'),
+    get: m('get'),
+    store: m('store'),
+    set: m('set'),
+    loadOrStore: m('loadOrStore'),
+    loadAndDelete: m('loadAndDelete'),
+    delete: m('delete'),
+    swap: m('swap'),
+    compareAndSwap: m('compareAndSwap'),
+    compareAndSwapOld: m('compareAndSwap (old)'),
+    compareAndSwapNew: m('compareAndSwap (new)'),
+    compareAndDelete: m('compareAndDelete'),
+    compareAndDeleteOld: m('compareAndDelete (old)'),
+    range: m('range'),
+    forEach: m('forEach'),
+    has: m('has'),
+    clear: m('clear'),
+    size: m('size'),
+    entries: m('entries'),
+    keys: m('keys'),
+    values: m('values'),
+    iterator: `${cls}[Symbol.iterator]`,
+    stats: m('stats'),
+    handle: m('handle'),
+  });
+}
+
+const NAMES: Record<MapKind, Names> = { sync: namesOf('SyncMap'), locked: namesOf('LockedMap') };
+
+// ── failures ───────────────────────────────────────────────────────────────
+
 function closed(what: string): never {
   throw new SyncMapClosedError(`${what}: the map is closed`);
 }
@@ -56,10 +149,55 @@ function fail(status: number, what: string): never {
   throw statusError(status, what);
 }
 
+/**
+ * An exception that escaped a core call. One that is not ours (a stack
+ * overflow inside the core, a trap) may have left this thread holding a shard
+ * lock or its epoch pin: they are released now, so that other threads do not
+ * wait until this thread happens to call again. Returns the error to rethrow.
+ */
+function trapped(a: Attachment<unknown, unknown>, error: unknown): unknown {
+  if (!(error instanceof SyncMapError)) a.recover();
+  return error;
+}
+
+/** The TypeError `new SyncMap()` throws: maps are made by the static methods. */
+function noConstructor(target: unknown): TypeError {
+  const cls = target === LockedMap || (typeof target === 'function' && target.prototype instanceof LockedMap) ? 'LockedMap' : 'SyncMap';
+  return new TypeError(
+    `${cls} has no public constructor: create a map with ${cls}.create(options) or ${cls}.createSync(options), ` +
+      `or attach to one created elsewhere with ${cls}.attach(handle)`,
+  );
+}
+
+/**
+ * Refuses what is surely not a handle with a message that says what to pass:
+ * a map object itself (its state is private, so postMessage, workerData and
+ * structuredClone deliver it as `{}`).
+ */
+function checkHandleArgument(handle: unknown, what: string): void {
+  if (handle instanceof ConcurrentMap) {
+    throw new SyncMapInvalidHandleError(`${what}: got a map, not its handle; pass map.handle`);
+  }
+  if (typeof handle === 'object' && handle !== null && !('kind' in handle)) {
+    throw new SyncMapInvalidHandleError(
+      Object.keys(handle).length === 0
+        ? `${what}: handle is an empty object, which is what a map object becomes through postMessage, ` +
+            'workerData or structuredClone; pass map.handle instead'
+        : `${what}: handle is not a map's handle (it has no kind); pass map.handle`,
+    );
+  }
+}
+
 const finalizer = new FinalizationRegistry<Attachment<unknown, unknown>>((attachment) => {
   unregisterOpen(attachment);
   attachment.close();
 });
+
+/** What an iterator of the map yields. */
+const enum Yield { Entries, Keys, Values }
+
+/** Above this many entries, inspect() shows the first ones and a count of the rest (util.inspect's default). */
+const INSPECT_MAX_ENTRIES = 100;
 
 // ── the public classes ─────────────────────────────────────────────────────
 
@@ -70,219 +208,397 @@ export let abandon: (map: ConcurrentMap<unknown, unknown>) => void;
 
 /**
  * What SyncMap and LockedMap share: every method. One object is one thread's
- * attachment to a map that lives in a shared memory.
+ * attachment to a map that lives in a shared memory; `handle` reaches the same
+ * map from another thread.
+ *
+ * Where it differs from a Map:
+ * - keys and values are copied in and out (encoded by the map's `keys` and
+ *   `values` options): a loaded object is a copy, and changing it does not
+ *   change the map;
+ * - iteration (range, forEach, the iterators) goes in hash order, which differs
+ *   between maps and between runs, as Go's Range does, not in insertion order;
+ *   and it is no snapshot: see range();
+ * - range() takes (key, value) as Go's Range does; forEach() (value, key, map)
+ *   as Map's does;
+ * - errors are SyncMapErrors with a stable `code`; one that crosses threads
+ *   (postMessage) arrives as a plain Error: rely on its `code`, not its class.
  */
-export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
+export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposable {
   #a: Attachment<K, V> | null;
+  readonly #n: Names;
 
   /**
-   * Use the subclasses' create, createSync and attach. Protected rather than
-   * marked internal: stripped from the .d.ts, it would give SyncMap a public
-   * constructor.
+   * There is no public constructor: create() and createSync() make a map,
+   * attach() reaches one from another thread. Called otherwise (from plain
+   * JavaScript), it throws a TypeError and registers nothing. Protected rather
+   * than marked internal: stripped from the .d.ts, it would give SyncMap a
+   * public constructor.
    */
   protected constructor(attachment: object) {
+    if (!(attachment instanceof Attachment)) throw noConstructor(new.target);
     const a = attachment as Attachment<K, V>;
     this.#a = a;
+    this.#n = NAMES[a.handle.map];
     registerOpen(a, a.handle.registry);
     finalizer.register(this, a as Attachment<unknown, unknown>, a);
   }
 
-  /** What another thread passes to attach() to reach this map. */
+  /**
+   * What another thread passes to attach() to reach this map: a plain,
+   * structured-cloneable object holding the map's memory and the compiled
+   * core. Send it in `workerData` or by `postMessage`; the map object itself
+   * does not survive that trip (it arrives as `{}`).
+   */
   get handle(): SyncMapHandle {
-    return (this.#a ?? closed('SyncMap.handle')).handle;
+    return (this.#a ?? closed(this.#n.handle)).handle;
   }
 
-  /** The value for the key, or undefined. */
+  /**
+   * The value stored for `key`, decoded (a copy), or undefined when the key is
+   * absent. A read: takes no lock. Throws for a key of the wrong type or over
+   * maxKeyBytes, as every method does.
+   */
   load(key: K): V | undefined {
-    const a = this.#a ?? closed('SyncMap.load');
-    const r = a.ex.sm_load(a.keys.write(key, a, 'SyncMap.load'));
-    if (r >= 0) return a.values.read(a, 0, r, 'SyncMap.load');
+    return this.#load(key, this.#n.load);
+  }
+
+  /** As load(): Map's name for it. */
+  get(key: K): V | undefined {
+    return this.#load(key, this.#n.get);
+  }
+
+  #load(key: K, what: string): V | undefined {
+    const a = this.#a ?? closed(what);
+    let r: number;
+    try {
+      r = a.ex.sm_load(a.keys.write(key, a, what));
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    if (r >= 0) return a.values.read(a, 0, r, what);
     if (r === ABSENT) return undefined;
-    return fail(r, 'SyncMap.load');
+    return fail(r, what);
   }
 
-  /** Sets the value for the key. */
+  /**
+   * Sets the value for `key`. A write, visible to every thread once it returns.
+   * A value the codec cannot give back as it was is refused
+   * (ERR_SYNCMAP_VALUE_ENCODING), the map unchanged.
+   */
   store(key: K, value: V): void {
-    const a = this.#a ?? closed('SyncMap.store');
-    const keyLen = a.keys.write(key, a, 'SyncMap.store');
-    const at = align8(keyLen);
-    const r = a.ex.sm_swap(keyLen, at, a.values.write(value, a, at, 'SyncMap.store'), 0, 0);
-    if (r < ABSENT) fail(r, 'SyncMap.store');
+    this.#store(key, value, this.#n.store);
   }
 
-  /** The present value if there is one (loaded); otherwise stores `value` and returns it. */
+  /** As store(), returning the map: Map's name for it. */
+  set(key: K, value: V): this {
+    this.#store(key, value, this.#n.set);
+    return this;
+  }
+
+  #store(key: K, value: V, what: string): void {
+    const a = this.#a ?? closed(what);
+    const values = a.values;
+    const prepared = values.prepare(value, what); // user code, before anything is written
+    if (this.#a !== a) closed(what); // that code closed the map
+    let r: number;
+    try {
+      const keyLen = a.keys.write(key, a, what);
+      const at = align8(keyLen);
+      r = a.ex.sm_swap(keyLen, at, values.put(value, prepared, a, at, what), 0, 0);
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    if (r < ABSENT) fail(r, what);
+  }
+
+  /**
+   * Returns the present value for `key` (`loaded: true`); otherwise stores
+   * `value` and returns it (`loaded: false`). Either way `value` is what a load
+   * would return, a decoded copy, never the caller's own object. A write only
+   * when it stores.
+   */
   loadOrStore(key: K, value: V): { value: V; loaded: boolean } {
-    const a = this.#a ?? closed('SyncMap.loadOrStore');
-    const keyLen = a.keys.write(key, a, 'SyncMap.loadOrStore');
-    const at = align8(keyLen);
-    const r = a.ex.sm_loadOrStore(keyLen, at, a.values.write(value, a, at, 'SyncMap.loadOrStore'), 0);
-    if (r >= 0) return { value: a.values.read(a, 0, r, 'SyncMap.loadOrStore'), loaded: true };
-    if (r === ABSENT) return { value, loaded: false };
-    return fail(r, 'SyncMap.loadOrStore');
+    const what = this.#n.loadOrStore;
+    const a = this.#a ?? closed(what);
+    const values = a.values;
+    const prepared = values.prepare(value, what);
+    if (this.#a !== a) closed(what);
+    let r: number;
+    let at: number;
+    let len: number;
+    try {
+      const keyLen = a.keys.write(key, a, what);
+      at = align8(keyLen);
+      len = values.put(value, prepared, a, at, what);
+      r = a.ex.sm_loadOrStore(keyLen, at, len, 0);
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    if (r >= 0) return { value: values.read(a, 0, r, what), loaded: true };
+    // Stored: the bytes just written are still in the scratch.
+    if (r === ABSENT) return { value: values.stored(value, a, at, len, what), loaded: false };
+    return fail(r, what);
   }
 
-  /** Deletes the key, returning the value it had. */
+  /** Deletes `key`, returning the value it had (`loaded: true`) or undefined (`loaded: false`). A write. */
   loadAndDelete(key: K): { value: V | undefined; loaded: boolean } {
-    const a = this.#a ?? closed('SyncMap.loadAndDelete');
-    const r = a.ex.sm_delete(a.keys.write(key, a, 'SyncMap.loadAndDelete'), 1);
-    if (r >= 0) return { value: a.values.read(a, 0, r, 'SyncMap.loadAndDelete', 'delete'), loaded: true };
+    const what = this.#n.loadAndDelete;
+    const a = this.#a ?? closed(what);
+    let r: number;
+    try {
+      r = a.ex.sm_delete(a.keys.write(key, a, what), 1);
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    if (r >= 0) return { value: a.values.read(a, 0, r, what, 'delete'), loaded: true };
     if (r === ABSENT) return { value: undefined, loaded: false };
-    return fail(r, 'SyncMap.loadAndDelete');
+    return fail(r, what);
   }
 
-  /** Deletes the key; true if it was present. */
+  /** Deletes `key`; true if it was present. A write. */
   delete(key: K): boolean {
-    const a = this.#a ?? closed('SyncMap.delete');
-    const r = a.ex.sm_delete(a.keys.write(key, a, 'SyncMap.delete'), 0);
+    const what = this.#n.delete;
+    const a = this.#a ?? closed(what);
+    let r: number;
+    try {
+      r = a.ex.sm_delete(a.keys.write(key, a, what), 0);
+    } catch (error) {
+      throw trapped(a, error);
+    }
     if (r >= 0) return true;
     if (r === ABSENT) return false;
-    return fail(r, 'SyncMap.delete');
+    return fail(r, what);
   }
 
-  /** Sets the value for the key, returning the previous one. */
+  /** Sets the value for `key`, returning the previous one (decoded) and whether there was one. A write. */
   swap(key: K, value: V): { previous: V | undefined; loaded: boolean } {
-    const a = this.#a ?? closed('SyncMap.swap');
-    const keyLen = a.keys.write(key, a, 'SyncMap.swap');
-    const at = align8(keyLen);
-    const r = a.ex.sm_swap(keyLen, at, a.values.write(value, a, at, 'SyncMap.swap'), 1, 0);
-    if (r >= 0) return { previous: a.values.read(a, 0, r, 'SyncMap.swap', 'swap'), loaded: true };
+    const what = this.#n.swap;
+    const a = this.#a ?? closed(what);
+    const values = a.values;
+    const prepared = values.prepare(value, what);
+    if (this.#a !== a) closed(what);
+    let r: number;
+    try {
+      const keyLen = a.keys.write(key, a, what);
+      const at = align8(keyLen);
+      r = a.ex.sm_swap(keyLen, at, values.put(value, prepared, a, at, what), 1, 0);
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    if (r >= 0) return { previous: values.read(a, 0, r, what, 'swap'), loaded: true };
     if (r === ABSENT) return { previous: undefined, loaded: false };
-    return fail(r, 'SyncMap.swap');
+    return fail(r, what);
   }
 
   /**
-   * Replaces the key's value with `value` if it is `old`, compared as encoded
-   * bytes (for 'json', the same JSON text: key order matters). A missing key is
-   * never stored.
+   * Replaces the value of `key` with `value` if it is `old`, compared as encoded
+   * bytes: for 'structured' and 'json', objects with the same properties in the
+   * same order; numbers as Object.is compares them under 'structured' and
+   * 'number' (NaN equals NaN, 0 and -0 differ). A missing key is never stored.
+   * A write when it swaps.
    */
   compareAndSwap(key: K, old: V, value: V): boolean {
-    const a = this.#a ?? closed('SyncMap.compareAndSwap');
-    const keyLen = a.keys.write(key, a, 'SyncMap.compareAndSwap');
-    const oldAt = align8(keyLen);
-    const oldLen = a.values.write(old, a, oldAt, 'SyncMap.compareAndSwap (old)');
-    const newAt = align8(oldAt + oldLen);
-    const newLen = a.values.write(value, a, newAt, 'SyncMap.compareAndSwap (new)');
-    const r = a.ex.sm_compareAndSwap(keyLen, oldAt, oldLen, newAt, newLen, 0);
-    return r >= 0 ? r === 1 : fail(r, 'SyncMap.compareAndSwap');
+    const n = this.#n;
+    const what = n.compareAndSwap;
+    const a = this.#a ?? closed(what);
+    const values = a.values;
+    const preparedOld = values.keep(values.prepare(old, n.compareAndSwapOld));
+    const preparedNew = values.prepare(value, n.compareAndSwapNew);
+    if (this.#a !== a) closed(what);
+    let r: number;
+    try {
+      const keyLen = a.keys.write(key, a, what);
+      const oldAt = align8(keyLen);
+      const oldLen = values.put(old, preparedOld, a, oldAt, n.compareAndSwapOld);
+      const newAt = align8(oldAt + oldLen);
+      const newLen = values.put(value, preparedNew, a, newAt, n.compareAndSwapNew);
+      r = a.ex.sm_compareAndSwap(keyLen, oldAt, oldLen, newAt, newLen, 0);
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    return r >= 0 ? r === 1 : fail(r, what);
   }
 
-  /** Deletes the key if its value is `old` (compared as encoded bytes). */
+  /** Deletes `key` if its value is `old` (compared as compareAndSwap compares). A write when it deletes. */
   compareAndDelete(key: K, old: V): boolean {
-    const a = this.#a ?? closed('SyncMap.compareAndDelete');
-    const keyLen = a.keys.write(key, a, 'SyncMap.compareAndDelete');
-    const oldAt = align8(keyLen);
-    const r = a.ex.sm_compareAndDelete(keyLen, oldAt, a.values.write(old, a, oldAt, 'SyncMap.compareAndDelete (old)'));
-    return r >= 0 ? r === 1 : fail(r, 'SyncMap.compareAndDelete');
+    const n = this.#n;
+    const what = n.compareAndDelete;
+    const a = this.#a ?? closed(what);
+    const values = a.values;
+    const prepared = values.prepare(old, n.compareAndDeleteOld);
+    if (this.#a !== a) closed(what);
+    let r: number;
+    try {
+      const keyLen = a.keys.write(key, a, what);
+      const oldAt = align8(keyLen);
+      r = a.ex.sm_compareAndDelete(keyLen, oldAt, values.put(old, prepared, a, oldAt, n.compareAndDeleteOld));
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    return r >= 0 ? r === 1 : fail(r, what);
   }
 
   /**
-   * Calls `f` for each key and value; `f` returning false stops. As in Go, no
-   * consistent snapshot: no key is visited twice, and a key stored or deleted
-   * during the call may or may not be seen. `f` may call any method of the map.
-   * Shard by shard, the present entries are copied out before `f` sees them.
+   * Calls `f(key, value)` for each entry, key first as in Go's Range; `f`
+   * returning false stops. Order: hash order, which differs between maps and
+   * runs (not insertion order). As in Go, no consistent snapshot: no key is
+   * visited twice, and a key stored or deleted during the call may or may not
+   * be seen. Shard by shard, the present entries are copied out before `f`
+   * sees them, so `f` may call any method of the map and holds nothing shared.
    */
   range(f: RangeCallback<K, V>): void {
-    if (typeof f !== 'function') throw new SyncMapArgumentError('SyncMap.range: f must be a function');
-    const a = this.#a ?? closed('SyncMap.range');
+    const what = this.#n.range;
+    if (typeof f !== 'function') throw new SyncMapArgumentError(`${what}: f must be a function`);
+    this.#each(f, what);
+  }
+
+  /**
+   * Calls `callback(value, key, map)` for each entry, value first as Map's
+   * forEach does (range() takes the key first). Order and consistency as in
+   * range(); there is no stopping early.
+   */
+  forEach(callback: (value: V, key: K, map: this) => void, thisArg?: unknown): void {
+    const what = this.#n.forEach;
+    if (typeof callback !== 'function') throw new SyncMapArgumentError(`${what}: callback must be a function`);
+    this.#each((key, value) => {
+      callback.call(thisArg, value, key, this);
+    }, what);
+  }
+
+  #each(f: RangeCallback<K, V>, what: string): void {
+    const shards = (this.#a ?? closed(what)).shards;
     const batch: unknown[] = [];
-    for (let shard = 0; shard < a.shards; shard++) {
+    for (let shard = 0; shard < shards; shard++) {
       batch.length = 0;
-      (this.#a ?? closed('SyncMap.range')).collectShard(shard, batch, 'SyncMap.range');
+      this.#collect(shard, batch, what);
       for (let i = 0; i < batch.length; i += 2) {
         if (f(batch[i] as K, batch[i + 1] as V) === false) return;
       }
     }
   }
 
-  /** Deletes every key. */
+  /** One shard's entries, decoded, into `batch`; the map may have been closed by a callback meanwhile. */
+  #collect(shard: number, batch: unknown[], what: string): void {
+    const a = this.#a ?? closed(what);
+    try {
+      a.collectShard(shard, batch, what);
+    } catch (error) {
+      throw trapped(a, error);
+    }
+  }
+
+  /** Deletes every key. A write to each shard in turn (see the README's guarantees). */
   clear(): void {
-    const a = this.#a ?? closed('SyncMap.clear');
-    const r = a.ex.sm_clear();
-    if (r < 0) fail(r, 'SyncMap.clear');
+    const what = this.#n.clear;
+    const a = this.#a ?? closed(what);
+    let r: number;
+    try {
+      r = a.ex.sm_clear();
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    if (r < 0) fail(r, what);
   }
 
   /** The number of present keys, exact at the moment it is read. */
   get size(): number {
-    const a = this.#a ?? closed('SyncMap.size');
-    const r = a.ex.sm_size();
-    return r >= 0 ? r : fail(r, 'SyncMap.size');
+    return this.#size(this.#n.size);
   }
 
-  // ── Map ergonomics ──
-
-  get(key: K): V | undefined {
-    return this.load(key);
+  #size(what: string): number {
+    const a = this.#a ?? closed(what);
+    let r: number;
+    try {
+      r = a.ex.sm_size();
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    return r >= 0 ? r : fail(r, what);
   }
 
-  set(key: K, value: V): this {
-    this.store(key, value);
-    return this;
-  }
-
+  /** True if `key` is present. A read: takes no lock and decodes nothing. */
   has(key: K): boolean {
-    const a = this.#a ?? closed('SyncMap.has');
-    const r = a.ex.sm_has(a.keys.write(key, a, 'SyncMap.has'));
-    return r >= 0 ? r === 1 : fail(r, 'SyncMap.has');
+    const what = this.#n.has;
+    const a = this.#a ?? closed(what);
+    let r: number;
+    try {
+      r = a.ex.sm_has(a.keys.write(key, a, what));
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    return r >= 0 ? r === 1 : fail(r, what);
   }
 
-  forEach(callback: (value: V, key: K, map: this) => void, thisArg?: unknown): void {
-    if (typeof callback !== 'function') throw new SyncMapArgumentError('SyncMap.forEach: callback must be a function');
-    this.range((key, value) => {
-      callback.call(thisArg, value, key, this);
-    });
+  /** The entries as [key, value] pairs; order and consistency as in range(). Throws at once on a closed map. */
+  entries(): IterableIterator<[K, V]> {
+    return this.#iterate(Yield.Entries, this.#n.entries) as IterableIterator<[K, V]>;
   }
 
-  /** Entries, shard by shard, weakly consistent as range() is. */
-  *entries(): IterableIterator<[K, V]> {
-    const shards = (this.#a ?? closed('SyncMap.entries')).shards;
+  /** The keys; order and consistency as in range(). */
+  keys(): IterableIterator<K> {
+    return this.#iterate(Yield.Keys, this.#n.keys) as IterableIterator<K>;
+  }
+
+  /** The values, decoded; order and consistency as in range(). */
+  values(): IterableIterator<V> {
+    return this.#iterate(Yield.Values, this.#n.values) as IterableIterator<V>;
+  }
+
+  /** As entries(): `for (const [key, value] of map)`, `new Map(map)`, `[...map]`. */
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.#iterate(Yield.Entries, this.#n.iterator) as IterableIterator<[K, V]>;
+  }
+
+  #iterate(kind: Yield, what: string): IterableIterator<unknown> {
+    const shards = (this.#a ?? closed(what)).shards; // a closed map fails at the call, not at the first next()
+    return this.#walk(shards, kind, what);
+  }
+
+  *#walk(shards: number, kind: Yield, what: string): Generator<unknown, void, undefined> {
     const batch: unknown[] = [];
     for (let shard = 0; shard < shards; shard++) {
       batch.length = 0;
-      (this.#a ?? closed('SyncMap.entries')).collectShard(shard, batch, 'SyncMap.entries');
-      for (let i = 0; i < batch.length; i += 2) yield [batch[i] as K, batch[i + 1] as V];
+      this.#collect(shard, batch, what);
+      for (let i = 0; i < batch.length; i += 2) {
+        yield kind === Yield.Entries ? [batch[i], batch[i + 1]] : kind === Yield.Keys ? batch[i] : batch[i + 1];
+      }
     }
-  }
-
-  *keys(): IterableIterator<K> {
-    for (const [key] of this.entries()) yield key;
-  }
-
-  *values(): IterableIterator<V> {
-    for (const [, value] of this.entries()) yield value;
-  }
-
-  [Symbol.iterator](): IterableIterator<[K, V]> {
-    return this.entries();
   }
 
   // ── lifecycle and introspection ──
 
   /** Counters of the whole map (all threads). */
   stats(): SyncMapStats {
-    const a = this.#a ?? closed('SyncMap.stats');
+    const what = this.#n.stats;
+    const a = this.#a ?? closed(what);
     a.reapDead(); // so that `threads` counts only live ones
-    return {
-      size: this.size,
-      bytesInUse: a.ex.sm_stat(Stat.BYTES_IN_USE),
-      scratchBytes: a.ex.sm_stat(Stat.SCRATCH_BYTES),
-      heapBytes: a.ex.sm_stat(Stat.HEAP_BYTES),
-      maxMemoryBytes: a.handle.maxMemoryBytes,
-      threads: a.ex.sm_stat(Stat.THREADS),
-      shards: a.shards,
-      epochAdvances: a.ex.sm_stat(Stat.EPOCH_ADVANCES),
-      locksRecovered: a.ex.sm_stat(Stat.LOCKS_RECOVERED),
-    };
+    const size = this.#size(what);
+    try {
+      return {
+        size,
+        bytesInUse: a.ex.sm_stat(Stat.BYTES_IN_USE),
+        scratchBytes: a.ex.sm_stat(Stat.SCRATCH_BYTES),
+        heapBytes: a.ex.sm_stat(Stat.HEAP_BYTES),
+        maxMemoryBytes: a.handle.maxMemoryBytes,
+        threads: a.ex.sm_stat(Stat.THREADS),
+        shards: a.shards,
+        epochAdvances: a.ex.sm_stat(Stat.EPOCH_ADVANCES),
+        locksRecovered: a.ex.sm_stat(Stat.LOCKS_RECOVERED),
+      };
+    } catch (error) {
+      throw trapped(a, error);
+    }
   }
 
-  /** True once close() has been called. */
+  /** True once close() has been called on this object (the map itself lives on for other threads). */
   get closed(): boolean {
     return this.#a === null;
   }
 
   /**
    * Detaches this thread from the map and frees its slot and scratch. The map
-   * lives on for the other threads. Further calls on this object throw
-   * ERR_SYNCMAP_CLOSED; close() itself may be called again.
+   * lives on for the other threads, and its handle still attaches. Further calls
+   * on this object throw ERR_SYNCMAP_CLOSED; close() itself may be called again.
    */
   close(): void {
     const a = this.#a;
@@ -291,6 +607,45 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
     finalizer.unregister(a);
     unregisterOpen(a);
     a.close();
+  }
+
+  /** close(), for `using map = SyncMap.createSync()`: the attachment is closed when the block ends. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /**
+   * How util.inspect and console.log show the map: as a Map, with its size and
+   * its first entries (util.inspect's depth and maxArrayLength apply), e.g.
+   * `SyncMap(2) { 'a' => 1, 'b' => 2 }`; a closed one as `SyncMap { <closed> }`.
+   */
+  [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect = inspect): string {
+    if (!(#a in this)) return 'ConcurrentMap {}'; // the prototype
+    const n = this.#n;
+    const cls = n.cls;
+    if (this.#a === null) return `${cls} { ${options.stylize('<closed>', 'special')} }`;
+    if (depth < 0) return options.stylize(`[${cls}]`, 'special');
+    const size = this.#size(n.size);
+    const start = `${cls}(${size})`;
+    const inner = { ...options, depth: options.depth === null || options.depth === undefined ? options.depth : depth - 1 };
+    const max = Math.max(0, options.maxArrayLength ?? INSPECT_MAX_ENTRIES);
+    const lines: string[] = [];
+    let shown = 0;
+    try {
+      for (const [key, value] of this.#walk(this.#a.shards, Yield.Entries, n.entries) as Iterable<[K, V]>) {
+        if (shown === max) break;
+        lines.push(`${show(key, inner)} => ${show(value, inner)}`);
+        shown++;
+      }
+    } catch (error) {
+      lines.push(options.stylize(`<entries not shown: ${error instanceof Error ? error.message : String(error)}>`, 'special'));
+    }
+    if (size > shown && shown === max) lines.push(`... ${size - shown} more item${size - shown === 1 ? '' : 's'}`);
+    if (lines.length === 0) return `${start} {}`;
+    const oneLine = `${start} { ${lines.join(', ')} }`;
+    const breakLength = options.breakLength ?? 80;
+    if (oneLine.length <= breakLength && !oneLine.includes('\n')) return oneLine;
+    return `${start} {\n  ${lines.map((line) => line.replaceAll('\n', '\n  ')).join(',\n  ')}\n}`;
   }
 
   static {
@@ -309,34 +664,42 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]> {
  * A concurrent map with the semantics of Go's sync.Map, shared by any number of
  * threads: create it in one, pass `handle` to others, `attach` there.
  *
- * Reads (load, get, has) take no lock and copy nothing between threads. A write
- * is visible to every thread as soon as the call that made it returns.
+ * Use it for hot state that several threads read far more often than they
+ * write. Reads (load, get, has) take no lock and copy nothing between threads.
+ * A write is visible to every thread as soon as the call that made it returns.
+ * See ConcurrentMap for where it differs from a Map.
  */
 export class SyncMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
   /**
-   * Creates a new map (compiling the core off the critical path on first use).
-   * K and V follow from `keys` and `values` (string and unknown by default),
-   * or are given: create<string, Pod>({ values: 'json' }).
+   * Creates a new map, compiling the core off the main thread's critical path on
+   * first use. K and V follow from the `keys` and `values` options (string keys
+   * and 'structured' values, typed unknown, by default), or are given:
+   * `create<string, Pod>()`. Type arguments that the defaults cannot hold need
+   * their option: `create<number, string>({ keys: 'number' })`.
    */
   static create<O extends SyncMapOptions = {}>(options?: NoExtraOptions<O, SyncMapOptions>): Promise<SyncMap<InferredKey<O>, InferredValue<O>>>;
-  static create<K = string, V = unknown>(options?: OptionsFor<SyncMapOptions<V>, K, V>): Promise<SyncMap<K, V>>;
+  static create<K = string, V = unknown>(...options: OptionsArgument<OptionsFor<SyncMapOptions<V>, K, V>>): Promise<SyncMap<K, V>>;
   static async create<K, V>(options?: SyncMapOptions<V>): Promise<SyncMap<K, V>> {
     const resolved = resolveOptions<K, V>(options, 'SyncMap.create', 'sync');
     return new SyncMap<K, V>(createAttachment(await coreModule(), resolved, 'sync'));
   }
 
-  /** Creates a new map synchronously; K and V as in create(). */
+  /** Creates a new map synchronously (compiling the core on first use); K and V as in create(). */
   static createSync<O extends SyncMapOptions = {}>(options?: NoExtraOptions<O, SyncMapOptions>): SyncMap<InferredKey<O>, InferredValue<O>>;
-  static createSync<K = string, V = unknown>(options?: OptionsFor<SyncMapOptions<V>, K, V>): SyncMap<K, V>;
+  static createSync<K = string, V = unknown>(...options: OptionsArgument<OptionsFor<SyncMapOptions<V>, K, V>>): SyncMap<K, V>;
   static createSync<K, V>(options?: SyncMapOptions<V>): SyncMap<K, V> {
     return new SyncMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'SyncMap.createSync', 'sync'), 'sync'));
   }
 
   /**
-   * Attaches to the map behind `handle` (from another thread's `map.handle`).
-   * Synchronous; the result reads and writes the very same map.
+   * Attaches this thread to the map behind `handle` (another thread's
+   * `map.handle`, received through workerData or postMessage). Synchronous;
+   * the result reads and writes the very same map. A map created with a codec
+   * of its own needs it again in `options.values`. Close it (or let the worker
+   * exit) when done: each attachment holds a thread slot.
    */
   static attach<K = string, V = unknown>(handle: SyncMapHandle, options?: AttachOptions<V>): SyncMap<K, V> {
+    checkHandleArgument(handle, 'SyncMap.attach');
     return new SyncMap<K, V>(attachTo<K, V>(handle, options, threadId, 'sync'));
   }
 
@@ -351,7 +714,7 @@ export class SyncMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
   }
 
   get [Symbol.toStringTag](): string {
-    return 'SyncMap';
+    return NAMES.sync.cls;
   }
 }
 
@@ -365,7 +728,7 @@ export class SyncMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
 export class LockedMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
   /** Creates a new map; K and V as in SyncMap.create(). */
   static create<O extends LockedMapOptions = {}>(options?: NoExtraOptions<O, LockedMapOptions>): Promise<LockedMap<InferredKey<O>, InferredValue<O>>>;
-  static create<K = string, V = unknown>(options?: OptionsFor<LockedMapOptions<V>, K, V>): Promise<LockedMap<K, V>>;
+  static create<K = string, V = unknown>(...options: OptionsArgument<OptionsFor<LockedMapOptions<V>, K, V>>): Promise<LockedMap<K, V>>;
   static async create<K, V>(options?: LockedMapOptions<V>): Promise<LockedMap<K, V>> {
     const resolved = resolveOptions<K, V>(options, 'LockedMap.create', 'locked');
     return new LockedMap<K, V>(createAttachment(await coreModule(), resolved, 'locked'));
@@ -373,16 +736,18 @@ export class LockedMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
 
   /** Creates a new map synchronously; K and V as in SyncMap.create(). */
   static createSync<O extends LockedMapOptions = {}>(options?: NoExtraOptions<O, LockedMapOptions>): LockedMap<InferredKey<O>, InferredValue<O>>;
-  static createSync<K = string, V = unknown>(options?: OptionsFor<LockedMapOptions<V>, K, V>): LockedMap<K, V>;
+  static createSync<K = string, V = unknown>(...options: OptionsArgument<OptionsFor<LockedMapOptions<V>, K, V>>): LockedMap<K, V>;
   static createSync<K, V>(options?: LockedMapOptions<V>): LockedMap<K, V> {
     return new LockedMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'LockedMap.createSync', 'locked'), 'locked'));
   }
 
+  /** Attaches this thread to the LockedMap behind `handle`, as SyncMap.attach() does. */
   static attach<K = string, V = unknown>(handle: SyncMapHandle, options?: AttachOptions<V>): LockedMap<K, V> {
+    checkHandleArgument(handle, 'LockedMap.attach');
     return new LockedMap<K, V>(attachTo<K, V>(handle, options, threadId, 'locked'));
   }
 
   get [Symbol.toStringTag](): string {
-    return 'LockedMap';
+    return NAMES.locked.cls;
   }
 }

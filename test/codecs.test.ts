@@ -1,13 +1,59 @@
 /**
  * Keys and values round-trip through every codec, on the real core: what goes
  * in through store() comes back equal through load(), swap(), loadAndDelete(),
- * range() and the iterators.
+ * range() and the iterators. The default codec ('structured') gives back
+ * exactly what was stored, for everything postMessage carries, or refuses it.
  */
+import { isDeepStrictEqual } from 'node:util';
 import v8 from 'node:v8';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SyncMap, type ValueCodec, type ValueKind } from './helpers.js';
+import { internal, SyncMap, SyncMapValueEncodingError, SyncMapValueTooLargeError, type ValueCodec, type ValueKind } from './helpers.js';
+
+/**
+ * A value as the structured codec must give it back: deep-equal, with the same
+ * prototypes, -0, NaN, holes and undefined members (util.isDeepStrictEqual).
+ * That holds no invalid Date equal to itself; vitest's toStrictEqual, as
+ * strict on classes, -0 and holes, does.
+ */
+function expectExact(actual: unknown, expected: unknown): void {
+  if (!isDeepStrictEqual(actual, expected)) expect(actual).toStrictEqual(expected);
+}
+
+const sparse: unknown[] = [1, , 3]; // eslint-disable-line no-sparse-arrays
+(sparse as unknown as Record<string, unknown>).extra = 'property';
+const veryLong: unknown[] = [];
+veryLong[1_000_000] = 'last';
+const error = new RangeError('out of range', { cause: new Error('inner') });
+(error as Error & { code?: string }).code = 'E_RANGE';
+const pool = Buffer.from('pooled'); // a view into Node's 8 KiB pool
+const nullProto = Object.assign(Object.create(null) as object, { a: 1, nested: { b: [2] } });
+
+/** Everything postMessage carries, and then some (a Buffer stays a Buffer, an Error keeps its code). */
+const structuredSamples: unknown[] = [
+  undefined, null, true, false, 0, -0, 1, -1, 2 ** 31, -(2 ** 31), 2 ** 53, 1.5, NaN, Infinity, -Infinity, Number.MIN_VALUE,
+  0n, 1n, -1n, 2n ** 64n, -(10n ** 40n),
+  '', 'text', 'ünïcödé ✓ 🔑', 'x'.repeat(100_000), '日本語'.repeat(10_000), 'lone \uD800 surrogate', '\uDC00', 'a\u0000b',
+  new Date(0), /re+gex/gi, /[\u{1F600}]/u,
+  new Map<unknown, unknown>([[1, { a: 2 }], ['k', new Set([1])], [{ key: 'object' }, null]]), new Set(['a', 1, undefined]),
+  new Uint8Array([0, 1, 255]), new Int8Array([-1]), new Uint8ClampedArray([300 & 255]), new Int16Array([-2]), new Uint16Array([65535]),
+  new Int32Array([-3]), new Uint32Array([2 ** 32 - 1]), new Float32Array([1.5, NaN]), new Float64Array([-0, Math.PI]),
+  new BigInt64Array([-5n]), new BigUint64Array([2n ** 64n - 1n]), new DataView(new Uint8Array([1, 2, 3]).buffer, 1, 2),
+  Buffer.from('a buffer'), pool, new ArrayBuffer(3), new Uint16Array(new ArrayBuffer(16), 4, 2),
+  { a: undefined, b: [undefined, null], c: { d: NaN, e: -0 } }, sparse, veryLong, [], {}, [[[]]],
+  error, new TypeError('plain'), nullProto, JSON.parse('{"__proto__": {"polluted": true}}') as unknown,
+  new Number(-0), new String('boxed'), new Boolean(false), Object(5n) as unknown,
+  { uid: '6b9f1a2e-7c4d-4e1b-9a3f-0c2d5e8f1b7a', phase: 'Running', labels: { app: 'web' }, restarts: 3, started: new Date(5) },
+  Array.from({ length: 1000 }, (_, i) => ({ i, s: `item-${i}` })),
+  // Strings inside: short and long, ASCII, UTF-8 and with unpaired surrogates, as values and as keys.
+  {
+    short: 'abc', long: 'y'.repeat(5000), utf8: 'ünïcödé '.repeat(100), lone: `${'z'.repeat(40)}\uD800`, empty: '',
+    ['k'.repeat(31)]: 1, ['k'.repeat(32)]: 2, ['k'.repeat(200)]: 3, ['ключ']: 4, ['\uDBFF']: 5, '': 6, '0': 7, '42': 8,
+  },
+];
 
 const samples: Record<ValueKind, unknown[]> = {
+  structured: structuredSamples,
   json: [
     null, true, false, 0, -1, 1.5, 2 ** 53, 'text', '', 'ünïcödé ✓ 🔑', [], [1, [2, [3]]],
     { uid: '6b9f1a2e-7c4d-4e1b-9a3f-0c2d5e8f1b7a', phase: 'Running', labels: { app: 'web' }, restarts: 3 },
@@ -29,7 +75,7 @@ samples.v8.push(cyclic);
 
 describe.each(Object.keys(samples) as ValueKind[])("values: '%s'", (kind) => {
   it('round-trip through store/load, swap, loadOrStore, loadAndDelete, range and entries', () => {
-    const map = SyncMap.createSync<string, unknown>({ values: kind, shards: 4 });
+    const map = SyncMap.createSync<string, unknown>({ values: kind, shards: 4, maxValueBytes: 4 << 20 });
     const expected = samples[kind];
     expected.forEach((value, i) => map.store(`k${i}`, value));
     expected.forEach((value, i) => {
@@ -50,7 +96,7 @@ describe.each(Object.keys(samples) as ValueKind[])("values: '%s'", (kind) => {
 
   it('compare as encoded bytes in compareAndSwap and compareAndDelete', () => {
     const map = SyncMap.createSync<string, unknown>({ values: kind });
-    const [a, b] = [samples[kind][1], samples[kind][2]];
+    const [a, b] = kind === 'structured' ? [{ a: 1 }, [1, 2]] : [samples[kind][1], samples[kind][2]];
     map.store('k', a);
     expect(map.compareAndSwap('k', b, a)).toBe(false);
     expect(map.compareAndSwap('k', a, b)).toBe(true);
@@ -58,6 +104,216 @@ describe.each(Object.keys(samples) as ValueKind[])("values: '%s'", (kind) => {
     expect(map.compareAndDelete('k', a)).toBe(false);
     expect(map.compareAndDelete('k', b)).toBe(true);
     expect(map.has('k')).toBe(false);
+    map.close();
+  });
+});
+
+describe("the default codec, 'structured'", () => {
+  it('is the default', () => {
+    const map = SyncMap.createSync();
+    expect(map.handle.values).toBe('structured');
+    map.close();
+  });
+
+  it('gives back exactly what was stored, through every method that returns a value', () => {
+    const map = SyncMap.createSync<string, unknown>({ shards: 4, maxValueBytes: 4 << 20 });
+    structuredSamples.forEach((value, i) => map.store(`k${i}`, value));
+    structuredSamples.forEach((value, i) => {
+      expectExact(map.load(`k${i}`), value);
+      expectExact(map.loadOrStore(`k${i}`, 0).value, value);
+    });
+    const ranged = new Map<string, unknown>();
+    map.range((k, v) => { ranged.set(k, v); });
+    for (const [k, v] of map) expectExact(v, ranged.get(k));
+    structuredSamples.forEach((value, i) => {
+      expectExact(ranged.get(`k${i}`), value);
+      expectExact(map.swap(`k${i}`, i).previous, value);
+      map.store(`k${i}`, value);
+      expectExact(map.loadAndDelete(`k${i}`).value, value);
+    });
+    expect(internal.verify(map)).toBe(0);
+    map.close();
+  });
+
+  it('keeps the subtle parts: -0, NaN, holes, extra array properties, null prototypes, Buffer, Error details', () => {
+    const map = SyncMap.createSync<string, unknown>();
+    map.store('z', -0);
+    expect(Object.is(map.load('z'), -0)).toBe(true);
+    map.store('s', sparse);
+    const s = map.load('s') as unknown[];
+    expect(1 in s).toBe(false);
+    expect((s as unknown as Record<string, unknown>).extra).toBe('property');
+    map.store('long', veryLong);
+    expect((map.load('long') as unknown[]).length).toBe(1_000_001);
+    map.store('n', nullProto);
+    expect(Object.getPrototypeOf(map.load('n'))).toBe(null);
+    map.store('b', pool);
+    const b = map.load('b') as Buffer;
+    expect(Buffer.isBuffer(b)).toBe(true);
+    expect(b.toString()).toBe('pooled');
+    expect(b.buffer.byteLength).toBe(6); // its own bytes, not the pool behind them
+    map.store('e', error);
+    const e = map.load('e') as RangeError & { code: string; cause: Error };
+    expect(e).toBeInstanceOf(RangeError);
+    expect([e.message, e.code, e.stack, e.cause.message]).toEqual(['out of range', 'E_RANGE', error.stack, 'inner']);
+    map.store('d', new Date(NaN)); // util.isDeepStrictEqual holds no invalid Date equal to itself
+    expect(map.load('d')).toBeInstanceOf(Date);
+    expect((map.load('d') as Date).getTime()).toBeNaN();
+    map.store('u', { a: undefined });
+    expect(Object.hasOwn(map.load('u') as object, 'a')).toBe(true);
+    map.store('p', JSON.parse('{"__proto__": 1}'));
+    expect(Object.getPrototypeOf(map.load('p'))).toBe(Object.prototype);
+    expect(Object.keys(map.load('p') as object)).toEqual(['__proto__']);
+    map.close();
+  });
+
+  it('keeps shared references and cycles, as structured clone does', () => {
+    const map = SyncMap.createSync<string, unknown>();
+    const shared = { n: 1 };
+    const cycle: Record<string, unknown> = { shared, twice: [shared, shared] };
+    cycle.self = cycle;
+    cycle.inMap = new Map([[shared, cycle]]);
+    map.store('c', cycle);
+    const back = map.load('c') as typeof cycle & { twice: object[]; inMap: Map<object, unknown> };
+    expect(back.self).toBe(back);
+    expect(back.twice[0]).toBe(back.shared);
+    expect(back.twice[1]).toBe(back.shared);
+    expect([...back.inMap.keys()][0]).toBe(back.shared);
+    expect(back.inMap.get(back.shared as object)).toBe(back);
+    map.close();
+  });
+
+  it('gives back what fast-check generates, exactly', () => {
+    const map = SyncMap.createSync<string, unknown>({ maxValueBytes: 4 << 20 });
+    const anything = fc.anything({
+      withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true,
+      withObjectString: true, withSparseArray: true, withTypedArray: true, withUnicodeString: true, maxDepth: 4,
+    });
+    fc.assert(
+      fc.property(anything, (value) => {
+        map.store('k', value);
+        expectExact(map.load('k'), value);
+        expect(map.compareAndSwap('k', value, 'next')).toBe(true); // the same value encodes to the same bytes
+      }),
+      { numRuns: 500 },
+    );
+    map.close();
+  });
+
+  it('refuses what it could not give back, saying what and where, and leaves the map as it was', () => {
+    class Pod {
+      name = 'web-0';
+    }
+    const map = SyncMap.createSync<string, unknown>();
+    map.store('k', 'before');
+    const cases: [unknown, string][] = [
+      [() => 1, 'value cannot be stored: a function cannot be cloned'],
+      [Symbol('s'), 'value cannot be stored: a symbol cannot be cloned'],
+      [new Pod(), 'value cannot be stored: an object of class Pod would come back as a plain Object (a clone keeps no class); store a plain object, or give the map a codec of your own'],
+      [{ spec: { containers: [{ probe: () => true }] } }, 'value.spec.containers[0].probe cannot be stored: a function cannot be cloned'],
+      [{ 'odd key': new WeakMap() }, 'value["odd key"] cannot be stored: a WeakMap cannot be cloned'],
+      [new Map([['k', Promise.resolve()]]), 'value<Map value> cannot be stored: a Promise cannot be cloned'],
+      [new Uint8Array(new SharedArrayBuffer(4)), 'value cannot be stored: a Uint8Array over a SharedArrayBuffer is shared between threads, never copied; store a copy'],
+      [new SharedArrayBuffer(4), 'value cannot be stored: a SharedArrayBuffer is shared between threads, never copied; store a copy of its bytes'],
+      [new (class extends Map {})(), 'value cannot be stored: an object of class an anonymous class would come back as a plain Object (a clone keeps no class); store a plain object, or give the map a codec of your own'],
+      [new (class MyError extends Error {})('x'), 'value cannot be stored: an object of class MyError would come back as a plain Object (a clone keeps no class); store a plain object, or give the map a codec of your own'],
+    ];
+    for (const [value, message] of cases) {
+      for (const act of [() => map.store('k', value), () => map.swap('k', value), () => map.loadOrStore('new', value), () => map.compareAndSwap('k', 'before', value)]) {
+        let error: unknown;
+        try {
+          act();
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(SyncMapValueEncodingError);
+        expect((error as Error).message).toMatch(/^SyncMap\.\w+( \(new\))?: /);
+        expect((error as Error).message.replace(/^SyncMap\.\w+( \(new\))?: /, '')).toBe(message);
+      }
+    }
+    expect(map.load('k')).toBe('before');
+    expect(map.size).toBe(1);
+    map.close();
+  });
+
+  it("passes on what the value's own code throws (a getter), as the cause", () => {
+    const map = SyncMap.createSync<string, unknown>();
+    const boom = new Error('boom\nsecond line');
+    let error: unknown;
+    try {
+      map.store('k', { ok: 1, get bad(): number { throw boom; } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SyncMapValueEncodingError);
+    expect((error as Error).message).toBe('SyncMap.store: value cannot be encoded (boom)');
+    expect((error as Error).cause).toBe(boom);
+    expect(map.size).toBe(0);
+    map.store('k', 'after'); // the encoder is not left busy
+    expect(map.load('k')).toBe('after');
+    map.close();
+  });
+
+  it('writes strings of any length and form straight into the scratch, within maxValueBytes', () => {
+    const map = SyncMap.createSync<string, unknown>({ maxValueBytes: 1000 });
+    for (const s of ['', 'a', 'é', '🔑', '\uD800', 'x\uDFFFy', 'é'.repeat(499), 'a'.repeat(999), '\uD800'.repeat(497)]) {
+      map.store('k', s);
+      expect(map.load('k')).toBe(s);
+    }
+    for (const s of ['a'.repeat(1000), 'é'.repeat(500), '\uD800'.repeat(498)]) {
+      expect(() => map.store('k', s)).toThrow(SyncMapValueTooLargeError);
+    }
+    map.close();
+  });
+
+  it('compares numbers as Object.is does, and objects by their properties in order', () => {
+    const map = SyncMap.createSync<string, unknown>();
+    map.store('n', 1);
+    expect(map.compareAndSwap('n', 1.0, NaN)).toBe(true);
+    expect(map.compareAndSwap('n', NaN, -0)).toBe(true);
+    expect(map.compareAndSwap('n', 0, 5)).toBe(false);
+    expect(map.compareAndDelete('n', -0)).toBe(true);
+    map.store('o', { a: 1, b: 2 });
+    expect(map.compareAndSwap('o', { b: 2, a: 1 }, 'x')).toBe(false);
+    expect(map.compareAndSwap('o', { a: 1, b: 2 }, 'x')).toBe(true);
+    map.close();
+  });
+});
+
+describe('loadOrStore returns the same kind of value whether it stored or loaded', () => {
+  it.each(['structured', 'json', 'v8'] as const)("'%s': a decoded copy, never the caller's own object", (values) => {
+    const map = SyncMap.createSync<string, unknown>({ values });
+    const mine = { replicas: 3, labels: { app: 'web' } };
+    const stored = map.loadOrStore('k', mine);
+    expect(stored.loaded).toBe(false);
+    expect(stored.value).toEqual(mine);
+    expect(stored.value).not.toBe(mine);
+    mine.replicas = 4; // the caller's object is the caller's
+    expect((stored.value as typeof mine).replicas).toBe(3);
+    const loaded = map.loadOrStore('k', mine);
+    expect(loaded).toEqual({ value: stored.value, loaded: true });
+    map.close();
+  });
+
+  it('what JSON changes, loadOrStore changes too, as a load would', () => {
+    const map = SyncMap.createSync<string, unknown>({ values: 'json' });
+    expect(map.loadOrStore('nan', NaN).value).toBe(null);
+    expect(map.loadOrStore('date', new Date(0)).value).toBe('1970-01-01T00:00:00.000Z');
+    map.close();
+  });
+});
+
+describe("'json', as an explicit choice, keeps JSON", () => {
+  it('and changes the rest, as JSON does (which is why it is not the default)', () => {
+    const map = SyncMap.createSync<string, unknown>({ values: 'json' });
+    const cases: [unknown, unknown][] = [
+      [new Date(0), '1970-01-01T00:00:00.000Z'], [new Map([[1, 2]]), {}], [new Uint8Array([1, 2]), { 0: 1, 1: 2 }],
+      [NaN, null], [-0, 0], [{ a: undefined, b: 1 }, { b: 1 }], [[undefined], [null]],
+    ];
+    for (const [value, back] of cases) {
+      map.store('k', value);
+      expect(map.load('k')).toStrictEqual(back);
+    }
     map.close();
   });
 });

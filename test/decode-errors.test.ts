@@ -94,9 +94,8 @@ describe.each([
   ] as const)('%s: nothing changed', (op, act) => {
     const map = filled();
     const e = decodingError(() => act(map));
-    const what = op === 'get' ? 'load' : op.split(' ')[0];
     expect(e.message).toBe(
-      `SyncMap.${what}: the custom codec's decode() threw (poisoned value); the map was not changed`,
+      `${name}.${op.split(' ')[0]}: the custom codec's decode() threw (poisoned value); the map was not changed`,
     );
     expect(map.has('poisoned')).toBe(true);
     expect(map.size).toBe(21);
@@ -112,9 +111,21 @@ describe.each([
     const e = decodingError(() => act(map));
     const wrote = op === 'swap' ? 'swap' : 'delete';
     expect(e.message).toBe(
-      `SyncMap.${op}: the custom codec's decode() threw (poisoned value); the ${wrote} took effect; decoding the previous value failed`,
+      `${name}.${op}: the custom codec's decode() threw (poisoned value); the ${wrote} took effect; decoding the previous value failed`,
     );
     expect(map.load('poisoned')).toBe(after);
+    stillWorks(map, rest);
+    map.close();
+  });
+
+  it('loadOrStore that stores: the value was stored, and decoding it back failed', () => {
+    const map = filled();
+    const e = decodingError(() => map.loadOrStore('fresh', -1));
+    expect(e.message).toBe(
+      `${name}.loadOrStore: the custom codec's decode() threw (poisoned value); the value was stored; decoding it back failed`,
+    );
+    expect(map.has('fresh')).toBe(true);
+    map.delete('fresh');
     stillWorks(map, rest);
     map.close();
   });
@@ -129,8 +140,8 @@ describe.each([
   ] as const)('%s: a throw midway leaves no range open', (op, act) => {
     const map = filled();
     const e = decodingError(() => act(map));
-    const what = op === 'range' || op === 'forEach' ? 'range' : 'entries';
-    expect(e.message).toBe(`SyncMap.${what}: the custom codec's decode() threw (poisoned value); the map was not changed`);
+    const what = op === 'iterator' ? `${name}[Symbol.iterator]` : `${name}.${op}`;
+    expect(e.message).toBe(`${what}: the custom codec's decode() threw (poisoned value); the map was not changed`);
     stillWorks(map, rest);
     map.close();
   });

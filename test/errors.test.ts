@@ -61,6 +61,14 @@ describe('bad input leaves the map exactly as it was', () => {
     ['a multi-byte key over maxKeyBytes', 'ERR_SYNCMAP_KEY_TOO_LARGE', (m) => m.swap('é'.repeat(200), 1)],
     ['a value over maxValueBytes', 'ERR_SYNCMAP_VALUE_TOO_LARGE', (m) => m.store('key-1', 'v'.repeat(5000))],
     ['a value over maxValueBytes in loadOrStore', 'ERR_SYNCMAP_VALUE_TOO_LARGE', (m) => m.loadOrStore('new', 'v'.repeat(5000))],
+    ['a function', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => m.loadOrStore('fresh', () => 1)],
+    ['a symbol, deep inside', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => m.store('key-2', { a: [{ b: Symbol('s') }] })],
+    ['an instance of a class', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => m.swap('key-4', new (class Pod {})())],
+    ['an unencodable new value in compareAndSwap', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => m.compareAndSwap('key-5', { i: 5 }, () => 1)],
+    ['an unencodable old value in compareAndDelete', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => m.compareAndDelete('key-5', new WeakSet())],
+    ['a range callback that is not a function', 'ERR_SYNCMAP_INVALID_ARGUMENT', (m) => m.range(42 as never)],
+  ];
+  const jsonCases: [string, SyncMapErrorCode, (map: SyncMap<string, unknown>) => unknown][] = [
     ['a circular value under json', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => {
       const cycle: Record<string, unknown> = {};
       cycle.self = cycle;
@@ -69,10 +77,17 @@ describe('bad input leaves the map exactly as it was', () => {
     ['undefined under json', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => m.store('key-3', undefined)],
     ['a BigInt under json', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => m.swap('key-4', 10n)],
     ['a function under json', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => m.loadOrStore('fresh', () => 1)],
-    ['an unencodable new value in compareAndSwap', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => m.compareAndSwap('key-5', { i: 5 }, 1n)],
-    ['an unencodable old value in compareAndDelete', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => m.compareAndDelete('key-5', 1n)],
-    ['a range callback that is not a function', 'ERR_SYNCMAP_INVALID_ARGUMENT', (m) => m.range(42 as never)],
+    ['an unencodable new value in compareAndSwap under json', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => m.compareAndSwap('key-5', { i: 5 }, 1n)],
+    ['an unencodable old value in compareAndDelete under json', 'ERR_SYNCMAP_VALUE_ENCODING', (m) => m.compareAndDelete('key-5', 1n)],
   ];
+
+  it.each(jsonCases)('%s → %s', (_, code, act) => {
+    const map = filledMap({ maxKeyBytes: 256, maxValueBytes: 4096, values: 'json' });
+    const before = snapshot(map);
+    expect(codeOf(() => act(map))).toBe(code);
+    expect(snapshot(map)).toEqual(before);
+    map.close();
+  });
 
   it.each(cases)('%s → %s', (_, code, act) => {
     const map = filledMap({ maxKeyBytes: 256, maxValueBytes: 4096 });

@@ -48,20 +48,29 @@ describe('what a value is, in messages', () => {
     }
   });
 
-  it('values with no JSON form', () => {
-    expect(messageOf(() => map.store('k', undefined))).toBe('SyncMap.store: value cannot be encoded as JSON (an undefined has no JSON form)');
-    expect(messageOf(() => map.store('k', () => 1))).toBe('SyncMap.store: value cannot be encoded as JSON (a function has no JSON form)');
+  it("values with no JSON form, under 'json'", () => {
+    const json = SyncMap.createSync({ values: 'json' });
+    expect(messageOf(() => json.store('k', undefined as never))).toBe('SyncMap.store: value cannot be encoded as JSON (an undefined has no JSON form)');
+    expect(messageOf(() => json.store('k', (() => 1) as never))).toBe('SyncMap.store: value cannot be encoded as JSON (a function has no JSON form)');
+    json.close();
+  });
+
+  it("values the default codec cannot give back: what, and where", () => {
+    expect(messageOf(() => map.store('k', () => 1))).toBe('SyncMap.store: value cannot be stored: a function cannot be cloned');
+    expect(messageOf(() => map.store('k', { a: [0, { b: Symbol('s') }] }))).toBe(
+      'SyncMap.store: value.a[1].b cannot be stored: a symbol cannot be cloned',
+    );
   });
 });
 
 describe('one-line messages', () => {
   it("a JSON cycle: the first line of V8's message, the rest in cause", () => {
-    const map = SyncMap.createSync();
+    const map = SyncMap.createSync({ values: 'json' });
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
     let error: unknown;
     try {
-      map.store('k', cycle);
+      map.store('k', cycle as never);
     } catch (e) {
       error = e;
     }

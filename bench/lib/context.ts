@@ -5,7 +5,7 @@
  * (`node build/bench/<section>.bench.js`) runs only itself. Sections import
  * this module, never run.ts, so no module imports the one that imports it.
  *
- *   [--quick] [--only single,go,core,inflection,gc] [--out DIR]
+ *   [--quick] [--only single,go,core,inflection,gc,codecs] [--out DIR]
  *
  * With --only (or a section run alone) the tables are printed and nothing is
  * written unless --out is given: a partial run must not replace the results of
@@ -23,7 +23,7 @@ import { checkCpus } from './cpus.js';
 import { describeMachine, interferenceMeter, machine } from './machine.js';
 
 /** The sections, in the order a whole run takes them. */
-export const SECTIONS = ['single', 'go', 'core', 'inflection', 'gc'] as const;
+export const SECTIONS = ['single', 'go', 'core', 'inflection', 'gc', 'codecs'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Above this share of the CPU taken by other programs, a section's figures are flagged. */

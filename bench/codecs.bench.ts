@@ -1,0 +1,195 @@
+/**
+ * Value codecs, one thread: store (an overwrite of a present key) and load of
+ * a ~200-byte xDS-like object, of a number and of a short string, through a
+ * SyncMap under each codec: 'json', 'v8' (node:v8), 'structured' (the
+ * default, bindings/structured.ts), and msgpackr with structuredClone (the
+ * codec family lmdb-js uses) as a custom codec when it is installed (it comes
+ * with lmdb, a devDependency of the benchmarks; it is not a dependency of the
+ * package: its optional native addon makes npm warn about install scripts).
+ * Also the encoding and decoding alone, outside the map.
+ *
+ * The figures chose the default codec (README, "Values"): 'structured' must
+ * keep every value postMessage carries and cost no more than 'json'; its
+ * primitives must beat JSON's.
+ *
+ *   node build/bench/codecs.bench.js [--quick]
+ *
+ * Each row is a tight in-process loop compiled for it alone (so that V8's
+ * feedback is the row's own), best of several rounds, the rounds of all rows
+ * interleaved: this machine's speed drifts over seconds.
+ */
+import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
+import { SyncMap, type ValueCodec, type ValueKind } from 'syncmap-wasm';
+import { decodeValue, encodeValue } from '../bindings/structured.js';
+import type { BenchConfig } from './lib/config.js';
+
+/** An xDS-like cluster: 194 bytes as JSON. */
+export const XDS_CLUSTER = {
+  name: 'outbound|9080||reviews.svc',
+  type: 'EDS',
+  connectTimeoutMs: 250,
+  lbPolicy: 'RING_HASH',
+  endpoints: [
+    { address: '10.0.3.17', port: 9080 },
+    { address: '10.0.3.18', port: 9080 },
+  ],
+  version: 7,
+};
+const NUMBER = 12345.625;
+const STRING = 'value-of-20-bytes...';
+const KEYS = 1000;
+
+type Sample = 'object' | 'number' | 'string';
+const SAMPLES: Record<Sample, unknown> = { object: XDS_CLUSTER, number: NUMBER, string: STRING };
+
+export interface CodecRow {
+  codec: string;
+  value: Sample;
+  /** Bytes the codec stores for the value. */
+  bytes: number;
+  storeNs: number;
+  loadNs: number;
+  /** The codec alone, outside the map (undefined where the map's own code is the codec). */
+  encodeNs?: number;
+  decodeNs?: number;
+}
+
+export interface CodecResult {
+  jsonBytes: number;
+  rows: CodecRow[];
+  missing: string[];
+}
+
+type Op = (i: number) => unknown;
+
+const LOOP = `
+  let best = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    let sink = 0;
+    const start = process.hrtime.bigint();
+    for (let p = 0; p < passes; p++) for (let i = 0; i < count; i++) if (op(i) !== undefined) sink++;
+    const ns = Number(process.hrtime.bigint() - start) / (passes * count);
+    if (sink < 0) throw new Error('unreachable');
+    if (ns < best) best = ns;
+  }
+  return best;
+`;
+
+/** A loop of its own for `op`, warmed up; each call runs one round of `passes` sweeps over KEYS. */
+function tightLoop(op: Op): (passes: number) => number {
+  const loop = new Function('op', 'count', 'rounds', 'passes', 'process', LOOP) as (
+    op: Op, count: number, rounds: number, passes: number, p: NodeJS.Process,
+  ) => number;
+  loop(op, KEYS, 3, 3, process);
+  return (passes) => loop(op, KEYS, 1, passes, process);
+}
+
+/** msgpackr with structuredClone, as a custom codec, if it can be loaded. */
+async function msgpackrCodec(): Promise<ValueCodec<unknown> | undefined> {
+  try {
+    const { Packr } = (await import('msgpackr')) as typeof import('msgpackr');
+    const packr = new Packr({ structuredClone: true });
+    return { encode: (value) => packr.pack(value), decode: (bytes) => packr.unpack(bytes) as unknown };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runCodecs(cfg: Pick<BenchConfig, 'mode'>, log: (line: string) => void): Promise<CodecResult> {
+  const started = performance.now();
+  const rounds = cfg.mode === 'quick' ? 3 : 9;
+  const passes = cfg.mode === 'quick' ? 20 : 60;
+  const keys = Array.from({ length: KEYS }, (_, i) => `cluster-${i.toString().padStart(6, '0')}`);
+  const msgpackr = await msgpackrCodec();
+  const codecs: [string, ValueKind | ValueCodec<unknown>][] = [['json', 'json'], ['v8', 'v8'], ['structured', 'structured']];
+  if (msgpackr) codecs.push(['msgpackr (structuredClone)', msgpackr]);
+
+  const plan: { row: Omit<CodecRow, 'storeNs' | 'loadNs' | 'encodeNs' | 'decodeNs'>; ops: Op[] }[] = [];
+  const maps: SyncMap<string, unknown>[] = [];
+  for (const [codec, values] of codecs) {
+    for (const value of Object.keys(SAMPLES) as Sample[]) {
+      const v = SAMPLES[value];
+      const map = SyncMap.createSync<string, unknown>({ values, maxMemoryBytes: 64 << 20 });
+      maps.push(map);
+      for (const key of keys) map.store(key, v);
+      const encoded = encodeAlone(codec, v, msgpackr);
+      plan.push({
+        row: { codec, value, bytes: encoded.bytes },
+        ops: [
+          (i) => map.store(keys[i]!, v) ?? 0,
+          (i) => map.load(keys[i]!),
+          ...(encoded.encode && encoded.decode ? [encoded.encode, encoded.decode] : []),
+        ],
+      });
+    }
+  }
+  const loops = plan.map((p) => p.ops.map(tightLoop));
+  const best = plan.map((p) => p.ops.map(() => Infinity));
+  for (let round = 0; round < rounds; round++) {
+    loops.forEach((rowLoops, r) => rowLoops.forEach((loop, o) => {
+      best[r]![o] = Math.min(best[r]![o]!, loop(passes));
+    }));
+  }
+  for (const map of maps) map.close();
+  const rows: CodecRow[] = plan.map((p, r) => ({
+    ...p.row,
+    storeNs: best[r]![0]!,
+    loadNs: best[r]![1]!,
+    ...(best[r]!.length > 2 ? { encodeNs: best[r]![2]!, decodeNs: best[r]![3]! } : {}),
+  }));
+  log(`  codecs: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  return { jsonBytes: JSON.stringify(XDS_CLUSTER).length, rows, missing: msgpackr ? [] : ['msgpackr (not installed)'] };
+}
+
+/**
+ * The codec alone, as the map runs it: 'json' stringifies and writes UTF-8,
+ * parses from UTF-8; 'v8' serializes and deserializes; 'structured' is
+ * measured only through the map (its primitives never leave it).
+ */
+function encodeAlone(codec: string, value: unknown, msgpackr: ValueCodec<unknown> | undefined): { bytes: number; encode?: Op; decode?: Op } {
+  const out = Buffer.alloc(1 << 16);
+  if (codec === 'json') {
+    const bytes = Buffer.from(JSON.stringify(value));
+    return {
+      bytes: bytes.length,
+      encode: () => out.write(JSON.stringify(value)),
+      decode: () => JSON.parse(bytes.toString('utf8', 0, bytes.length)) as unknown,
+    };
+  }
+  if (codec === 'v8') {
+    const bytes = v8.serialize(value);
+    return { bytes: bytes.length, encode: () => v8.serialize(value), decode: () => v8.deserialize(bytes) as unknown };
+  }
+  if (codec.startsWith('msgpackr') && msgpackr) {
+    const bytes = msgpackr.encode(value);
+    return { bytes: bytes.length, encode: () => msgpackr.encode(value), decode: () => msgpackr.decode(bytes) };
+  }
+  // 'structured': an object through its encoder and decoder; a primitive never leaves the map.
+  if (typeof value === 'object' && value !== null) {
+    const bytes = Buffer.from(encodeValue(value));
+    return { bytes: bytes.length, encode: () => encodeValue(value), decode: () => decodeValue(bytes, 0, bytes.length) };
+  }
+  return { bytes: typeof value === 'number' ? (Number.isInteger(value) ? 5 : 9) : 1 + Buffer.byteLength(value as string) };
+}
+
+/** The table, in Markdown. */
+export function codecTable(result: CodecResult): string {
+  const f = (ns: number | undefined): string => (ns === undefined ? '' : ns < 100 ? ns.toFixed(1) : ns.toFixed(0));
+  const lines = [
+    `Store (overwrite of a present key) and load through a SyncMap, ${KEYS} keys, one thread; the object is an xDS-like cluster of ${result.jsonBytes} bytes as JSON. encode/decode: the codec alone, outside the map.`,
+    '',
+    '| codec | value | bytes | store ns | load ns | encode ns | decode ns |',
+    '|:---|:---|---:|---:|---:|---:|---:|',
+    ...result.rows.map((r) => `| ${r.codec} | ${r.value} | ${r.bytes} | ${f(r.storeNs)} | ${f(r.loadNs)} | ${f(r.encodeNs)} | ${f(r.decodeNs)} |`),
+  ];
+  if (result.missing.length) lines.push('', `Not measured: ${result.missing.join(', ')}.`);
+  return `${lines.join('\n')}\n`;
+}
+
+// Run directly: this table alone, printed.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const quick = process.argv.includes('--quick');
+  const result = await runCodecs({ mode: quick ? 'quick' : 'full' }, (line) => void process.stderr.write(`${line}\n`));
+  process.stdout.write(`\n${codecTable(result)}`);
+}

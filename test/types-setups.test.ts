@@ -1,0 +1,79 @@
+/**
+ * The shipped types compile in the setups users have, not only in ours (which
+ * has the DOM lib): a project that installed the package and compiles with
+ * @types/node and no DOM lib, with skipLibCheck off and on, and one with the DOM
+ * lib too (our WebAssembly declarations must merge with its). Each runs tsc on
+ * a small consumer in a scratch folder where `syncmap-wasm` resolves to this
+ * package through node_modules, as after `npm install`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+const dir = mkdtempSync(join(tmpdir(), 'syncmap-types-'));
+mkdirSync(join(dir, 'node_modules'));
+symlinkSync(root, join(dir, 'node_modules/syncmap-wasm'), 'dir');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const consumer = `
+import { SyncMap, type SyncMapHandle } from 'syncmap-wasm';
+
+const map = SyncMap.createSync<string, { n: number }>();
+const handle: SyncMapHandle = map.handle;
+const bytes: number = handle.memory.buffer.byteLength;
+// @ts-expect-error: handle.memory is a WebAssembly.Memory, not any
+handle.memory.notAMember();
+// @ts-expect-error: nor is handle.module any
+handle.module.notAMember();
+{
+  using scoped = SyncMap.createSync({ values: 'number' });
+  scoped.store('k', bytes);
+}
+map.close();
+`;
+writeFileSync(join(dir, 'consumer.ts'), consumer);
+
+/** Runs tsc with these compiler options on the consumer; returns its output ('' when it compiles). */
+function compile(name: string, options: Record<string, unknown>): string {
+  const config = {
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      strict: true,
+      noEmit: true,
+      types: ['node'],
+      typeRoots: [join(root, 'node_modules/@types')],
+      ...options,
+    },
+    files: ['consumer.ts'],
+  };
+  writeFileSync(join(dir, `${name}.json`), JSON.stringify(config));
+  try {
+    execFileSync(process.execPath, [tsc, '-p', join(dir, `${name}.json`)], { cwd: dir, encoding: 'utf8' });
+    return '';
+  } catch (error) {
+    return String((error as { stdout?: string }).stdout ?? error);
+  }
+}
+
+describe('the shipped types', () => {
+  it('compile with @types/node alone, skipLibCheck off (no TS2503 for WebAssembly)', () => {
+    expect(compile('plain', { lib: ['ES2022'], skipLibCheck: false })).toBe('');
+  });
+
+  it('type handle.memory with skipLibCheck on (not silently any)', () => {
+    expect(compile('skip', { lib: ['ES2022'], skipLibCheck: true })).toBe('');
+  });
+
+  it('merge with the DOM lib', () => {
+    // Our declarations come after the lib's, so a clash would be reported in
+    // ours: the lib files themselves need no checking (slow for DOM).
+    expect(compile('dom', { lib: ['ES2022', 'DOM'], skipLibCheck: false, skipDefaultLibCheck: true })).toBe('');
+  });
+});
