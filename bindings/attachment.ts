@@ -59,6 +59,8 @@ class ThreadCore implements Scratch {
   readonly u32: Uint32Array;
   /** SyncMap objects of this thread sharing it; detached when the last one closes. */
   users = 0;
+  /** SyncMap or LockedMap, for messages. */
+  readonly className: string;
 
   constructor(
     ex: CoreExports, module: WebAssembly.Module, memory: WebAssembly.Memory, lockTimeoutMs: number, asThread: number,
@@ -77,6 +79,7 @@ class ThreadCore implements Scratch {
     this.ex = ex;
     this.module = module;
     this.memory = memory;
+    this.className = what.slice(0, what.indexOf('.'));
     this.maxKeyBytes = ex.sm_maxKeyBytes();
     this.maxValueBytes = ex.sm_maxValueBytes();
     this.shards = ex.sm_shards();
@@ -102,7 +105,7 @@ class ThreadCore implements Scratch {
   ensure(bytes: number): void {
     if (bytes <= this.cap) return;
     const status = this.ex.sm_reserve(bytes);
-    if (status < 0) fail(status, 'SyncMap');
+    if (status < 0) fail(status, `${this.className}: growing this thread's scratch region`);
     this.refresh();
   }
 
@@ -252,15 +255,17 @@ export class Attachment<K, V> implements Scratch {
 const MAP_KIND_IDS: Record<MapKind, number> = { sync: 0, locked: 1 };
 export const CLASS_OF: Record<MapKind, string> = { sync: 'SyncMap', locked: 'LockedMap' };
 
-export function createAttachment<K, V>(module: WebAssembly.Module, o: ResolvedOptions<K, V>, kind: MapKind): Attachment<K, V> {
-  const memory = createMemory(o.maxMemoryBytes);
+export function createAttachment<K, V>(
+  module: WebAssembly.Module, o: ResolvedOptions<K, V>, kind: MapKind, what = `${CLASS_OF[kind]}.create`,
+): Attachment<K, V> {
+  const memory = createMemory(o.maxMemoryBytes, what);
   const ex = instantiate(module, memory, processRegistry);
   const seed = crypto.getRandomValues(new Uint32Array(4));
   const status = ex.sm_create(
     seed[0]!, seed[1]!, seed[2]!, seed[3]!,
     kind === 'locked' ? 1 : o.shards, o.maxKeyBytes, o.maxValueBytes, o.keys.id, o.values.id, MAP_KIND_IDS[kind], 0,
   );
-  if (status < 0) fail(status, `${CLASS_OF[kind]}.create`);
+  if (status < 0) fail(status, what);
   const handle: SyncMapHandle = Object.freeze({
     kind: HANDLE_KIND,
     layout: LAYOUT_VERSION,
@@ -272,7 +277,7 @@ export function createAttachment<K, V>(module: WebAssembly.Module, o: ResolvedOp
     maxMemoryBytes: o.maxMemoryBytes,
     registry: processRegistry,
   });
-  const core = new ThreadCore(ex, module, memory, o.lockTimeoutMs, threadId, `${CLASS_OF[kind]}.create`);
+  const core = new ThreadCore(ex, module, memory, o.lockTimeoutMs, threadId, what);
   return new Attachment(core, handle, o.keys, o.values);
 }
 
@@ -280,7 +285,7 @@ export function attachTo<K, V>(
   handle: SyncMapHandle, options: AttachOptions<V> | undefined, asThread: number, kind: MapKind,
 ): Attachment<K, V> {
   const what = `${CLASS_OF[kind]}.attach`;
-  checkHandle(handle);
+  checkHandle(handle, what);
   if (handle.map !== kind) {
     throw new SyncMapInvalidHandleError(`${what}: handle is a ${CLASS_OF[handle.map]}'s; use ${CLASS_OF[handle.map]}.attach`);
   }

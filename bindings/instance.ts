@@ -91,7 +91,11 @@ export const Stat = {
   COMPACTED: 16, WRITES: 17,
 } as const;
 
-/** The builds of the core this package ships. */
+/**
+ * The builds of the core: 'release' is the one the package ships; 'debug' (with
+ * assertions, crash points and the allocation fault switch) exists only in a
+ * clone, for the tests (bindings/internal.ts).
+ */
 export type CoreBuild = 'release' | 'debug';
 
 const FILES: Record<CoreBuild, URL> = {

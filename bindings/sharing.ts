@@ -63,20 +63,20 @@ export const MAX_MEMORY_BYTES = 65535 * PAGE_BYTES;
  * grows: it is address space until touched, and the OS commits pages only as
  * the core's allocator reaches them (a 1 GiB map costs no resident memory).
  */
-export function createMemory(maxMemoryBytes: number): WebAssembly.Memory {
+export function createMemory(maxMemoryBytes: number, what: string): WebAssembly.Memory {
   const pages = Math.ceil(maxMemoryBytes / PAGE_BYTES);
   try {
     return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
   } catch (error) {
     throw new SyncMapArgumentError(
-      `SyncMap.create: options.maxMemoryBytes (${maxMemoryBytes}) could not be reserved (${(error as Error).message})`,
+      `${what}: options.maxMemoryBytes (${maxMemoryBytes}) could not be reserved (${(error as Error).message})`,
     );
   }
 }
 
 /** Throws unless `handle` has the shape of a handle of this layout version. */
-export function checkHandle(handle: unknown): asserts handle is SyncMapHandle {
-  const what = 'SyncMap.attach: handle';
+export function checkHandle(handle: unknown, caller: string): asserts handle is SyncMapHandle {
+  const what = `${caller}: handle`;
   if (typeof handle !== 'object' || handle === null) {
     throw new SyncMapInvalidHandleError(`${what} must be a SyncMap's \`handle\`, got ${describe(handle)}`);
   }

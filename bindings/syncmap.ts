@@ -688,7 +688,7 @@ export class SyncMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
   static createSync<O extends SyncMapOptions = {}>(options?: NoExtraOptions<O, SyncMapOptions>): SyncMap<InferredKey<O>, InferredValue<O>>;
   static createSync<K = string, V = unknown>(...options: OptionsArgument<OptionsFor<SyncMapOptions<V>, K, V>>): SyncMap<K, V>;
   static createSync<K, V>(options?: SyncMapOptions<V>): SyncMap<K, V> {
-    return new SyncMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'SyncMap.createSync', 'sync'), 'sync'));
+    return new SyncMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'SyncMap.createSync', 'sync'), 'sync', 'SyncMap.createSync'));
   }
 
   /**
@@ -738,7 +738,7 @@ export class LockedMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
   static createSync<O extends LockedMapOptions = {}>(options?: NoExtraOptions<O, LockedMapOptions>): LockedMap<InferredKey<O>, InferredValue<O>>;
   static createSync<K = string, V = unknown>(...options: OptionsArgument<OptionsFor<LockedMapOptions<V>, K, V>>): LockedMap<K, V>;
   static createSync<K, V>(options?: LockedMapOptions<V>): LockedMap<K, V> {
-    return new LockedMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'LockedMap.createSync', 'locked'), 'locked'));
+    return new LockedMap<K, V>(createAttachment(coreModuleSync(), resolveOptions<K, V>(options, 'LockedMap.createSync', 'locked'), 'locked', 'LockedMap.createSync'));
   }
 
   /** Attaches this thread to the LockedMap behind `handle`, as SyncMap.attach() does. */
