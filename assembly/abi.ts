@@ -55,7 +55,8 @@ import {
   mapDelete, mapFreeze, mapK0, mapK1, mapKeyKind, mapKind, mapLoad, mapLoadOrStore, mapMaxKeyBytes,
   mapMaxValueBytes, mapNew, mapPresent, mapRangeBegin, mapRemainingMs, mapShardCount, mapShardLockWord,
   mapShardTable, mapSize, mapSwap, mapSweep, mapTick, mapTombstones, mapUnfreeze, mapValueKind, mapVerify,
-  mapVersion, mapVersionWord, mapWalkBegin, mapWalkEnd, mapWatermark, result,
+  mapVersion, mapVersionWord, mapWalkBegin, mapWalkEnd, mapWatermark, mapRaiseLow, mapShardSize, mapShardLockTakes,
+  result,
 } from "./map";
 import { Status } from "./status";
 import { threadBind, threadUnbind } from "./thread";
@@ -380,6 +381,7 @@ export function sm_loadOrStore(keyLen: usize, valueAt: usize, valueLen: usize, e
   pin();
   status = mapLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen, <u64>expiry);
   if (status == Status.OK) status = copyOut(result);
+  else if (status == Status.ABSENT) statsCount(STAT_WRITES);
   unpin();
   return status;
 }
@@ -391,7 +393,10 @@ export function sm_delete(keyLen: usize, wantValue: bool): i32 {
   if (locked) return lockedDelete(map, scratch, keyLen, hashKey(keyLen), false, 0, 0, scratch, wantValue);
   pin();
   status = mapDelete(map, scratch, keyLen, hashKey(keyLen), false, 0, 0);
-  if (status == Status.OK && wantValue) status = copyOut(result);
+  if (status == Status.OK) {
+    statsCount(STAT_WRITES);
+    if (wantValue) status = copyOut(result);
+  }
   unpin();
   return status;
 }
@@ -414,6 +419,7 @@ export function sm_compareAndSwap(
     );
     unpin();
   }
+  if (status == Status.OK) statsCount(STAT_WRITES);
   return status == Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
 }
 
@@ -594,6 +600,22 @@ export function sm_tombstones(): i32 {
 /** The address of the version word (a u64), for Atomics.wait on it. */
 export function sm_versionWord(): usize {
   return map ? mapVersionWord(map) : 0;
+}
+
+/** Raises the acknowledged low watermark that automatic compaction goes up to; returns it. */
+export function sm_setLowWatermark(low: f64): f64 {
+  if (!map || !(low >= 0 && low <= 9007199254740991)) return <f64>Status.BAD_ARGUMENT;
+  return <f64>mapRaiseLow(map, <u64>low);
+}
+
+/** Keys in shard `index` (-1 past the last shard). */
+export function sm_shardSize(index: u32): i32 {
+  return map && index < mapShardCount(map) ? <i32>(locked ? lockedSize(map) : mapShardSize(map, index)) : -1;
+}
+
+/** How many times shard `index`'s lock has been taken (0 for a LockedMap; -1 past the last shard). */
+export function sm_shardLockTakes(index: u32): f64 {
+  return map && index < mapShardCount(map) ? (locked ? 0 : <f64>mapShardLockTakes(map, index)) : -1;
 }
 
 /** Removes tombstones at or below `watermark` (raising the watermark); returns how many. */

@@ -58,7 +58,7 @@ import { DEBUG } from "./config";
 import { atomicAdd32, atomicAdd64, cas32, cas64, futexWait, futexWake, load32, load64, store32, store64, xchg32 } from "./atomics";
 import { alloc, free } from "./alloc";
 import { allocOrCollect } from "./memory";
-import { MUTEX_SIZE, TIMED_OUT, lock, unlock, lockTakeOver, reapIfDead } from "./mutex";
+import { ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, unlock, lockTakeOver, reapIfDead } from "./mutex";
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
 import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire } from "./reclaim";
@@ -107,6 +107,9 @@ import { crashPoint } from "./faults";
 //              compaction: a delta from below it is incomplete. Raised by CAS.
 //   tombstones tombstones present (versioned maps); atomic adds under shard locks.
 //   sweep cursor  where the expiry sweeper goes on (shard, slot); any thread.
+//   low        the version every client of the map's deltas has acknowledged
+//              (set by the application): automatic compaction goes up to it.
+//              Raised by CAS, never lowered.
 // @ts-ignore: decorator
 @inline const MAP_K0: usize = 0;
 // @ts-ignore: decorator
@@ -149,6 +152,8 @@ import { crashPoint } from "./faults";
 @inline const STATE_SWEEP_SHARD: usize = 28;
 // @ts-ignore: decorator
 @inline const STATE_SWEEP_SLOT: usize = 32;
+// @ts-ignore: decorator
+@inline const STATE_LOW: usize = 40;
 // @ts-ignore: decorator
 @inline const MAP_STATE_SIZE: usize = 64;
 
@@ -1024,7 +1029,9 @@ export function mapSize(map: usize): u32 {
  * Removes expired values, visiting at most `budget` table slots from where the
  * last call stopped (the sweep cursor), shard by shard under each shard's lock,
  * so that one call's work is bounded. Returns how many values it removed (in a
- * versioned map each becomes a tombstone), or LOCK_TIMEOUT.
+ * versioned map each becomes a tombstone), plus SWEEP_WRAPPED if the cursor
+ * came round to the first shard (a pass over the whole map ended), or
+ * LOCK_TIMEOUT.
  */
 export function mapSweep(map: usize, budget: u32): i32 {
   if (!(flags & MAP_FLAG_META)) return 0;
@@ -1033,6 +1040,7 @@ export function mapSweep(map: usize, budget: u32): i32 {
   let from = load32(state + STATE_SWEEP_SLOT);
   let visited: u32 = 0;
   let removed = 0;
+  let wrapped = false;
   for (let shardsSeen: u32 = 0; visited < budget && shardsSeen <= shards; shardsSeen++) {
     const shard = shardAt(map, index);
     if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
@@ -1054,12 +1062,19 @@ export function mapSweep(map: usize, budget: u32): i32 {
     }
     index = (index + 1) % shards;
     from = 0;
+    if (!index) {
+      wrapped = true;
+      break;
+    }
   }
   store32(state + STATE_SWEEP_SHARD, index);
   store32(state + STATE_SWEEP_SLOT, from);
   if (removed) notifyVersion();
-  return removed;
+  return wrapped ? removed | SWEEP_WRAPPED : removed;
 }
+
+// @ts-ignore: decorator
+@inline export const SWEEP_WRAPPED: i32 = 1 << 30;
 
 /** Removes an expired value (a tombstone takes its place in a versioned map). The caller holds the lock. */
 function expireLocked(shard: usize, entry: usize, value: u32): bool {
@@ -1099,6 +1114,27 @@ export function mapVersion(map: usize): u64 {
 /** Versions at or below this may have lost tombstones to compaction. */
 export function mapWatermark(map: usize): u64 {
   return load64(<usize>load<u32>(map + MAP_STATE) + STATE_WATERMARK);
+}
+
+/** Raises the acknowledged low watermark (automatic compaction goes up to it); returns it. */
+export function mapRaiseLow(map: usize, low: u64): u64 {
+  const at = <usize>load<u32>(map + MAP_STATE) + STATE_LOW;
+  let seen = load64(at);
+  while (low > seen) {
+    const witness = cas64(at, seen, low);
+    if (witness == seen) return low;
+    seen = witness;
+  }
+  return seen;
+}
+
+/** Key count of shard `index`, and how many times its lock was taken (statistics). */
+export function mapShardSize(map: usize, index: u32): u32 {
+  return load32(shardAt(map, index) + SHARD_SIZE_COUNT);
+}
+
+export function mapShardLockTakes(map: usize, index: u32): u32 {
+  return load32(shardAt(map, index) + SHARD_LOCK + ACQUISITIONS);
 }
 
 /** Tombstones the map holds. */

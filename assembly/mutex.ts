@@ -45,7 +45,7 @@ declare function hostNowMs(): f64;
 // @ts-ignore: decorator
 @inline export const TIMED_OUT: i32 = 2;
 // @ts-ignore: decorator
-@inline const ACQUISITIONS: usize = 4;
+@inline export const ACQUISITIONS: usize = 4;
 // @ts-ignore: decorator
 @inline export const MUTEX_SIZE: usize = 8;
 

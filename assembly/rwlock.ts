@@ -24,6 +24,7 @@
 import { LOCK_SPINS, LOCK_WAIT_MS } from "./config";
 import { cas32, futexWait, futexWake, load32, xchg32 } from "./atomics";
 import { TIMED_OUT, lockPatience } from "./mutex";
+import { STAT_CONTENDED, STAT_LOCKS, statsCount } from "./stats";
 
 // @ts-ignore: decorator
 @inline const WRITER: u32 = 0x8000_0000;
@@ -46,7 +47,11 @@ export function readLock(word: usize): bool {
     const seen = load32(word);
     const spun = spins++;
     if (!(seen & (WRITER | PENDING))) {
-      if (cas32(word, seen, seen + 1) == seen) return true;
+      if (cas32(word, seen, seen + 1) == seen) {
+        statsCount(STAT_LOCKS);
+        if (spun) statsCount(STAT_CONTENDED);
+        return true;
+      }
       continue;
     }
     if (spun < LOCK_SPINS) continue;
@@ -82,7 +87,11 @@ export function writeLock(word: usize): bool {
     if (!(seen & (WRITER | READERS))) {
       // Free: take it, keeping R so that the release wakes those readers. P is
       // dropped; a writer still waiting sets it again when it next looks.
-      if (cas32(word, seen, WRITER | (seen & READER_WAITING)) == seen) return true;
+      if (cas32(word, seen, WRITER | (seen & READER_WAITING)) == seen) {
+        statsCount(STAT_LOCKS);
+        if (spun) statsCount(STAT_CONTENDED);
+        return true;
+      }
       continue;
     }
     if (!(seen & PENDING)) {

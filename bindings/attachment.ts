@@ -19,11 +19,13 @@ import {
   LIMITS,
   OPTION_NAMES,
   checkOptionNames,
+  expiryOf,
   integerOption,
   valueOption,
   type AttachOptions,
   type MapKind,
   type ResolvedOptions,
+  type WriteOptions,
 } from './options.js';
 import { HANDLE_KIND, checkHandle, createMemory, type SyncMapHandle } from './sharing.js';
 import { adoptRegistry, processRegistry } from './liveness.js';
@@ -31,6 +33,8 @@ import { LAYOUT_VERSION, Status } from './status.js';
 
 const END_OF_RECORDS = 0xffffffff;
 const RECORD_HEADER_SIZE = 8;
+/** A change record's header (assembly/abi.ts, sm_changesNext): lengths, version, deleted flag. */
+const CHANGE_HEADER_SIZE = 24;
 const align8 = (n: number): number => (n + 7) & ~7;
 
 function fail(status: number, what: string): never {
@@ -61,10 +65,21 @@ class ThreadCore implements Scratch {
   users = 0;
   /** SyncMap or LockedMap, for messages. */
   readonly className: string;
+  /** Values carry an expiry (the map was created with ttlMs or versioned). */
+  readonly expires: boolean;
+  /**
+   * Calls left before this thread publishes Date.now() to the map clock again
+   * (tick): a countdown, so that a thread busy in a loop keeps the clock fresh
+   * too, and reset to -1 by a timer after ttlResolutionMs, so that a thread's
+   * first call after it was idle refreshes it. Infinity in maps without expiry.
+   */
+  clockCalls = Infinity;
+  #clockTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #resolutionMs: number;
 
   constructor(
     ex: CoreExports, module: WebAssembly.Module, memory: WebAssembly.Memory, lockTimeoutMs: number, asThread: number,
-    what: string,
+    what: string, expires: boolean, resolutionMs: number,
   ) {
     const slot = ex.sm_attach(asThread, 0, lockTimeoutMs);
     if (slot === Status.FULL) {
@@ -80,6 +95,9 @@ class ThreadCore implements Scratch {
     this.module = module;
     this.memory = memory;
     this.className = what.slice(0, what.indexOf('.'));
+    this.expires = expires;
+    this.#resolutionMs = resolutionMs;
+    if (expires) this.clockCalls = -1;
     this.maxKeyBytes = ex.sm_maxKeyBytes();
     this.maxValueBytes = ex.sm_maxValueBytes();
     this.shards = ex.sm_shards();
@@ -109,6 +127,25 @@ class ThreadCore implements Scratch {
     this.refresh();
   }
 
+  /** Publishes Date.now() as the map clock (if later than what another thread published). */
+  tick(): void {
+    this.ex.sm_tick(Date.now());
+    this.clockCalls = CALLS_PER_TICK;
+    if (this.#clockTimer === undefined) {
+      this.#clockTimer = setTimeout(() => {
+        this.#clockTimer = undefined;
+        this.clockCalls = -1;
+      }, this.#resolutionMs);
+      this.#clockTimer.unref();
+    }
+  }
+
+  /** Stops the clock's timer (the last attachment closed). */
+  stopClock(): void {
+    if (this.#clockTimer !== undefined) clearTimeout(this.#clockTimer);
+    this.#clockTimer = undefined;
+  }
+
   /** True if `memory` is this core's memory: a map's random hash key, read through both, agrees. */
   holds(memory: WebAssembly.Memory): boolean {
     if (memory === this.memory) return true;
@@ -119,6 +156,9 @@ class ThreadCore implements Scratch {
     return true;
   }
 }
+
+/** Calls between two refreshes of the map clock by a thread that never idles (Date.now() ~25 ns, so ~0.1 ns a call). */
+const CALLS_PER_TICK = 256;
 
 /** This thread's cores, one per map it is attached to. */
 const coresOfThisThread = new Set<ThreadCore>();
@@ -148,6 +188,8 @@ export class Attachment<K, V> implements Scratch {
   readonly buf: Buffer;
   readonly f64: Float64Array;
   readonly u32: Uint32Array;
+  /** The metrics' sampler of loads (prometheus.ts), or null. */
+  sampler: LoadSampler | null = null;
   #open = true;
 
   constructor(core: ThreadCore, handle: SyncMapHandle, keys: KeyCodec<K>, values: ValueMarshal<V>) {
@@ -184,6 +226,22 @@ export class Attachment<K, V> implements Scratch {
     this.core.ensure(bytes);
   }
 
+  /** Keeps the map clock fresh (see ThreadCore.clockCalls); before any call that compares with it. */
+  clock(): void {
+    if (--this.core.clockCalls < 0) this.core.tick();
+  }
+
+  /** The expiry on the map clock of a write with these options (0: never), checking them. */
+  expiry(options: WriteOptions | undefined, what: string): number {
+    if (options === undefined && this.defaultTtlMs === undefined) return 0;
+    return expiryOf(options, this.defaultTtlMs, this.core.expires, what);
+  }
+
+  /** The map's default ttlMs, or undefined when values never expire. */
+  get defaultTtlMs(): number | undefined {
+    return this.handle.ttlMs ?? undefined;
+  }
+
   /** Reaps every thread of the map that has died (liveness.ts); cheap when none has. */
   reapDead(): void {
     if (this.#open) this.ex.sm_reapDead();
@@ -209,6 +267,7 @@ export class Attachment<K, V> implements Scratch {
     this.#open = false;
     if (--this.core.users > 0) return;
     coresOfThisThread.delete(this.core);
+    this.core.stopClock();
     this.ex.sm_detach();
   }
 
@@ -248,11 +307,128 @@ export class Attachment<K, V> implements Scratch {
       for (let i = first + 1; i < out.length; i += 2) out[i] = this.values.decode(out[i] as Uint8Array, what);
     }
   }
+
+  /**
+   * Copies shard `shard`'s changes newer than version `since` into `out`:
+   * [version, key, value bytes or null for a deletion]. The shard's lock is
+   * held while its records are copied (so that every version its writers took
+   * is visible), never while values are decoded.
+   */
+  collectChanges(shard: number, since: number, out: Change<K>[], what: string): void {
+    const status = this.ex.sm_changesBegin(shard);
+    if (status < 0) fail(status, what);
+    try {
+      let from = 0;
+      do {
+        from = this.ex.sm_changesNext(from, since);
+        const { u32, f64, base } = this;
+        let at = 0;
+        for (;;) {
+          const keyLen = u32[(base + at) >>> 2]!;
+          if (keyLen === END_OF_RECORDS) break;
+          const valueLen = u32[(base + at + 4) >>> 2]!;
+          const version = f64[(base + at + 8) >>> 3]!;
+          const deleted = u32[(base + at + 16) >>> 2] === 1;
+          const keyAt = at + CHANGE_HEADER_SIZE;
+          const valueAt = keyAt + align8(keyLen);
+          out.push({
+            version,
+            key: this.keys.read(this, keyAt, keyLen),
+            bytes: deleted ? null : this.u8.slice(base + valueAt, base + valueAt + valueLen),
+          });
+          at = valueAt + align8(valueLen);
+        }
+      } while (from >= 0);
+    } finally {
+      this.ex.sm_rangeEnd();
+    }
+  }
+
+  /**
+   * The map at one moment: every write is held off (sm_snapshotBegin) while
+   * each shard's records are copied out as raw bytes, then decoded once writes
+   * go on again. Pairs key, value into `out`.
+   */
+  snapshotInto(out: unknown[], what: string): number {
+    let status = this.ex.sm_snapshotBegin();
+    if (status < 0) fail(status, what);
+    const chunks: Uint8Array[] = [];
+    let version = 0;
+    try {
+      version = this.ex.sm_version();
+      for (let shard = 0; shard < this.shards; shard++) {
+        status = this.ex.sm_snapshotShard(shard);
+        if (status < 0) fail(status, what);
+        let from = 0;
+        do {
+          from = this.ex.sm_rangeNext(from);
+          const { u32, base } = this;
+          let at = 0;
+          for (;;) {
+            const keyLen = u32[(base + at) >>> 2]!;
+            if (keyLen === END_OF_RECORDS) break;
+            at += RECORD_HEADER_SIZE + align8(keyLen) + align8(u32[(base + at + 4) >>> 2]!);
+          }
+          if (at > 0) chunks.push(this.u8.slice(base, base + at + 4)); // with its end marker
+        } while (from >= 0);
+        this.ex.sm_rangeEnd();
+      }
+    } finally {
+      this.ex.sm_snapshotEnd();
+    }
+    for (const chunk of chunks) decodeRecords(chunk, this.keys, this.values, out, what);
+    return version;
+  }
+}
+
+/** Times one load in `every` for the metrics: `observe(seconds, hit)`. */
+export interface LoadSampler {
+  readonly every: number;
+  countdown: number;
+  observe(seconds: number, hit: boolean): void;
+}
+
+/** One change of a versioned map: a key's new value (encoded), or its deletion (null). */
+export interface Change<K> {
+  readonly version: number;
+  readonly key: K;
+  readonly bytes: Uint8Array | null;
+}
+
+/** Decodes range records copied out of a scratch region into `out` as key, value, key, value… */
+function decodeRecords<K, V>(chunk: Uint8Array, keys: KeyCodec<K>, values: ValueMarshal<V>, out: unknown[], what: string): void {
+  const view: Scratch = {
+    base: 0,
+    cap: chunk.length,
+    u8: chunk,
+    keyView: chunk,
+    buf: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length),
+    f64: new Float64Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 3),
+    maxKeyBytes: chunk.length,
+    maxValueBytes: chunk.length,
+    ensure(): void {
+      throw new RangeError('a copied record cannot grow');
+    },
+  };
+  const u32 = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 2);
+  let at = 0;
+  for (;;) {
+    const keyLen = u32[at >>> 2]!;
+    if (keyLen === END_OF_RECORDS) break;
+    const valueLen = u32[(at + 4) >>> 2]!;
+    const keyAt = at + RECORD_HEADER_SIZE;
+    const valueAt = keyAt + align8(keyLen);
+    out.push(keys.read(view, keyAt, keyLen), values.read(view, valueAt, valueLen, what));
+    at = valueAt + align8(valueLen);
+  }
 }
 
 // ── creating and attaching ─────────────────────────────────────────────────
 
 const MAP_KIND_IDS: Record<MapKind, number> = { sync: 0, locked: 1 };
+// MAP_FLAG_* in assembly/map.ts: values carry metadata (expiry, version); every write takes a version.
+const MAP_FLAG_META = 1;
+const MAP_FLAG_VERSIONED = 2;
 export const CLASS_OF: Record<MapKind, string> = { sync: 'SyncMap', locked: 'LockedMap' };
 
 export function createAttachment<K, V>(
@@ -263,7 +439,8 @@ export function createAttachment<K, V>(
   const seed = crypto.getRandomValues(new Uint32Array(4));
   const status = ex.sm_create(
     seed[0]!, seed[1]!, seed[2]!, seed[3]!,
-    kind === 'locked' ? 1 : o.shards, o.maxKeyBytes, o.maxValueBytes, o.keys.id, o.values.id, MAP_KIND_IDS[kind], 0,
+    kind === 'locked' ? 1 : o.shards, o.maxKeyBytes, o.maxValueBytes, o.keys.id, o.values.id, MAP_KIND_IDS[kind],
+    (o.ttlMs !== undefined ? MAP_FLAG_META : 0) | (o.versioned ? MAP_FLAG_VERSIONED : 0),
   );
   if (status < 0) fail(status, what);
   const handle: SyncMapHandle = Object.freeze({
@@ -276,8 +453,13 @@ export function createAttachment<K, V>(
     values: o.values.kind,
     maxMemoryBytes: o.maxMemoryBytes,
     registry: processRegistry,
+    ttlMs: o.ttlMs ?? null,
+    ttlResolutionMs: o.ttlResolutionMs,
+    versioned: o.versioned,
   });
-  const core = new ThreadCore(ex, module, memory, o.lockTimeoutMs, threadId, what);
+  const core = new ThreadCore(
+    ex, module, memory, o.lockTimeoutMs, threadId, what, o.ttlMs !== undefined || o.versioned, o.ttlResolutionMs,
+  );
   return new Attachment(core, handle, o.keys, o.values);
 }
 
@@ -327,7 +509,10 @@ export function attachTo<K, V>(
     } catch (error) {
       throw new SyncMapInvalidHandleError(`${what}: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
     }
-    core = new ThreadCore(ex, handle.module, handle.memory, lockTimeoutMs, asThread, what);
+    core = new ThreadCore(
+      ex, handle.module, handle.memory, lockTimeoutMs, asThread, what, handle.ttlMs !== null || handle.versioned,
+      handle.ttlResolutionMs,
+    );
   }
   const attachment = new Attachment(core, handle, keys, values);
   const ex = core.ex;

@@ -22,8 +22,10 @@ declare global {
   }
 }
 
-export { SyncMap, LockedMap, ConcurrentMap } from './syncmap.js';
+export { SyncMap, LockedMap, ConcurrentMap, SyncMapSnapshot } from './syncmap.js';
 export type {
+  SyncMapChanges,
+  WriteOptions,
   SyncMapOptions,
   LockedMapOptions,
   AttachOptions,

@@ -56,6 +56,9 @@ export interface CoreExports {
   sm_tombstones(): number;
   sm_versionWord(): number;
   sm_compact(watermark: number): number;
+  sm_setLowWatermark(low: number): number;
+  sm_shardSize(index: number): number;
+  sm_shardLockTakes(index: number): number;
   sm_changesBegin(shard: number): number;
   sm_changesNext(from: number, since: number): number;
   sm_snapshotBegin(): number;

@@ -47,10 +47,42 @@ export interface SyncMapOptions<V = unknown> {
   maxValueBytes?: number;
   /** How long this thread waits on a lock whose holder does not move before giving up. Default 5000. */
   lockTimeoutMs?: number;
+  /**
+   * Makes values expire: the time to live, in ms, of every write that does not
+   * give its own (`store(k, v, { ttlMs })`); 0 for none but the writes' own.
+   * An expired value is absent at once to every read, `size` counts it until
+   * it is removed (by a write that meets it, or the sweeper: startSweeper()).
+   * Without this option (and without `versioned`), writes take no `ttlMs`.
+   */
+  ttlMs?: number;
+  /**
+   * How fresh the time is that reads compare expiry with, in ms (default 10):
+   * each thread publishes Date.now() to the map's clock at most this often
+   * while it is busy, and on its next call after it was idle, so that a read
+   * calls nothing to learn the time.
+   */
+  ttlResolutionMs?: number;
+  /**
+   * Versions: every write (store, swap, compareAndSwap, delete, expiry, add)
+   * takes the next map-wide version and stamps it on the key, deletes leave
+   * tombstones, and `changesSince(version)` gives what changed since, for
+   * incremental updates (Delta xDS style). Writes to a versioned map all take
+   * their shard's lock. Default false.
+   */
+  versioned?: boolean;
 }
 
-/** Options of LockedMap.create() and LockedMap.createSync(): SyncMap's, but for shards. */
-export type LockedMapOptions<V = unknown> = Omit<SyncMapOptions<V>, 'shards'>;
+/** Options of LockedMap.create() and LockedMap.createSync(): SyncMap's, but for shards, expiry and versions. */
+export type LockedMapOptions<V = unknown> = Omit<SyncMapOptions<V>, 'shards' | 'ttlMs' | 'ttlResolutionMs' | 'versioned'>;
+
+/** The options of a write: store, set, swap, loadOrStore, compareAndSwap, add, compute. */
+export interface WriteOptions {
+  /**
+   * This value's time to live, in ms (0: it never expires); default the map's
+   * `ttlMs`. Only for maps created with `ttlMs` or `versioned`.
+   */
+  ttlMs?: number;
+}
 
 // ── the types create() infers from its options ──
 
@@ -114,7 +146,7 @@ export interface AttachOptions<V = unknown> {
   lockTimeoutMs?: number;
 }
 
-/** A snapshot of the map's counters. Every figure covers all threads. */
+/** A snapshot of the map's counters. Every figure covers all threads, those that have ended too. */
 export interface SyncMapStats {
   /** Present keys. */
   size: number;
@@ -136,6 +168,31 @@ export interface SyncMapStats {
   epochAdvances: number;
   /** Shard locks taken back from threads that were terminated while holding them. */
   locksRecovered: number;
+  /** Loads and has() calls, and of those, hits and misses. */
+  loads: number;
+  hits: number;
+  misses: number;
+  /** Loads that had to take a shard's lock (a key not yet in the read table, Go's miss path). */
+  slowLoads: number;
+  /** Dirty tables promoted to read. */
+  promotions: number;
+  /** Shard locks taken; of those, taken after waiting; and the time waited, in ms. */
+  lockAcquisitions: number;
+  lockContentions: number;
+  lockWaitMs: number;
+  /** Writes that changed the map (stores, swaps, deletes, loadOrStore that stored, CAS that swapped, adds). */
+  writes: number;
+  /** Values removed because they had expired (maps with ttlMs). */
+  expirations: number;
+  /** Tombstones held, and tombstones compacted away (versioned maps). */
+  tombstones: number;
+  compactions: number;
+  /** The map's version (versioned maps; 0 otherwise). */
+  version: number;
+  /** Times free memory was coalesced to serve a write. */
+  coalesces: number;
+  /** Per shard: its keys and how many times its lock was taken (with stats({ shards: true })). */
+  perShard?: { size: number; lockAcquisitions: number }[];
 }
 
 /** range()'s callback: the key first, as in Go's Range (forEach takes the value first, as Map's); returning false stops. */
@@ -149,6 +206,7 @@ export const DEFAULTS = {
   maxKeyBytes: 4096,
   maxValueBytes: 1 << 20,
   lockTimeoutMs: 5000,
+  ttlResolutionMs: 10,
 } as const;
 
 export const LIMITS = {
@@ -156,13 +214,19 @@ export const LIMITS = {
   maxValueBytes: 64 << 20,
   shards: 1024,
   lockTimeoutMs: 2 ** 31 - 1,
+  /** About 35 years: an expiry stays a whole number of ms below 2^53 on the map clock. */
+  ttlMs: 2 ** 40,
+  ttlResolutionMs: 60_000,
 } as const;
 
 // ── option checking ────────────────────────────────────────────────────────
 
 /** The options each call takes, in the order messages list them. */
 export const OPTION_NAMES = {
-  sync: ['keys', 'values', 'maxMemoryBytes', 'shards', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs'],
+  sync: [
+    'keys', 'values', 'maxMemoryBytes', 'shards', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs', 'ttlMs',
+    'ttlResolutionMs', 'versioned',
+  ],
   locked: ['keys', 'values', 'maxMemoryBytes', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs'],
   attach: ['values', 'lockTimeoutMs'],
 } as const;
@@ -283,6 +347,10 @@ export interface ResolvedOptions<K, V> {
   maxKeyBytes: number;
   maxValueBytes: number;
   lockTimeoutMs: number;
+  /** undefined: values never expire (and writes take no ttlMs). */
+  ttlMs: number | undefined;
+  ttlResolutionMs: number;
+  versioned: boolean;
 }
 
 /** What the memory holds besides the threads' scratch regions, at the least: the heap's root and the map. */
@@ -318,7 +386,44 @@ export function resolveOptions<K, V>(options: object | undefined, what: string, 
     maxKeyBytes,
     maxValueBytes,
     lockTimeoutMs: integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs, what),
+    ttlMs: o.ttlMs === undefined ? undefined : integerOption(o, 'ttlMs', 0, 0, LIMITS.ttlMs, what),
+    ttlResolutionMs: integerOption(o, 'ttlResolutionMs', DEFAULTS.ttlResolutionMs, 1, LIMITS.ttlResolutionMs, what),
+    versioned: booleanOption(o, 'versioned', what),
   };
+}
+
+function booleanOption(options: object, name: string, what: string): boolean {
+  const value = (options as Record<string, unknown>)[name];
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new SyncMapArgumentError(`${what}: options.${name} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/**
+ * The expiry of a write on the map clock (0: never), from its options and the
+ * map's default ttlMs; throws for a ttlMs a map without expiry cannot take.
+ */
+export function expiryOf(options: WriteOptions | undefined, defaultTtlMs: number | undefined, expires: boolean, what: string): number {
+  let ttl = defaultTtlMs ?? 0;
+  if (options !== undefined) {
+    if (typeof options !== 'object' || options === null) {
+      throw new SyncMapArgumentError(`${what}: options must be an object, got ${describe(options)}`);
+    }
+    for (const name of Object.keys(options)) {
+      if (name !== 'ttlMs') throw new SyncMapArgumentError(`${what}: unknown option ${JSON.stringify(name)}; a write takes only ttlMs`);
+    }
+    const given = options.ttlMs;
+    if (given !== undefined) {
+      if (!expires) {
+        throw new SyncMapArgumentError(`${what}: options.ttlMs needs a map created with ttlMs (or versioned: true)`);
+      }
+      if (typeof given !== 'number' || !Number.isInteger(given) || given < 0 || given > LIMITS.ttlMs) {
+        throw new SyncMapArgumentError(`${what}: options.ttlMs must be an integer from 0 to ${LIMITS.ttlMs}, got ${String(given)}`);
+      }
+      ttl = given;
+    }
+  }
+  return ttl === 0 ? 0 : Date.now() + ttl;
 }
 
 /** Which map design a memory holds (MAP_KIND_* in assembly/map.ts). */

@@ -42,6 +42,12 @@ export interface SyncMapHandle {
   readonly maxMemoryBytes: number;
   /** The registry of the process's threads that the map's threads share (liveness.ts). */
   readonly registry: SharedArrayBuffer;
+  /** The map's default time to live (ms; 0: none but per write), or null when values never expire. */
+  readonly ttlMs: number | null;
+  /** How fresh the map clock is kept while a thread is busy, in ms. */
+  readonly ttlResolutionMs: number;
+  /** Whether every write takes a version. */
+  readonly versioned: boolean;
 }
 
 export const HANDLE_KIND = 'syncmap-wasm';
@@ -107,6 +113,13 @@ export function checkHandle(handle: unknown, caller: string): asserts handle is 
   if (typeof h.maxMemoryBytes !== 'number') {
     throw new SyncMapInvalidHandleError(`${what}.maxMemoryBytes must be a number`);
   }
+  if (h.ttlMs !== null && (typeof h.ttlMs !== 'number' || !Number.isInteger(h.ttlMs) || h.ttlMs < 0)) {
+    throw new SyncMapInvalidHandleError(`${what}.ttlMs must be null or a whole number of ms`);
+  }
+  if (typeof h.ttlResolutionMs !== 'number' || !(h.ttlResolutionMs >= 1)) {
+    throw new SyncMapInvalidHandleError(`${what}.ttlResolutionMs must be a number of ms`);
+  }
+  if (typeof h.versioned !== 'boolean') throw new SyncMapInvalidHandleError(`${what}.versioned must be a boolean`);
   if (!isRegistry(h.registry)) {
     throw new SyncMapInvalidHandleError(`${what}.registry must be the thread registry a map's handle carries`);
   }

@@ -31,7 +31,7 @@ import {
 import { Stat, coreModule, coreModuleSync, type CoreBuild, type CoreExports } from './instance.js';
 import { registerOpen, unregisterOpen, type SyncMapHandle } from './sharing.js';
 import { Status } from './status.js';
-import { Attachment, attachTo, createAttachment } from './attachment.js';
+import { Attachment, attachTo, createAttachment, type Change, type LoadSampler } from './attachment.js';
 import {
   resolveOptions,
   type AttachOptions,
@@ -45,9 +45,11 @@ import {
   type RangeCallback,
   type SyncMapOptions,
   type SyncMapStats,
+  type WriteOptions,
 } from './options.js';
 
 export type {
+  WriteOptions,
   AttachOptions,
   InferredKey,
   InferredValue,
@@ -104,6 +106,17 @@ interface Names {
   readonly iterator: string;
   readonly stats: string;
   readonly handle: string;
+  readonly add: string;
+  readonly compute: string;
+  readonly getRemainingTtl: string;
+  readonly startSweeper: string;
+  readonly version: string;
+  readonly changesSince: string;
+  readonly waitForChange: string;
+  readonly waitForChangeAsync: string;
+  readonly compact: string;
+  readonly setLowWatermark: string;
+  readonly snapshot: string;
 }
 
 function namesOf(cls: string): Names {
@@ -134,6 +147,17 @@ function namesOf(cls: string): Names {
     iterator: `${cls}[Symbol.iterator]`,
     stats: m('stats'),
     handle: m('handle'),
+    add: m('add'),
+    compute: m('compute'),
+    getRemainingTtl: m('getRemainingTtl'),
+    startSweeper: m('startSweeper'),
+    version: m('version'),
+    changesSince: m('changesSince'),
+    waitForChange: m('waitForChange'),
+    waitForChangeAsync: m('waitForChangeAsync'),
+    compact: m('compact'),
+    setLowWatermark: m('setLowWatermark'),
+    snapshot: m('snapshot'),
   });
 }
 
@@ -192,6 +216,58 @@ const finalizer = new FinalizationRegistry<Attachment<unknown, unknown>>((attach
   unregisterOpen(attachment);
   attachment.close();
 });
+
+/** Slots a sweep call visits: a few µs of work, checked against the tick's time box. */
+const SWEEP_SLOTS = 4096;
+/** The flag sm_sweep adds when a pass over the whole map ended (SWEEP_WRAPPED in assembly/map.ts). */
+const SWEEP_WRAPPED = 1 << 30;
+
+/** Automatic compaction: once tombstones pass this many, or this share of the keys. */
+const COMPACT_TOMBSTONES = 1024;
+const COMPACT_SHARE = 0.05;
+
+/** Atomics.waitAsync on a BigInt64Array (ES2024; in V8 since Node 16), typed for the ES2023 lib. */
+const waitAsync64 = (Atomics as unknown as {
+  waitAsync(view: BigInt64Array, index: number, value: bigint, timeout?: number):
+    { async: false; value: string } | { async: true; value: Promise<string> };
+}).waitAsync;
+
+/** An integer argument within [min, max], or `fallback` when undefined. */
+function integerArgument(value: unknown, fallback: number, min: number, max: number, what: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !(Number.isInteger(value) || value === Infinity) || value < min || value > max) {
+    throw new SyncMapArgumentError(`${what} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** @internal The metrics' sampler of loads (prometheus.ts). */
+export const kSampleLoads = Symbol('syncmap-wasm.sampleLoads');
+
+/** What changesSince() returns. */
+export interface SyncMapChanges<K, V> {
+  /** Ask from this version next time. */
+  readonly version: number;
+  /** True when `since` was below the compaction watermark: take the whole map (snapshot()) instead. */
+  readonly reset: boolean;
+  /** False when `limit` cut the changes short: ask again from `version`. */
+  readonly complete: boolean;
+  /** Keys stored since, with their values, in version order. */
+  readonly upserts: [K, V][];
+  /** Keys deleted (or expired) since, in version order. */
+  readonly deletes: K[];
+}
+
+/** A point-in-time copy of a map (snapshot()): a plain Map, and the version it was taken at. */
+export class SyncMapSnapshot<K, V> extends Map<K, V> {
+  /** The map's version when the copy was taken (0 for a map without versions). */
+  readonly version: number;
+
+  constructor(version: number) {
+    super();
+    this.version = version;
+  }
+}
 
 /** What an iterator of the map yields. */
 const enum Yield { Entries, Keys, Values }
@@ -269,6 +345,9 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
 
   #load(key: K, what: string): V | undefined {
     const a = this.#a ?? closed(what);
+    const sampler = a.sampler;
+    if (sampler !== null && --sampler.countdown <= 0) return this.#loadSampled(a, sampler, key, what);
+    a.clock();
     let r: number;
     try {
       r = a.ex.sm_load(a.keys.write(key, a, what));
@@ -280,23 +359,42 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     return fail(r, what);
   }
 
+  /** A load timed for the metrics (prometheus.ts): one in `sampler.every`. */
+  #loadSampled(a: Attachment<K, V>, sampler: LoadSampler, key: K, what: string): V | undefined {
+    sampler.countdown = sampler.every;
+    const start = process.hrtime.bigint();
+    a.clock();
+    let r: number;
+    try {
+      r = a.ex.sm_load(a.keys.write(key, a, what));
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    const value = r >= 0 ? a.values.read(a, 0, r, what) : undefined;
+    sampler.observe(Number(process.hrtime.bigint() - start) / 1e9, r >= 0);
+    if (r >= 0 || r === ABSENT) return value;
+    return fail(r, what);
+  }
+
   /**
    * Sets the value for `key`. A write, visible to every thread once it returns.
    * A value the codec cannot give back as it was is refused
-   * (ERR_SYNCMAP_VALUE_ENCODING), the map unchanged.
+   * (ERR_SYNCMAP_VALUE_ENCODING), the map unchanged. `options.ttlMs` gives
+   * this value its own time to live (maps created with ttlMs or versioned).
    */
-  store(key: K, value: V): void {
-    this.#store(key, value, this.#n.store);
+  store(key: K, value: V, options?: WriteOptions): void {
+    this.#store(key, value, this.#n.store, options);
   }
 
   /** As store(), returning the map: Map's name for it. */
-  set(key: K, value: V): this {
-    this.#store(key, value, this.#n.set);
+  set(key: K, value: V, options?: WriteOptions): this {
+    this.#store(key, value, this.#n.set, options);
     return this;
   }
 
-  #store(key: K, value: V, what: string): void {
+  #store(key: K, value: V, what: string, options: WriteOptions | undefined): void {
     const a = this.#a ?? closed(what);
+    const expiry = a.expiry(options, what);
     const values = a.values;
     const prepared = values.prepare(value, what); // user code, before anything is written
     if (this.#a !== a) closed(what); // that code closed the map
@@ -304,7 +402,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       const keyLen = a.keys.write(key, a, what);
       const at = align8(keyLen);
-      r = a.ex.sm_swap(keyLen, at, values.put(value, prepared, a, at, what), 0, 0);
+      r = a.ex.sm_swap(keyLen, at, values.put(value, prepared, a, at, what), 0, expiry);
     } catch (error) {
       throw trapped(a, error);
     }
@@ -315,11 +413,13 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
    * Returns the present value for `key` (`loaded: true`); otherwise stores
    * `value` and returns it (`loaded: false`). Either way `value` is what a load
    * would return, a decoded copy, never the caller's own object. A write only
-   * when it stores.
+   * when it stores. An expired value counts as absent: it is replaced.
    */
-  loadOrStore(key: K, value: V): { value: V; loaded: boolean } {
+  loadOrStore(key: K, value: V, options?: WriteOptions): { value: V; loaded: boolean } {
     const what = this.#n.loadOrStore;
     const a = this.#a ?? closed(what);
+    const expiry = a.expiry(options, what);
+    a.clock();
     const values = a.values;
     const prepared = values.prepare(value, what);
     if (this.#a !== a) closed(what);
@@ -330,7 +430,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       const keyLen = a.keys.write(key, a, what);
       at = align8(keyLen);
       len = values.put(value, prepared, a, at, what);
-      r = a.ex.sm_loadOrStore(keyLen, at, len, 0);
+      r = a.ex.sm_loadOrStore(keyLen, at, len, expiry);
     } catch (error) {
       throw trapped(a, error);
     }
@@ -344,36 +444,46 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
   loadAndDelete(key: K): { value: V | undefined; loaded: boolean } {
     const what = this.#n.loadAndDelete;
     const a = this.#a ?? closed(what);
+    a.clock();
     let r: number;
     try {
       r = a.ex.sm_delete(a.keys.write(key, a, what), 1);
     } catch (error) {
       throw trapped(a, error);
     }
-    if (r >= 0) return { value: a.values.read(a, 0, r, what, 'delete'), loaded: true };
+    if (r >= 0) {
+      this.#afterDelete(a);
+      return { value: a.values.read(a, 0, r, what, 'delete'), loaded: true };
+    }
     if (r === ABSENT) return { value: undefined, loaded: false };
     return fail(r, what);
   }
 
-  /** Deletes `key`; true if it was present. A write. */
+  /** Deletes `key`; true if it was present. A write (in a versioned map, it leaves a tombstone). */
   delete(key: K): boolean {
     const what = this.#n.delete;
     const a = this.#a ?? closed(what);
+    a.clock();
     let r: number;
     try {
       r = a.ex.sm_delete(a.keys.write(key, a, what), 0);
     } catch (error) {
       throw trapped(a, error);
     }
-    if (r >= 0) return true;
+    if (r >= 0) {
+      this.#afterDelete(a);
+      return true;
+    }
     if (r === ABSENT) return false;
     return fail(r, what);
   }
 
   /** Sets the value for `key`, returning the previous one (decoded) and whether there was one. A write. */
-  swap(key: K, value: V): { previous: V | undefined; loaded: boolean } {
+  swap(key: K, value: V, options?: WriteOptions): { previous: V | undefined; loaded: boolean } {
     const what = this.#n.swap;
     const a = this.#a ?? closed(what);
+    const expiry = a.expiry(options, what);
+    a.clock();
     const values = a.values;
     const prepared = values.prepare(value, what);
     if (this.#a !== a) closed(what);
@@ -381,7 +491,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       const keyLen = a.keys.write(key, a, what);
       const at = align8(keyLen);
-      r = a.ex.sm_swap(keyLen, at, values.put(value, prepared, a, at, what), 1, 0);
+      r = a.ex.sm_swap(keyLen, at, values.put(value, prepared, a, at, what), 1, expiry);
     } catch (error) {
       throw trapped(a, error);
     }
@@ -397,10 +507,12 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
    * 'number' (NaN equals NaN, 0 and -0 differ). A missing key is never stored.
    * A write when it swaps.
    */
-  compareAndSwap(key: K, old: V, value: V): boolean {
+  compareAndSwap(key: K, old: V, value: V, options?: WriteOptions): boolean {
     const n = this.#n;
     const what = n.compareAndSwap;
     const a = this.#a ?? closed(what);
+    const expiry = a.expiry(options, what);
+    a.clock();
     const values = a.values;
     const preparedOld = values.keep(values.prepare(old, n.compareAndSwapOld));
     const preparedNew = values.prepare(value, n.compareAndSwapNew);
@@ -412,7 +524,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       const oldLen = values.put(old, preparedOld, a, oldAt, n.compareAndSwapOld);
       const newAt = align8(oldAt + oldLen);
       const newLen = values.put(value, preparedNew, a, newAt, n.compareAndSwapNew);
-      r = a.ex.sm_compareAndSwap(keyLen, oldAt, oldLen, newAt, newLen, 0);
+      r = a.ex.sm_compareAndSwap(keyLen, oldAt, oldLen, newAt, newLen, expiry);
     } catch (error) {
       throw trapped(a, error);
     }
@@ -424,6 +536,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const n = this.#n;
     const what = n.compareAndDelete;
     const a = this.#a ?? closed(what);
+    a.clock();
     const values = a.values;
     const prepared = values.prepare(old, n.compareAndDeleteOld);
     if (this.#a !== a) closed(what);
@@ -435,6 +548,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     } catch (error) {
       throw trapped(a, error);
     }
+    if (r === 1) this.#afterDelete(a);
     return r >= 0 ? r === 1 : fail(r, what);
   }
 
@@ -480,6 +594,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
   /** One shard's entries, decoded, into `batch`; the map may have been closed by a callback meanwhile. */
   #collect(shard: number, batch: unknown[], what: string): void {
     const a = this.#a ?? closed(what);
+    a.clock();
     try {
       a.collectShard(shard, batch, what);
     } catch (error) {
@@ -520,6 +635,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
   has(key: K): boolean {
     const what = this.#n.has;
     const a = this.#a ?? closed(what);
+    a.clock();
     let r: number;
     try {
       r = a.ex.sm_has(a.keys.write(key, a, what));
@@ -565,26 +681,423 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     }
   }
 
+  // ── counters and read-modify-write ──
+
+  /**
+   * Adds `delta` to the number stored for `key` (or stores `delta` if the key
+   * is absent) and returns the new value: atomic, so counters shared by threads
+   * need no compareAndSwap loop. For maps with `values: 'number'`. A write.
+   */
+  add(key: K, delta: number, options?: WriteOptions): number {
+    const what = this.#n.add;
+    const a = this.#a ?? closed(what);
+    if (a.values.kind !== 'number') {
+      throw new SyncMapArgumentError(`${what}: add() needs a map created with values: 'number' (this one has '${a.values.kind}')`);
+    }
+    if (typeof delta !== 'number') throw new SyncMapArgumentError(`${what}: delta must be a number, got ${typeof delta}`);
+    const expiry = a.expiry(options, what);
+    a.clock();
+    if (a.handle.map === 'locked') {
+      // The baseline has no add in its core: a compareAndSwap loop, as users of a map + lock would write.
+      const add = (current: V | undefined): V => ((((current as unknown as number | undefined) ?? 0) + delta) as unknown as V);
+      return this.compute(key, add, options) as unknown as number;
+    }
+    let r: number;
+    try {
+      r = a.ex.sm_add(a.keys.write(key, a, what), delta, expiry);
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    if (r < 0) fail(r, what);
+    return a.f64[a.base >>> 3]!;
+  }
+
+  /**
+   * Sets `key` to `fn(current)`, atomically: `fn` gets the present value (or
+   * undefined, and `present` false) and returns the new one, or undefined to
+   * delete the key. If another thread changed the key meanwhile, `fn` runs
+   * again with the newer value: it may run more than once, so keep it free of
+   * side effects. Returns what `fn` returned last. A write.
+   */
+  compute(key: K, fn: (current: V | undefined, present: boolean) => V | undefined, options?: WriteOptions): V | undefined {
+    const what = this.#n.compute;
+    if (typeof fn !== 'function') throw new SyncMapArgumentError(`${what}: fn must be a function`);
+    for (;;) {
+      const a = this.#a ?? closed(what);
+      a.clock();
+      // The present value's bytes, kept to compare with: compareAndSwap compares encoded bytes.
+      let r: number;
+      try {
+        r = a.ex.sm_load(a.keys.write(key, a, what));
+      } catch (error) {
+        throw trapped(a, error);
+      }
+      if (r < ABSENT) fail(r, what);
+      const present = r >= 0;
+      const oldBytes = present ? a.u8.slice(a.base, a.base + r) : null;
+      const current = present ? a.values.decode(oldBytes!, what) : undefined;
+      const next = fn(current, present);
+      if (next === undefined) {
+        if (!present || this.#compareAndDeleteBytes(key, oldBytes!, what)) return undefined;
+        continue;
+      }
+      if (!present) {
+        const { loaded } = this.loadOrStore(key, next, options);
+        if (!loaded) return next;
+        continue;
+      }
+      if (this.#compareAndSwapBytes(key, oldBytes!, next, what, options)) return next;
+    }
+  }
+
+  /** compareAndSwap() with the old value as the bytes a load gave. */
+  #compareAndSwapBytes(key: K, old: Uint8Array, value: V, what: string, options: WriteOptions | undefined): boolean {
+    const a = this.#a ?? closed(what);
+    const expiry = a.expiry(options, what);
+    const values = a.values;
+    const prepared = values.prepare(value, what);
+    if (this.#a !== a) closed(what);
+    let r: number;
+    try {
+      const keyLen = a.keys.write(key, a, what);
+      const oldAt = align8(keyLen);
+      a.ensure(oldAt + old.length);
+      a.u8.set(old, a.base + oldAt);
+      const newAt = align8(oldAt + old.length);
+      const newLen = values.put(value, prepared, a, newAt, what);
+      r = a.ex.sm_compareAndSwap(keyLen, oldAt, old.length, newAt, newLen, expiry);
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    return r >= 0 ? r === 1 : fail(r, what);
+  }
+
+  /** compareAndDelete() with the old value as the bytes a load gave. */
+  #compareAndDeleteBytes(key: K, old: Uint8Array, what: string): boolean {
+    const a = this.#a ?? closed(what);
+    let r: number;
+    try {
+      const keyLen = a.keys.write(key, a, what);
+      const oldAt = align8(keyLen);
+      a.ensure(oldAt + old.length);
+      a.u8.set(old, a.base + oldAt);
+      r = a.ex.sm_compareAndDelete(keyLen, oldAt, old.length);
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    if (r === 1) this.#afterDelete(a);
+    return r >= 0 ? r === 1 : fail(r, what);
+  }
+
+  // ── expiry ──
+
+  /**
+   * Milliseconds the value of `key` has left to live: Infinity if it never
+   * expires, 0 if the key is absent (or has expired), as lru-cache's
+   * getRemainingTTL answers. A read.
+   */
+  getRemainingTtl(key: K): number {
+    const what = this.#n.getRemainingTtl;
+    const a = this.#a ?? closed(what);
+    if (a.handle.map === 'locked') return this.has(key) ? Infinity : 0;
+    a.clock();
+    let r: number;
+    try {
+      r = a.ex.sm_remainingMs(a.keys.write(key, a, what));
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    if (r === -1) return Infinity;
+    if (r === -2) return 0;
+    return r >= 0 ? r : fail(r, what);
+  }
+
+  /**
+   * Removes expired values in the background, from this thread: every
+   * `intervalMs` (default a third of the map's ttlMs, at least 10 ms; 1 s for a
+   * map without a default ttlMs), for at most about `maxTickMs` (default 1) of
+   * this thread's time per tick, going on where the last tick stopped. The
+   * timer is unref'd: it does not keep the process alive. Expired values are
+   * invisible to reads at once; the sweeper only gives their memory back (as
+   * does any write that meets one). One thread's sweeper serves every thread.
+   * Returns a function that stops it; close() stops it too.
+   */
+  startSweeper(options?: { intervalMs?: number; maxTickMs?: number }): () => void {
+    const what = this.#n.startSweeper;
+    const a = this.#a ?? closed(what);
+    if (!a.core.expires) throw new SyncMapArgumentError(`${what}: the map was created without ttlMs: nothing expires`);
+    const o = options ?? {};
+    const ttl = a.defaultTtlMs ?? 0;
+    const intervalMs = integerArgument(o.intervalMs, ttl > 0 ? Math.max(10, Math.floor(ttl / 3)) : 1000, 1, 2 ** 31 - 1, `${what}: options.intervalMs`);
+    const maxTickMs = integerArgument(o.maxTickMs, 1, 1, 1000, `${what}: options.maxTickMs`);
+    this.#stopSweeper?.();
+    const timer = setInterval(() => {
+      const now = this.#a;
+      if (now === null) return;
+      now.clock();
+      const start = performance.now();
+      try {
+        for (;;) {
+          const r = now.ex.sm_sweep(SWEEP_SLOTS);
+          // A lock that would not come, or a pass over the whole map done: until the next tick.
+          if (r < 0 || r & SWEEP_WRAPPED || performance.now() - start >= maxTickMs) break;
+        }
+      } catch (error) {
+        trapped(now, error);
+      }
+      this.#afterDelete(now);
+    }, intervalMs);
+    timer.unref();
+    const stop = (): void => {
+      clearInterval(timer);
+      if (this.#stopSweeper === stop) this.#stopSweeper = undefined;
+    };
+    this.#stopSweeper = stop;
+    return stop;
+  }
+
+  #stopSweeper: (() => void) | undefined;
+
+  // ── versions ──
+
+  /**
+   * The map's version: the last version a write took (a safe integer: at a
+   * million writes a second it stays exact for 285 years). 0 before the first
+   * write, and always 0 in a map created without `versioned`.
+   */
+  get version(): number {
+    const a = this.#a ?? closed(this.#n.version);
+    return a.handle.versioned ? a.ex.sm_version() : 0;
+  }
+
+  /**
+   * What changed after version `since`: the keys stored since (`upserts`, with
+   * their values) and deleted or expired since (`deletes`), each key once, with
+   * its latest change, in version order. `version` is what to ask from next
+   * time; `complete` is false when `limit` cut the list short (ask again from
+   * `version`). If tombstones newer than `since` may have been compacted away
+   * (`since` is below the compaction watermark), the answer is `reset: true`
+   * and no changes: take the whole map instead (snapshot()), as an xDS server
+   * falls back to the state of the world. Versioned maps only. A read; each
+   * shard's lock is held while its changes are copied out.
+   */
+  changesSince(since: number, options?: { limit?: number }): SyncMapChanges<K, V> {
+    const what = this.#n.changesSince;
+    const a = this.#a ?? closed(what);
+    this.#needVersions(a, what);
+    if (typeof since !== 'number' || !Number.isInteger(since) || since < 0) {
+      throw new SyncMapArgumentError(`${what}: since must be a version (a whole number from 0), got ${String(since)}`);
+    }
+    const limit = integerArgument(options?.limit, Infinity, 1, Infinity, `${what}: options.limit`);
+    const ex = a.ex;
+    const version = ex.sm_version();
+    if (since < ex.sm_watermark()) return { version, reset: true, complete: false, upserts: [], deletes: [] };
+    a.clock();
+    const changes: Change<K>[] = [];
+    try {
+      for (let shard = 0; shard < a.shards; shard++) a.collectChanges(shard, since, changes, what);
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    // Versions taken after `version` was read may show up: leave them for next time.
+    const wanted = changes.filter((c) => c.version <= version).sort((x, y) => x.version - y.version);
+    const complete = wanted.length <= limit;
+    const taken = complete ? wanted : wanted.slice(0, limit);
+    const upserts: [K, V][] = [];
+    const deletes: K[] = [];
+    for (const change of taken) {
+      if (change.bytes === null) deletes.push(change.key);
+      else upserts.push([change.key, a.values.decode(change.bytes, what)]);
+    }
+    return { version: complete ? version : taken[taken.length - 1]!.version, reset: false, complete, upserts, deletes };
+  }
+
+  /**
+   * Blocks this thread until the map's version passes `since`, or `timeoutMs`
+   * passes (default: forever); returns the version then (still `since` on a
+   * timeout). For workers (long-poll, streaming): on the main thread it blocks
+   * the event loop, so use waitForChangeAsync there. Versioned maps only.
+   */
+  waitForChange(since: number, timeoutMs?: number): number {
+    const what = this.#n.waitForChange;
+    const a = this.#a ?? closed(what);
+    this.#needVersions(a, what);
+    const word = this.#versionWord(a);
+    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    for (;;) {
+      const version = Number(Atomics.load(word.view, word.index));
+      if (version !== since) return version;
+      const left = deadline - performance.now();
+      if (left <= 0) return version;
+      Atomics.wait(word.view, word.index, BigInt(since), left === Infinity ? undefined : left);
+    }
+  }
+
+  /** As waitForChange(), without blocking: resolves when the version passes `since` or `timeoutMs` passes. */
+  async waitForChangeAsync(since: number, timeoutMs?: number): Promise<number> {
+    const what = this.#n.waitForChangeAsync;
+    const a = this.#a ?? closed(what);
+    this.#needVersions(a, what);
+    const word = this.#versionWord(a);
+    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    for (;;) {
+      const version = Number(Atomics.load(word.view, word.index));
+      if (version !== since) return version;
+      const left = deadline - performance.now();
+      if (left <= 0) return version;
+      const wait = waitAsync64(word.view, word.index, BigInt(since), left === Infinity ? undefined : left);
+      if (wait.async) await wait.value;
+    }
+  }
+
+  #versionWord(a: Attachment<K, V>): { view: BigInt64Array; index: number } {
+    const at = a.ex.sm_versionWord();
+    return { view: new BigInt64Array(a.handle.memory.buffer), index: at >>> 3 };
+  }
+
+  /**
+   * Removes the tombstones of versions up to `lowWatermark` (deletions every
+   * client has seen), which becomes the map's watermark: a delta asked from
+   * below it answers `reset: true`. Returns how many it removed. The map also
+   * compacts by itself, up to setLowWatermark()'s version, once tombstones pass
+   * 1024 or 5% of its keys. A write (it holds each shard's lock in turn).
+   */
+  compact(lowWatermark: number): number {
+    const what = this.#n.compact;
+    const a = this.#a ?? closed(what);
+    this.#needVersions(a, what);
+    if (typeof lowWatermark !== 'number' || !Number.isInteger(lowWatermark) || lowWatermark < 0) {
+      throw new SyncMapArgumentError(`${what}: lowWatermark must be a version (a whole number from 0), got ${String(lowWatermark)}`);
+    }
+    let r: number;
+    try {
+      r = a.ex.sm_compact(lowWatermark);
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    return r >= 0 ? r : fail(r, what);
+  }
+
+  /**
+   * Records that every client has seen the changes up to `version` (it only
+   * ever rises): the map's own compaction, when tombstones pile up, removes
+   * those at or below it. Returns the low watermark in force.
+   */
+  setLowWatermark(version: number): number {
+    const what = this.#n.setLowWatermark;
+    const a = this.#a ?? closed(what);
+    this.#needVersions(a, what);
+    if (typeof version !== 'number' || !Number.isInteger(version) || version < 0) {
+      throw new SyncMapArgumentError(`${what}: version must be a whole number from 0, got ${String(version)}`);
+    }
+    return a.ex.sm_setLowWatermark(version);
+  }
+
+  #needVersions(a: Attachment<K, V>, what: string): void {
+    if (!a.handle.versioned) throw new SyncMapArgumentError(`${what}: the map was created without versioned: true`);
+  }
+
+  /**
+   * After a delete or expiry in a versioned map: once tombstones pass 1024 or 5%
+   * of the keys, compact up to the low watermark, off this call's path.
+   */
+  #afterDelete(a: Attachment<K, V>): void {
+    if (!a.handle.versioned || this.#compactionQueued) return;
+    const tombstones = a.ex.sm_tombstones();
+    if (tombstones < COMPACT_TOMBSTONES && tombstones < COMPACT_SHARE * a.ex.sm_size()) return;
+    this.#compactionQueued = true;
+    setImmediate(() => {
+      this.#compactionQueued = false;
+      const now = this.#a;
+      if (now === null) return;
+      try {
+        now.ex.sm_compact(now.ex.sm_setLowWatermark(0));
+      } catch (error) {
+        trapped(now, error);
+      }
+    }).unref();
+  }
+
+  #compactionQueued = false;
+
+  // ── snapshot ──
+
+  /**
+   * A copy of the whole map at one moment, as a plain Map (with the map's
+   * `version` at that moment, 0 when not versioned): unlike range(), a
+   * linearizable read of every key together. Every write, in every thread,
+   * waits while the entries are copied out (not while they are decoded).
+   */
+  snapshot(): SyncMapSnapshot<K, V> {
+    const what = this.#n.snapshot;
+    const a = this.#a ?? closed(what);
+    a.clock();
+    const pairs: unknown[] = [];
+    let version: number;
+    try {
+      version = a.snapshotInto(pairs, what);
+    } catch (error) {
+      throw trapped(a, error);
+    }
+    const copy = new SyncMapSnapshot<K, V>(a.handle.versioned ? version : 0);
+    for (let i = 0; i < pairs.length; i += 2) copy.set(pairs[i] as K, pairs[i + 1] as V);
+    return copy;
+  }
+
+  /** @internal The metrics' hook (prometheus.ts): times one load in `every`, passing seconds and hit. */
+  static [kSampleLoads](map: ConcurrentMap<unknown, unknown>, sampler: LoadSampler | null): void {
+    const a = map.#a ?? closed(map.#n.load);
+    a.sampler = sampler;
+  }
+
   // ── lifecycle and introspection ──
 
-  /** Counters of the whole map (all threads). */
-  stats(): SyncMapStats {
+  /**
+   * Counters of the whole map, every thread's (each thread counts its own
+   * operations in its own slot, so counting costs a load no shared write).
+   * With `{ shards: true }`, also each shard's keys and lock acquisitions.
+   */
+  stats(options?: { shards?: boolean }): SyncMapStats {
     const what = this.#n.stats;
     const a = this.#a ?? closed(what);
     a.reapDead(); // so that `threads` counts only live ones
     const size = this.#size(what);
+    const ex = a.ex;
     try {
-      return {
+      const loads = ex.sm_stat(Stat.LOADS);
+      const hits = ex.sm_stat(Stat.HITS);
+      const stats: SyncMapStats = {
         size,
-        bytesInUse: a.ex.sm_stat(Stat.BYTES_IN_USE),
-        scratchBytes: a.ex.sm_stat(Stat.SCRATCH_BYTES),
-        heapBytes: a.ex.sm_stat(Stat.HEAP_BYTES),
+        bytesInUse: ex.sm_stat(Stat.BYTES_IN_USE),
+        scratchBytes: ex.sm_stat(Stat.SCRATCH_BYTES),
+        heapBytes: ex.sm_stat(Stat.HEAP_BYTES),
         maxMemoryBytes: a.handle.maxMemoryBytes,
-        threads: a.ex.sm_stat(Stat.THREADS),
+        threads: ex.sm_stat(Stat.THREADS),
         shards: a.shards,
-        epochAdvances: a.ex.sm_stat(Stat.EPOCH_ADVANCES),
-        locksRecovered: a.ex.sm_stat(Stat.LOCKS_RECOVERED),
+        epochAdvances: ex.sm_stat(Stat.EPOCH_ADVANCES),
+        locksRecovered: ex.sm_stat(Stat.LOCKS_RECOVERED),
+        loads,
+        hits,
+        misses: loads - hits,
+        slowLoads: ex.sm_stat(Stat.SLOW_LOADS),
+        promotions: ex.sm_stat(Stat.PROMOTIONS),
+        lockAcquisitions: ex.sm_stat(Stat.LOCKS),
+        lockContentions: ex.sm_stat(Stat.CONTENDED),
+        lockWaitMs: ex.sm_stat(Stat.WAIT_MICROS) / 1000,
+        writes: ex.sm_stat(Stat.WRITES),
+        expirations: ex.sm_stat(Stat.EXPIRED),
+        tombstones: Math.max(0, ex.sm_tombstones()),
+        compactions: ex.sm_stat(Stat.COMPACTED),
+        version: a.handle.versioned ? ex.sm_version() : 0,
+        coalesces: ex.sm_stat(Stat.COALESCES),
       };
+      if (options?.shards) {
+        stats.perShard = Array.from({ length: a.shards }, (_, i) => ({
+          size: ex.sm_shardSize(i),
+          lockAcquisitions: ex.sm_shardLockTakes(i),
+        }));
+      }
+      return stats;
     } catch (error) {
       throw trapped(a, error);
     }
@@ -603,6 +1116,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
   close(): void {
     const a = this.#a;
     if (a === null) return;
+    this.#stopSweeper?.();
     this.#a = null;
     finalizer.unregister(a);
     unregisterOpen(a);

@@ -163,7 +163,8 @@ describe('option names', () => {
     expect(message({ maxValueSize: 64 })).toMatch(/\(did you mean maxValueBytes\?\)/);
     expect(message({ valeus: 'json' })).toMatch(/\(did you mean values\?\)/);
     expect(message({ Shards: 4 })).toMatch(/\(did you mean shards\?\)/);
-    expect(message({ ttl: 1000 })).toMatch(/^SyncMap\.createSync: unknown option "ttl"; the options are /);
+    expect(message({ ttl: 1000 })).toMatch(/^SyncMap\.createSync: unknown option "ttl" \(did you mean ttlMs\?\); /);
+    expect(message({ lockTimeout: 1 })).toMatch(/\(did you mean lockTimeoutMs\?\)/);
     expect(message({ size: 1 })).not.toMatch(/did you mean/);
     expect(message({ maxBytes: 1 })).not.toMatch(/did you mean/);
   });
@@ -172,7 +173,8 @@ describe('option names', () => {
     expect(message({ max: 500 })).toBe(
       'SyncMap.createSync: unknown option "max": this map holds no count of entries and evicts nothing: what bounds it ' +
         'is its memory, maxMemoryBytes (bytes, all threads together), and a write that does not fit throws ERR_SYNCMAP_FULL; ' +
-        'the options are keys, values, maxMemoryBytes, shards, maxKeyBytes, maxValueBytes, lockTimeoutMs',
+        'the options are keys, values, maxMemoryBytes, shards, maxKeyBytes, maxValueBytes, lockTimeoutMs, ' +
+        'ttlMs, ttlResolutionMs, versioned',
     );
     expect(message({ maxSize: 5000 })).toMatch(/"maxSize": this map evicts nothing: what bounds it is its memory, maxMemoryBytes/);
     expect(errorOf(() => LockedMap.createSync({ max: 1 } as never)).message).toMatch(/^LockedMap\.createSync: unknown option "max": /);

@@ -22,7 +22,8 @@ describe('unknown option names', () => {
     const { message } = errorOf(() => SyncMap.createSync({ maxMemory: 1 } as never));
     expect(message).toBe(
       'SyncMap.createSync: unknown option "maxMemory" (did you mean maxMemoryBytes?); ' +
-        'the options are keys, values, maxMemoryBytes, shards, maxKeyBytes, maxValueBytes, lockTimeoutMs',
+        'the options are keys, values, maxMemoryBytes, shards, maxKeyBytes, maxValueBytes, lockTimeoutMs, ' +
+        'ttlMs, ttlResolutionMs, versioned',
     );
   });
 
