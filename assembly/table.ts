@@ -355,19 +355,18 @@ export function tableBytes(table: usize): usize {
 
 // ── lookups and changes ────────────────────────────────────────────────────
 
-/** The entry for the key, or 0. Safe on a published table without any lock. */
+/**
+ * The entry for the key, or 0. Safe on a published table without any lock:
+ * each slot's entry word is read once, because a slot may turn into a
+ * TOMBSTONE under a reader's feet (slotRetire, on a table that promotion has
+ * just replaced) and must then never be taken for an entry.
+ */
 export function tableFind(table: usize, hash: u32, key: usize, keyLen: usize): usize {
   if (!table) return 0;
   if (DEBUG) {
     const capacity = load<u32>(table + TABLE_CAPACITY);
     assert(capacity >= MIN_CAPACITY && capacity <= MAX_CAPACITY);
   }
-  const slot = slotOf(table, hash, key, keyLen);
-  return slot ? <usize>load<u32>(slot + SLOT_ENTRY) : 0;
-}
-
-/** The address of the slot holding the key, or 0. */
-function slotOf(table: usize, hash: u32, key: usize, keyLen: usize): usize {
   const capacity = load<u32>(table + TABLE_CAPACITY);
   let i = homeOf(hash, capacity);
   let slot = slotAddress(table, capacity, i);
@@ -375,15 +374,39 @@ function slotOf(table: usize, hash: u32, key: usize, keyLen: usize): usize {
     const entry = load<u32>(slot + SLOT_ENTRY);
     if (!entry) return 0;
     if (
-      load<u32>(slot + SLOT_HASH) == hash &&
       entry != TOMBSTONE &&
+      load<u32>(slot + SLOT_HASH) == hash &&
+      entryHasKey(<usize>entry, key, keyLen)
+    ) return <usize>entry;
+    if (++i == capacity) {
+      i = 0;
+      slot = slotAddress(table, capacity, 0);
+    } else if (!(i & (PAGE_SLOTS - 1))) {
+      slot = slotAddress(table, capacity, i); // the next page
+    } else {
+      slot += TABLE_SLOT_SIZE;
+    }
+  }
+}
+
+/** The address of the slot holding the key, or 0. The caller holds the lock of the table's shard. */
+function slotOfLocked(table: usize, hash: u32, key: usize, keyLen: usize): usize {
+  const capacity = load<u32>(table + TABLE_CAPACITY);
+  let i = homeOf(hash, capacity);
+  let slot = slotAddress(table, capacity, i);
+  while (true) {
+    const entry = load<u32>(slot + SLOT_ENTRY);
+    if (!entry) return 0;
+    if (
+      entry != TOMBSTONE &&
+      load<u32>(slot + SLOT_HASH) == hash &&
       entryHasKey(<usize>entry, key, keyLen)
     ) return slot;
     if (++i == capacity) {
       i = 0;
       slot = slotAddress(table, capacity, 0);
     } else if (!(i & (PAGE_SLOTS - 1))) {
-      slot = slotAddress(table, capacity, i); // the next page
+      slot = slotAddress(table, capacity, i);
     } else {
       slot += TABLE_SLOT_SIZE;
     }
@@ -431,7 +454,7 @@ export function tableInsertLocked(table: usize, hash: u32, entry: usize): void {
 
 /** Removes the key's entry and returns it, or 0 when absent. The caller holds the lock. */
 export function tableRemoveLocked(table: usize, hash: u32, key: usize, keyLen: usize): usize {
-  const slot = slotOf(table, hash, key, keyLen);
+  const slot = slotOfLocked(table, hash, key, keyLen);
   if (!slot) return 0;
   const entry = <usize>load<u32>(slot + SLOT_ENTRY);
   store<u32>(slot + SLOT_ENTRY, TOMBSTONE); // the one store that removes it
