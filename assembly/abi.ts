@@ -30,7 +30,7 @@ import {
   heapClaimInit, heapCountRecoveredLocks, heapIsReady, heapPublish, heapRecoveredLocks, heapRootMap,
 } from "./heap";
 import { allocCoalesces, allocInit, free, heapBytes } from "./alloc";
-import { allocOrCollect } from "./memory";
+import { allocOrCollect, memorySetSqueezer } from "./memory";
 import {
   MAX_THREAD_ID, bytesInUse, slotClaim, slotFreeScratch, slotIndex, slotRelease, slotSetScratch, slotsAttached,
   slotsScratchBytes,
@@ -56,6 +56,7 @@ import {
   mapMaxValueBytes, mapNew, mapPresent, mapRangeBegin, mapRemainingMs, mapShardCount, mapShardLockWord,
   mapShardTable, mapSize, mapSwap, mapSweep, mapTick, mapTombstones, mapUnfreeze, mapValueKind, mapVerify,
   mapVersion, mapVersionWord, mapWalkBegin, mapWalkEnd, mapWatermark, mapRaiseLow, mapShardSize, mapShardLockTakes,
+  mapSqueeze,
   result,
 } from "./map";
 import { Status } from "./status";
@@ -162,6 +163,7 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
   setLockPatience(lockPatienceMs);
   map = heapRootMap();
   mapBind(map);
+  if (mapKind(map) != MAP_KIND_LOCKED) memorySetSqueezer(squeezeMap);
   locked = mapKind(map) == MAP_KIND_LOCKED;
   k0 = mapK0(map);
   k1 = mapK1(map);
@@ -174,6 +176,11 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
     return Status.FULL;
   }
   return <i32>slotIndex(claimed);
+}
+
+/** The squeezer memory.ts calls when memory runs out (mapSqueeze on this thread's map). */
+function squeezeMap(): u32 {
+  return map ? mapSqueeze(map) : 0;
 }
 
 /** The scratch region a thread needs to attach to the heap's map (0 if there is no map yet). */

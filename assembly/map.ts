@@ -58,7 +58,7 @@ import { DEBUG } from "./config";
 import { atomicAdd32, atomicAdd64, cas32, cas64, futexWait, futexWake, load32, load64, store32, store64, xchg32 } from "./atomics";
 import { alloc, free } from "./alloc";
 import { allocOrCollect } from "./memory";
-import { ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, unlock, lockTakeOver, reapIfDead } from "./mutex";
+import { ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, lockHeldBy, tryLock, unlock, lockTakeOver, reapIfDead } from "./mutex";
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
 import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire } from "./reclaim";
@@ -70,7 +70,8 @@ import {
 import {
   capacityFor, slotEntry, slotHash, slotNext, slotRetire, tableCapacity, tableCount, tableEntryAt, tableFind,
   tableFree, tableFreePages, tableGrowLocked, tableHasRoom, tableHashAt, tableHeaderBytes, tableInsertLocked,
-  tableHeaderSize, tableNew, tablePartner, tableRecountLocked, tableRemoveLocked, tableRunEnd, tableSetPartner, tableSlotAt,
+  tableHeaderSize, tableNew, tablePartner, tableRecountLocked, tableRemoveLocked, tableRetireSlotLocked, tableRunEnd,
+  tableSetPartner, tableSlotAt,
 } from "./table";
 import {
   SLOT_INTENT_A, SLOT_INTENT_B, SLOT_INTENT_OP, SLOT_INTENT_SHARD, SLOT_PIN, SLOT_WAITING, slotAt, slotHighWater,
@@ -1023,6 +1024,58 @@ export function mapSize(map: usize): u32 {
   return size;
 }
 
+// ── Squeeze ────────────────────────────────────────────────────────────────
+
+/**
+ * Gives back the entries of deleted keys: in Go's design a deleted key's entry
+ * stays in the read table until a new dirty table is made from read (which
+ * needs memory) and promoted, so a map whose keys were all deleted, at its
+ * memory limit, could refuse every new key while it held none. For each shard
+ * whose lock is free right now (never waiting: the caller may hold a lock of
+ * its own, memory.ts), this promotes the dirty table if there is one, then
+ * turns every DELETED entry of read into a tombstone and retires it, which
+ * needs no memory at all. A reader probing read meanwhile finds the key
+ * absent either way. Returns how many entries it retired. The caller is pinned.
+ */
+export function mapSqueeze(map: usize): u32 {
+  let retired: u32 = 0;
+  const shards = mapShardCount(map);
+  for (let i: u32 = 0; i < shards; i++) {
+    const shard = shardAt(map, i);
+    if (lockHeldBy(shard + SHARD_LOCK, owner) || !tryLock(shard + SHARD_LOCK, owner)) continue;
+    let tables = loadTables(shard);
+    if (dirtyOf(tables)) {
+      promoteLocked(shard, tables);
+      tables = loadTables(shard);
+    }
+    retired += squeezeReadLocked(readOf(tables));
+    unlock(shard + SHARD_LOCK);
+  }
+  return retired;
+}
+
+/** Retires the DELETED entries of a read table that has no dirty table beside it. */
+function squeezeReadLocked(read: usize): u32 {
+  let retired: u32 = 0;
+  const capacity = tableCapacity(read);
+  for (let i: u32 = 0; i < capacity; ) {
+    const end = tableRunEnd(read, i);
+    let slot = tableSlotAt(read, i);
+    for (; i < end; i++, slot = slotNext(slot)) {
+      const entry = <usize>slotEntry(slot);
+      if (entry <= TOMBSTONE_WORD) continue;
+      // Only a lock holder changes DELETED, so the CAS cannot fail: it marks the
+      // entry as in no table, for whoever still holds it (entry.ts).
+      if (cas32(entry + ENTRY_VALUE, DELETED, EXPUNGED) != DELETED) continue;
+      tableRetireSlotLocked(read, slot);
+      crashPoint();
+      retire(entry, KIND_ENTRY);
+      retired++;
+    }
+  }
+  return retired;
+}
+
 // ── Expiry ─────────────────────────────────────────────────────────────────
 
 /**
@@ -1540,6 +1593,7 @@ function repairShardLocked(shard: usize): void {
   const read = readOf(tables);
   const dirty = dirtyOf(tables);
   const holder = dirty ? dirty : read;
+  if (read) tableRecountLocked(read); // squeeze changes read's slots under the lock
   if (dirty) {
     tableRecountLocked(dirty);
   } else {

@@ -465,6 +465,18 @@ export function tableRemoveLocked(table: usize, hash: u32, key: usize, keyLen: u
 }
 
 /**
+ * Turns the slot at `slot` (its entry absent to every reader) into a tombstone
+ * in a published table, keeping its counts. The caller holds the lock of the
+ * table's shard; readers may probe meanwhile (see slotRetire).
+ */
+export function tableRetireSlotLocked(table: usize, slot: usize): void {
+  store<u32>(slot + SLOT_ENTRY, TOMBSTONE);
+  crashPoint();
+  store<u32>(table + TABLE_COUNT, load<u32>(table + TABLE_COUNT) - 1);
+  store<u32>(table + TABLE_TOMBSTONES, load<u32>(table + TABLE_TOMBSTONES) + 1);
+}
+
+/**
  * A copy of `table` with room for `extra` more entries and no tombstones; 0 when
  * memory is exhausted. The caller holds the lock; `record` as for tableNew.
  */
