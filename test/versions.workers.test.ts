@@ -3,6 +3,8 @@
  * waitForChangeAsync on the main thread, and a Delta-xDS-style client that
  * pages changesSince while writers write, ending equal to snapshot().
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { awaitWord, controlBlock, exited, firstMessage, signal, sleep, startWorker, SyncMap } from './helpers.js';
@@ -84,6 +86,25 @@ describe('waitForChangeAsync (the main thread, not blocking)', () => {
     expect(await map.waitForChangeAsync(map.version, 30)).toBe(1);
     expect(await map.waitForChangeAsync(0, 30), 'already past since').toBe(1);
     map.close();
+  });
+});
+
+describe('waitForChangeAsync keeps its promise', () => {
+  it('a process whose only pending work is waitForChangeAsync(v, timeoutMs) waits for the timeout and resolves', async () => {
+    const entry = fileURLToPath(new URL('../build/bindings/index.js', import.meta.url));
+    const script = `
+      const { SyncMap } = await import(${JSON.stringify(entry)});
+      const map = SyncMap.createSync({ values: 'number', versioned: true });
+      map.store('a', 1);
+      const v = await map.waitForChangeAsync(map.version, 300);
+      console.log('resolved ' + v);`;
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 15_000 }, (_error, stdout, stderr) => {
+        resolve({ code: child.exitCode, stdout, stderr });
+      });
+    });
+    // Exit code 13 is Node's "unsettled top-level await": the event loop emptied while the promise was pending.
+    expect(result, 'the pending wait did not keep the event loop alive').toMatchObject({ code: 0, stdout: 'resolved 1\n' });
   });
 });
 
