@@ -43,3 +43,42 @@ export function exited(worker: Worker): Promise<number> {
 export function controlBlock(words = 16): Int32Array {
   return new Int32Array(new SharedArrayBuffer(words * 4));
 }
+
+// ── issue 9 (TTL, versions, snapshots, add/compute, stats) ──
+
+/** Resolves after `ms` (a wait with margin, never a timing assertion). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves on the next turn of the event loop's check phase (after pending setImmediate callbacks). */
+export function nextImmediate(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Polls `condition` every `stepMs` until it holds; rejects after `limitMs`
+ * with `what` (a bound on a hang, not a speed requirement).
+ */
+export async function until(condition: () => boolean, what: string, limitMs = 20_000, stepMs = 5): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting (${limitMs} ms) for: ${what}`);
+    await sleep(stepMs);
+  }
+}
+
+/** Sets word `index` of a control block and wakes its waiters. */
+export function signal(control: Int32Array, index: number, value = 1): void {
+  Atomics.store(control, index, value);
+  Atomics.notify(control, index);
+}
+
+/** Blocks (Atomics.wait, 50 ms steps) until word `index` of a control block reaches `atLeast`. */
+export function awaitWord(control: Int32Array, index: number, atLeast: number, limitMs = 20_000): void {
+  const deadline = Date.now() + limitMs;
+  for (let seen; (seen = Atomics.load(control, index)) < atLeast; ) {
+    if (Date.now() > deadline) throw new Error(`control word ${index} stayed at ${seen} < ${atLeast}`);
+    Atomics.wait(control, index, seen, 50);
+  }
+}
