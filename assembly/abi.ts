@@ -324,7 +324,12 @@ export function sm_recover(): void {
 export function sm_load(keyLen: usize): i32 {
   let status = checkKey(keyLen);
   if (status) return status;
-  if (locked) return lockedLoad(map, scratch, keyLen, hashKey(keyLen), scratch, true);
+  if (locked) {
+    status = lockedLoad(map, scratch, keyLen, hashKey(keyLen), scratch, true);
+    statsCount(STAT_LOADS);
+    if (status >= 0) statsCount(STAT_HITS);
+    return status;
+  }
   pin();
   status = mapLoad(map, scratch, keyLen, hashKey(keyLen));
   statsCount(STAT_LOADS);
@@ -342,6 +347,8 @@ export function sm_has(keyLen: usize): i32 {
   if (status) return status;
   if (locked) {
     status = lockedLoad(map, scratch, keyLen, hashKey(keyLen), 0, false);
+    statsCount(STAT_LOADS);
+    if (status >= 0) statsCount(STAT_HITS);
     return status >= 0 ? 1 : status == Status.ABSENT ? 0 : status;
   }
   pin();
@@ -673,7 +680,7 @@ export function sm_changesNext(from: u32, since: f64): i32 {
     if (!entry) continue;
     const value = <usize>load32(entry + ENTRY_VALUE);
     if (!isLive(<u32>value) || valueVersion(value) <= after) continue;
-    const tombstone = valueIsTombstone(value);
+    const tombstone = !mapPresent(<u32>value); // a tombstone, or a value that has expired: a deletion
     const keyLen = entryKeyLen(entry);
     const valueLen: usize = tombstone ? 0 : valueLength(value);
     const valueAt = at + CHANGE_HEADER_SIZE + ((keyLen + 7) & ~<usize>7);

@@ -497,6 +497,7 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
       const seen = cas32(entry + ENTRY_VALUE, value, block);
       if (seen == value) {
         result = present(value) ? value : 0;
+        if (!result && flags) statsCount(STAT_EXPIRED); // an expired value, replaced
         retire(value, KIND_VALUE);
         return Status.OK;
       }
@@ -546,6 +547,7 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
  */
 function replacedLocked(shard: usize, previous: u32): void {
   if (!counted(previous)) sizeAddLocked(shard, 1);
+  else if (!present(previous)) statsCount(STAT_EXPIRED); // an expired value, replaced
   if (isLive(previous) && flags && valueIsTombstone(<usize>previous)) atomicAdd32(state + STATE_TOMBSTONES, -1);
 }
 
@@ -901,8 +903,28 @@ export function mapClear(map: usize): i32 {
     }
   }
   for (let i: u32 = 0; i < shards; i++) clearShardLocked(shardAt(map, i));
+  if (versioned()) {
+    // A clear deletes every key but leaves no tombstones: it takes a version,
+    // and raises the watermark to it, so that a delta asked from before the
+    // clear answers "reset" (take the whole map again) rather than nothing.
+    const version = atomicAdd64(state + STATE_VERSION, 1) + 1;
+    raise64(state + STATE_WATERMARK, version);
+    store32(state + STATE_TOMBSTONES, 0);
+  }
   for (let i: u32 = 0; i < shards; i++) unlock(shardAt(map, i) + SHARD_LOCK);
+  notifyVersion();
   return Status.OK;
+}
+
+/** Raises the u64 word at `at` to `value` if it is lower (CAS); returns what it holds then. */
+function raise64(at: usize, value: u64): u64 {
+  let seen = load64(at);
+  while (value > seen) {
+    const witness = cas64(at, seen, value);
+    if (witness == seen) return value;
+    seen = witness;
+  }
+  return seen;
 }
 
 function clearShardLocked(shard: usize): void {
@@ -1106,7 +1128,7 @@ export function mapSweep(map: usize, budget: u32): i32 {
       const entry = tableEntryAt(holder, i);
       if (!entry) continue;
       const value = load32(entry + ENTRY_VALUE);
-      if (counted(value) && valueExpired(<usize>value, now) && expireLocked(shard, entry, value)) removed++;
+      if (counted(value) && valueExpired(<usize>value, now) && expireLocked(shard, entry, value, tableHashAt(holder, i))) removed++;
     }
     unlock(shard + SHARD_LOCK);
     if (i < capacity) {
@@ -1129,8 +1151,19 @@ export function mapSweep(map: usize, budget: u32): i32 {
 // @ts-ignore: decorator
 @inline export const SWEEP_WRAPPED: i32 = 1 << 30;
 
-/** Removes an expired value (a tombstone takes its place in a versioned map). The caller holds the lock. */
-function expireLocked(shard: usize, entry: usize, value: u32): bool {
+/**
+ * Removes an expired value (a tombstone takes its place in a versioned map).
+ * An entry in dirty only goes with it, as a delete's does: otherwise keys that
+ * expire without ever being read would pile up in the dirty table. The caller
+ * holds the lock; `h` is the entry's hash.
+ */
+function expireLocked(shard: usize, entry: usize, value: u32, h: u32): bool {
+  if (!versioned() && dropDirtyOnlyLocked(shard, entry, h)) {
+    sizeAddLocked(shard, -1);
+    statsCount(STAT_EXPIRED);
+    retire(value, KIND_VALUE);
+    return true;
+  }
   let replacement: u32 = DELETED;
   if (versioned()) {
     replacement = valueNewTombstone(0);
@@ -1146,6 +1179,26 @@ function expireLocked(shard: usize, entry: usize, value: u32): bool {
   if (replacement) atomicAdd32(state + STATE_TOMBSTONES, 1);
   statsCount(STAT_EXPIRED);
   retire(value, KIND_VALUE);
+  return true;
+}
+
+/**
+ * If `entry` is in the shard's dirty table only (a key added since the last
+ * promotion), takes it out of every table and retires it, its value word made
+ * EXPUNGED; returns whether it did. Nothing but a lock holder changes an entry
+ * that no read table holds, so its value is the caller's to retire. The caller
+ * holds the lock.
+ */
+function dropDirtyOnlyLocked(shard: usize, entry: usize, h: u32): bool {
+  const tables = loadTables(shard);
+  const dirty = dirtyOf(tables);
+  const key = entry + ENTRY_KEY;
+  const keyLen = entryKeyLen(entry);
+  if (!dirty || tableFind(readOf(tables), h, key, keyLen) == entry) return false;
+  if (tableRemoveLocked(dirty, h, key, keyLen) != entry) return false;
+  crashPoint();
+  store32(entry + ENTRY_VALUE, EXPUNGED);
+  retire(entry, KIND_ENTRY);
   return true;
 }
 
@@ -1226,8 +1279,9 @@ export function mapCompact(map: usize, watermark: u64): i32 {
       if (!entry) continue;
       const value = load32(entry + ENTRY_VALUE);
       if (!isLive(value) || !valueIsTombstone(<usize>value) || valueVersion(<usize>value) > watermark) continue;
-      // Only lock holders replace a tombstone, so this CAS cannot fail.
-      cas32(entry + ENTRY_VALUE, value, DELETED);
+      // Only lock holders replace a tombstone, so this CAS cannot fail. An
+      // entry in dirty only leaves the tables with it.
+      if (!dropDirtyOnlyLocked(shard, entry, tableHashAt(holder, i))) cas32(entry + ENTRY_VALUE, value, DELETED);
       crashPoint();
       atomicAdd32(state + STATE_TOMBSTONES, -1);
       statsCount(STAT_COMPACTED);

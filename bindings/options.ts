@@ -148,7 +148,7 @@ export interface AttachOptions<V = unknown> {
 
 /** A snapshot of the map's counters. Every figure covers all threads, those that have ended too. */
 export interface SyncMapStats {
-  /** Present keys. */
+  /** Keys, as `size` counts them (an expired value counts until it is removed). */
   size: number;
   /** Bytes allocated and not yet freed: entries, values, tables, scratch regions, blocks awaiting reclamation. */
   bytesInUse: number;

@@ -615,7 +615,11 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     if (r < 0) fail(r, what);
   }
 
-  /** The number of present keys, exact at the moment it is read. */
+  /**
+   * The number of keys, exact at the moment it is read. In a map with ttlMs, a
+   * key whose value has expired counts until it is removed: by a write that
+   * meets it, or by the sweeper (startSweeper()); reads never see it.
+   */
   get size(): number {
     return this.#size(this.#n.size);
   }
@@ -800,7 +804,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const what = this.#n.getRemainingTtl;
     const a = this.#a ?? closed(what);
     if (a.handle.map === 'locked') return this.has(key) ? Infinity : 0;
-    a.clock();
+    a.core.tick(); // the time now, not as of the last tick: the answer is a duration
     let r: number;
     try {
       r = a.ex.sm_remainingMs(a.keys.write(key, a, what));
@@ -899,6 +903,9 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     } catch (error) {
       throw trapped(a, error);
     }
+    // A compaction that began after the check above may have removed tombstones
+    // this walk would have reported: then this delta is not whole either.
+    if (since < ex.sm_watermark()) return { version, reset: true, complete: false, upserts: [], deletes: [] };
     // Versions taken after `version` was read may show up: leave them for next time.
     const wanted = changes.filter((c) => c.version <= version).sort((x, y) => x.version - y.version);
     const complete = wanted.length <= limit;
@@ -946,7 +953,15 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       const left = deadline - performance.now();
       if (left <= 0) return version;
       const wait = waitAsync64(word.view, word.index, BigInt(since), left === Infinity ? undefined : left);
-      if (wait.async) await wait.value;
+      if (!wait.async) continue;
+      // A pending Atomics.waitAsync holds nothing on Node's event loop: a timer
+      // keeps the process alive until the timeout, as a caller awaiting it expects.
+      const alive = left === Infinity ? undefined : setTimeout(() => {}, left);
+      try {
+        await wait.value;
+      } finally {
+        if (alive !== undefined) clearTimeout(alive);
+      }
     }
   }
 
