@@ -191,7 +191,7 @@ describe('issue 8 §1: a 12 MiB map filled, then every key deleted', () => {
     const perWorker: number[][] = [];
     const fullness: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const done = workers.map((w) => firstMessage<{ stored: number; error?: string }>(w));
+      const done = workers.map((w) => new Promise((resolve) => w.once('message', resolve)));
       Atomics.store(control, 0, round);
       Atomics.notify(control, 0);
       const replies = await Promise.all(
