@@ -82,3 +82,58 @@ export function awaitWord(control: Int32Array, index: number, atLeast: number, l
     Atomics.wait(control, index, seen, 50);
   }
 }
+
+// ── issue 8 (seeded randomness, settling reclamation, error codes) ─────────
+
+/**
+ * The seed a randomized test runs with: SYNCMAP_TEST_SEED when set (to replay
+ * a failure), else `fallback`. Tests print it in every failure message.
+ */
+export function testSeed(fallback: number): number {
+  const fromEnv = process.env.SYNCMAP_TEST_SEED;
+  return fromEnv === undefined || fromEnv === '' ? fallback : Number(fromEnv) >>> 0;
+}
+
+/** A seeded generator of floats in [0, 1) (mulberry32). */
+export function randomFrom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Runs `body`, adding `seed` to the message of anything it throws. */
+export async function withSeed<T>(seed: number, body: () => T | Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof Error) error.message = `[seed ${seed}; replay with SYNCMAP_TEST_SEED=${seed}] ${error.message}`;
+    throw error;
+  }
+}
+
+/** The `code` of what `body` throws, or undefined when it returns. */
+export function codeOf(body: () => unknown): string | undefined {
+  try {
+    body();
+    return undefined;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code !== 'string') throw error;
+    return code;
+  }
+}
+
+/**
+ * Lets reclamation free everything retired so far, as far as other threads'
+ * pins allow: each collect() advances the epoch up to three times.
+ */
+export function settle(map: object, rounds = 2): void {
+  for (let i = 0; i < rounds; i++) internalForHelpers.collect(map as never);
+}
+
+import * as internalForHelpers from '../build/bindings/internal.js';
