@@ -288,7 +288,7 @@ export function valueNew(bytes: usize, len: usize): u32 {
     const n = min(CHUNK_BYTES, len - done);
     const chunk = allocOrCollect(CHUNK_HEADER_SIZE + n);
     if (!chunk) {
-      valueFree(block);
+      freeUnfinished(block);
       return 0;
     }
     store<u32>(chunk + CHUNK_NEXT, 0);
@@ -298,6 +298,22 @@ export function valueNew(bytes: usize, len: usize): u32 {
     done += n;
   }
   return <u32>block;
+}
+
+/**
+ * Frees a chunked value whose chain valueNew could not finish: every chunk it
+ * holds is a whole one (only the value's last chunk is shorter, and that one
+ * was never made), so chunkBlockSize, which takes the chain's end for the
+ * value's end, would free the last of them short.
+ */
+function freeUnfinished(block: usize): void {
+  let chunk = <usize>load<u32>(nextWord(block));
+  while (chunk) {
+    const next = <usize>load<u32>(chunk + CHUNK_NEXT);
+    free(chunk, PAGE_BYTES);
+    chunk = next;
+  }
+  free(block, PAGE_BYTES);
 }
 
 /** A tombstone: an empty block marked as a deletion, at `version` (versioned maps). */

@@ -71,7 +71,7 @@ import {
   capacityFor, slotEntry, slotHash, slotNext, slotRetire, tableCapacity, tableCount, tableEntryAt, tableFind,
   tableFree, tableFreePages, tableGrowLocked, tableHasRoom, tableHashAt, tableHeaderBytes, tableInsertLocked,
   tableHeaderSize, tableNew, tablePartner, tableRecountLocked, tableRemoveLocked, tableRetireSlotLocked, tableRunEnd,
-  tableSetPartner, tableSlotAt,
+  tableSetPartner, tableSlotAt, tableSlotAtIfPresent,
 } from "./table";
 import {
   SLOT_INTENT_A, SLOT_INTENT_B, SLOT_INTENT_OP, SLOT_INTENT_SHARD, SLOT_PIN, SLOT_WAITING, slotAt, slotHighWater,
@@ -968,7 +968,11 @@ function drainOrphan(table: usize): void {
     const capacity = tableCapacity(table);
     for (let i: u32 = 0; i < capacity; ) {
       const end = tableRunEnd(table, i);
-      let slot = tableSlotAt(table, i);
+      let slot = tableSlotAtIfPresent(table, i); // a drain that stopped half-way may have freed pages
+      if (!slot) {
+        i = end;
+        continue;
+      }
       for (; i < end; i++, slot = slotNext(slot)) {
         const entry = <usize>slotEntry(slot);
         if (entry <= TOMBSTONE_WORD) continue;
@@ -995,7 +999,11 @@ function freeEntriesOf(table: usize): void {
   const capacity = tableCapacity(table);
   for (let i: u32 = 0; i < capacity; ) {
     const end = tableRunEnd(table, i);
-    let slot = tableSlotAt(table, i);
+    let slot = tableSlotAtIfPresent(table, i); // pages a drain that stopped half-way freed: nothing left there
+    if (!slot) {
+      i = end;
+      continue;
+    }
     for (; i < end; i++, slot = slotNext(slot)) {
       const entry = <usize>slotEntry(slot);
       if (entry <= TOMBSTONE_WORD) continue;

@@ -193,6 +193,19 @@ export function tableSlotAt(table: usize, i: u32): usize {
   return slotAddress(table, load<u32>(table + TABLE_CAPACITY), i);
 }
 
+/**
+ * tableSlotAt for a table that may be partly freed (tableFreePages stopped
+ * half-way, on a table being retired): 0 when slot i's page is gone.
+ */
+export function tableSlotAtIfPresent(table: usize, i: u32): usize {
+  const capacity = load<u32>(table + TABLE_CAPACITY);
+  if (capacity <= INLINE_SLOTS) return slotAddress(table, capacity, i);
+  const p = i >> LOG2_PAGE_SLOTS;
+  if (capacity > ONE_LEVEL && !load<u32>(table + TABLE_HEADER_SIZE + ((<usize>(p >> LOG2_DIR_FANOUT)) << 2))) return 0;
+  const page = <usize>load<u32>(pageWord(table, capacity, p));
+  return page ? page + (<usize>(i & (PAGE_SLOTS - 1))) * TABLE_SLOT_SIZE : 0;
+}
+
 /** One past the last slot that lies in the same page as slot i. */
 // @ts-ignore: decorator
 @inline export function tableRunEnd(table: usize, i: u32): u32 {
