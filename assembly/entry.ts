@@ -385,7 +385,8 @@ export function bytesEqual(a: usize, b: usize, len: usize): bool {
 
 // How reclamation frees what this file lays out (reclaim.ts knows no layouts).
 function valueSize(block: usize): usize { return valueBlockSize(block); }
+function valueWeight(block: usize): usize { return VALUE_HEADER_SIZE + meta + valueLength(block); }
 function entrySize(entry: usize): usize { return entryBlockSize(entry); }
 function drainNone(entry: usize): void {}
-reclaimRegisterKind(KIND_VALUE, valueFreeChunks, valueSize);
-reclaimRegisterKind(KIND_ENTRY, drainNone, entrySize);
+reclaimRegisterKind(KIND_VALUE, valueFreeChunks, valueSize, valueWeight);
+reclaimRegisterKind(KIND_ENTRY, drainNone, entrySize, entrySize);

@@ -1020,7 +1020,9 @@ function freeEntriesOf(table: usize): void {
   }
 }
 
-reclaimRegisterKind(KIND_ORPHAN, drainOrphan, tableHeaderSize);
+/** What an orphan gives back: its tables, and about 64 bytes of entry and value per slot. */
+function orphanWeight(table: usize): usize { return (<usize>tableCapacity(table)) * 80; }
+reclaimRegisterKind(KIND_ORPHAN, drainOrphan, tableHeaderSize, orphanWeight);
 
 // ── Range, Size ────────────────────────────────────────────────────────────
 

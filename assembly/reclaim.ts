@@ -50,11 +50,16 @@
 //     is resumable), and unlinked before their own block is freed, so at most
 //     one block leaks.
 
-import { DEBUG, RETIRE_BATCH } from "./config";
+import { DEBUG, LOCK_WAIT_MS, RETIRE_BATCH } from "./config";
+import { futexWait } from "./atomics";
+import { reapIfDead } from "./mutex";
 import { RECLAIM_BASE } from "./heap";
 import { cas64, load32, load64, store32 } from "./atomics";
 import { free } from "./alloc";
-import { SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, slotAt, slotHighWater } from "./slots";
+import {
+  SLOT_BATCH_BYTES, SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, slotAt, slotHighWater,
+  slotIndex as slotIndexOf,
+} from "./slots";
 
 // @ts-ignore: decorator
 @inline const EPOCH: usize = RECLAIM_BASE;
@@ -72,6 +77,9 @@ import { SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, slotAt, s
 @inline const KIND_MASK: u32 = 7;
 // @ts-ignore: decorator
 @inline const TAG_ONE: u64 = 1 << 32;
+// A batch joins a limbo list once it holds about this many bytes.
+// @ts-ignore: decorator
+@inline const BATCH_BYTES: usize = 256 << 10;
 
 // ── kinds of objects ───────────────────────────────────────────────────────
 
@@ -91,6 +99,8 @@ import { SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, slotAt, s
 type Drain = (object: usize) => void;
 /** The size of the object's own block (still readable after drain). */
 type BlockSize = (object: usize) => usize;
+/** About how many bytes freeing the object gives back, its contents included (for batching). */
+type Weight = (object: usize) => usize;
 
 function drainNothing(object: usize): void {}
 function noSize(object: usize): usize { unreachable(); return 0; }
@@ -98,18 +108,22 @@ function noSize(object: usize): usize { unreachable(); return 0; }
 // Thread-local, like every global: each instance registers the same functions
 // when its module starts. Kinds 1 … 7 (0 would be indistinguishable from a
 // link with no kind).
-let drain1: Drain = drainNothing, size1: BlockSize = noSize;
-let drain2: Drain = drainNothing, size2: BlockSize = noSize;
-let drain3: Drain = drainNothing, size3: BlockSize = noSize;
-let drain4: Drain = drainNothing, size4: BlockSize = noSize;
+let drain1: Drain = drainNothing, size1: BlockSize = noSize, weight1: Weight = noSize;
+let drain2: Drain = drainNothing, size2: BlockSize = noSize, weight2: Weight = noSize;
+let drain3: Drain = drainNothing, size3: BlockSize = noSize, weight3: Weight = noSize;
+let drain4: Drain = drainNothing, size4: BlockSize = noSize, weight4: Weight = noSize;
 
 /** Tells reclamation how to free objects of `kind` (1 … 4). Called once per kind, at start. */
-export function reclaimRegisterKind(kind: u32, drain: Drain, size: BlockSize): void {
-  if (kind == 1) { drain1 = drain; size1 = size; }
-  else if (kind == 2) { drain2 = drain; size2 = size; }
-  else if (kind == 3) { drain3 = drain; size3 = size; }
-  else if (kind == 4) { drain4 = drain; size4 = size; }
+export function reclaimRegisterKind(kind: u32, drain: Drain, size: BlockSize, weight: Weight): void {
+  if (kind == 1) { drain1 = drain; size1 = size; weight1 = weight; }
+  else if (kind == 2) { drain2 = drain; size2 = size; weight2 = weight; }
+  else if (kind == 3) { drain3 = drain; size3 = size; weight3 = weight; }
+  else if (kind == 4) { drain4 = drain; size4 = size; weight4 = weight; }
   else unreachable();
+}
+
+function weightOf(kind: u32): Weight {
+  return kind == 1 ? weight1 : kind == 2 ? weight2 : kind == 3 ? weight3 : weight4;
 }
 
 function drainOf(kind: u32): Drain {
@@ -159,9 +173,10 @@ export function reclaimBind(bound: usize): void {
  *
  * The object joins this thread's batch in one store (the slot's batch head),
  * after its link is written, so a reaper always finds a well-formed batch. The
- * batch joins a limbo list every RETIRE_BATCH objects, tagged with the epoch
- * read then, after every object in it was unlinked: an object may be kept
- * longer than it needs, never freed sooner.
+ * batch joins a limbo list every RETIRE_BATCH objects, or sooner once it holds
+ * BATCH_BYTES (a thread overwriting a few large values would otherwise keep 31
+ * of them back), tagged with the epoch read then, after every object in it was
+ * unlinked: an object may be kept longer than it needs, never freed sooner.
  */
 export function retire(object: usize, kind: u32): void {
   if (DEBUG) assert(pinDepth > 0 && (object & KIND_MASK) == 0 && kind != 0 && kind <= KIND_MASK);
@@ -171,7 +186,9 @@ export function retire(object: usize, kind: u32): void {
   store<u32>(slot + SLOT_BATCH_HEAD, <u32>object); // the object is in the batch from here on
   const count = load<u32>(slot + SLOT_BATCH_COUNT) + 1;
   store<u32>(slot + SLOT_BATCH_COUNT, count);
-  if (count >= RETIRE_BATCH) {
+  const bytes = load<u32>(slot + SLOT_BATCH_BYTES) + <u32>min(weightOf(kind)(object), BATCH_BYTES);
+  store<u32>(slot + SLOT_BATCH_BYTES, bytes);
+  if (count >= RETIRE_BATCH || bytes >= <u32>BATCH_BYTES) {
     flushBatch(slot);
     tryAdvance();
   }
@@ -185,6 +202,7 @@ function flushBatch(owner: usize): void {
   pushChain(LIMBO + ((<usize>load32(EPOCH)) << 3), first, last);
   store<u32>(owner + SLOT_BATCH_HEAD, 0);
   store<u32>(owner + SLOT_BATCH_COUNT, 0);
+  store<u32>(owner + SLOT_BATCH_BYTES, 0);
 }
 
 /** Links the chain first … last on top of the list at `listAt`. */
@@ -210,7 +228,11 @@ export function tryAdvance(): bool {
   const slots = slotHighWater();
   for (let i: u32 = 0; i < slots; i++) {
     const pinned = load32(slotAt(i) + SLOT_PIN);
-    if (pinned != 0 && (pinned & PIN_EPOCH_MASK) != current) return false;
+    if (pinned != 0 && (pinned & PIN_EPOCH_MASK) != current) {
+      blocker = slotAt(i);
+      blockerPin = pinned;
+      return false;
+    }
   }
   const next = epoch == 2 ? 0 : epoch + 1;
   if (cas32Epoch(epoch, next) != epoch) return false;
@@ -247,6 +269,47 @@ function freeList(listAt: usize): void {
     free(object, sizeOf(kind)(object));
     head = load64(listAt);
   }
+}
+
+// Thread-local: the slot (and its pin word) that last stopped tryAdvance.
+let blocker: usize = 0;
+let blockerPin: u32 = 0;
+
+/**
+ * Frees everything retired so far, this thread's batch included: advances the
+ * epoch three times, waiting for a thread pinned at an older epoch to move on
+ * (an operation takes microseconds, but a thread can be descheduled in one)
+ * for at most `patienceMs`, reaping it if it has died. Returns whether all
+ * three advances happened. Only for a thread that is not pinned (it holds no
+ * reference to anything shared): the bindings' last resort before FULL.
+ */
+export function collectWaiting(patienceMs: f64): bool {
+  if (DEBUG) assert(pinDepth == 0);
+  let advances = 0;
+  let waited: f64 = 0;
+  let sinceReap: f64 = 0;
+  while (advances < 3) {
+    pin();
+    flushBatch(slot);
+    const advanced = tryAdvance();
+    unpin();
+    if (advanced) {
+      advances++;
+      continue;
+    }
+    if (waited >= patienceMs || !blocker) return false;
+    // Sleep until the thread in the way changes its pin word (its operation
+    // ends), for a millisecond at most.
+    if (futexWait(blocker + SLOT_PIN, blockerPin, 1) == 2) {
+      waited += 1;
+      sinceReap += 1;
+      if (sinceReap >= LOCK_WAIT_MS) {
+        sinceReap = 0;
+        reapIfDead(slotIndexOf(blocker) + 1);
+      }
+    }
+  }
+  return true;
 }
 
 /** Advances as far as the other threads allow; frees all that can be freed. */

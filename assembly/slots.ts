@@ -11,7 +11,7 @@
 //   ├───────────┬────────────┬──────────┬─────────────┬─────┬─────┤
 //   │ batchTail │ batchCount │ intentOp │ intentShard │ A   │ B   │  +40 … +64
 //   ├───────────┴────────────┴──────────┴─────────────┴─────┴─────┤
-//   │ carveNext │ carveEnd  │ waiting │ —  │ statistics (stats.ts)│  +64 … +160
+//   │ carveNext │ carveEnd  │ waiting │ batchBytes │ statistics   │  +64 … +160
 //   └──────────────────────────────────────────────────────────────┘
 //
 //   owner      Who holds the slot, in one word so that every change of hands
@@ -40,7 +40,7 @@
 //   counters   Bytes this thread allocated / freed (alloc.ts); never reset, so
 //              the sums over all slots stay exact when a slot is reused.
 //   batch      The owner's retired objects not yet in a shared limbo list
-//              (reclaim.ts): head, tail, count. Written only by the owner, plain,
+//              (reclaim.ts): head, tail, count, and about how many bytes. Written only by the owner, plain,
 //              so that the list is well formed at every instruction; a reaper
 //              hands a dead owner's batch on to reclamation (reclaimAdoptBatch).
 //   waiting    1 while the owner waits for a lock (mutex.ts): it is then in
@@ -90,6 +90,8 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, free } from "./alloc";
 @inline export const SLOT_CARVE: usize = 64;
 // @ts-ignore: decorator
 @inline export const SLOT_WAITING: usize = 72;
+// @ts-ignore: decorator
+@inline export const SLOT_BATCH_BYTES: usize = 76;
 // @ts-ignore: decorator
 @inline export const SLOT_STATS: usize = 80;
 
@@ -200,6 +202,7 @@ export function slotRelease(slot: usize): void {
   store32(slot + SLOT_CARVE, 0);
   store32(slot + SLOT_CARVE + 4, 0);
   store32(slot + SLOT_WAITING, 0);
+  store32(slot + SLOT_BATCH_BYTES, 0);
   store32(slot + SLOT_SCRATCH_CAP, 0);
   store32(slot + SLOT_SCRATCH, 0);
   store32(slot + SLOT_CACHE, 0);

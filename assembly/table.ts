@@ -530,4 +530,5 @@ export function tableRecountLocked(table: usize): void {
 // pages, then its header block. Its entries are not its own.
 /** The header block's size, as a function reclamation can call. */
 export function tableHeaderSize(table: usize): usize { return tableHeaderBytes(table); }
-reclaimRegisterKind(KIND_TABLE, tableFreePages, tableHeaderSize);
+function tableWeight(table: usize): usize { return tableBytes(table); }
+reclaimRegisterKind(KIND_TABLE, tableFreePages, tableHeaderSize, tableWeight);
