@@ -32,8 +32,9 @@ export interface MetricsOptions {
   prefix?: string;
   /**
    * Time one load in this many, in this thread, for the read-latency
-   * histogram (a timed load costs two `process.hrtime.bigint()` calls, about
-   * 0.1 µs). Default 64; 1 times every load.
+   * histogram. A timed load costs about 0.3 µs more (two
+   * `process.hrtime.bigint()` calls and the histogram's atomic adds), so the
+   * default, 64, adds about 5 ns to a load on average. 1 times every load.
    */
   sampleEvery?: number;
   /**
@@ -71,8 +72,9 @@ export interface LoadLatencyHandle {
 const DEFAULT_BUCKETS: readonly number[] = Object.freeze(Array.from({ length: 12 }, (_, i) => 1e-6 * 2 ** i));
 const DEFAULT_PREFIX = 'syncmap_';
 /**
- * One load in 64: at the ~100 ns a load takes, a timed load costs about as
- * much again, so sampling adds under 2% to the load path on average.
+ * One load in 64: a timed load took ~0.3 µs more than a plain one here
+ * (Node 20, 2 vCPUs; a load of a kept string key ~150-250 ns), so sampling
+ * adds ~5 ns, a few percent, to a load on average.
  */
 const DEFAULT_SAMPLE_EVERY = 64;
 
