@@ -113,7 +113,7 @@ console.log(
   `informer: ${PODS} pods listed, then ${counts.adds} adds, ${counts.updates} updates, ` +
     `${counts.deletes} deletes (${counts.missed} missed by the watch)`,
 );
-console.log(`readers: ${READERS} workers, ${lookups} lookups by UID, ${Math.round((100 * found) / lookups)}% found`);
+console.log(`readers: ${READERS} workers, ${lookups} lookups by UID, ${found} found (${Math.round((100 * found) / lookups)}%)`);
 console.log(`by phase, as a reader last counted: ${PHASES.map((p) => `${p} ${byPhase[p] ?? 0}`).join(', ')}`);
 console.log(`expired by TTL and swept: ${cache.stats().expirations} (the pods whose delete was missed)`);
 console.log(`cache matches the cluster: ${matches ? 'yes' : 'NO'} (${snapshot.size} pods)`);
