@@ -59,6 +59,7 @@ export interface MetricsOptions {
  * next to the map's handle).
  */
 export interface LoadLatencyHandle {
+  /** What this object is: sampleLoads() checks it. */
   readonly kind: 'syncmap-load-latency';
   /** The histogram's counts (see LatencyLayout below). */
   readonly buffer: SharedArrayBuffer;
@@ -476,12 +477,11 @@ const sameList = (a: readonly unknown[], b: readonly unknown[]): boolean => a.le
  * Throws SyncMapArgumentError (ERR_SYNCMAP_INVALID_ARGUMENT) for a bad option
  * or a metric name the registry already holds, and registers nothing then.
  */
-export function registerMetrics(map: ConcurrentMap<any, any>, options?: MetricsOptions): () => void {
+export function registerMetrics(map: ConcurrentMap<unknown, unknown>, options?: MetricsOptions): () => void {
   const what = 'registerMetrics';
   if (!(map instanceof ConcurrentMap)) throw new SyncMapArgumentError(`${what}: map must be a SyncMap or LockedMap (a map object, not its handle)`);
   const { registry, prefix, sampleEvery, buckets, labels } = checkOptions(options);
-  const m = map as ConcurrentMap<unknown, unknown>;
-  m.stats(); // a closed map fails here, before anything is registered
+  map.stats(); // a closed map fails here, before anything is registered
 
   const labelNames = Object.keys(labels).sort();
   let byPrefix = groups.get(registry);
@@ -494,7 +494,7 @@ export function registerMetrics(map: ConcurrentMap<any, any>, options?: MetricsO
       );
     }
     for (const other of existing.sources) {
-      if (other.map === m) throw new SyncMapArgumentError(`${what}: this map is already registered in this registry under prefix ${prefix}`);
+      if (other.map === map) throw new SyncMapArgumentError(`${what}: this map is already registered in this registry under prefix ${prefix}`);
       if (labelNames.every((name) => other.labels[name] === labels[name])) {
         throw new SyncMapArgumentError(
           `${what}: another map is registered under prefix ${prefix} with the same labels ${JSON.stringify(labels)}: give each map its own`,
@@ -502,7 +502,7 @@ export function registerMetrics(map: ConcurrentMap<any, any>, options?: MetricsO
       }
     }
   }
-  let latency = latencies.get(m);
+  let latency = latencies.get(map);
   if (latency !== undefined && (latency.handle.every !== sampleEvery || !sameList(latency.handle.buckets, buckets))) {
     throw new SyncMapArgumentError(
       `${what}: this map's loads are already sampled with sampleEvery ${latency.handle.every} and buckets ` +
@@ -518,11 +518,11 @@ export function registerMetrics(map: ConcurrentMap<any, any>, options?: MetricsO
   if (latency === undefined) {
     const buffer = new SharedArrayBuffer(2 * row(buckets.length) * BigInt64Array.BYTES_PER_ELEMENT);
     latency = { handle: Object.freeze({ kind: 'syncmap-load-latency', buffer, every: sampleEvery, buckets }), users: 0 };
-    latencies.set(m, latency);
-    installSampler(m, latency.handle);
+    latencies.set(map, latency);
+    installSampler(map, latency.handle);
   }
   latency.users++;
-  const source: Source = { map: m, labels, latency, stats: null, last: new Map() };
+  const source: Source = { map, labels, latency, stats: null, last: new Map() };
   group.sources.add(source);
   return () => removeSource(group, source);
 }
@@ -533,7 +533,7 @@ export function registerMetrics(map: ConcurrentMap<any, any>, options?: MetricsO
  * pass it to the worker with the map's handle, and call sampleLoads() there.
  * Throws when `map` is not registered.
  */
-export function loadLatencyHandle(map: ConcurrentMap<any, any>): LoadLatencyHandle {
+export function loadLatencyHandle(map: ConcurrentMap<unknown, unknown>): LoadLatencyHandle {
   const latency = latencies.get(map);
   if (latency === undefined) {
     throw new SyncMapArgumentError('loadLatencyHandle: the map is not registered: call registerMetrics(map) first, in this thread');
@@ -548,7 +548,7 @@ export function loadLatencyHandle(map: ConcurrentMap<any, any>): LoadLatencyHand
  * sampling; closing the map stops it too. Without it a worker's loads are
  * still counted by the counters, only not timed.
  */
-export function sampleLoads(map: ConcurrentMap<any, any>, handle: LoadLatencyHandle): () => void {
+export function sampleLoads(map: ConcurrentMap<unknown, unknown>, handle: LoadLatencyHandle): () => void {
   const what = 'sampleLoads';
   if (!(map instanceof ConcurrentMap)) throw new SyncMapArgumentError(`${what}: map must be a SyncMap or LockedMap (attached in this thread)`);
   const h = handle as Partial<LoadLatencyHandle> | null | undefined;
@@ -558,7 +558,6 @@ export function sampleLoads(map: ConcurrentMap<any, any>, handle: LoadLatencyHan
   ) {
     throw new SyncMapArgumentError(`${what}: handle must be what loadLatencyHandle(map) returned`);
   }
-  const m = map as ConcurrentMap<unknown, unknown>;
-  installSampler(m, handle);
-  return () => stopSampler(m);
+  installSampler(map, handle);
+  return () => stopSampler(map);
 }
