@@ -144,7 +144,7 @@ interface Source {
   readonly latency: Latency;
   /** stats() of the scrape in progress (one call per scrape, so that all metrics agree), or null. */
   stats: SyncMapStats | null;
-  /** The last value each counter series exported: a counter never goes back (see counter() below). */
+  /** The last value each counter series exported: a counter never goes back (see collectCounter()). */
   readonly last: Map<string, number>;
 }
 
@@ -183,6 +183,7 @@ function live(group: Group): Source[] {
 /** One series of a metric: the labels it adds to the map's, and its value in stats(). */
 type Reading = [labels: Record<string, string>, value: (s: SyncMapStats) => number];
 
+/** A counter or gauge read from stats(): its name after the prefix, its help, the label its readings add. */
 interface Spec {
   readonly suffix: string;
   readonly help: string;
