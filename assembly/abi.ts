@@ -30,12 +30,12 @@ import {
   heapClaimInit, heapCountRecoveredLocks, heapIsReady, heapPublish, heapRecoveredLocks, heapRootMap,
 } from "./heap";
 import { allocCoalesces, allocInit, free, heapBytes } from "./alloc";
-import { allocOrCollect, memorySetSqueezer } from "./memory";
+import { allocOrCollect } from "./memory";
 import {
   MAX_THREAD_ID, bytesInUse, slotClaim, slotFreeScratch, slotIndex, slotRelease, slotSetScratch, slotsAttached,
   slotsScratchBytes,
 } from "./slots";
-import { collect, epochAdvances, pin, reclaimIsPinned, reclaimResetPin, unpin } from "./reclaim";
+import { collect, collectWaiting, epochAdvances, pin, reclaimIsPinned, reclaimResetPin, unpin } from "./reclaim";
 import { reapDead, reapThread, reaperBind, reaperRecoverSelf } from "./reaper";
 import { MAX_BLOCK, SIZE_CLASSES, classOf, classSize } from "./sizeclass";
 import { setLockPatience } from "./mutex";
@@ -43,7 +43,7 @@ import {
   ENTRY_KEY, ENTRY_VALUE, entryKeyLen, isLive, valueCopyTo, valueFree, valueIsTombstone, valueLength, valueNew,
   valueSetMeta, valueVersion,
 } from "./entry";
-import { STAT_COUNT, STAT_HITS, STAT_LOADS, STAT_WRITES, statsCount, statsTotal } from "./stats";
+import { STAT_COUNT, STAT_HITS, STAT_MISSES, STAT_WRITES, statsCount, statsTotal } from "./stats";
 import { tableCapacity, tableEntryAt } from "./table";
 import { sipHash13 } from "./hash";
 import {
@@ -95,7 +95,7 @@ import { faultAfter, faultFailAllocation } from "./faults";
 @inline const STAT_SCRATCH_BYTES: u32 = 6;
 // @ts-ignore: decorator
 @inline const STAT_COALESCES: u32 = 7;
-// Then the per-thread counters, summed (stats.ts): STAT_COUNTERS + STAT_LOADS …
+// Then the per-thread counters, summed (stats.ts): STAT_COUNTERS + STAT_MISSES …
 // @ts-ignore: decorator
 @inline const STAT_COUNTERS: u32 = 8;
 
@@ -163,7 +163,6 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
   setLockPatience(lockPatienceMs);
   map = heapRootMap();
   mapBind(map);
-  if (mapKind(map) != MAP_KIND_LOCKED) memorySetSqueezer(squeezeMap);
   locked = mapKind(map) == MAP_KIND_LOCKED;
   k0 = mapK0(map);
   k1 = mapK1(map);
@@ -176,11 +175,6 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
     return Status.FULL;
   }
   return <i32>slotIndex(claimed);
-}
-
-/** The squeezer memory.ts calls when memory runs out (mapSqueeze on this thread's map). */
-function squeezeMap(): u32 {
-  return map ? mapSqueeze(map) : 0;
 }
 
 /** The scratch region a thread needs to attach to the heap's map (0 if there is no map yet). */
@@ -326,16 +320,16 @@ export function sm_load(keyLen: usize): i32 {
   if (status) return status;
   if (locked) {
     status = lockedLoad(map, scratch, keyLen, hashKey(keyLen), scratch, true);
-    statsCount(STAT_LOADS);
-    if (status >= 0) statsCount(STAT_HITS);
+    statsCount(status >= 0 ? STAT_HITS : STAT_MISSES);
     return status;
   }
   pin();
   status = mapLoad(map, scratch, keyLen, hashKey(keyLen));
-  statsCount(STAT_LOADS);
   if (status == Status.OK) {
     statsCount(STAT_HITS);
     status = copyOut(result);
+  } else {
+    statsCount(STAT_MISSES);
   }
   unpin();
   return status;
@@ -347,14 +341,12 @@ export function sm_has(keyLen: usize): i32 {
   if (status) return status;
   if (locked) {
     status = lockedLoad(map, scratch, keyLen, hashKey(keyLen), 0, false);
-    statsCount(STAT_LOADS);
-    if (status >= 0) statsCount(STAT_HITS);
+    statsCount(status >= 0 ? STAT_HITS : STAT_MISSES);
     return status >= 0 ? 1 : status == Status.ABSENT ? 0 : status;
   }
   pin();
   status = mapLoad(map, scratch, keyLen, hashKey(keyLen));
-  statsCount(STAT_LOADS);
-  if (status == Status.OK) statsCount(STAT_HITS);
+  statsCount(status == Status.OK ? STAT_HITS : STAT_MISSES);
   unpin();
   return status == Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
 }
@@ -370,13 +362,19 @@ export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrev
   if (status) return status;
   const hash = hashKey(keyLen);
   if (locked) return lockedSwap(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch, wantPrevious);
+  status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
+  if (status == Status.FULL && makeRoom()) status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
+  return status;
+}
+
+function swapOnce(keyLen: usize, hash: u64, valueAt: usize, valueLen: usize, wantPrevious: bool, expiry: f64): i32 {
   const block = valueNew(scratch + valueAt, valueLen);
   if (!block) return Status.FULL;
   valueSetMeta(<usize>block, 0, <u64>expiry);
-  statsCount(STAT_WRITES);
   pin();
-  status = mapSwap(map, scratch, keyLen, hash, block);
+  let status = mapSwap(map, scratch, keyLen, hash, block);
   if (status == Status.OK) {
+    statsCount(STAT_WRITES);
     if (!result) status = Status.ABSENT;
     else if (wantPrevious) status = copyOut(result);
   }
@@ -385,6 +383,26 @@ export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrev
   return status;
 }
 
+/**
+ * The last resort of a write that failed with FULL, before it says so: with no
+ * pin and no lock held, gives back the entries deleted keys still hold in read
+ * tables (mapSqueeze), then frees everything retired so far, waiting a little
+ * for threads pinned at an older epoch (collectWaiting). True if the write is
+ * worth trying once more.
+ */
+function makeRoom(): bool {
+  if (locked || ranging || snapshotting || reclaimIsPinned()) return false;
+  pin();
+  mapSqueeze(map);
+  unpin();
+  collectWaiting(ROOM_PATIENCE_MS);
+  return true;
+}
+
+// How long a write about to fail with FULL waits for threads that hold reclamation back.
+// @ts-ignore: decorator
+@inline const ROOM_PATIENCE_MS: f64 = 100;
+
 /** The present value's length (copied), or ABSENT when the key was absent and the value was stored. */
 export function sm_loadOrStore(keyLen: usize, valueAt: usize, valueLen: usize, expiry: f64): i32 {
   let status = checkKey(keyLen);
@@ -392,8 +410,14 @@ export function sm_loadOrStore(keyLen: usize, valueAt: usize, valueLen: usize, e
   if (!status) status = checkExpiry(expiry);
   if (status) return status;
   if (locked) return lockedLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen, scratch);
+  status = loadOrStoreOnce(keyLen, valueAt, valueLen, expiry);
+  if (status == Status.FULL && makeRoom()) status = loadOrStoreOnce(keyLen, valueAt, valueLen, expiry);
+  return status;
+}
+
+function loadOrStoreOnce(keyLen: usize, valueAt: usize, valueLen: usize, expiry: f64): i32 {
   pin();
-  status = mapLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen, <u64>expiry);
+  let status = mapLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen, <u64>expiry);
   if (status == Status.OK) status = copyOut(result);
   else if (status == Status.ABSENT) statsCount(STAT_WRITES);
   unpin();
@@ -427,14 +451,20 @@ export function sm_compareAndSwap(
   if (locked) {
     status = lockedCompareAndSwap(map, scratch, keyLen, hashKey(keyLen), scratch + oldAt, oldLen, scratch + newAt, newLen);
   } else {
-    pin();
-    status = mapCompareAndSwap(
-      map, scratch, keyLen, hashKey(keyLen), scratch + oldAt, oldLen, scratch + newAt, newLen, <u64>expiry,
-    );
-    unpin();
+    status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
+    if (status == Status.FULL && makeRoom()) status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
   }
   if (status == Status.OK) statsCount(STAT_WRITES);
   return status == Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
+}
+
+function compareAndSwapOnce(keyLen: usize, oldAt: usize, oldLen: usize, newAt: usize, newLen: usize, expiry: f64): i32 {
+  pin();
+  const status = mapCompareAndSwap(
+    map, scratch, keyLen, hashKey(keyLen), scratch + oldAt, oldLen, scratch + newAt, newLen, <u64>expiry,
+  );
+  unpin();
+  return status;
 }
 
 /** 1 if the value equalled the old bytes and was deleted, else 0. */
@@ -586,11 +616,19 @@ export function sm_add(keyLen: usize, delta: f64, expiry: f64): i32 {
   if (!status) status = checkExpiry(expiry);
   if (status) return status;
   if (locked || maxValueBytes < 8) return Status.BAD_ARGUMENT;
+  status = addOnce(keyLen, delta, expiry);
+  if (status == Status.FULL && makeRoom()) status = addOnce(keyLen, delta, expiry);
+  return status;
+}
+
+function addOnce(keyLen: usize, delta: f64, expiry: f64): i32 {
   const temp = scratch + ((keyLen + 7) & ~<usize>7); // past the key: room for 8 bytes is always there
-  statsCount(STAT_WRITES);
   pin();
-  status = mapAdd(map, scratch, keyLen, hashKey(keyLen), delta, <u64>expiry, temp);
-  if (status == Status.OK) status = copyOut(result);
+  let status = mapAdd(map, scratch, keyLen, hashKey(keyLen), delta, <u64>expiry, temp);
+  if (status == Status.OK) {
+    statsCount(STAT_WRITES);
+    status = copyOut(result);
+  }
   unpin();
   return status;
 }
@@ -836,7 +874,8 @@ export function sm_debugFaultAfter(crashPoints: u32): void {
 
 /**
  * Debug build only (a no-op otherwise): the n-th allocation this thread makes
- * for the map fails, as if memory were exhausted (faults.ts).
+ * for the map fails, and every later one until this is called with 0, as if
+ * memory were exhausted (faults.ts).
  */
 export function sm_debugFailAllocation(n: u32): void {
   faultFailAllocation(n);

@@ -71,7 +71,7 @@
 import { ALLOC_BASE, FREE_HEADS_BASE, HEADER_INIT_ACCOUNT, HEAP_START } from "./heap";
 import { cas32, cas64, load32, load64, store32, store64 } from "./atomics";
 import { MAX_BLOCK, SIZE_CLASSES, classAlign, classOf, classSize } from "./sizeclass";
-import { MUTEX_SIZE, lock, unlock, lockTakeOver } from "./mutex";
+import { MUTEX_SIZE, lock, lockTakeOver, tryLock, unlock } from "./mutex";
 import { crashPoint } from "./faults";
 
 // @ts-ignore: decorator
@@ -294,6 +294,28 @@ export function allocReusing(size: usize, freedBytes: u64): usize {
 
 // @ts-ignore: decorator
 @inline const COALESCE_MIN: usize = 64 << 10;
+
+/**
+ * Coalesces without waiting for a failure, after a large share of the heap
+ * (a quarter) has been freed since the last time: a clear(), or most keys
+ * deleted. Then free memory is merged while it is mostly in long runs, before
+ * new small blocks are placed in its scattered holes: a map refilled after
+ * clear() otherwise put its new entries and values into the freed holes all
+ * over the heap and ran out of 4 KiB runs for its tables with a third of its
+ * memory free. Never waits: if a coalesce is under way, it is skipped.
+ * `freedBytes` as for allocReusing.
+ */
+export function allocCoalesceIfWorth(freedBytes: u64): void {
+  if (!ASC_FEATURE_THREADS || !load32(BITMAP)) return;
+  const last = load64(COALESCED_AT);
+  if (freedBytes <= last || freedBytes - last < <u64>max(COALESCE_MIN, heapBytes() >> 2)) return;
+  if (!tryLock(COALESCE_LOCK, owner)) return;
+  if (load64(COALESCED_AT) == last) {
+    store64(COALESCED_AT, freedBytes);
+    coalesce();
+  }
+  unlock(COALESCE_LOCK);
+}
 
 /**
  * A block of class `c` from free memory of other classes: a small one carved
@@ -558,4 +580,3 @@ export function allocRecoverCoalesce(deadOwner: u32): bool {
   unlock(COALESCE_LOCK);
   return true;
 }
-

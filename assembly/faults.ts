@@ -12,23 +12,34 @@ import { DEBUG } from "./config";
 
 // Thread-local: crash points left before the trap; 0 = disarmed.
 let countdown: u32 = 0;
-// Thread-local: allocations left before one fails; 0 = disarmed.
+// Thread-local: allocations left before they fail; 0 = disarmed.
 let allocationsLeft: u32 = 0;
+let failing = false;
 
 export function faultAfter(crashPoints: u32): void {
   countdown = crashPoints;
 }
 
-/** Arms the allocation fault: the n-th allocation this thread makes for the map fails (FULL). */
+/**
+ * Arms the allocation fault: the n-th allocation this thread makes for the map
+ * fails (FULL), and so does every one after it until this is called with 0: as
+ * when memory is exhausted, so that a write's retry after making room
+ * (abi.ts, makeRoom) fails too and the failure reaches the caller.
+ */
 export function faultFailAllocation(n: u32): void {
   allocationsLeft = n;
+  failing = false;
 }
 
-/** True when this allocation is the one armed to fail (debug build only; memory.ts asks). */
+/** True when allocations are armed to fail from here on (debug build only; memory.ts asks). */
 // @ts-ignore: decorator
 @inline export function failAllocation(): bool {
   if (DEBUG) {
-    if (allocationsLeft && --allocationsLeft == 0) return true;
+    if (failing) return true;
+    if (allocationsLeft && --allocationsLeft == 0) {
+      failing = true;
+      return true;
+    }
   }
   return false;
 }

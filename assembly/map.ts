@@ -58,7 +58,7 @@ import { DEBUG } from "./config";
 import { atomicAdd32, atomicAdd64, cas32, cas64, futexWait, futexWake, load32, load64, store32, store64, xchg32 } from "./atomics";
 import { alloc, free } from "./alloc";
 import { allocOrCollect } from "./memory";
-import { ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, lockHeldBy, tryLock, unlock, lockTakeOver, reapIfDead } from "./mutex";
+import { ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, unlock, lockTakeOver, reapIfDead } from "./mutex";
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
 import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire } from "./reclaim";
@@ -1062,9 +1062,9 @@ export function mapSize(map: usize): u32 {
  * Gives back the entries of deleted keys: in Go's design a deleted key's entry
  * stays in the read table until a new dirty table is made from read (which
  * needs memory) and promoted, so a map whose keys were all deleted, at its
- * memory limit, could refuse every new key while it held none. For each shard
- * whose lock is free right now (never waiting: the caller may hold a lock of
- * its own, memory.ts), this promotes the dirty table if there is one, then
+ * memory limit, could refuse every new key while it held none. Shard by shard
+ * (a last resort of a write about to fail, which holds no lock: abi.ts,
+ * makeRoom), this promotes the dirty table if there is one, then
  * turns every DELETED entry of read into a tombstone and retires it, which
  * needs no memory at all. A reader probing read meanwhile finds the key
  * absent either way. Returns how many entries it retired. The caller is pinned.
@@ -1074,7 +1074,8 @@ export function mapSqueeze(map: usize): u32 {
   const shards = mapShardCount(map);
   for (let i: u32 = 0; i < shards; i++) {
     const shard = shardAt(map, i);
-    if (lockHeldBy(shard + SHARD_LOCK, owner) || !tryLock(shard + SHARD_LOCK, owner)) continue;
+    // The caller holds no lock (abi.ts, makeRoom), so waiting for one cannot deadlock.
+    if (!lock(shard + SHARD_LOCK, owner)) continue;
     let tables = loadTables(shard);
     if (dirtyOf(tables)) {
       promoteLocked(shard, tables);

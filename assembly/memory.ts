@@ -18,37 +18,21 @@ export function memorySetReaper(reap: Reap): void {
   reapDead = reap;
 }
 
-/**
- * Gives back the entries of deleted keys that the map still holds (map.ts,
- * mapSqueeze; registered by abi.ts for the thread's map): returns how many.
- */
-type Squeeze = () => u32;
-function squeezeNothing(): u32 { return 0; }
-let squeeze: Squeeze = squeezeNothing;
-
-export function memorySetSqueezer(fn: Squeeze): void {
-  squeeze = fn;
-}
 
 /**
  * A block of at least `size` bytes, or 0 when memory is exhausted. In turn:
  * the allocator; then, once the bump region is used up, the pins of dead
  * threads are released (they hold reclamation back) and whatever reclamation
  * can free is freed; then free memory of other sizes is split or coalesced
- * (alloc.ts, allocReusing); and last, the entries that deleted keys still hold
- * in read tables are given back (a map whose keys were all deleted, and that
- * no read has made promote, could otherwise be full while it holds no key).
+ * (alloc.ts, allocReusing). A write that still fails tries once more after
+ * giving back what deleted keys hold and waiting out old pins (abi.ts, makeRoom),
+ * with nothing held.
  */
 export function allocOrCollect(size: usize): usize {
   if (failAllocation()) return 0;
   let block = alloc(size);
   if (block) return block;
   reapDead();
-  collect();
-  block = alloc(size);
-  if (block) return block;
-  block = allocReusing(size, bytesFreed(HEADER_INIT_ACCOUNT));
-  if (block || !squeeze()) return block;
   collect();
   block = alloc(size);
   if (block) return block;

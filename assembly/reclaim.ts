@@ -55,9 +55,10 @@ import { futexWait } from "./atomics";
 import { reapIfDead } from "./mutex";
 import { RECLAIM_BASE } from "./heap";
 import { cas64, load32, load64, store32 } from "./atomics";
-import { free } from "./alloc";
+import { allocCoalesceIfWorth, free } from "./alloc";
+import { HEADER_INIT_ACCOUNT } from "./heap";
 import {
-  SLOT_BATCH_BYTES, SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, slotAt, slotHighWater,
+  SLOT_BATCH_BYTES, SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, bytesFreed, slotAt, slotHighWater,
   slotIndex as slotIndexOf,
 } from "./slots";
 
@@ -238,7 +239,7 @@ export function tryAdvance(): bool {
   if (cas32Epoch(epoch, next) != epoch) return false;
   store32(ADVANCES, load32(ADVANCES) + 1);
   const stale = next == 2 ? 0 : next + 1; // == epoch - 1 (mod 3)
-  freeList(LIMBO + ((<usize>stale) << 3));
+  if (freeList(LIMBO + ((<usize>stale) << 3))) allocCoalesceIfWorth(bytesFreed(HEADER_INIT_ACCOUNT));
   return true;
 }
 
@@ -253,9 +254,11 @@ export function tryAdvance(): bool {
 /**
  * Frees the objects of a limbo list one at a time: the object's contents first
  * (its kind's drain, resumable), then it is unlinked, then its block freed.
+ * True if the list held anything.
  */
-function freeList(listAt: usize): void {
+function freeList(listAt: usize): bool {
   let head = load64(listAt);
+  const any = <u32>head != 0;
   while (<u32>head) {
     const object = <usize><u32>head;
     const link = load<u32>(object + RETIRE_LINK);
@@ -269,6 +272,7 @@ function freeList(listAt: usize): void {
     free(object, sizeOf(kind)(object));
     head = load64(listAt);
   }
+  return any;
 }
 
 // Thread-local: the slot (and its pin word) that last stopped tryAdvance.

@@ -5,7 +5,9 @@
 // reset, so the totals stay exact when a slot passes to another thread.
 //
 //   counters (STAT_COUNT × u64 at SLOT_STATS)
-//   loads, hits        every load and has, and those that found the key
+//   misses, hits       loads and has() calls that missed, and that found the key
+//                      (each counted once: loads are their sum, so that no sum
+//                      read while threads count goes backwards)
 //   slowLoads          loads that had to take a shard's lock (key not in read)
 //   promotions         dirty tables promoted to read
 //   locks              shard locks taken
@@ -19,7 +21,7 @@ import { load64 } from "./atomics";
 import { SLOT_STATS, slotAt, slotHighWater } from "./slots";
 
 // @ts-ignore: decorator
-@inline export const STAT_LOADS: u32 = 0;
+@inline export const STAT_MISSES: u32 = 0;
 // @ts-ignore: decorator
 @inline export const STAT_HITS: u32 = 1;
 // @ts-ignore: decorator

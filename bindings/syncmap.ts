@@ -956,7 +956,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       if (!wait.async) continue;
       // A pending Atomics.waitAsync holds nothing on Node's event loop: a timer
       // keeps the process alive until the timeout, as a caller awaiting it expects.
-      const alive = left === Infinity ? undefined : setTimeout(() => {}, left);
+      const alive = left === Infinity ? undefined : setTimeout(() => {}, left + 100);
       try {
         await wait.value;
       } finally {
@@ -1079,7 +1079,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const size = this.#size(what);
     const ex = a.ex;
     try {
-      const loads = ex.sm_stat(Stat.LOADS);
+      const misses = ex.sm_stat(Stat.MISSES);
       const hits = ex.sm_stat(Stat.HITS);
       const stats: SyncMapStats = {
         size,
@@ -1091,9 +1091,9 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
         shards: a.shards,
         epochAdvances: ex.sm_stat(Stat.EPOCH_ADVANCES),
         locksRecovered: ex.sm_stat(Stat.LOCKS_RECOVERED),
-        loads,
+        loads: hits + misses,
         hits,
-        misses: loads - hits,
+        misses,
         slowLoads: ex.sm_stat(Stat.SLOW_LOADS),
         promotions: ex.sm_stat(Stat.PROMOTIONS),
         lockAcquisitions: ex.sm_stat(Stat.LOCKS),

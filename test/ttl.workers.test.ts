@@ -68,10 +68,13 @@ describe('the sweeper', () => {
       const detail =
         `after each round: ${levels.map(mb).join(', ')}; ` +
         `the same keys deleted with delete(): ${mb(reference)}`;
-      // Bounded: no higher after the last round than after the fourth, give or take 10%,
-      // and within 256 KiB (or 10%) of what delete() leaves.
-      expect(last - empty, detail).toBeLessThanOrEqual((levels[3]! - empty) * 1.1 + 64 * 1024);
-      expect(last - empty, detail).toBeLessThanOrEqual((reference - empty) * 1.1 + 256 * 1024);
+      // Bounded: the late rounds peak no higher than the early ones (within 256 KiB: what sits
+      // in retire batches and limbo lists at the moment of a reading varies by that much), and
+      // within 512 KiB (or 10%) of what delete() leaves. Unbounded, this grew by ~0.2 MiB a round.
+      const early = Math.max(...levels.slice(1, 9));
+      const late = Math.max(...levels.slice(-8));
+      expect(late - empty, detail).toBeLessThanOrEqual((early - empty) * 1.1 + 256 * 1024);
+      expect(last - empty, detail).toBeLessThanOrEqual((reference - empty) * 1.1 + 512 * 1024);
       churned.close();
       deleted.close();
     },
