@@ -57,6 +57,7 @@ import {
   mapShardTable, mapSize, mapSwap, mapSweep, mapTick, mapTombstones, mapUnfreeze, mapValueKind, mapVerify,
   mapVersion, mapVersionWord, mapWalkBegin, mapWalkEnd, mapWatermark, mapRaiseLow, mapShardSize, mapShardLockTakes,
   mapSqueeze,
+  mapSqueezeDue,
   result,
 } from "./map";
 import { Status } from "./status";
@@ -388,10 +389,12 @@ function swapOnce(keyLen: usize, hash: u64, valueAt: usize, valueLen: usize, wan
  * pin and no lock held, gives back the entries deleted keys still hold in read
  * tables (mapSqueeze), then frees everything retired so far, waiting a little
  * for threads pinned at an older epoch (collectWaiting). True if the write is
- * worth trying once more.
+ * worth trying once more. At most once per so many writes (mapSqueezeDue):
+ * otherwise the write fails at once, and its caller evicts.
  */
 function makeRoom(): bool {
   if (locked || ranging || snapshotting || reclaimIsPinned()) return false;
+  if (!mapSqueezeDue(map, statsTotal(STAT_WRITES))) return false;
   pin();
   mapSqueeze(map);
   unpin();
