@@ -479,6 +479,12 @@ export function attachTo<K, V>(
     if (o.values === undefined) {
       throw new SyncMapArgumentError(`${what}: the map uses a custom value codec; pass it again as options.values`);
     }
+    if (typeof o.values === 'string') {
+      // A built-in codec would decode the custom codec's bytes as garbage.
+      throw new SyncMapArgumentError(
+        `${what}: the map uses a custom value codec; options.values must be that { encode, decode } codec, got '${o.values}'`,
+      );
+    }
     values = valueOption<V>(o.values, what);
   } else {
     if (o.values !== undefined) {

@@ -298,11 +298,27 @@ const bytesKeys: KeyCodec<Uint8Array> = {
   id: 3,
   write(key, scratch, what) {
     if (!(key instanceof Uint8Array)) throw new SyncMapKeyTypeError(`${what}: key must be a Uint8Array, got ${describe(key)}`);
+    if (isDetached(key)) throw new SyncMapKeyTypeError(`${what}: key is a Uint8Array whose buffer was transferred (detached)`);
     if (key.length > scratch.maxKeyBytes) throw keyTooLarge(what, scratch.maxKeyBytes, key.length);
     return writeBytes(key, scratch, 0);
   },
   read: copyBytes,
 };
+
+/**
+ * Whether `bytes` views a buffer that was transferred away. Such a view reads
+ * as empty, but copying from it throws a TypeError; Node 20 has no
+ * ArrayBuffer#detached, and slicing a detached buffer throws.
+ */
+function isDetached(bytes: Uint8Array): boolean {
+  if (bytes.byteLength !== 0) return false;
+  try {
+    bytes.buffer.slice(0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
 
 /** Writes a float64 at an 8-byte-aligned offset, with every NaN as the same bits. */
 function writeFloat(value: number, scratch: Scratch, at: number): void {
@@ -403,6 +419,7 @@ const bytesValues: ValueMarshal<Uint8Array> = {
   userCode: false,
   prepare(value, what) {
     if (!(value instanceof Uint8Array)) throw encodingError(what, `value must be a Uint8Array, got ${describe(value)}`);
+    if (isDetached(value)) throw encodingError(what, 'value is a Uint8Array whose buffer was transferred (detached)');
     return undefined;
   },
   keep: keepAsIs,
@@ -526,6 +543,7 @@ export function customValues<V>(codec: ValueCodec<V>): ValueMarshal<V> {
       if (!(bytes instanceof Uint8Array)) {
         throw encodingError(what, `the custom codec's encode() must return a Uint8Array, got ${describe(bytes)}`);
       }
+      if (isDetached(bytes)) throw encodingError(what, "the custom codec's encode() returned a detached Uint8Array");
       return bytes;
     },
     // The codec may hand out one buffer for every call: copy the first of two.

@@ -8,7 +8,10 @@ import { isDeepStrictEqual } from 'node:util';
 import v8 from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { internal, SyncMap, SyncMapValueEncodingError, SyncMapValueTooLargeError, type ValueCodec, type ValueKind } from './helpers.js';
+import {
+  internal, SyncMap, SyncMapArgumentError, SyncMapKeyTypeError, SyncMapValueEncodingError, SyncMapValueTooLargeError,
+  type ValueCodec, type ValueKind,
+} from './helpers.js';
 
 /**
  * A value as the structured codec must give it back: deep-equal, with the same
@@ -352,6 +355,34 @@ describe('a custom codec', () => {
     map.close();
   });
 
+  it("refuses attach() with a built-in codec's name, which would decode its bytes as garbage", () => {
+    const map = SyncMap.createSync<string, { x: number; y: number }>({ values: pointCodec });
+    map.store('p', { x: 1, y: 2 });
+    for (const values of ['json', 'structured', 'string'] as const) {
+      expect(() => SyncMap.attach(map.handle, { values })).toThrow(SyncMapArgumentError);
+      expect(() => SyncMap.attach(map.handle, { values })).toThrow(`must be that { encode, decode } codec, got '${values}'`);
+    }
+    expect(map.stats().threads).toBe(1); // the refused attachments took no slot
+    expect(map.load('p')).toEqual({ x: 1, y: 2 });
+    map.close();
+  });
+
+  it('refuses a detached Uint8Array from encode(), and stores nothing', () => {
+    const detaching: ValueCodec<number> = {
+      encode: (n) => {
+        const bytes = new Uint8Array([n]);
+        structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+        return bytes;
+      },
+      decode: (bytes) => bytes[0]!,
+    };
+    const map = SyncMap.createSync<string, number>({ values: detaching });
+    expect(() => map.store('k', 1)).toThrow(SyncMapValueEncodingError);
+    expect(() => map.store('k', 1)).toThrow('returned a detached Uint8Array');
+    expect(map.size).toBe(0);
+    map.close();
+  });
+
   it('decodes range() values after leaving the core, with a copy it may keep', () => {
     const seen: Uint8Array[] = [];
     const keeping: ValueCodec<number> = {
@@ -404,6 +435,24 @@ describe('keys', () => {
     expect(map.load(new Uint8Array([1, 2, 3]))).toBe('b');
     const [k] = [...map.keys()].filter((key) => key.length === 3);
     expect(k!.buffer instanceof SharedArrayBuffer).toBe(false);
+    map.close();
+  });
+
+  it("'bytes' keys and values whose buffer was transferred are refused, not taken for empty", () => {
+    const map = SyncMap.createSync<Uint8Array, Uint8Array>({ keys: 'bytes', values: 'bytes' });
+    const detached = (): Uint8Array => {
+      const bytes = new Uint8Array([1, 2, 3]);
+      structuredClone(bytes.buffer, { transfer: [bytes.buffer] });
+      return bytes;
+    };
+    map.store(new Uint8Array(), new Uint8Array([9]));
+    expect(() => map.store(detached(), new Uint8Array([1]))).toThrow(SyncMapKeyTypeError);
+    expect(() => map.load(detached())).toThrow('buffer was transferred (detached)');
+    expect(() => map.store(new Uint8Array([1]), detached())).toThrow(SyncMapValueEncodingError);
+    expect(() => map.store(new Uint8Array([1]), detached())).toThrow('buffer was transferred (detached)');
+    // The empty key is still there, unchanged, and nothing else was stored.
+    expect(map.size).toBe(1);
+    expect(map.load(new Uint8Array())).toEqual(new Uint8Array([9]));
     map.close();
   });
 
