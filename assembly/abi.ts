@@ -57,7 +57,6 @@ import {
   mapShardTable, mapSize, mapSwap, mapSweep, mapTick, mapTombstones, mapUnfreeze, mapValueKind, mapVerify,
   mapVersion, mapVersionWord, mapWalkBegin, mapWalkEnd, mapWatermark, mapRaiseLow, mapShardSize, mapShardLockTakes,
   mapSqueeze,
-  mapSqueezeDue,
   result,
 } from "./map";
 import { Status } from "./status";
@@ -386,22 +385,16 @@ function swapOnce(keyLen: usize, hash: u64, valueAt: usize, valueLen: usize, wan
 
 /**
  * The last resort of a write that failed with FULL, before it says so: with no
- * pin and no lock held, frees everything retired so far, waiting a little for
- * threads pinned at an older epoch (collectWaiting), and, at most once per so
- * many writes (mapSqueezeDue), first gives back the entries deleted keys still
- * hold in read tables (mapSqueeze). Collecting is cheap and is what churn
- * needs when other threads' retired memory waits for an epoch; squeezing
- * copies tables, which a caller that stores until refused and then evicts
- * would otherwise pay on every store. True if the write is worth trying once
- * more.
+ * pin and no lock held, gives back the entries deleted keys still hold in read
+ * tables (mapSqueeze), then frees everything retired so far, waiting a little
+ * for threads pinned at an older epoch (collectWaiting). True if the write is
+ * worth trying once more.
  */
 function makeRoom(): bool {
   if (locked || ranging || snapshotting || reclaimIsPinned()) return false;
-  if (mapSqueezeDue(map, statsTotal(STAT_WRITES))) {
-    pin();
-    mapSqueeze(map);
-    unpin();
-  }
+  pin();
+  mapSqueeze(map);
+  unpin();
   collectWaiting(ROOM_PATIENCE_MS);
   return true;
 }

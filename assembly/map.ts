@@ -111,9 +111,6 @@ import { crashPoint } from "./faults";
 //   low        the version every client of the map's deltas has acknowledged
 //              (set by the application): automatic compaction goes up to it.
 //              Raised by CAS, never lowered.
-//   squeezed   the writes counted (all threads, stats.ts) when a write about
-//              to fail last squeezed the map (mapSqueezeDue). Any thread, by
-//              CAS, which elects the one thread that squeezes.
 // @ts-ignore: decorator
 @inline const MAP_K0: usize = 0;
 // @ts-ignore: decorator
@@ -158,8 +155,6 @@ import { crashPoint } from "./faults";
 @inline const STATE_SWEEP_SLOT: usize = 32;
 // @ts-ignore: decorator
 @inline const STATE_LOW: usize = 40;
-// @ts-ignore: decorator
-@inline const STATE_SQUEEZED_AT: usize = 48;
 // @ts-ignore: decorator
 @inline const MAP_STATE_SIZE: usize = 64;
 
@@ -1090,23 +1085,6 @@ export function mapSqueeze(map: usize): u32 {
     unlock(shard + SHARD_LOCK);
   }
   return retired;
-}
-
-/**
- * Whether a write about to fail should squeeze the map, given every write
- * counted so far (`writes`): only once an eighth of the map's keys (at least
- * one key) was written since the last squeeze, and only for the thread that
- * claims it. A squeeze promotes every dirty table, after which the next new
- * key rebuilds one from read, so that a map kept at its limit by a caller who
- * stores until refused and then evicts would otherwise copy every table on
- * every store: this bounds that work to a few slots per write, as Go's misses
- * bound promotion.
- */
-export function mapSqueezeDue(map: usize, writes: u64): bool {
-  const at = state + STATE_SQUEEZED_AT;
-  const last = load64(at);
-  const due = max<u64>(1, <u64>(mapSize(map) >> 3));
-  return writes >= last + due && cas64(at, last, writes) == last;
 }
 
 /** Retires the DELETED entries of a read table that has no dirty table beside it. */

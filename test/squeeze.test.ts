@@ -11,14 +11,14 @@ import { describe, expect, it } from 'vitest';
 import { SyncMap, internal } from './helpers.js';
 
 describe('a map at its limit that evicts its oldest keys', () => {
-  it('never refuses a key while it holds none (4 MiB, 40-byte values, FIFO eviction, 400k stores)', () => {
+  it('never refuses a key while it holds none (4 MiB, 40-byte values, FIFO eviction, 100k stores)', () => {
     const map = SyncMap.createSync<string, string>({ values: 'string', maxMemoryBytes: 4 << 20, maxValueBytes: 65536, maxKeyBytes: 256 });
     const queue: string[] = [];
     let head = 0;
     let refusals = 0;
     let fewestAtRefusal = Infinity;
     let most = 0;
-    for (let op = 0; op < 400_000; op++) {
+    for (let op = 0; op < 100_000; op++) {
       const key = `session-${op.toString(36).padStart(8, '0')}`;
       for (;;) {
         try {
@@ -36,7 +36,7 @@ describe('a map at its limit that evicts its oldest keys', () => {
       }
       most = Math.max(most, queue.length - head);
     }
-    expect(refusals).toBeGreaterThan(10); // it did run at its limit
+    expect(refusals).toBeGreaterThan(5); // it did run at its limit (about 13 times)
     // It went on holding a good share of what it held at most (about half, when
     // this was written: its free memory is then small blocks between live ones).
     expect(fewestAtRefusal).toBeGreaterThan(most / 4);
