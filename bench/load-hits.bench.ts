@@ -104,9 +104,15 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
   };
   const syncMap = await SyncMap.create<string, string>({ values: 'string' });
   const lockedMap = await LockedMap.create<string, string>({ values: 'string' });
+  // The same map with the cache features on: every value carries an expiry
+  // (a load compares it with the map's clock word), or a version.
+  const ttlMap = await SyncMap.create<string, string>({ values: 'string', ttlMs: 3_600_000 });
+  const versionedMap = await SyncMap.create<string, string>({ values: 'string', versioned: true });
   const plain = new Map<string, string>();
   for (const key of keys) {
     syncMap.store(key, VALUE);
+    ttlMap.store(key, VALUE);
+    versionedMap.store(key, VALUE);
     lockedMap.store(key, VALUE);
     plain.set(key, VALUE);
   }
@@ -121,6 +127,8 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
   };
   concurrent('SyncMap', syncMap);
   concurrent('LockedMap', lockedMap);
+  add('load', 'SyncMap, ttlMs', 'kept', (i) => ttlMap.load(keys[i]!));
+  add('load', 'SyncMap, versioned', 'kept', (i) => versionedMap.load(keys[i]!));
   add('load', 'Map', 'kept', (i) => plain.get(keys[i]!));
   add('load', 'Map', 'fresh', (i) => plain.get(fresh(i)));
   // Writes of a present key (the value is the same, so the maps stay as they are).
@@ -159,6 +167,8 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
   }));
   syncMap.close();
   lockedMap.close();
+  ttlMap.close();
+  versionedMap.close();
   log(`  single thread: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return { keys: SINGLE_KEYS, valueBytes: VALUE.length, rows };
 }

@@ -56,6 +56,18 @@ export function evaluateGoals(r: Results): Goal[] {
       (v) => `${ratio(v)} (${ns(syncFresh!)} ns against ${ns(mapFresh!)} ns; with a kept key SyncMap takes ${ns(syncKept ?? NaN)} ns)`,
     ),
   );
+  const syncTtl = single(r, 'SyncMap, ttlMs', 'kept');
+  goals.push(
+    judge(
+      'load-ttl',
+      'One thread, load of a present key in a map with ttlMs: at most 10% slower than without',
+      'SyncMap.load with ttlMs / without <= 1.1x',
+      syncTtl !== undefined && syncKept !== undefined ? syncTtl / syncKept : undefined,
+      1.1,
+      false,
+      (v) => `${ratio(v)} (${ns(syncTtl!)} ns against ${ns(syncKept!)} ns)`,
+    ),
+  );
   const T = 2;
   const s1 = goOps(r, 'LoadMostlyHits', 'syncmap', 1);
   const s2 = goOps(r, 'LoadMostlyHits', 'syncmap', T);
