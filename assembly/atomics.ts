@@ -67,6 +67,20 @@ declare function hostFutexWait(ptr: usize, expected: i32, timeoutMs: f64): i32;
   return seen;
 }
 
+/**
+ * Raises the u64 word at `ptr` to `value` if it holds less (a CAS loop: the
+ * word only ever rises); returns what it holds then, `value` or more.
+ */
+export function atomicMax64(ptr: usize, value: u64): u64 {
+  let seen = load64(ptr);
+  while (value > seen) {
+    const witness = cas64(ptr, seen, value);
+    if (witness == seen) return value;
+    seen = witness;
+  }
+  return seen;
+}
+
 /** Atomic add; returns the previous value. */
 // @ts-ignore: decorator
 @inline export function atomicAdd32(ptr: usize, delta: u32): u32 {

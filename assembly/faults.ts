@@ -14,6 +14,7 @@ import { DEBUG } from "./config";
 let countdown: u32 = 0;
 // Thread-local: allocations left before they fail; 0 = disarmed.
 let allocationsLeft: u32 = 0;
+// Thread-local: true once the armed allocation has failed; every later one fails too.
 let failing = false;
 
 export function faultAfter(crashPoints: u32): void {

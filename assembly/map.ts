@@ -55,7 +55,7 @@
 // and reports how.
 
 import { DEBUG } from "./config";
-import { atomicAdd32, atomicAdd64, cas32, cas64, futexWait, futexWake, load32, load64, store32, store64, xchg32 } from "./atomics";
+import { atomicAdd32, atomicAdd64, atomicMax64, cas32, futexWait, futexWake, load32, load64, store32, store64, xchg32 } from "./atomics";
 import { alloc, free } from "./alloc";
 import { allocOrCollect } from "./memory";
 import { ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, unlock, lockTakeOver, reapIfDead } from "./mutex";
@@ -273,14 +273,7 @@ export function mapBind(map: usize): void {
 
 /** Publishes `now` (Date.now() ms) as the map clock if it is later. */
 export function mapTick(map: usize, now: u64): u64 {
-  const at = <usize>load<u32>(map + MAP_STATE) + STATE_CLOCK;
-  let seen = load64(at);
-  while (now > seen) {
-    const witness = cas64(at, seen, now);
-    if (witness == seen) return now;
-    seen = witness;
-  }
-  return seen;
+  return atomicMax64(<usize>load<u32>(map + MAP_STATE) + STATE_CLOCK, now);
 }
 
 // ── intents (see the top of this file) ─────────────────────────────────────
@@ -908,23 +901,12 @@ export function mapClear(map: usize): i32 {
     // and raises the watermark to it, so that a delta asked from before the
     // clear answers "reset" (take the whole map again) rather than nothing.
     const version = atomicAdd64(state + STATE_VERSION, 1) + 1;
-    raise64(state + STATE_WATERMARK, version);
+    atomicMax64(state + STATE_WATERMARK, version);
     store32(state + STATE_TOMBSTONES, 0);
   }
   for (let i: u32 = 0; i < shards; i++) unlock(shardAt(map, i) + SHARD_LOCK);
   notifyVersion();
   return Status.OK;
-}
-
-/** Raises the u64 word at `at` to `value` if it is lower (CAS); returns what it holds then. */
-function raise64(at: usize, value: u64): u64 {
-  let seen = load64(at);
-  while (value > seen) {
-    const witness = cas64(at, seen, value);
-    if (witness == seen) return value;
-    seen = witness;
-  }
-  return seen;
 }
 
 function clearShardLocked(shard: usize): void {
@@ -1235,14 +1217,7 @@ export function mapWatermark(map: usize): u64 {
 
 /** Raises the acknowledged low watermark (automatic compaction goes up to it); returns it. */
 export function mapRaiseLow(map: usize, low: u64): u64 {
-  const at = <usize>load<u32>(map + MAP_STATE) + STATE_LOW;
-  let seen = load64(at);
-  while (low > seen) {
-    const witness = cas64(at, seen, low);
-    if (witness == seen) return low;
-    seen = witness;
-  }
-  return seen;
+  return atomicMax64(<usize>load<u32>(map + MAP_STATE) + STATE_LOW, low);
 }
 
 /** Key count of shard `index`, and how many times its lock was taken (statistics). */
@@ -1270,13 +1245,7 @@ export function mapVersionWord(map: usize): usize {
  */
 export function mapCompact(map: usize, watermark: u64): i32 {
   if (!versioned()) return 0;
-  const at = state + STATE_WATERMARK;
-  let seen = load64(at);
-  while (watermark > seen) {
-    const witness = cas64(at, seen, watermark);
-    if (witness == seen) break;
-    seen = witness;
-  }
+  atomicMax64(state + STATE_WATERMARK, watermark);
   let removed = 0;
   const shards = mapShardCount(map);
   for (let s: u32 = 0; s < shards; s++) {

@@ -18,7 +18,6 @@ export function memorySetReaper(reap: Reap): void {
   reapDead = reap;
 }
 
-
 /**
  * A block of at least `size` bytes, or 0 when memory is exhausted. In turn:
  * the allocator; then, once the bump region is used up, the pins of dead

@@ -94,23 +94,23 @@ export function setLockPatience(ms: f64): void {
 @inline export function lock(word: usize, owner: u32): bool {
   if (!ASC_FEATURE_THREADS) return true;
   if (cas32(word, UNLOCKED, owner) != UNLOCKED && !lockWaiting(word, owner)) return false;
+  acquired(word);
+  return true;
+}
+
+/** Counts an acquisition, by the holder (the lock's word, and this thread's statistics). */
+// @ts-ignore: decorator
+@inline function acquired(word: usize): void {
   store32(word + ACQUISITIONS, load32(word + ACQUISITIONS) + 1);
   statsCount(STAT_LOCKS);
-  return true;
 }
 
 /** Takes the lock only if it is free right now; never waits. */
 export function tryLock(word: usize, owner: u32): bool {
   if (!ASC_FEATURE_THREADS) return true;
   if (cas32(word, UNLOCKED, owner) != UNLOCKED) return false;
-  store32(word + ACQUISITIONS, load32(word + ACQUISITIONS) + 1);
-  statsCount(STAT_LOCKS);
+  acquired(word);
   return true;
-}
-
-/** True if lock-owner `owner` holds the lock. */
-export function lockHeldBy(word: usize, owner: u32): bool {
-  return (load32(word) & OWNER_MASK) == owner;
 }
 
 // @ts-ignore: decorator

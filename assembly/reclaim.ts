@@ -51,12 +51,10 @@
 //     one block leaks.
 
 import { DEBUG, LOCK_WAIT_MS, RETIRE_BATCH } from "./config";
-import { futexWait } from "./atomics";
-import { reapIfDead } from "./mutex";
-import { RECLAIM_BASE } from "./heap";
-import { cas64, load32, load64, store32 } from "./atomics";
+import { cas64, futexWait, load32, load64, store32 } from "./atomics";
+import { TIMED_OUT, reapIfDead } from "./mutex";
+import { HEADER_INIT_ACCOUNT, RECLAIM_BASE } from "./heap";
 import { allocCoalesceIfWorth, free } from "./alloc";
-import { HEADER_INIT_ACCOUNT } from "./heap";
 import {
   SLOT_BATCH_BYTES, SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, bytesFreed, slotAt, slotHighWater,
   slotIndex as slotIndexOf,
@@ -304,7 +302,7 @@ export function collectWaiting(patienceMs: f64): bool {
     if (waited >= patienceMs || !blocker) return false;
     // Sleep until the thread in the way changes its pin word (its operation
     // ends), for a millisecond at most.
-    if (futexWait(blocker + SLOT_PIN, blockerPin, 1) == 2) {
+    if (futexWait(blocker + SLOT_PIN, blockerPin, 1) == TIMED_OUT) {
       waited += 1;
       sinceReap += 1;
       if (sinceReap >= LOCK_WAIT_MS) {

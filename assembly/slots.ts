@@ -40,8 +40,9 @@
 //   counters   Bytes this thread allocated / freed (alloc.ts); never reset, so
 //              the sums over all slots stay exact when a slot is reused.
 //   batch      The owner's retired objects not yet in a shared limbo list
-//              (reclaim.ts): head, tail, count, and about how many bytes. Written only by the owner, plain,
-//              so that the list is well formed at every instruction; a reaper
+//              (reclaim.ts): head, tail, count, and about how many bytes they
+//              give back (batchBytes). Written only by the owner, plain, so
+//              that the list is well formed at every instruction; a reaper
 //              hands a dead owner's batch on to reclamation (reclaimAdoptBatch).
 //   waiting    1 while the owner waits for a lock (mutex.ts): it is then in
 //              no lock-free step, which snapshot() needs to know (map.ts).

@@ -368,19 +368,17 @@ export function tableBytes(table: usize): usize {
 
 // ── lookups and changes ────────────────────────────────────────────────────
 
-/**
- * The entry for the key, or 0. Safe on a published table without any lock:
- * each slot's entry word is read once, because a slot may turn into a
- * TOMBSTONE under a reader's feet (slotRetire, on a table that promotion has
- * just replaced) and must then never be taken for an entry.
- */
-export function tableFind(table: usize, hash: u32, key: usize, keyLen: usize): usize {
-  if (!table) return 0;
-  if (DEBUG) {
-    const capacity = load<u32>(table + TABLE_CAPACITY);
-    assert(capacity >= MIN_CAPACITY && capacity <= MAX_CAPACITY);
-  }
+// The entry word the last probeSlot matched, as it read it. Thread-local (a
+// Wasm global): the word is read once, because a slot may turn into a
+// TOMBSTONE under a lock-free reader's feet, and must then never be taken for
+// an entry.
+let probedEntry: u32 = 0;
+
+/** The address of the slot holding the key, or 0; the entry it held in probedEntry. */
+// @ts-ignore: decorator
+@inline function probeSlot(table: usize, hash: u32, key: usize, keyLen: usize): usize {
   const capacity = load<u32>(table + TABLE_CAPACITY);
+  if (DEBUG) assert(capacity >= MIN_CAPACITY && capacity <= MAX_CAPACITY);
   let i = homeOf(hash, capacity);
   let slot = slotAddress(table, capacity, i);
   while (true) {
@@ -390,7 +388,10 @@ export function tableFind(table: usize, hash: u32, key: usize, keyLen: usize): u
       entry != TOMBSTONE &&
       load<u32>(slot + SLOT_HASH) == hash &&
       entryHasKey(<usize>entry, key, keyLen)
-    ) return <usize>entry;
+    ) {
+      probedEntry = entry;
+      return slot;
+    }
     if (++i == capacity) {
       i = 0;
       slot = slotAddress(table, capacity, 0);
@@ -402,28 +403,20 @@ export function tableFind(table: usize, hash: u32, key: usize, keyLen: usize): u
   }
 }
 
+/**
+ * The entry for the key, or 0. Safe on a published table without any lock:
+ * each slot's entry word is read once (probeSlot), because a slot may turn
+ * into a TOMBSTONE under a reader's feet (slotRetire, on a table that
+ * promotion has just replaced).
+ */
+export function tableFind(table: usize, hash: u32, key: usize, keyLen: usize): usize {
+  if (!table) return 0;
+  return probeSlot(table, hash, key, keyLen) ? <usize>probedEntry : 0;
+}
+
 /** The address of the slot holding the key, or 0. The caller holds the lock of the table's shard. */
 function slotOfLocked(table: usize, hash: u32, key: usize, keyLen: usize): usize {
-  const capacity = load<u32>(table + TABLE_CAPACITY);
-  let i = homeOf(hash, capacity);
-  let slot = slotAddress(table, capacity, i);
-  while (true) {
-    const entry = load<u32>(slot + SLOT_ENTRY);
-    if (!entry) return 0;
-    if (
-      entry != TOMBSTONE &&
-      load<u32>(slot + SLOT_HASH) == hash &&
-      entryHasKey(<usize>entry, key, keyLen)
-    ) return slot;
-    if (++i == capacity) {
-      i = 0;
-      slot = slotAddress(table, capacity, 0);
-    } else if (!(i & (PAGE_SLOTS - 1))) {
-      slot = slotAddress(table, capacity, i);
-    } else {
-      slot += TABLE_SLOT_SIZE;
-    }
-  }
+  return probeSlot(table, hash, key, keyLen);
 }
 
 /** True if `extra` more entries fit without passing the 3/4 load factor. */
@@ -470,10 +463,7 @@ export function tableRemoveLocked(table: usize, hash: u32, key: usize, keyLen: u
   const slot = slotOfLocked(table, hash, key, keyLen);
   if (!slot) return 0;
   const entry = <usize>load<u32>(slot + SLOT_ENTRY);
-  store<u32>(slot + SLOT_ENTRY, TOMBSTONE); // the one store that removes it
-  crashPoint();
-  store<u32>(table + TABLE_COUNT, load<u32>(table + TABLE_COUNT) - 1);
-  store<u32>(table + TABLE_TOMBSTONES, load<u32>(table + TABLE_TOMBSTONES) + 1);
+  tableRetireSlotLocked(table, slot);
   return entry;
 }
 
@@ -483,7 +473,7 @@ export function tableRemoveLocked(table: usize, hash: u32, key: usize, keyLen: u
  * table's shard; readers may probe meanwhile (see slotRetire).
  */
 export function tableRetireSlotLocked(table: usize, slot: usize): void {
-  store<u32>(slot + SLOT_ENTRY, TOMBSTONE);
+  store<u32>(slot + SLOT_ENTRY, TOMBSTONE); // the one store that removes it
   crashPoint();
   store<u32>(table + TABLE_COUNT, load<u32>(table + TABLE_COUNT) - 1);
   store<u32>(table + TABLE_TOMBSTONES, load<u32>(table + TABLE_TOMBSTONES) + 1);

@@ -192,7 +192,11 @@ interface Spec {
   readonly readings: readonly Reading[];
 }
 
-const one = (value: (s: SyncMapStats) => number): Reading[] => [[{}, value]];
+/** A counter or gauge of one series, with no label of its own. */
+const counter = (suffix: string, help: string, value: (s: SyncMapStats) => number): Spec =>
+  ({ suffix, help, type: 'counter', readings: [[{}, value]] });
+const gauge = (suffix: string, help: string, value: (s: SyncMapStats) => number): Spec =>
+  ({ suffix, help, type: 'gauge', readings: [[{}, value]] });
 
 const SPECS: readonly Spec[] = [
   {
@@ -205,56 +209,26 @@ const SPECS: readonly Spec[] = [
     help: 'Loads (load, get, has) that did not find their key, in every thread.',
     readings: [[{ op: 'load' }, (s) => s.misses]],
   },
-  {
-    suffix: 'slow_loads_total', type: 'counter',
-    help: "Loads that took a shard's lock: a key not yet promoted to the read table (Go's miss path).",
-    readings: one((s) => s.slowLoads),
-  },
-  {
-    suffix: 'promotions_total', type: 'counter',
-    help: 'Dirty tables promoted to read, after enough slow loads.',
-    readings: one((s) => s.promotions),
-  },
-  {
-    suffix: 'writes_total', type: 'counter',
-    help: 'Writes that changed the map: stores, swaps, deletes, loadOrStore that stored, CAS that swapped, adds.',
-    readings: one((s) => s.writes),
-  },
-  {
-    suffix: 'lock_acquisitions_total', type: 'counter',
-    help: 'Shard locks taken (by writes and slow loads).',
-    readings: one((s) => s.lockAcquisitions),
-  },
-  {
-    suffix: 'lock_contentions_total', type: 'counter',
-    help: 'Shard locks taken after waiting for another thread.',
-    readings: one((s) => s.lockContentions),
-  },
-  {
-    suffix: 'lock_wait_seconds_total', type: 'counter',
-    help: 'Time threads spent waiting for shard locks, in seconds.',
-    readings: one((s) => s.lockWaitMs / 1000),
-  },
-  {
-    suffix: 'expirations_total', type: 'counter',
-    help: 'Values removed because their time to live had passed (maps with ttlMs).',
-    readings: one((s) => s.expirations),
-  },
-  {
-    suffix: 'compactions_total', type: 'counter',
-    help: 'Tombstones removed by compaction (versioned maps).',
-    readings: one((s) => s.compactions),
-  },
-  {
-    suffix: 'locks_recovered_total', type: 'counter',
-    help: 'Shard locks taken back from threads terminated while holding them.',
-    readings: one((s) => s.locksRecovered),
-  },
-  {
-    suffix: 'entries', type: 'gauge',
-    help: 'Keys present (expired values count until removed by a write or the sweeper).',
-    readings: one((s) => s.size),
-  },
+  counter('slow_loads_total', "Loads that took a shard's lock: a key not yet promoted to the read table (Go's miss path).",
+    (s) => s.slowLoads),
+  counter('promotions_total', 'Dirty tables promoted to read, after enough slow loads.',
+    (s) => s.promotions),
+  counter('writes_total', 'Writes that changed the map: stores, swaps, deletes, loadOrStore that stored, CAS that swapped, adds.',
+    (s) => s.writes),
+  counter('lock_acquisitions_total', 'Shard locks taken (by writes and slow loads).',
+    (s) => s.lockAcquisitions),
+  counter('lock_contentions_total', 'Shard locks taken after waiting for another thread.',
+    (s) => s.lockContentions),
+  counter('lock_wait_seconds_total', 'Time threads spent waiting for shard locks, in seconds.',
+    (s) => s.lockWaitMs / 1000),
+  counter('expirations_total', 'Values removed because their time to live had passed (maps with ttlMs).',
+    (s) => s.expirations),
+  counter('compactions_total', 'Tombstones removed by compaction (versioned maps).',
+    (s) => s.compactions),
+  counter('locks_recovered_total', 'Shard locks taken back from threads terminated while holding them.',
+    (s) => s.locksRecovered),
+  gauge('entries', 'Keys present (expired values count until removed by a write or the sweeper).',
+    (s) => s.size),
   {
     suffix: 'memory_bytes', type: 'gauge', extraLabel: 'kind',
     help: "The map's shared memory: in_use (allocated, scratch regions included), heap (the allocator's high-water mark), limit (maxMemoryBytes).",
@@ -264,31 +238,22 @@ const SPECS: readonly Spec[] = [
       [{ kind: 'limit' }, (s) => s.maxMemoryBytes],
     ],
   },
-  {
-    suffix: 'threads', type: 'gauge',
-    help: 'Threads attached to the map right now.',
-    readings: one((s) => s.threads),
-  },
-  {
-    suffix: 'tombstones', type: 'gauge',
-    help: 'Tombstones of deleted keys not yet compacted (versioned maps).',
-    readings: one((s) => s.tombstones),
-  },
-  {
-    suffix: 'version', type: 'gauge',
-    help: "The map's version: the last version a write took (versioned maps; 0 otherwise).",
-    readings: one((s) => s.version),
-  },
+  gauge('threads', 'Threads attached to the map right now.',
+    (s) => s.threads),
+  gauge('tombstones', 'Tombstones of deleted keys not yet compacted (versioned maps).',
+    (s) => s.tombstones),
+  gauge('version', "The map's version: the last version a write took (versioned maps; 0 otherwise).",
+    (s) => s.version),
 ];
 
 const LATENCY_SUFFIX = 'read_latency_seconds';
 
 /**
  * A counter's collect(): the map's cumulative totals, set afresh at each
- * scrape. Each thread's counters only grow, but stats() adds them up while
- * the threads run, and derives misses as loads − hits read a moment apart: a
- * total can come out a little below the one before. The series keeps the
- * highest value it has shown, so that Prometheus never sees a counter reset.
+ * scrape. The totals only grow (each thread counts in its own slot, whose
+ * counters are never reset, and loads are the sum of hits and misses, each
+ * counted once: assembly/stats.ts); the series also keeps the highest value
+ * it has shown, so that Prometheus never sees a counter reset.
  */
 function collectCounter(this: Counter<string>, group: Group, spec: Spec): void {
   this.reset();

@@ -94,17 +94,7 @@ export function testSeed(fallback: number): number {
   return fromEnv === undefined || fromEnv === '' ? fallback : Number(fromEnv) >>> 0;
 }
 
-/** A seeded generator of floats in [0, 1) (mulberry32). */
-export function randomFrom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { randomFrom, xorshift32 } from './fixtures/random.mjs';
 
 /** Runs `body`, adding `seed` to the message of anything it throws. */
 export async function withSeed<T>(seed: number, body: () => T | Promise<T>): Promise<T> {

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { awaitWord, controlBlock, exited, firstMessage, signal, sleep, startWorker, SyncMap } from './helpers.js';
+import { awaitWord, controlBlock, exited, firstMessage, signal, sleep, startWorker, SyncMap, xorshift32 } from './helpers.js';
 import type { Worker } from 'node:worker_threads';
 
 /** Every message a worker sends, in order. */
@@ -202,7 +202,7 @@ describe('an xDS-style delta client', () => {
     const control = controlBlock();
     const reader = startWorker('feat9-delta-reader.mjs', { handle: map.handle, control: control.buffer, seed });
     const report = firstMessage<{ iterations: number; resets: number; deletes: number; missed: number; examples: unknown[] }>(reader);
-    let x = 99;
+    const jitter = xorshift32(99);
     let sink = 0;
     for (let i = 1; i <= most && Atomics.load(control, 3) === 0; i++) {
       map.store('victim', i);
@@ -211,12 +211,7 @@ describe('an xDS-style delta client', () => {
       Atomics.store(control, 1, t - 1);
       Atomics.store(control, 0, i);
       Atomics.notify(control, 0);
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      for (let s = x % 400; s > 0; s--) sink += s;
+      for (let s = jitter() % 400; s > 0; s--) sink += s;
       map.compact(t);
       for (let spins = 0, seen; (seen = Atomics.load(control, 2)) !== i; spins++) {
         if (spins > 20_000) Atomics.wait(control, 2, seen, 1); // the reader was descheduled: do not burn the core

@@ -1,17 +1,16 @@
-/** A small seeded PRNG (mulberry32) for reproducible fuzz runs and schedules. */
+import { randomFrom } from '../fixtures/random.mjs';
+
+/** A small seeded PRNG (mulberry32, test/fixtures/random.mjs) for reproducible fuzz runs and schedules. */
 export class Random {
-  private state: number;
+  private readonly draw: () => number;
 
   constructor(readonly seed: number) {
-    this.state = seed >>> 0;
+    this.draw = randomFrom(seed);
   }
 
   /** Uniform in [0, 1). */
   next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.draw();
   }
 
   /** Integer in [0, n). */
