@@ -50,6 +50,17 @@
 //   COALESCE_STATE u32 IDLE → MARKING → REBUILDING → UNFREEZING → IDLE, stored
 //                      by the lock holder before each phase.
 //   COALESCES u32      how many coalesces ran (statistics); lock holder only.
+//   SPLITTABLE u32     odd while a coalesce may have left merged runs on the
+//                      lists of classes larger than allocations ask for; alloc()
+//                      and carve() then split one (splitBeforeGrowing) rather
+//                      than grow the heap. Set to a new odd value by the
+//                      COALESCE lock holder after the lists are unfrozen; made
+//                      even by any thread that looked and found none, by CAS
+//                      from the value it read before looking, so that a
+//                      coalesce in between is never forgotten. (Without it, the
+//                      runs coalescing merges lay unused while the bump region
+//                      had room: a 1 GiB map churning 10 MiB of keys grew its
+//                      heap by 10 MiB a second.)
 //   FREE_HEAD[c] u64   bits 0-31: first free block of class c (0: empty); bits
 //                      32-62: a tag bumped by every change, so that a pop which
 //                      read `next` from a block popped, reused and pushed back
@@ -88,6 +99,8 @@ import { crashPoint } from "./faults";
 @inline const BITMAP: usize = COALESCE_STATE + 4;
 // @ts-ignore: decorator
 @inline const COALESCES: usize = BITMAP + 4;
+// @ts-ignore: decorator
+@inline const SPLITTABLE: usize = COALESCES + 4;
 
 // COALESCE_STATE values.
 // @ts-ignore: decorator
@@ -200,9 +213,10 @@ export function allocInit(): void {
 /**
  * Returns an 8-byte-aligned block of at least `size` bytes, or 0 when size is
  * over MAX_BLOCK or neither a free list nor the bump region has one (then see
- * allocReusing). The block's contents are unspecified.
+ * allocReusing); the bump region only when `mayGrow` (memory.ts decides when
+ * the heap should grow). The block's contents are unspecified.
  */
-export function alloc(size: usize): usize {
+export function alloc(size: usize, mayGrow: bool = true): usize {
   if (size > MAX_BLOCK) return 0;
   const c = classOf(size);
   let block: usize = 0;
@@ -215,9 +229,33 @@ export function alloc(size: usize): usize {
     }
   }
   if (!block) block = popFree(c);
-  if (!block) block = carveAt && c < CACHED_CLASSES ? carve(classSize(c), false) : bump(classSize(c), classAlign(c));
+  if (!block) {
+    if (carveAt && c < CACHED_CLASSES) {
+      block = carve(classSize(c), false, mayGrow);
+    } else {
+      block = splitBeforeGrowing(c);
+      if (!block && mayGrow) block = bump(classSize(c), classAlign(c));
+    }
+  }
   if (block) count(account + ACCOUNT_ALLOCATED, classSize(c));
   return block;
+}
+
+/**
+ * A block of class `c` split from a larger free one, if a coalesce may have
+ * left some (SPLITTABLE), before the heap grows for it; 0 otherwise.
+ */
+function splitBeforeGrowing(c: u32): usize {
+  const seen = load32(SPLITTABLE);
+  if (!(seen & 1)) return 0;
+  const block = splitLarger(c);
+  if (!block) cas32(SPLITTABLE, seen, seen & ~1);
+  return block;
+}
+
+/** After a coalesce, with the lists unfrozen: their merged runs are worth splitting (SPLITTABLE). */
+function markSplittable(): void {
+  store32(SPLITTABLE, (load32(SPLITTABLE) | 1) + 2);
 }
 
 /**
@@ -225,7 +263,7 @@ export function alloc(size: usize): usize {
  * from the bump region or a free chunk-sized block (split from a larger one
  * when `split`: allocReusing). The rest of the old chunk goes back to the lists.
  */
-function carve(size: usize, split: bool): usize {
+function carve(size: usize, split: bool, mayGrow: bool = true): usize {
   let next = <usize>load<u32>(carveAt + CARVE_NEXT);
   if (next + size <= <usize>load<u32>(carveAt + CARVE_END)) {
     store<u32>(carveAt + CARVE_NEXT, <u32>(next + size));
@@ -233,7 +271,8 @@ function carve(size: usize, split: bool): usize {
   }
   const chunkClass = classOf(CARVE_CHUNK);
   let chunk = popFree(chunkClass);
-  if (!chunk) chunk = bump(CARVE_CHUNK, 64);
+  if (!chunk) chunk = splitBeforeGrowing(chunkClass);
+  if (!chunk && mayGrow) chunk = bump(CARVE_CHUNK, 64);
   if (!chunk && split) chunk = splitLarger(chunkClass);
   if (!chunk) return 0;
   allocCarveRelease(carveAt);
@@ -260,8 +299,9 @@ export function free(block: usize, size: usize): void {
 }
 
 /**
- * alloc() for when the bump region is used up (it has just returned 0): takes
- * the block from free memory of other classes. `freedBytes` is every byte ever
+ * alloc() for when the bump region is used up, or should not grow (memory.ts,
+ * heapMayGrow): takes the block from free memory of other classes, never from
+ * the bump region. `freedBytes` is every byte ever
  * freed, all threads together (slots.ts). First it splits a free block of the
  * next larger class that has one. Failing that, it takes the COALESCE lock
  * (waiting for a coalesce under way, which may have made the block), tries
@@ -325,7 +365,7 @@ export function allocCoalesceIfWorth(freedBytes: u64): void {
  */
 function reuse(c: u32): usize {
   let block: usize = 0;
-  if (carveAt && c < CACHED_CLASSES) block = carve(classSize(c), true);
+  if (carveAt && c < CACHED_CLASSES) block = carve(classSize(c), true, false); // reuse: never grows the heap
   if (!block) block = splitLarger(c);
   return block;
 }
@@ -524,6 +564,7 @@ function rebuild(): void {
   if (runStart) freeRun(HEAP_START + (runStart - 1) * GRANULE, (words * 64 - (runStart - 1)) * GRANULE, true);
   store32(COALESCE_STATE, UNFREEZING);
   unfreezeAll();
+  markSplittable();
   store32(COALESCE_STATE, IDLE);
 }
 

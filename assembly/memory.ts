@@ -3,10 +3,10 @@
 // FULL. Kept apart from alloc.ts and reclaim.ts so that neither needs the
 // other, nor the layouts of what they allocate and free.
 
-import { alloc, allocReusing } from "./alloc";
+import { alloc, allocReusing, heapBytes } from "./alloc";
 import { collect } from "./reclaim";
 import { HEADER_INIT_ACCOUNT } from "./heap";
-import { bytesFreed } from "./slots";
+import { bytesFreed, bytesInUse } from "./slots";
 import { failAllocation } from "./faults";
 
 /** Reaps threads known to have died (reaper.ts registers it; a no-op until then). */
@@ -20,16 +20,25 @@ export function memorySetReaper(reap: Reap): void {
 
 /**
  * A block of at least `size` bytes, or 0 when memory is exhausted. In turn:
- * the allocator; then, once the bump region is used up, the pins of dead
- * threads are released (they hold reclamation back) and whatever reclamation
- * can free is freed; then free memory of other sizes is split or coalesced
- * (alloc.ts, allocReusing). A write that still fails tries once more after
- * giving back what deleted keys hold and waiting out old pins (abi.ts, makeRoom),
- * with nothing held.
+ * the free lists; then the bump region, which grows the heap, unless more than
+ * half of the heap is free (heapMayGrow), when free memory of other sizes is
+ * split or coalesced first (alloc.ts, allocReusing), so that a map far below
+ * its limit does not take fresh memory while its own lies unused (pages once
+ * touched stay committed); then, once the bump region is used up, the pins of
+ * dead threads are released (they hold reclamation back), whatever reclamation
+ * can free is freed, and free memory of other sizes is split or coalesced. A
+ * write that still fails tries once more after giving back what deleted keys
+ * hold and waiting out old pins (abi.ts, makeRoom), with nothing held.
  */
 export function allocOrCollect(size: usize): usize {
   if (failAllocation()) return 0;
-  let block = alloc(size);
+  let block = alloc(size, false);
+  if (block) return block;
+  if (!heapMayGrow()) {
+    block = allocReusing(size, bytesFreed(HEADER_INIT_ACCOUNT));
+    if (block) return block;
+  }
+  block = alloc(size);
   if (block) return block;
   reapDead();
   collect();
@@ -37,3 +46,18 @@ export function allocOrCollect(size: usize): usize {
   if (block) return block;
   return allocReusing(size, bytesFreed(HEADER_INIT_ACCOUNT));
 }
+
+/**
+ * Whether the heap should grow for a block the free lists do not have: while
+ * it is small, or at least half of it is in use. (Summing every thread's
+ * counters takes a few loads per attached thread: this runs only when a block
+ * would come from the bump region.)
+ */
+function heapMayGrow(): bool {
+  const heap = <u64>heapBytes();
+  return heap < GROW_FREELY || bytesInUse(HEADER_INIT_ACCOUNT) * 2 >= heap;
+}
+
+// A heap smaller than this grows without looking for free memory elsewhere first.
+// @ts-ignore: decorator
+@inline const GROW_FREELY: u64 = 8 << 20;

@@ -45,3 +45,30 @@ export function churnAtTheLimit(workers: number): void {
     });
   });
 }
+
+/**
+ * Far below the limit: the same churn in a 256 MiB map whose live set is about
+ * 8 MiB. Pages once touched stay committed, so the heap (its high-water mark)
+ * must stay near what is live, not creep toward maxMemoryBytes: before the
+ * allocator split coalesced runs and reused free memory ahead of growing
+ * (alloc.ts SPLITTABLE, memory.ts heapMayGrow), it grew by megabytes a second.
+ */
+export function churnFarBelowTheLimit(workers: number, operations: number): void {
+  describe('issue 8 §1: churn far below the memory limit', () => {
+    it(`256 MiB, live set of 8 MiB, ${workers} workers, ${operations / 1e6}M operations: the heap stays within 3x bytesInUse + 8 MiB`, async () => {
+      const seed = testSeed(7100 + workers);
+      await withSeed(seed, async () => {
+        const r = await churn({ workers, operations, seed, maxMemory: 256 * MiB, liveBytes: 8 * MiB });
+        const { heapBytes, bytesInUse } = r.stats;
+        console.log(
+          `churn far below the limit, ${workers} workers: ${r.operations} operations in ${r.seconds.toFixed(1)} s; ` +
+            `bytesInUse ${(bytesInUse / MiB).toFixed(2)} MiB, heap ${(heapBytes / MiB).toFixed(2)} MiB of 256 MiB`,
+        );
+        expect(r.full).toEqual(r.full.map(() => 0));
+        expect(r.wrong).toEqual([]);
+        expect(r.verify).toBe(0);
+        expect(heapBytes, `heap ${heapBytes}, in use ${bytesInUse}`).toBeLessThanOrEqual(3 * bytesInUse + 8 * MiB);
+      });
+    });
+  });
+}
