@@ -1644,7 +1644,7 @@ function repairShardLocked(shard: usize): void {
     const entry = tableEntryAt(holder, i);
     if (!entry) continue;
     if (dirty) cas32(entry + ENTRY_VALUE, EXPUNGED, DELETED);
-    if (isLive(load32(entry + ENTRY_VALUE))) size++;
+    if (counted(load32(entry + ENTRY_VALUE))) size++; // not a tombstone: size counts keys
   }
   store32(shard + SHARD_SIZE_COUNT, size);
 }
@@ -1656,7 +1656,7 @@ function repairShardLocked(shard: usize): void {
  *   2 dirty holds an EXPUNGED entry;
  *   3 a non-expunged entry of read is missing from dirty;
  *   4 a table's count does not match its slots;
- *   5 a shard's size does not match its live entries;
+ *   5 a shard's size does not match its entries that count (tombstones do not);
  *   6 a table is over its load factor (probes might not end).
  * Takes each shard's lock while it looks; LOCK_TIMEOUT if one cannot be had.
  */
@@ -1694,7 +1694,7 @@ function verifyShardLocked(shard: usize): i32 {
     if (!entry) continue;
     const value = load32(entry + ENTRY_VALUE);
     if (dirty && value == EXPUNGED) return 2;
-    if (isLive(value)) size++;
+    if (counted(value)) size++;
   }
   return size == load32(shard + SHARD_SIZE_COUNT) ? 0 : 5;
 }
