@@ -233,10 +233,30 @@ function readUtf8(scratch: Scratch, at: number, len: number): string {
   return utf8Slice.call(scratch.buf, p, p + len);
 }
 
+/**
+ * The intrinsic getters of every typed array's length and buffer. A Uint8Array
+ * subclass, or an own property, may redefine `length`: its getter would run
+ * the caller's code (which may call the map and overwrite the scratch) or give
+ * another length than the one copied, between the size check and the copy.
+ */
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+function intrinsicGetter<T>(name: string): (this: Uint8Array) => T {
+  return Object.getOwnPropertyDescriptor(typedArrayPrototype, name)!.get as (this: Uint8Array) => T;
+}
+const lengthOfView = intrinsicGetter<number>('length');
+const byteLengthOfView = intrinsicGetter<number>('byteLength');
+const bufferOfView = intrinsicGetter<ArrayBufferLike>('buffer');
+
+/** How many bytes a Uint8Array holds, whatever its class or own properties say. */
+function byteCount(bytes: Uint8Array): number {
+  return lengthOfView.call(bytes);
+}
+
 function writeBytes(bytes: Uint8Array, scratch: Scratch, at: number): number {
-  if (at + bytes.length > scratch.cap) scratch.ensure(at + bytes.length);
-  scratch.u8.set(bytes, scratch.base + at);
-  return bytes.length;
+  const n = byteCount(bytes);
+  if (at + n > scratch.cap) scratch.ensure(at + n);
+  scratch.u8.set(bytes, scratch.base + at); // a typed array source: copied by its own length, no getter runs
+  return n;
 }
 
 const u8Slice = Uint8Array.prototype.slice;
@@ -299,7 +319,8 @@ const bytesKeys: KeyCodec<Uint8Array> = {
   write(key, scratch, what) {
     if (!(key instanceof Uint8Array)) throw new SyncMapKeyTypeError(`${what}: key must be a Uint8Array, got ${describe(key)}`);
     if (isDetached(key)) throw new SyncMapKeyTypeError(`${what}: key is a Uint8Array whose buffer was transferred (detached)`);
-    if (key.length > scratch.maxKeyBytes) throw keyTooLarge(what, scratch.maxKeyBytes, key.length);
+    const n = byteCount(key);
+    if (n > scratch.maxKeyBytes) throw keyTooLarge(what, scratch.maxKeyBytes, n);
     return writeBytes(key, scratch, 0);
   },
   read: copyBytes,
@@ -311,9 +332,9 @@ const bytesKeys: KeyCodec<Uint8Array> = {
  * ArrayBuffer#detached, and slicing a detached buffer throws.
  */
 function isDetached(bytes: Uint8Array): boolean {
-  if (bytes.byteLength !== 0) return false;
+  if (byteLengthOfView.call(bytes) !== 0) return false;
   try {
-    bytes.buffer.slice(0, 0);
+    bufferOfView.call(bytes).slice(0, 0);
     return false;
   } catch {
     return true;
@@ -349,7 +370,8 @@ function encodingError(what: string, reason: string, cause?: unknown): SyncMapVa
 }
 
 function writeEncoded(bytes: Uint8Array, scratch: Scratch, at: number, what: string): number {
-  if (bytes.length > scratch.maxValueBytes) throw valueTooLarge(what, scratch.maxValueBytes, bytes.length);
+  const n = byteCount(bytes);
+  if (n > scratch.maxValueBytes) throw valueTooLarge(what, scratch.maxValueBytes, n);
   return writeBytes(bytes, scratch, at);
 }
 

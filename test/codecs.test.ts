@@ -456,6 +456,25 @@ describe('keys', () => {
     map.close();
   });
 
+  it("'bytes' keys and values are taken by their own length: a redefined length getter never runs", () => {
+    const map = SyncMap.createSync<Uint8Array, Uint8Array>({ keys: 'bytes', values: 'bytes' });
+    let calls = 0;
+    // A length that calls the map (overwriting the scratch) and lies about the size.
+    const sneaky = (bytes: Uint8Array): Uint8Array =>
+      Object.defineProperty(bytes, 'length', {
+        get() {
+          calls++;
+          map.store(new Uint8Array([111]), new Uint8Array([1]));
+          return 4000;
+        },
+      });
+    map.store(sneaky(new Uint8Array([1, 2, 3])), sneaky(new Uint8Array([4, 5])));
+    expect(calls).toBe(0);
+    expect(map.size).toBe(1);
+    expect(map.load(new Uint8Array([1, 2, 3]))).toEqual(new Uint8Array([4, 5]));
+    map.close();
+  });
+
   it('v8 values keep their types', () => {
     const map = SyncMap.createSync<string, unknown>({ values: 'v8' });
     map.store('d', new Date(5));
