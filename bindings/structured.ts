@@ -697,11 +697,18 @@ const KEY_CACHE_MAX = 32;
 const KEY_CACHE_SIZE = 4096; // a power of two; ~32 KiB of pointers per thread
 const keyCache: (string | undefined)[] = new Array<string | undefined>(KEY_CACHE_SIZE).fill(undefined);
 
+// Map#set and Set#add as they were when this module loaded: a program that
+// patches them later does not get its code called from inside a read.
+const mapSet = Map.prototype.set;
+const setAdd = Set.prototype.add;
+
 /**
  * Reads one value from the shared memory (this thread's scratch). Runs no
  * user code: no getter, setter or method of the value is called (a key named
- * "__proto__" is defined, not assigned), so nothing can overwrite the scratch
- * while it reads.
+ * "__proto__" is defined, not assigned; Map and Set entries go in through the
+ * methods as they were at load), so nothing can overwrite the scratch while
+ * it reads. (Properties are assigned: a setter that a program defines on
+ * Object.prototype itself would run, as it would for JSON.parse's objects.)
  */
 class Decoder {
   buf: Buffer = Buffer.alloc(0);
@@ -790,14 +797,14 @@ class Decoder {
         this.objects.push(m);
         for (let n = this.varint(); n > 0; n--) {
           const k = this.value();
-          m.set(k, this.value());
+          mapSet.call(m, k, this.value());
         }
         return m;
       }
       case SET: {
         const s = new Set<unknown>();
         this.objects.push(s);
-        for (let n = this.varint(); n > 0; n--) s.add(this.value());
+        for (let n = this.varint(); n > 0; n--) setAdd.call(s, this.value());
         return s;
       }
       case ARRAY_BUFFER: {

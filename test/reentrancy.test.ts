@@ -165,3 +165,33 @@ describe('a custom decode() that calls the map', () => {
     map.close();
   });
 });
+
+describe("the 'structured' decoder", () => {
+  it('calls no Map#set or Set#add patched after the package loaded: a load that would call the map gets its own value', () => {
+    const map = SyncMap.createSync<string, unknown>();
+    const stored = new Map<unknown, unknown>([['a', new Set([1, 2])], ['b', { c: 3 }]]);
+    map.store('k', stored);
+    map.store('other', 'x'.repeat(1000));
+    const { set } = Map.prototype;
+    const { add } = Set.prototype;
+    let calls = 0;
+    Map.prototype.set = function patchedSet(this: Map<unknown, unknown>, k: unknown, v: unknown) {
+      calls++;
+      map.load('other'); // would overwrite this thread's scratch in the middle of the read
+      return set.call(this, k, v);
+    };
+    Set.prototype.add = function patchedAdd(this: Set<unknown>, v: unknown) {
+      calls++;
+      map.load('other');
+      return add.call(this, v);
+    };
+    try {
+      expect(map.load('k')).toStrictEqual(stored);
+      expect(calls).toBe(0);
+    } finally {
+      Map.prototype.set = set;
+      Set.prototype.add = add;
+    }
+    map.close();
+  });
+});
