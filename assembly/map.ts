@@ -58,7 +58,7 @@ import { DEBUG } from "./config";
 import { atomicAdd32, atomicAdd64, atomicMax64, cas32, futexWait, futexWake, load32, load64, store32, store64, xchg32 } from "./atomics";
 import { alloc, free } from "./alloc";
 import { allocOrCollect } from "./memory";
-import { ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, unlock, lockTakeOver, reapIfDead } from "./mutex";
+import { ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, tryLock, unlock, lockTakeOver, reapIfDead } from "./mutex";
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
 import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire } from "./reclaim";
@@ -1095,11 +1095,11 @@ function squeezeReadLocked(read: usize): u32 {
 
 /**
  * Removes expired values, visiting at most `budget` table slots from where the
- * last call stopped (the sweep cursor), shard by shard under each shard's lock,
- * so that one call's work is bounded. Returns how many values it removed (in a
- * versioned map each becomes a tombstone), plus SWEEP_WRAPPED if the cursor
- * came round to the first shard (a pass over the whole map ended), or
- * LOCK_TIMEOUT.
+ * last call stopped (the sweep cursor), shard by shard under each shard's lock
+ * (a shard whose lock is busy is passed over), so that one call's work is
+ * bounded and never waits. Returns how many values it removed (in a versioned
+ * map each becomes a tombstone), plus SWEEP_WRAPPED if the cursor came round
+ * to the first shard (a pass over the whole map ended).
  */
 export function mapSweep(map: usize, budget: u32): i32 {
   if (!(flags & MAP_FLAG_META)) return 0;
@@ -1111,22 +1111,26 @@ export function mapSweep(map: usize, budget: u32): i32 {
   let wrapped = false;
   for (let shardsSeen: u32 = 0; visited < budget && shardsSeen <= shards; shardsSeen++) {
     const shard = shardAt(map, index);
-    if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
-    const tables = loadTables(shard);
-    const holder = dirtyOf(tables) ? dirtyOf(tables) : readOf(tables);
-    const capacity = tableCapacity(holder);
-    const now = clockNow();
-    let i = from;
-    for (; i < capacity && visited < budget; i++, visited++) {
-      const entry = tableEntryAt(holder, i);
-      if (!entry) continue;
-      const value = load32(entry + ENTRY_VALUE);
-      if (counted(value) && valueExpired(<usize>value, now) && expireLocked(shard, entry, value, tableHashAt(holder, i))) removed++;
-    }
-    unlock(shard + SHARD_LOCK);
-    if (i < capacity) {
-      from = i;
-      break;
+    // Never waits for a lock: a busy shard is swept on a later lap. (A sweeper
+    // tick can run in the thread that must hear of a dead holder's exit from
+    // its event loop, which a wait here would block until lockTimeoutMs.)
+    if (tryLock(shard + SHARD_LOCK, owner)) {
+      const tables = loadTables(shard);
+      const holder = dirtyOf(tables) ? dirtyOf(tables) : readOf(tables);
+      const capacity = tableCapacity(holder);
+      const now = clockNow();
+      let i = from;
+      for (; i < capacity && visited < budget; i++, visited++) {
+        const entry = tableEntryAt(holder, i);
+        if (!entry) continue;
+        const value = load32(entry + ENTRY_VALUE);
+        if (counted(value) && valueExpired(<usize>value, now) && expireLocked(shard, entry, value, tableHashAt(holder, i))) removed++;
+      }
+      unlock(shard + SHARD_LOCK);
+      if (i < capacity) {
+        from = i;
+        break;
+      }
     }
     index = (index + 1) % shards;
     from = 0;

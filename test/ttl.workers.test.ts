@@ -11,6 +11,32 @@ import { controlBlock, firstMessage, exited, nextImmediate, signal, sleep, start
 const PAST = 120;
 
 describe('the sweeper', () => {
+  it("never waits for a shard's lock: with the lock held by a live worker, ticks pass it over and the event loop runs on", async () => {
+    const map = SyncMap.createSync<string, string>({ values: 'string', ttlMs: 20, shards: 1, lockTimeoutMs: 1500 });
+    map.store('soon-gone', 'x');
+    const worker = startWorker('dead-lock-holder.mjs', { handle: map.handle }); // takes shard 0's lock and keeps it
+    await firstMessage<{ owner: number }>(worker);
+    await sleep(PAST);
+    let last = performance.now();
+    let longestGap = 0;
+    const beat = setInterval(() => {
+      const now = performance.now();
+      longestGap = Math.max(longestGap, now - last);
+      last = now;
+    }, 5);
+    const stop = map.startSweeper({ intervalMs: 10 });
+    await sleep(400);
+    // A tick that waited would have blocked this thread for lockTimeoutMs (1.5 s).
+    expect(longestGap, 'the longest the event loop was blocked (ms)').toBeLessThan(500);
+    expect(map.size).toBe(1); // not swept: its shard was busy
+    await worker.terminate();
+    await exited(worker);
+    await until(() => map.size === 0, 'the sweeper to remove the key once the lock is free');
+    clearInterval(beat);
+    stop();
+    map.close();
+  });
+
   it('removes expired keys without anyone calling range or load: size drops to 0, stats().expirations counts each', async () => {
     const map = SyncMap.createSync({ values: 'string', ttlMs: 30 });
     const n = 5000;
