@@ -721,7 +721,9 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
    * undefined, and `present` false) and returns the new one, or undefined to
    * delete the key. If another thread changed the key meanwhile, `fn` runs
    * again with the newer value: it may run more than once, so keep it free of
-   * side effects. Returns what `fn` returned last. A write.
+   * side effects. In particular `fn` must not write `key` itself: its own write
+   * changes the key under it, and it would run again, without end. Returns
+   * what `fn` returned last. A write.
    */
   compute(key: K, fn: (current: V | undefined, present: boolean) => V | undefined, options?: WriteOptions): V | undefined {
     const what = this.#n.compute;
