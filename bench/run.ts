@@ -1,8 +1,10 @@
 /**
  * The benchmark run: `npm run bench` (full, a few minutes) or
  * `npm run bench:quick` (the same tables with shorter windows, under a minute
- * on 2 cores). Prints every table and writes bench/results/latest.json (every
- * figure, stamped with the machine), latest.md and the SVG charts.
+ * on 2 cores). Prints every table and writes latest.json (every figure,
+ * stamped with the machine), latest.md and the SVG charts: a full run to
+ * bench/results/ (the committed results), a quick run to bench/results/quick/
+ * (ignored by git), --out DIR to DIR.
  *
  *   node build/bench/run.js [--quick] [--only single,go,core,inflection,gc] [--out DIR]
  *

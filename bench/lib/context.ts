@@ -7,7 +7,11 @@
  *
  *   [--quick] [--only single,go,core,inflection,gc,codecs] [--out DIR]
  *
- * With --only (or a section run alone) the tables are printed and nothing is
+ * A whole full run writes bench/results/ (latest.json, latest.md and the SVG
+ * charts: the committed results the README links to); a whole quick run writes
+ * the same files under bench/results/quick/ (ignored by git), so that it never
+ * dirties a clone. --out DIR writes to DIR instead, in either mode. With
+ * --only (or a section run alone) the tables are printed and nothing is
  * written unless --out is given: a partial run must not replace the results of
  * a whole one.
  */
@@ -99,7 +103,9 @@ export function startRun(args: string[], alone?: Section): BenchRun {
 
     const text = markdown(results);
     process.stdout.write(`\n${text}`);
-    const outDir = values.out ?? (partial ? undefined : fileURLToPath(new URL('../../../bench/results/', import.meta.url)));
+    // Only a whole full run refreshes the committed results; a quick one writes beside them, untracked.
+    const home = cfg.mode === 'quick' ? '../../../bench/results/quick/' : '../../../bench/results/';
+    const outDir = values.out ?? (partial ? undefined : fileURLToPath(new URL(home, import.meta.url)));
     if (outDir) {
       const out = outDir.endsWith('/') ? outDir : `${outDir}/`;
       mkdirSync(out, { recursive: true });

@@ -1,5 +1,6 @@
 /**
- * The run as Markdown (bench/results/latest.md, and what the console prints):
+ * The run as Markdown (latest.md: bench/results/ for a full run, bench/results/quick/
+ * for a quick one; and what the console prints):
  * the goals first, then one table per question.
  */
 import type { GoCell } from '../go-suite.bench.js';
@@ -265,7 +266,7 @@ export function markdown(r: Results): string {
     out.push('');
   }
   out.push(
-    `Rerun: \`npm run bench\` (full: 4 windows per figure, about 13 minutes on 2 cores) or \`npm run bench:quick\` (one short window per figure, under a minute). Every figure and window is in \`bench/results/latest.json\`.`,
+    `Rerun: \`npm run bench\` (full: 4 windows per figure, about 13 minutes on 2 cores) or \`npm run bench:quick\` (one short window per figure, under a minute, written to \`bench/results/quick/\`). Every figure and window of this run is in \`${r.config.mode === 'quick' ? 'bench/results/quick/' : 'bench/results/'}latest.json\`.`,
   );
   out.push('');
   return out.join('\n');
