@@ -98,8 +98,8 @@ export function startRun(args: string[], alone?: Section): BenchRun {
   function finish(): never {
     results.seconds = (performance.now() - started) / 1000;
     results.goals = evaluateGoals(results);
-    // A partial run judges only the goals its sections have figures for.
-    if (partial) results.goals = results.goals.filter((goal) => goal.met !== null);
+    // A partial run lists only the goals its sections have figures for (judged or, in a quick run, not).
+    if (partial) results.goals = results.goals.filter((goal) => goal.met !== null || goal.notJudged !== undefined);
 
     const text = markdown(results);
     process.stdout.write(`\n${text}`);

@@ -84,10 +84,14 @@ export function markdown(r: Results): string {
   if (r.goals.length) {
     out.push('## Goals');
     out.push('');
+    if (r.goals.some((g) => g.notJudged === 'quick run')) {
+      out.push('A quick run judges no timing ratio: one short window per figure cannot tell a miss from noise. Its figures are shown; `npm run bench` judges them.');
+      out.push('');
+    }
     out.push(
       table(
         ['goal', 'target', 'figure', 'met'],
-        r.goals.map((g) => [g.goal, g.target, g.figure + (g.note ? `; ${g.note}` : ''), g.met === null ? '—' : g.met ? 'yes' : '**no**']),
+        r.goals.map((g) => [g.goal, g.target, g.figure + (g.note ? `; ${g.note}` : ''), g.notJudged ? `not judged (${g.notJudged})` : g.met === null ? '—' : g.met ? 'yes' : '**no**']),
         ['l', 'l', 'l', 'l'],
       ),
     );

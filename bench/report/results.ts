@@ -13,8 +13,14 @@ export interface Goal {
   goal: string;
   target: string;
   figure: string;
-  /** null when the figures to judge it are missing (a failed or skipped cell). */
+  /**
+   * null when not judged: the figures to judge it are missing (a failed or
+   * skipped cell), or the run is quick and the goal is a timing ratio (then
+   * `notJudged` says so and `figure` still holds the figure).
+   */
   met: boolean | null;
+  /** Why a goal with a figure was not judged: 'quick run' (report/goals.ts, QUICK_JUDGES). */
+  notJudged?: 'quick run';
   /** How far from the target, in words, when missed. */
   note?: string;
 }
