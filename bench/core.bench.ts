@@ -70,7 +70,7 @@ export async function runCore(cfg: BenchConfig, log: (line: string) => void): Pr
   return { threads: cfg.threads, cells };
 }
 
-// Run directly (`node build/bench/core.bench.js [--quick] [--out DIR]`): this section alone,
+// Run directly (`node build/bench/core.bench.js [--quick] [--out DIR] [--threads 1,2]`): this section alone,
 // printed (and written only with --out).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const run = startRun(process.argv.slice(2), 'core');

@@ -1,6 +1,7 @@
 /**
  * Go's sync.Map benchmark suite at the JS level, every implementation side by
- * side, at 1, 2 and availableParallelism() threads: what a user of each would
+ * side, at each of the run's thread counts (1, 2, 4, ... up to
+ * availableParallelism(), or --threads: lib/config.ts): what a user of each would
  * see, marshalling included. Each cell runs Go's loop for a fixed window after
  * a shared start (lib/pool.ts) and reports total iterations per second over
  * all threads, and Go's ns/op (the window divided by the total iterations).
@@ -138,7 +139,7 @@ async function scalingCeiling(cfg: BenchConfig, pool: Pool): Promise<{ threads: 
   return rows;
 }
 
-// Run directly (`node build/bench/go-suite.bench.js [--quick] [--out DIR]`): this section alone,
+// Run directly (`node build/bench/go-suite.bench.js [--quick] [--out DIR] [--threads 1,2]`): this section alone,
 // printed (and written only with --out).
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const run = startRun(process.argv.slice(2), 'go');

@@ -6,7 +6,11 @@
  * bench/results/ (the committed results), a quick run to bench/results/quick/
  * (ignored by git), --out DIR to DIR.
  *
- *   node build/bench/run.js [--quick] [--only single,go,core,inflection,gc] [--out DIR]
+ *   node build/bench/run.js [--quick] [--only single,go,core,inflection,gc,codecs] [--out DIR] [--threads 1,2,8]
+ *
+ * The multi-thread tables run at 1, 2, 4, ... up to os.availableParallelism()
+ * threads unless --threads says otherwise; the Go suite reports the machine's
+ * own scaling ceiling (a private Map per thread) at the same counts.
  *
  * With --only, the tables are printed and nothing is written unless --out is
  * given (a partial run must not replace the results of a whole one). Each

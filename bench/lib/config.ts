@@ -8,7 +8,12 @@ import { availableParallelism } from 'node:os';
 
 export interface BenchConfig {
   mode: 'full' | 'quick';
-  /** Thread counts of the multi-thread tables: 1, 2 and the machine's parallelism. */
+  /**
+   * Thread counts of the Go suite and the core table (and of the memory rows
+   * of the broadcast table): 1, 2, 4, 8, ... up to and including
+   * os.availableParallelism(), or what --threads gave. The inflection table
+   * keeps its own (inflectionThreads).
+   */
   threads: number[];
   /** Go suite: warm-up before the start signal, and the measured window, per cell. */
   goWarmupMs: number;
@@ -37,12 +42,24 @@ export interface BenchConfig {
   gcOps: number;
 }
 
-function threadCounts(): number[] {
-  return [...new Set([1, 2, availableParallelism()])].sort((a, b) => a - b);
+/** Powers of two from 1, then the machine's parallelism itself: 1, 2 on 2 cores; 1, 2, 4, 6 on 6; 1, 2, 4, 8, 16 on 16. */
+export function threadCounts(parallelism = availableParallelism()): number[] {
+  const counts: number[] = [];
+  for (let t = 1; t < parallelism; t *= 2) counts.push(t);
+  counts.push(parallelism);
+  return counts;
 }
 
-export function config(mode: 'full' | 'quick'): BenchConfig {
-  const threads = threadCounts();
+/** `--threads 1,2,8`: positive whole numbers, deduplicated and sorted. */
+export function parseThreads(text: string): number[] {
+  const counts = text.split(',').map((part) => Number(part.trim()));
+  const bad = counts.find((n) => !Number.isInteger(n) || n < 1 || n > 1024);
+  if (bad !== undefined || counts.length === 0) throw new Error(`--threads takes thread counts separated by commas (e.g. 1,2,8), got '${text}'`);
+  return [...new Set(counts)].sort((a, b) => a - b);
+}
+
+/** The run's configuration; `threads` overrides the default thread counts (--threads). */
+export function config(mode: 'full' | 'quick', threads: number[] = threadCounts()): BenchConfig {
   if (mode === 'quick') {
     return {
       mode,

@@ -5,7 +5,11 @@
  * (`node build/bench/<section>.bench.js`) runs only itself. Sections import
  * this module, never run.ts, so no module imports the one that imports it.
  *
- *   [--quick] [--only single,go,core,inflection,gc,codecs] [--out DIR]
+ *   [--quick] [--only single,go,core,inflection,gc,codecs] [--out DIR] [--threads 1,2,8]
+ *
+ * --threads sets the thread counts of the multi-thread tables (default 1, 2,
+ * 4, ... up to os.availableParallelism(), lib/config.ts); counts beyond the
+ * machine's parallelism are allowed, and measure oversubscription.
  *
  * A whole full run writes bench/results/ (latest.json, latest.md and the SVG
  * charts: the committed results the README links to); a whole quick run writes
@@ -22,7 +26,7 @@ import { inflectionChart, threadsChart } from '../report/charts.js';
 import { evaluateGoals } from '../report/goals.js';
 import { markdown } from '../report/markdown.js';
 import type { Results } from '../report/results.js';
-import { config, type BenchConfig } from './config.js';
+import { config, parseThreads, type BenchConfig } from './config.js';
 import { checkCpus } from './cpus.js';
 import { describeMachine, interferenceMeter, machine } from './machine.js';
 
@@ -59,13 +63,14 @@ export function startRun(args: string[], alone?: Section): BenchRun {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       out: { type: 'string' },
+      threads: { type: 'string' },
     },
   });
   const only = new Set<Section>(alone ? [alone] : ((values.only?.split(',') ?? SECTIONS) as Section[]));
   for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section '${s}' (known: ${SECTIONS.join(', ')})`);
   const partial = only.size < SECTIONS.length || values.only !== undefined;
 
-  const cfg = config(values.quick ? 'quick' : 'full');
+  const cfg = config(values.quick ? 'quick' : 'full', values.threads !== undefined ? parseThreads(values.threads) : undefined);
   const results: Results = { machine: machine(), config: cfg, seconds: 0, interference: {}, goals: [] };
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const started = performance.now();
