@@ -34,6 +34,8 @@ export type Op = Exclude<keyof BenchMap, 'close'>;
 export type ImplSpec =
   | { kind: 'syncmap' | 'lockedmap'; id: string; handle: unknown }
   | { kind: 'map' | 'map-fresh'; id: string }
+  /** A Map per thread kept in step on the BroadcastChannel named `id` (one per cell). */
+  | { kind: 'broadcast'; id: string }
   | { kind: 'owner'; id: string }
   | { kind: 'lmdb'; id: string; path: string }
   | { kind: 'sharedmap'; id: string; map: object }

@@ -5,8 +5,9 @@
  *
  * Shared implementations are set up from the main thread (its own attachment
  * or client) and the runners reach the same map; the JS Map variants live in
- * runner 0 and are set up there; ShareableMap gets a new map per cell, set up
- * here and adopted by the runners.
+ * runner 0 and are set up there; the BroadcastChannel baseline gets a new
+ * channel per cell, and every runner seeds its own copy with the setup;
+ * ShareableMap gets a new map per cell, set up here and adopted by the runners.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,6 +116,29 @@ function jsMap(kind: 'map' | 'map-fresh'): Impl {
   };
 }
 
+const broadcast: Impl = {
+  kind: 'broadcast',
+  label: 'Map + BroadcastChannel',
+  about:
+    'a JS Map in every thread, each write also posted on a BroadcastChannel and applied by the other threads when their event loop turns (the baseline users build); each thread seeds its own copy with the setup. At 1 thread a write still posts its message, with no one else listening',
+  verdict: (def, threads) =>
+    threads > 1 && def.mutates
+      ? {
+          status: 'n/a',
+          note: "a thread applies the others' writes only when its event loop turns, never inside Go's loop, so a figure would leave that work out; and loadOrStore, swap, CAS and delete are atomic only within one thread's copy",
+        }
+      : undefined,
+  async open() {
+    let cells = 0;
+    return {
+      prepare() {
+        return { spec: { kind: 'broadcast', id: `syncmap-bench-broadcast-${process.pid}-${cells++}` }, setupInWorker: true };
+      },
+      async close() {},
+    };
+  },
+};
+
 const owner: Impl = {
   kind: 'owner',
   label: 'postMessage owner',
@@ -210,5 +234,5 @@ const smd: Impl = {
 };
 
 export function goImpls(sharedMapCapacity: number): Impl[] {
-  return [concurrent('syncmap'), concurrent('lockedmap'), jsMap('map'), jsMap('map-fresh'), owner, lmdb, sharedmap(sharedMapCapacity), smd];
+  return [concurrent('syncmap'), concurrent('lockedmap'), jsMap('map'), jsMap('map-fresh'), broadcast, owner, lmdb, sharedmap(sharedMapCapacity), smd];
 }

@@ -9,6 +9,7 @@
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { SyncMapHandle } from 'syncmap-wasm';
 import { CoreBench } from '../../bindings/bench-core.js';
+import { BroadcastAdapter } from '../adapters/broadcast.js';
 import { ConcurrentAdapter } from '../adapters/concurrent.js';
 import { JsMapAdapter } from '../adapters/jsmap.js';
 import { LmdbAdapter, openLmdb } from '../adapters/lmdb.js';
@@ -78,6 +79,9 @@ function open(spec: ImplSpec): BenchMap {
       return new JsMapAdapter(); // a new map for every job: nothing is shared
     case 'smd':
       return new SmdAdapter(spec.buffers); // adopts the buffers of this job's map
+    case 'broadcast':
+      map = new BroadcastAdapter(spec.id); // this thread's copy, joined to the cell's channel
+      break;
     case 'owner':
       if (!ownerClient) throw new Error('no channel to the owner thread');
       map = ownerClient;
@@ -109,9 +113,16 @@ function run(job: Job, control: Int32Array): JobResult {
     if (job.kind === 'go') {
       const def = goCase(job.name);
       const key = job.spec.kind === 'map-fresh' ? freshKey : keyOf;
+      if (map instanceof BroadcastAdapter) {
+        // Every thread holds a copy: each seeds its own, as if it had received the setup's writes.
+        const m = map;
+        m.seed(() => def.setup?.(m, key));
+      }
       if (job.setupInWorker && job.goroutine === 0) {
-        map.clear();
-        def.setup?.(map, key);
+        if (!(map instanceof BroadcastAdapter)) {
+          map.clear();
+          def.setup?.(map, key);
+        }
         Atomics.store(control, kSetupDone, 1);
         Atomics.notify(control, kSetupDone);
       }

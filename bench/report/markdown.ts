@@ -270,7 +270,7 @@ export function markdown(r: Results): string {
     out.push('');
   }
   out.push(
-    `Rerun: \`npm run bench\` (full: 4 windows per figure, about 13 minutes on 2 cores) or \`npm run bench:quick\` (one short window per figure, under a minute, written to \`bench/results/quick/\`). Every figure and window of this run is in \`${r.config.mode === 'quick' ? 'bench/results/quick/' : 'bench/results/'}latest.json\`.`,
+    `Rerun: \`npm run bench\` (full: 4 windows per figure, about 13 minutes on 2 cores) or \`npm run bench:quick\` (one short window per figure, under a minute, written to \`bench/results/quick/\`). A whole run writes every figure and window to \`${r.config.mode === 'quick' ? 'bench/results/quick/' : 'bench/results/'}latest.json\`.`,
   );
   out.push('');
   return out.join('\n');
