@@ -44,7 +44,7 @@ export interface SingleResult {
   rows: SingleRow[];
 }
 
-type Op = (i: number) => unknown;
+export type Op = (i: number) => unknown;
 
 /**
  * The tight loop, compiled anew for each row so that its call to `op` has
@@ -64,7 +64,7 @@ const LOOP = `
 `;
 
 /** A row's loop, compiled and warmed up (tier-up); then each call runs one round: `passes` sweeps over the keys. */
-function tightLoop(op: Op): (passes: number) => number {
+export function tightLoop(op: Op): (passes: number) => number {
   const loop = new Function('op', 'count', 'rounds', 'passes', 'process', LOOP) as (
     op: Op,
     count: number,

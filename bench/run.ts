@@ -6,7 +6,7 @@
  * bench/results/ (the committed results), a quick run to bench/results/quick/
  * (ignored by git), --out DIR to DIR.
  *
- *   node build/bench/run.js [--quick] [--only single,go,core,inflection,gc,codecs] [--out DIR] [--threads 1,2,8]
+ *   node build/bench/run.js [--quick] [--only single,broadcast,go,core,inflection,gc,codecs] [--out DIR] [--threads 1,2,8]
  *
  * The multi-thread tables run at 1, 2, 4, ... up to os.availableParallelism()
  * threads unless --threads says otherwise; the Go suite reports the machine's
@@ -18,11 +18,16 @@
  * What a run shares (options, configuration, results, writing them) is in
  * lib/context.ts, which the sections import; nothing imports this file.
  *
- * Sections, in order: one thread against a Map (load-hits.bench.ts), Go's
- * suite over every implementation by threads (go-suite.bench.ts), the core
- * alone in Go's units (core.bench.ts), SyncMap against LockedMap by key count
- * and share of writes (inflection.bench.ts), the GC table (gc.bench.ts).
+ * Sections, in order: one thread against a Map, with the cache features'
+ * costs (load-hits.bench.ts, 'single'); the Map
+ * per thread kept in step by BroadcastChannel against SyncMap: load, memory,
+ * time until a write is seen (broadcast.bench.ts, 'broadcast'); Go's suite
+ * over every implementation by threads (go-suite.bench.ts, 'go'); the core
+ * alone in Go's units (core.bench.ts, 'core'); SyncMap against LockedMap by
+ * key count and share of writes (inflection.bench.ts, 'inflection'); the GC
+ * table (gc.bench.ts, 'gc'); the value codecs (codecs.bench.ts, 'codecs').
  */
+import { runBroadcast } from './broadcast.bench.js';
 import { runCore } from './core.bench.js';
 import { runGc } from './gc.bench.js';
 import { runGoSuite } from './go-suite.bench.js';
@@ -33,6 +38,7 @@ import { startRun } from './lib/context.js';
 const run = startRun(process.argv.slice(2));
 const { cfg, log, results } = run;
 results.singleThread = await run.section('single', () => runSingle(cfg, log));
+results.broadcast = await run.section('broadcast', () => runBroadcast(cfg, log));
 results.goSuite = await run.section('go', () => runGoSuite(cfg, log));
 results.core = await run.section('core', () => runCore(cfg, log));
 results.inflection = await run.section('inflection', () => runInflection(cfg, log));

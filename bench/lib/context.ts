@@ -5,10 +5,11 @@
  * (`node build/bench/<section>.bench.js`) runs only itself. Sections import
  * this module, never run.ts, so no module imports the one that imports it.
  *
- *   [--quick] [--only single,go,core,inflection,gc,codecs] [--out DIR] [--threads 1,2,8]
+ *   [--quick] [--only single,broadcast,go,core,inflection,gc,codecs] [--out DIR] [--threads 1,2,8]
  *
- * --threads sets the thread counts of the multi-thread tables (default 1, 2,
- * 4, ... up to os.availableParallelism(), lib/config.ts); counts beyond the
+ * --threads sets the thread counts of the multi-thread tables and of the
+ * broadcast memory rows (default 1, 2, 4, ... up to os.availableParallelism(),
+ * lib/config.ts); counts beyond the
  * machine's parallelism are allowed, and measure oversubscription.
  *
  * A whole full run writes bench/results/ (latest.json, latest.md and the SVG
@@ -31,7 +32,7 @@ import { checkCpus } from './cpus.js';
 import { describeMachine, interferenceMeter, machine } from './machine.js';
 
 /** The sections, in the order a whole run takes them. */
-export const SECTIONS = ['single', 'go', 'core', 'inflection', 'gc', 'codecs'] as const;
+export const SECTIONS = ['single', 'broadcast', 'go', 'core', 'inflection', 'gc', 'codecs'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Above this share of the CPU taken by other programs, a section's figures are flagged. */

@@ -124,6 +124,54 @@ export function markdown(r: Results): string {
     out.push('');
   }
 
+  if (r.broadcast) {
+    const b = r.broadcast;
+    out.push(`## A Map per thread kept in step by BroadcastChannel, against SyncMap`);
+    out.push('');
+    out.push(
+      `The baseline users build instead of a shared map: every thread holds its own Map, and each write is applied to the writer's copy and posted on a BroadcastChannel, which the other threads apply when their event loop turns. Load, one thread: the one-thread table's tight loop over the same ${b.keys.toLocaleString('en')} keys and ${b.valueBytes}-byte string values, measured side by side with SyncMap.`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['load', 'kept keys ns/op', 'fresh keys ns/op'],
+        (['SyncMap', 'Map + BroadcastChannel'] as const).map((impl) => [
+          impl,
+          ...(['kept', 'fresh'] as const).map((keys) => {
+            const row = b.load.find((x) => x.impl === impl && x.keys === keys);
+            return row ? mark(ns(row.loopNs), b.foreignShare) : '';
+          }),
+        ]),
+      ),
+    );
+    out.push('');
+    const limits = (m: (typeof b.memory.syncMap)[number]): string =>
+      m.maxValueBytes === 1 << 20 && m.maxKeyBytes === 4096 ? 'default limits' : `maxKeyBytes, maxValueBytes ${m.maxKeyBytes}`;
+    out.push(
+      `Memory for the ${b.keys.toLocaleString('en')} entries: each thread's copy takes ${bytes(b.memory.copyBytes)} of its JS heap (filled from messages, after a full GC). SyncMap holds one set in shared memory (bytes in use: ${b.memory.syncMap.map((m) => `${bytes(m.sharedBytes)} with ${limits(m)}`).join(', ')}, the empty map's fixed part included) plus a scratch region per attached thread (maxKeyBytes + maxValueBytes: ${b.memory.syncMap.map((m) => `${bytes(m.scratchBytesPerThread)} with ${limits(m)}`).join(', ')}). Neither counts what a worker itself costs (its isolate, and for SyncMap its Wasm instance).`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['threads', 'Map + BroadcastChannel (copies)', ...b.memory.syncMap.map((m) => `SyncMap, ${limits(m)}`)],
+        b.memory.rows.map((row) => [String(row.threads), bytes(row.copiesBytes), ...row.syncMapBytes.map((x) => `${bytes(x)} (${ratio(x / row.copiesBytes)})`)]),
+      ),
+    );
+    out.push('');
+    out.push(
+      `How long a write takes to be seen by another thread: the main thread writes a new key, a worker looks for it and stamps when it first sees it (${b.visibility[0]?.writes ?? 0} writes, one at a time). "each turn": one look per event-loop turn, as a server between requests; "busy loop": a thread in the middle of synchronous work, where a BroadcastChannel copy sees nothing until the work ends.`,
+    );
+    out.push('');
+    out.push(
+      table(
+        ['implementation', 'the reader looks', 'median µs', 'p99 µs', 'max µs'],
+        b.visibility.map((v) => [v.impl, v.polling === 'turn' ? 'each turn' : 'busy loop', v.medianUs.toFixed(1), v.p99Us.toFixed(1), v.maxUs.toFixed(0)]),
+        ['l', 'l', 'r', 'r', 'r'],
+      ),
+    );
+    out.push('');
+  }
+
   if (r.goSuite) {
     const g = r.goSuite;
     const notes = new Notes();

@@ -1,4 +1,5 @@
 /** The whole run, as written to bench/results/latest.json. */
+import type { BroadcastResult } from '../broadcast.bench.js';
 import type { CoreResult } from '../core.bench.js';
 import type { GcResult } from '../gc.bench.js';
 import type { GoSuiteResult } from '../go-suite.bench.js';
@@ -34,6 +35,8 @@ export interface Results {
   /** The same load loop pinned to each CPU (lib/cpus.ts); absent without taskset. */
   cpus?: CpuCheck;
   singleThread?: SingleResult;
+  /** A Map per thread kept in step by BroadcastChannel, beside SyncMap. */
+  broadcast?: BroadcastResult;
   goSuite?: GoSuiteResult;
   core?: CoreResult;
   inflection?: InflectionResult;
