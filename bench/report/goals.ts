@@ -92,6 +92,18 @@ function judgeAll(r: Results): Goal[] {
       (v) => `${ratio(v)} (${ns(syncTtl!)} ns against ${ns(syncKept!)} ns)`,
     ),
   );
+  const syncMetrics = single(r, 'SyncMap, metrics', 'kept');
+  goals.push(
+    judge(
+      'load-metrics',
+      'One thread, load of a present key with registerMetrics() active (its sampled latency histogram; the stats counters are in every SyncMap figure): at most 5% slower than without',
+      'SyncMap.load with metrics registered / without <= 1.05x',
+      syncMetrics !== undefined && syncKept !== undefined ? syncMetrics / syncKept : undefined,
+      1.05,
+      false,
+      (v) => `${ratio(v)} (${ns(syncMetrics!)} ns against ${ns(syncKept!)} ns)`,
+    ),
+  );
   const T = 2;
   const s1 = goOps(r, 'LoadMostlyHits', 'syncmap', 1);
   const s2 = goOps(r, 'LoadMostlyHits', 'syncmap', T);

@@ -122,6 +122,46 @@ export function markdown(r: Results): string {
       ),
     );
     out.push('');
+    out.push(
+      `"SyncMap, ttlMs", "versioned" and "metrics" load from maps with those features on ("metrics": \`registerMetrics(map, { registry })\` active, which times one load in 64 into its latency histogram). The stats() counters are always on, in every SyncMap row.`,
+    );
+    out.push('');
+    if (s.changes) {
+      const c = s.changes;
+      out.push(
+        `Deltas on a versioned map of ${c.keys.toLocaleString('en')} keys, ${c.changed.toLocaleString('en')} of them updated since the version asked from: \`changesSince(v)\` takes ${ns(c.changesSinceNs / 1000)} µs, **${ns(c.nsPerChange)} ns per change** returned (a call that finds no change, \`changesSince(version)\`, takes ${ns(c.noChangesNs / 1000)} µs); \`snapshot()\` of the same map takes ${ns(c.snapshotNs / 1000)} µs, ${ns(c.nsPerEntry)} ns per entry (best of ${r.config.loopRounds} calls each).`,
+      );
+      out.push('');
+    }
+    if (s.contention) {
+      const c = s.contention;
+      out.push(`### ${c.threads} threads, ${c.case}: lock acquisitions per load`);
+      out.push('');
+      out.push(
+        `Go's ${c.case} in ${c.threads} worker threads over one map ('number' values, as in the Go suite); stats() read before and after one measured cell (warm-up included; the threads attached and warmed up in a cell before). SyncMap's loads of present keys read without a lock; LockedMap takes its read lock once per load.`,
+      );
+      out.push('');
+      out.push(
+        table(
+          ['implementation', 'ops/s (both threads)', 'loads', 'lock acquisitions', 'per load', 'contended', 'waited ms', 'slow-path loads'],
+          c.rows.map((row) =>
+            row.error !== undefined
+              ? [row.impl, `error: ${row.error}`, '', '', '', '', '', '']
+              : [
+                  row.impl,
+                  si(row.opsPerSec!),
+                  row.loads!.toLocaleString('en'),
+                  row.locks!.toLocaleString('en'),
+                  row.locksPerLoad!.toFixed(row.locksPerLoad! < 0.01 ? 6 : 3),
+                  row.contended!.toLocaleString('en'),
+                  row.waitMs!.toFixed(1),
+                  row.slowLoads!.toLocaleString('en'),
+                ],
+          ),
+        ),
+      );
+      out.push('');
+    }
   }
 
   if (r.broadcast) {
