@@ -19,7 +19,7 @@
  * lib/context.ts, which the sections import; nothing imports this file.
  *
  * Sections, in order: one thread against a Map, with the cache features'
- * costs (load-hits.bench.ts, 'single'); the Map
+ * costs and 2-thread lock counts (load-hits.bench.ts, 'single'); the Map
  * per thread kept in step by BroadcastChannel against SyncMap: load, memory,
  * time until a write is seen (broadcast.bench.ts, 'broadcast'); Go's suite
  * over every implementation by threads (go-suite.bench.ts, 'go'); the core

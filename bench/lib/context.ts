@@ -9,8 +9,8 @@
  *
  * --threads sets the thread counts of the multi-thread tables and of the
  * broadcast memory rows (default 1, 2, 4, ... up to os.availableParallelism(),
- * lib/config.ts); counts beyond the
- * machine's parallelism are allowed, and measure oversubscription.
+ * lib/config.ts); counts beyond the machine's parallelism are allowed, and
+ * measure oversubscription.
  *
  * A whole full run writes bench/results/ (latest.json, latest.md and the SVG
  * charts: the committed results the README links to); a whole quick run writes
