@@ -32,18 +32,19 @@ import {
 import { allocCoalesces, allocInit, free, heapBytes } from "./alloc";
 import { allocOrCollect } from "./memory";
 import {
-  MAX_THREAD_ID, bytesInUse, slotClaim, slotFreeScratch, slotIndex, slotRelease, slotSetScratch, slotsAttached,
+  MAX_THREAD_ID, SLOT_FOUND_ADVANCES, SLOT_FOUND_BLOCK, SLOT_FOUND_EXPIRY, SLOT_FOUND_READ, SLOT_FOUND_TABLES_WORD,
+  SLOT_FOUND_VALUE_WORD, bytesInUse, slotClaim, slotFreeScratch, slotIndex, slotRelease, slotSetScratch, slotsAttached,
   slotsScratchBytes,
 } from "./slots";
-import { collect, collectWaiting, epochAdvances, pin, reclaimIsPinned, reclaimResetPin, unpin } from "./reclaim";
+import { collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimIsPinned, reclaimResetPin, unpin } from "./reclaim";
 import { reapDead, reapThread, reaperBind, reaperRecoverSelf } from "./reaper";
 import { MAX_BLOCK, SIZE_CLASSES, classOf, classSize } from "./sizeclass";
 import { setLockPatience } from "./mutex";
 import {
-  ENTRY_KEY, ENTRY_VALUE, entryKeyLen, isLive, valueCopyTo, valueFree, valueIsTombstone, valueLength, valueNew,
-  valueSetMeta, valueVersion,
+  ENTRY_KEY, ENTRY_VALUE, entryKeyLen, isLive, valueCopyTo, valueExpiresAt, valueFree, valueIsTombstone, valueLength,
+  valueNew, valueSetMeta, valueVersion,
 } from "./entry";
-import { STAT_COUNT, STAT_HITS, STAT_MISSES, STAT_WRITES, statsCount, statsTotal } from "./stats";
+import { STAT_COUNT, STAT_HITS, STAT_MISSES, STAT_WRITES, statsCacheHits, statsCount, statsTotal } from "./stats";
 import { tableCapacity, tableEntryAt } from "./table";
 import { sipHash13 } from "./hash";
 import {
@@ -56,8 +57,8 @@ import {
   mapMaxValueBytes, mapNew, mapPresent, mapRangeBegin, mapRemainingMs, mapShardCount, mapShardLockWord,
   mapShardTable, mapSize, mapSwap, mapSweep, mapTick, mapTombstones, mapUnfreeze, mapValueKind, mapVerify,
   mapVersion, mapVersionWord, mapWalkBegin, mapWalkEnd, mapWatermark, mapRaiseLow, mapShardSize, mapShardLockTakes,
-  mapSqueeze,
-  result,
+  mapSqueeze, mapClockWord, mapTablesWord,
+  result, resultEntry, resultRead,
 } from "./map";
 import { Status } from "./status";
 import { threadBind, threadUnbind } from "./thread";
@@ -98,6 +99,9 @@ import { faultAfter, faultFailAllocation } from "./faults";
 // Then the per-thread counters, summed (stats.ts): STAT_COUNTERS + STAT_MISSES …
 // @ts-ignore: decorator
 @inline const STAT_COUNTERS: u32 = 8;
+// And after them, the read caches' hits (a part of STAT_HITS).
+// @ts-ignore: decorator
+@inline const STAT_CACHE_HITS: u32 = STAT_COUNTERS + STAT_COUNT;
 
 // Thread-local state of this instance.
 let slot: usize = 0; // this thread's slot; 0 until attached
@@ -314,6 +318,25 @@ export function sm_recover(): void {
   return valueCopyTo(block, scratch);
 }
 
+/**
+ * Records in the slot where mapLoad found its value (slots.ts, "found"), for
+ * the bindings' read cache: while the shard's read table and the count of
+ * epoch advances are both unchanged, the entry is still the key's and has not
+ * been freed, so its value word equal to `result` means the key still has this
+ * value. The advances are read while pinned: anything reached in this
+ * operation is freed only by an advance after the next one (reclaim.ts), and
+ * ADVANCES lags the epoch by at most one, so an unchanged count proves it.
+ */
+// @ts-ignore: decorator
+@inline function recordFound(hash: u64): void {
+  store<u32>(slot + SLOT_FOUND_VALUE_WORD, <u32>(resultEntry + ENTRY_VALUE));
+  store<u32>(slot + SLOT_FOUND_BLOCK, result);
+  store<u32>(slot + SLOT_FOUND_TABLES_WORD, <u32>mapTablesWord(map, hash));
+  store<u32>(slot + SLOT_FOUND_READ, resultRead);
+  store<u32>(slot + SLOT_FOUND_ADVANCES, epochAdvances());
+  store<f64>(slot + SLOT_FOUND_EXPIRY, <f64>valueExpiresAt(<usize>result));
+}
+
 /** The key's value, copied to scratch: its length, or ABSENT. */
 export function sm_load(keyLen: usize): i32 {
   let status = checkKey(keyLen);
@@ -324,9 +347,11 @@ export function sm_load(keyLen: usize): i32 {
     return status;
   }
   pin();
-  status = mapLoad(map, scratch, keyLen, hashKey(keyLen));
+  const hash = hashKey(keyLen);
+  status = mapLoad(map, scratch, keyLen, hash);
   if (status == Status.OK) {
     statsCount(STAT_HITS);
+    recordFound(hash);
     status = copyOut(result);
   } else {
     statsCount(STAT_MISSES);
@@ -834,6 +859,7 @@ export function sm_stat(which: u32): f64 {
   if (which == STAT_SCRATCH_BYTES) return <f64>slotsScratchBytes();
   if (which == STAT_COALESCES) return <f64>allocCoalesces();
   if (which >= STAT_COUNTERS && which < STAT_COUNTERS + STAT_COUNT) return <f64>statsTotal(which - STAT_COUNTERS);
+  if (which == STAT_CACHE_HITS) return <f64>statsCacheHits();
   return -1;
 }
 
@@ -851,6 +877,19 @@ export function sm_verify(): i32 {
   const rule = mapVerify(map);
   unpin();
   return rule;
+}
+
+/**
+ * The words the bindings' read cache reads (bindings/read-cache.ts), by index:
+ * 0 this thread's slot, 1 the epoch advances, 2 the map clock. 0 when not
+ * attached, or for a LockedMap (which has no read cache).
+ */
+export function sm_readCacheWord(which: u32): usize {
+  if (!slot || locked) return 0;
+  if (which == 0) return slot;
+  if (which == 1) return epochAdvancesWord();
+  if (which == 2) return mapClockWord(map);
+  return 0;
 }
 
 /** This instance's slot index (for tests), or NOT_ATTACHED. */

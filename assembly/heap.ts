@@ -18,7 +18,7 @@
 //   ├──────────────────────────────────────────────────────────────┤ +192
 //   │ alloc: free-list heads, SIZE_CLASSES × u64  (alloc.ts)        │ 1792 B
 //   ├──────────────────────────────────────────────────────────────┤ +1984
-//   │ thread slots, MAX_SLOTS × 192 B             (slots.ts)        │ 24 KiB
+//   │ thread slots, MAX_SLOTS × 256 B             (slots.ts)        │ 32 KiB
 //   ├──────────────────────────────────────────────────────────────┤ HEAP_START
 //   │ blocks handed out by alloc.ts …                               │
 //
@@ -76,7 +76,7 @@ import { SIZE_CLASSES } from "./sizeclass";
 // @ts-ignore: decorator
 @inline export const SLOTS_BASE: usize = (FREE_HEADS_BASE + FREE_HEADS_SIZE + 63) & ~<usize>63;
 // @ts-ignore: decorator
-@inline export const SLOT_SIZE: usize = 192;
+@inline export const SLOT_SIZE: usize = 256;
 // @ts-ignore: decorator
 @inline export const HEAP_START: usize = SLOTS_BASE + (<usize>MAX_SLOTS) * SLOT_SIZE;
 

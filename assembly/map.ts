@@ -101,6 +101,9 @@ import { crashPoint } from "./faults";
 //   clock      the map clock: the latest Date.now() (ms) a thread has published;
 //              raised by any thread, by CAS, never lowered. Values expire by it,
 //              so that a load compares two words and makes no call for the time.
+//              Held as the bits of a float64, so that the bindings' read cache
+//              reads it in one load; the bits of non-negative doubles order as
+//              their values do, so raising it as a u64 (atomicMax64) is right.
 //   version    the last version taken (versioned maps): added to atomically by a
 //              writer holding its shard's lock, which stamps the value it then
 //              publishes under that same lock, and notifies waiters on the word.
@@ -208,6 +211,14 @@ let flags: u32 = 0; // the bound map's MAP_FLAG_* (0 for maps of the proxy build
 let state: usize = 0; // the bound map's state block
 /** The value block an operation found or displaced (see each operation). */
 export let result: u32 = 0;
+/**
+ * Where mapLoad found `result` (OK only): its entry, and the shard's read
+ * table at the time. While that read table is still published, an entry
+ * reached through it stays the key's, and its value word is the key's value
+ * (the read cache of the bindings relies on it; abi.ts, sm_load).
+ */
+export let resultEntry: usize = 0;
+export let resultRead: u32 = 0;
 
 /** Binds this thread's lock-owner id and slot (0, 0 to unbind). */
 export function mapBindOwner(id: u32, slot: usize): void {
@@ -227,7 +238,7 @@ export function mapBind(map: usize): void {
 /** The map clock (ms): the latest time a thread published (mapTick). */
 // @ts-ignore: decorator
 @inline function clockNow(): u64 {
-  return load64(state + STATE_CLOCK);
+  return <u64>reinterpret<f64>(load64(state + STATE_CLOCK));
 }
 
 /** True if `value` makes its key present: a value block, not a tombstone, not expired. */
@@ -273,7 +284,8 @@ export function mapBind(map: usize): void {
 
 /** Publishes `now` (Date.now() ms) as the map clock if it is later. */
 export function mapTick(map: usize, now: u64): u64 {
-  return atomicMax64(<usize>load<u32>(map + MAP_STATE) + STATE_CLOCK, now);
+  const bits = atomicMax64(<usize>load<u32>(map + MAP_STATE) + STATE_CLOCK, reinterpret<u64>(<f64>now));
+  return <u64>reinterpret<f64>(bits);
 }
 
 // ── intents (see the top of this file) ─────────────────────────────────────
@@ -466,7 +478,19 @@ export function mapLoad(map: usize, key: usize, keyLen: usize, hash: u64): i32 {
   const value = load32(entry + ENTRY_VALUE);
   if (!present(value)) return Status.ABSENT;
   result = value;
+  resultEntry = entry;
+  resultRead = <u32>readOf(tables);
   return Status.OK;
+}
+
+/** The address of the map clock (STATE_CLOCK, float64 ms), which the bindings' read cache loads. */
+export function mapClockWord(map: usize): usize {
+  return <usize>load<u32>(map + MAP_STATE) + STATE_CLOCK;
+}
+
+/** The address of the shard's tables word for `hash` (the read cache checks its read half). */
+export function mapTablesWord(map: usize, hash: u64): usize {
+  return shardFor(map, hash) + SHARD_TABLES;
 }
 
 // ── Store / Swap ───────────────────────────────────────────────────────────
@@ -659,13 +683,19 @@ export function mapDelete(
         if (compare || versioned()) {
           entry = tableFind(dirtyOf(tables), h, key, keyLen);
         } else {
-          entry = tableRemoveLocked(dirtyOf(tables), h, key, keyLen);
+          entry = tableFind(dirtyOf(tables), h, key, keyLen);
           if (entry) {
-            // The entry was in dirty only and now is in no table: drop it whole.
-            crashPoint();
-            const value = xchg32(entry + ENTRY_VALUE, EXPUNGED);
+            // The entry is in dirty only: drop it whole. Its value goes first
+            // (a deleted entry in dirty is a state Go has too), so that no one
+            // who reaches the entry without a table (the bindings' read cache,
+            // by its value word) finds a value the table no longer holds.
+            const value = xchg32(entry + ENTRY_VALUE, DELETED);
             crashPoint();
             if (isLive(value)) sizeAddLocked(shard, -1);
+            crashPoint();
+            tableRemoveLocked(dirtyOf(tables), h, key, keyLen);
+            crashPoint();
+            store32(entry + ENTRY_VALUE, EXPUNGED);
             missLocked(shard);
             unlock(shard + SHARD_LOCK);
             retire(entry, KIND_ENTRY);
@@ -1182,7 +1212,11 @@ function expireLocked(shard: usize, entry: usize, value: u32, h: u32): bool {
 /**
  * If `entry` is in the shard's dirty table only (a key added since the last
  * promotion), takes it out of every table and retires it, its value word made
- * EXPUNGED; returns whether it did. Nothing but a lock holder changes an entry
+ * EXPUNGED; returns whether it did. Only for a value no reader counts as
+ * present (expired, or a tombstone): the table loses the entry before its
+ * value word changes, and a reader that reaches the entry by its value word
+ * (the bindings' read cache) must find it absent meanwhile, as it does by the
+ * clock or the tombstone flag. Nothing but a lock holder changes an entry
  * that no read table holds, so its value is the caller's to retire. The caller
  * holds the lock.
  */

@@ -23,9 +23,13 @@
 //
 //   EPOCH u32      0, 1 or 2. Advanced by CAS, by a pinned thread that has just
 //                  seen every pinned slot announce the current value.
-//   ADVANCES u32   How many times EPOCH moved (statistics). Written by the thread
-//                  whose CAS moved it, before it unpins; no two such writes can
-//                  overlap, because the next advance waits for that unpin.
+//   ADVANCES u32   How many times EPOCH moved. Written by the thread whose CAS
+//                  moved it, before it unpins and before it frees anything of
+//                  that advance; no two such writes can overlap, because the
+//                  next advance waits for that unpin. So it lags EPOCH by at
+//                  most one, and a reader that sees it unchanged since it was
+//                  pinned knows that nothing it reached then was freed (the
+//                  bindings' read cache checks it; abi.ts, recordFound).
 //   LIMBO[e] u64   Head of the objects retired while EPOCH was e, linked through
 //                  each object's RETIRE_LINK word: low 32 bits the first object,
 //                  high 32 bits a tag bumped by every change. Pushed by CAS by
@@ -329,6 +333,11 @@ export function collect(): void {
 /** Times the epoch has advanced since the heap began (statistics). */
 export function epochAdvances(): u32 {
   return load32(ADVANCES);
+}
+
+/** The address of ADVANCES, which the bindings load to validate their read cache. */
+export function epochAdvancesWord(): usize {
+  return ADVANCES;
 }
 
 /** True while this thread is inside pin() … unpin(). */

@@ -3,7 +3,7 @@
 // is its announcement to epoch reclamation (reclaim.ts), and it holds the
 // thread's scratch region and byte counters.
 //
-//   slot (SLOT_SIZE = 192 bytes, three cache lines, MAX_SLOTS of them at SLOTS_BASE)
+//   slot (SLOT_SIZE = 256 bytes, four cache lines, MAX_SLOTS of them at SLOTS_BASE)
 //   ┌────────┬────────┬─────────┬────────────┬────────┬───────────┐
 //   │ owner  │ pin    │ scratch │ scratchCap │ cache  │ batchHead │  +0 … +24
 //   ├────────┴────────┴─────────┴────────────┴────────┴───────────┤
@@ -12,7 +12,12 @@
 //   │ batchTail │ batchCount │ intentOp │ intentShard │ A   │ B   │  +40 … +64
 //   ├───────────┴────────────┴──────────┴─────────────┴─────┴─────┤
 //   │ carveNext │ carveEnd  │ waiting │ batchBytes │ statistics   │  +64 … +160
-//   └──────────────────────────────────────────────────────────────┘
+//   ├──────────────┬────────────────────────────────────────────────┤
+//   │ cacheHits f64│ found: value word, block, tables word, read   │  +160 … +188
+//   │              │ table, advances (5 × u32)                      │
+//   ├─────┬────────┴─────────────┬──────────────────────────────────┤
+//   │ —   │ found expiry f64     │ —                                │  +188 … +256
+//   └─────┴──────────────────────┴──────────────────────────────────┘
 //
 //   owner      Who holds the slot, in one word so that every change of hands
 //              is one CAS:
@@ -50,6 +55,16 @@
 //   statistics Counters of the owner's operations (stats.ts); owner only.
 //   carve      The owner's chunk for small blocks (alloc.ts): [next, end).
 //              Owner only, plain; released by whoever releases the slot.
+//   cacheHits  Loads the bindings answered from this thread's read cache
+//              (bindings/read-cache.ts) without calling the core: a float64
+//              (exact to 2^53) that the owner's JavaScript stores whole, so that
+//              stats() adds it to the hits (stats.ts). Owner only, plain.
+//   found      Where the owner's last successful load found its value, for the
+//              read cache to check later without a call (sm_load, abi.ts): the
+//              address of the entry's value word, the value block found there,
+//              the address of its shard's tables word, the shard's read table
+//              then, the epoch advances then (all read while pinned), and the
+//              value's expiry. Owner only, plain.
 //   intent     What the owner is in the middle of under a shard's lock (map.ts):
 //              an operation, the shard, and the blocks it involves. Written by
 //              the owner (atomic stores) before the step it describes; read by
@@ -95,6 +110,20 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, free } from "./alloc";
 @inline export const SLOT_BATCH_BYTES: usize = 76;
 // @ts-ignore: decorator
 @inline export const SLOT_STATS: usize = 80;
+// @ts-ignore: decorator
+@inline export const SLOT_CACHE_HITS: usize = 160;
+// @ts-ignore: decorator
+@inline export const SLOT_FOUND_VALUE_WORD: usize = 168;
+// @ts-ignore: decorator
+@inline export const SLOT_FOUND_BLOCK: usize = 172;
+// @ts-ignore: decorator
+@inline export const SLOT_FOUND_TABLES_WORD: usize = 176;
+// @ts-ignore: decorator
+@inline export const SLOT_FOUND_READ: usize = 180;
+// @ts-ignore: decorator
+@inline export const SLOT_FOUND_ADVANCES: usize = 184;
+// @ts-ignore: decorator
+@inline export const SLOT_FOUND_EXPIRY: usize = 192;
 
 // @ts-ignore: decorator
 @inline const FREE: u32 = 0;

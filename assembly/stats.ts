@@ -6,6 +6,8 @@
 //
 //   counters (STAT_COUNT × u64 at SLOT_STATS)
 //   misses, hits       loads and has() calls that missed, and that found the key
+//                      (hits answered by the bindings' read cache are in the
+//                      slot's cacheHits word instead)
 //                      (each counted once: loads are their sum, so that no sum
 //                      read while threads count goes backwards)
 //   slowLoads          loads that had to take a shard's lock (key not in read)
@@ -18,7 +20,7 @@
 //   writes             stores, swaps, deletes, CAS, adds that changed the map
 
 import { load64 } from "./atomics";
-import { SLOT_STATS, slotAt, slotHighWater } from "./slots";
+import { SLOT_CACHE_HITS, SLOT_STATS, slotAt, slotHighWater } from "./slots";
 
 // @ts-ignore: decorator
 @inline export const STAT_MISSES: u32 = 0;
@@ -63,10 +65,26 @@ export function statsBind(slot: usize): void {
   statsAdd(which, 1);
 }
 
-/** One counter summed over every slot ever claimed. */
+/**
+ * One counter summed over every slot ever claimed. Hits include the loads the
+ * bindings answered from their read cache, which they count in the slot's
+ * cacheHits word (slots.ts) without calling the core.
+ */
 export function statsTotal(which: u32): u64 {
   let total: u64 = 0;
   const high = slotHighWater();
-  for (let i: u32 = 0; i < high; i++) total += load64(slotAt(i) + SLOT_STATS + ((<usize>which) << 3));
+  for (let i: u32 = 0; i < high; i++) {
+    const slot = slotAt(i);
+    total += load64(slot + SLOT_STATS + ((<usize>which) << 3));
+    if (which == STAT_HITS) total += <u64>load<f64>(slot + SLOT_CACHE_HITS);
+  }
+  return total;
+}
+
+/** The loads the bindings' read caches answered, summed over every slot ever claimed (part of the hits). */
+export function statsCacheHits(): u64 {
+  let total: u64 = 0;
+  const high = slotHighWater();
+  for (let i: u32 = 0; i < high; i++) total += <u64>load<f64>(slotAt(i) + SLOT_CACHE_HITS);
   return total;
 }

@@ -77,6 +77,7 @@ export interface CoreExports {
   sm_collect(): void;
   sm_verify(): number;
   sm_slotIndex(): number;
+  sm_readCacheWord(which: number): number;
   sm_sizeClassOf(size: number): number;
   sm_classSize(c: number): number;
   sm_debugFaultAfter(crashPoints: number): void;
@@ -92,6 +93,8 @@ export const Stat = {
   // Per-thread counters, summed (assembly/stats.ts).
   MISSES: 8, HITS: 9, SLOW_LOADS: 10, PROMOTIONS: 11, LOCKS: 12, CONTENDED: 13, WAIT_MICROS: 14, EXPIRED: 15,
   COMPACTED: 16, WRITES: 17,
+  // The read caches' hits (bindings/read-cache.ts), a part of HITS.
+  CACHE_HITS: 18,
 } as const;
 
 /**
