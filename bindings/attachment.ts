@@ -29,6 +29,7 @@ import {
 } from './options.js';
 import { HANDLE_KIND, checkHandle, createMemory, type SyncMapHandle } from './sharing.js';
 import { adoptRegistry, processRegistry } from './liveness.js';
+import { CacheHitCounter, ReadCache, readCacheOption, type ReadCacheOption } from './read-cache.js';
 import { LAYOUT_VERSION, Status } from './status.js';
 
 const END_OF_RECORDS = 0xffffffff;
@@ -63,6 +64,8 @@ class ThreadCore implements Scratch {
   readonly u32: Uint32Array;
   /** SyncMap objects of this thread sharing it; detached when the last one closes. */
   users = 0;
+  /** This thread's count of read-cache hits (in its slot), or null for a core without read caches (LockedMap). */
+  readonly cacheHits: CacheHitCounter | null;
   /** SyncMap or LockedMap, for messages. */
   readonly className: string;
   /** Values carry an expiry (the map was created with ttlMs or versioned). */
@@ -107,6 +110,8 @@ class ThreadCore implements Scratch {
     this.buf = Buffer.from(buffer);
     this.f64 = new Float64Array(buffer);
     this.u32 = new Uint32Array(buffer);
+    const slotAddress = ex.sm_readCacheWord(0);
+    this.cacheHits = slotAddress === 0 ? null : new CacheHitCounter(this.f64, slotAddress);
     this.refresh();
   }
 
@@ -190,9 +195,13 @@ export class Attachment<K, V> implements Scratch {
   readonly u32: Uint32Array;
   /** The metrics' sampler of loads (prometheus.ts), or null. */
   sampler: LoadSampler | null = null;
+  /** This object's cache of decoded values (read-cache.ts), or null. */
+  readonly cache: ReadCache<K, V> | null;
   #open = true;
 
-  constructor(core: ThreadCore, handle: SyncMapHandle, keys: KeyCodec<K>, values: ValueMarshal<V>) {
+  constructor(
+    core: ThreadCore, handle: SyncMapHandle, keys: KeyCodec<K>, values: ValueMarshal<V>, readCache: ReadCacheOption | undefined,
+  ) {
     this.core = core;
     this.ex = core.ex;
     this.handle = handle;
@@ -205,6 +214,7 @@ export class Attachment<K, V> implements Scratch {
     this.buf = core.buf;
     this.f64 = core.f64;
     this.u32 = core.u32;
+    this.cache = ReadCache.for(readCache, keys, values, core.ex, core.u32, core.f64, core.cacheHits);
     core.users++;
     coresOfThisThread.add(core);
   }
@@ -265,6 +275,7 @@ export class Attachment<K, V> implements Scratch {
   close(): void {
     if (!this.#open) return;
     this.#open = false;
+    this.cache?.clear();
     if (--this.core.users > 0) return;
     coresOfThisThread.delete(this.core);
     this.core.stopClock();
@@ -460,7 +471,7 @@ export function createAttachment<K, V>(
   const core = new ThreadCore(
     ex, module, memory, o.lockTimeoutMs, threadId, what, o.ttlMs !== undefined || o.versioned, o.ttlResolutionMs,
   );
-  return new Attachment(core, handle, o.keys, o.values);
+  return new Attachment(core, handle, o.keys, o.values, o.readCache);
 }
 
 export function attachTo<K, V>(
@@ -473,7 +484,7 @@ export function attachTo<K, V>(
   }
   const o: AttachOptions<V> = options ?? {};
   if (typeof o !== 'object') throw new SyncMapArgumentError(`${what}: options must be an object`);
-  checkOptionNames(o, OPTION_NAMES.attach, what);
+  checkOptionNames(o, kind === 'locked' ? OPTION_NAMES.attachLocked : OPTION_NAMES.attach, what);
   let values: ValueMarshal<V>;
   if (handle.values === 'custom') {
     if (o.values === undefined) {
@@ -494,6 +505,7 @@ export function attachTo<K, V>(
   }
   const keys = keyCodecs[handle.keys] as unknown as KeyCodec<K>;
   const lockTimeoutMs = integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs, what);
+  const readCache = readCacheOption(o, what);
   adoptRegistry(handle.registry); // before attaching: see liveness.ts
   let core = coreFor(handle.memory, asThread);
   if (core && handle.module !== core.module) {
@@ -520,7 +532,7 @@ export function attachTo<K, V>(
       handle.ttlResolutionMs,
     );
   }
-  const attachment = new Attachment(core, handle, keys, values);
+  const attachment = new Attachment(core, handle, keys, values, readCache);
   const ex = core.ex;
   const expectedValues = handle.values === 'custom' ? CUSTOM_VALUE_ID : values.id;
   if (ex.sm_keyKind() !== keys.id || ex.sm_valueKind() !== expectedValues || ex.sm_mapKind() !== MAP_KIND_IDS[kind]) {

@@ -118,6 +118,8 @@ export interface KeyCodec<K> {
   readonly kind: KeyKind;
   /** Stored in the map's header, so that attach() can check it. */
   readonly id: number;
+  /** True when a JavaScript Map compares these keys as the map does (by content): a read cache can key on them. */
+  readonly cacheable: boolean;
   /** Writes the key at offset 0 and returns its length in bytes. */
   write(key: K, scratch: Scratch, what: string): number;
   read(scratch: Scratch, at: number, len: number): K;
@@ -135,6 +137,8 @@ export interface ValueMarshal<V> {
   readonly id: number;
   /** True when decoding runs user code: the bindings then decode only after unpinning. */
   readonly userCode: boolean;
+  /** True when decoded values are primitives, which a read cache can hand out again and again (read-cache.ts). */
+  readonly immutable: boolean;
   /**
    * Step one: checks `value` and runs whatever user code encoding it needs,
    * touching no shared memory. Returns the encoded form for put(), or undefined
@@ -281,6 +285,7 @@ const encoder = new TextEncoder();
 const stringKeys: KeyCodec<string> = {
   kind: 'string',
   id: 1,
+  cacheable: true,
   write(key, scratch, what) {
     if (typeof key !== 'string') throw new SyncMapKeyTypeError(`${what}: key must be a string, got ${describe(key)}`);
     // encodeInto over a view kept for the purpose is the fastest way in
@@ -304,6 +309,7 @@ const NAN_BITS_HI = 0x7ff80000; // the one NaN that keys and 'number' values use
 const numberKeys: KeyCodec<number> = {
   kind: 'number',
   id: 2,
+  cacheable: true, // a Map folds -0 into 0 and treats every NaN as one, as this codec does
   write(key, scratch, what) {
     if (typeof key !== 'number') throw new SyncMapKeyTypeError(`${what}: key must be a number, got ${describe(key)}`);
     if (scratch.maxKeyBytes < 8) throw keyTooLarge(what, scratch.maxKeyBytes, 8);
@@ -316,6 +322,7 @@ const numberKeys: KeyCodec<number> = {
 const bytesKeys: KeyCodec<Uint8Array> = {
   kind: 'bytes',
   id: 3,
+  cacheable: false, // a Map compares Uint8Arrays by identity
   write(key, scratch, what) {
     if (!(key instanceof Uint8Array)) throw new SyncMapKeyTypeError(`${what}: key must be a Uint8Array, got ${describe(key)}`);
     if (isDetached(key)) throw new SyncMapKeyTypeError(`${what}: key is a Uint8Array whose buffer was transferred (detached)`);
@@ -394,6 +401,7 @@ const jsonValues: ValueMarshal<unknown> = {
   kind: 'json',
   id: 1,
   userCode: false,
+  immutable: false,
   prepare(value, what) {
     let text: string | undefined;
     try {
@@ -418,6 +426,7 @@ const stringValues: ValueMarshal<string> = {
   kind: 'string',
   id: 2,
   userCode: false,
+  immutable: true,
   prepare(value, what) {
     if (typeof value !== 'string') throw encodingError(what, `value must be a string, got ${describe(value)}`);
     return undefined;
@@ -439,6 +448,7 @@ const bytesValues: ValueMarshal<Uint8Array> = {
   kind: 'bytes',
   id: 3,
   userCode: false,
+  immutable: false,
   prepare(value, what) {
     if (!(value instanceof Uint8Array)) throw encodingError(what, `value must be a Uint8Array, got ${describe(value)}`);
     if (isDetached(value)) throw encodingError(what, 'value is a Uint8Array whose buffer was transferred (detached)');
@@ -455,6 +465,7 @@ const numberValues: ValueMarshal<number> = {
   kind: 'number',
   id: 4,
   userCode: false,
+  immutable: true,
   prepare(value, what) {
     if (typeof value !== 'number') throw encodingError(what, `value must be a number, got ${describe(value)}`);
     return undefined;
@@ -475,6 +486,7 @@ const v8Values: ValueMarshal<unknown> = {
   kind: 'v8',
   id: 5,
   userCode: false,
+  immutable: false,
   prepare(value, what) {
     try {
       return v8.serialize(value);
@@ -499,6 +511,7 @@ const structuredValues: ValueMarshal<unknown> = {
   kind: 'structured',
   id: 7,
   userCode: false,
+  immutable: false,
   prepare(value, what) {
     if ((typeof value !== 'object' || value === null) && typeof value !== 'bigint') {
       if (typeof value === 'function' || typeof value === 'symbol') {
@@ -555,6 +568,7 @@ export function customValues<V>(codec: ValueCodec<V>): ValueMarshal<V> {
     kind: 'custom',
     id: CUSTOM_VALUE_ID,
     userCode: true,
+    immutable: false,
     prepare(value, what) {
       let bytes: unknown;
       try {

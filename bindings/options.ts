@@ -18,6 +18,7 @@ import {
 } from './codecs.js';
 import { SyncMapArgumentError } from './errors.js';
 import { MAX_MEMORY_BYTES } from './sharing.js';
+import { readCacheOption, type ReadCacheOption } from './read-cache.js';
 
 /** Options of SyncMap.create() and SyncMap.createSync(). */
 export interface SyncMapOptions<V = unknown> {
@@ -70,10 +71,22 @@ export interface SyncMapOptions<V = unknown> {
    * their shard's lock. Default false.
    */
   versioned?: boolean;
+  /**
+   * This thread's cache of decoded values (read-cache.ts), for maps of
+   * 'string' or 'number' values with 'string' or 'number' keys: a load of a
+   * key this thread has read before checks three words of the shared memory
+   * instead of encoding, calling the core and decoding. A hit is exactly as
+   * fresh as a load through the core. Default on, { maxEntries: 16384,
+   * maxBytes: 4 MiB }; false for none. Each thread (each attach()) chooses
+   * its own.
+   */
+  readCache?: ReadCacheOption;
 }
 
 /** Options of LockedMap.create() and LockedMap.createSync(): SyncMap's, but for shards, expiry and versions. */
-export type LockedMapOptions<V = unknown> = Omit<SyncMapOptions<V>, 'shards' | 'ttlMs' | 'ttlResolutionMs' | 'versioned'>;
+export type LockedMapOptions<V = unknown> = Omit<
+  SyncMapOptions<V>, 'shards' | 'ttlMs' | 'ttlResolutionMs' | 'versioned' | 'readCache'
+>;
 
 /** The options of a write: store, set, swap, loadOrStore, compareAndSwap, add, compute. */
 export interface WriteOptions {
@@ -144,6 +157,8 @@ export interface AttachOptions<V = unknown> {
   values?: ValueCodec<V>;
   /** As in SyncMapOptions. */
   lockTimeoutMs?: number;
+  /** As in SyncMapOptions: this thread's read cache (SyncMap only: a LockedMap has none). */
+  readCache?: ReadCacheOption;
 }
 
 /** A snapshot of the map's counters. Every figure covers all threads, those that have ended too. */
@@ -172,6 +187,8 @@ export interface SyncMapStats {
   loads: number;
   hits: number;
   misses: number;
+  /** Of the hits, those a thread's read cache answered without calling the core (readCache). */
+  cacheHits: number;
   /** Loads that had to take a shard's lock (a key not yet in the read table, Go's miss path). */
   slowLoads: number;
   /** Dirty tables promoted to read. */
@@ -225,10 +242,11 @@ export const LIMITS = {
 export const OPTION_NAMES = {
   sync: [
     'keys', 'values', 'maxMemoryBytes', 'shards', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs', 'ttlMs',
-    'ttlResolutionMs', 'versioned',
+    'ttlResolutionMs', 'versioned', 'readCache',
   ],
   locked: ['keys', 'values', 'maxMemoryBytes', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs'],
-  attach: ['values', 'lockTimeoutMs'],
+  attach: ['values', 'lockTimeoutMs', 'readCache'],
+  attachLocked: ['values', 'lockTimeoutMs'],
 } as const;
 
 /**
@@ -351,6 +369,7 @@ export interface ResolvedOptions<K, V> {
   ttlMs: number | undefined;
   ttlResolutionMs: number;
   versioned: boolean;
+  readCache: ReadCacheOption | undefined;
 }
 
 /** What the memory holds besides the threads' scratch regions, at the least: the heap's root and the map. */
@@ -389,6 +408,7 @@ export function resolveOptions<K, V>(options: object | undefined, what: string, 
     ttlMs: o.ttlMs === undefined ? undefined : integerOption(o, 'ttlMs', 0, 0, LIMITS.ttlMs, what),
     ttlResolutionMs: integerOption(o, 'ttlResolutionMs', DEFAULTS.ttlResolutionMs, 1, LIMITS.ttlResolutionMs, what),
     versioned: booleanOption(o, 'versioned', what),
+    readCache: readCacheOption(o, what),
   };
 }
 

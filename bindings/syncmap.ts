@@ -348,13 +348,23 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const sampler = a.sampler;
     if (sampler !== null && --sampler.countdown <= 0) return this.#loadSampled(a, sampler, key, what);
     a.clock();
+    const cache = a.cache;
+    if (cache !== null) {
+      const cached = cache.get(key);
+      if (cached !== undefined) return cached.value;
+    }
+    let keyBytes: number;
     let r: number;
     try {
-      r = a.ex.sm_load(a.keys.write(key, a, what));
+      r = a.ex.sm_load((keyBytes = a.keys.write(key, a, what)));
     } catch (error) {
       throw trapped(a, error);
     }
-    if (r >= 0) return a.values.read(a, 0, r, what);
+    if (r >= 0) {
+      const value = a.values.read(a, 0, r, what);
+      if (cache !== null) cache.fill(key, value, r, keyBytes);
+      return value;
+    }
     if (r === ABSENT) return undefined;
     return fail(r, what);
   }
@@ -364,13 +374,20 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     sampler.countdown = sampler.every;
     const start = process.hrtime.bigint();
     a.clock();
+    const cached = a.cache?.get(key);
+    if (cached !== undefined) {
+      sampler.observe(Number(process.hrtime.bigint() - start) / 1e9, true);
+      return cached.value;
+    }
+    let keyBytes: number;
     let r: number;
     try {
-      r = a.ex.sm_load(a.keys.write(key, a, what));
+      r = a.ex.sm_load((keyBytes = a.keys.write(key, a, what)));
     } catch (error) {
       throw trapped(a, error);
     }
     const value = r >= 0 ? a.values.read(a, 0, r, what) : undefined;
+    if (r >= 0) a.cache?.fill(key, value as V, r, keyBytes);
     sampler.observe(Number(process.hrtime.bigint() - start) / 1e9, r >= 0);
     if (r >= 0 || r === ABSENT) return value;
     return fail(r, what);
@@ -640,6 +657,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const what = this.#n.has;
     const a = this.#a ?? closed(what);
     a.clock();
+    if (a.cache !== null && a.cache.get(key) !== undefined) return true;
     let r: number;
     try {
       r = a.ex.sm_has(a.keys.write(key, a, what));
@@ -1096,6 +1114,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
         loads: hits + misses,
         hits,
         misses,
+        cacheHits: ex.sm_stat(Stat.CACHE_HITS),
         slowLoads: ex.sm_stat(Stat.SLOW_LOADS),
         promotions: ex.sm_stat(Stat.PROMOTIONS),
         lockAcquisitions: ex.sm_stat(Stat.LOCKS),

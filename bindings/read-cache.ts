@@ -1,0 +1,248 @@
+/**
+ * A thread's cache of decoded values, so that a load of a key this thread read
+ * before costs a JavaScript Map lookup and three loads from the shared memory,
+ * not an encode, a call into the core and a decode.
+ *
+ * A cached value is kept with where the core found it (assembly/abi.ts,
+ * recordFound): the entry's value word and the value block it held, the
+ * shard's read table, and the count of epoch advances, all read while the core
+ * was pinned. A hit loads the value word first, then the read table and the
+ * advances, and trusts the cached value only if all three are unchanged:
+ *
+ * - advances unchanged: nothing the load reached has been freed since
+ *   (assembly/reclaim.ts, ADVANCES), so the entry is still an entry and the
+ *   block address names the same block (a block is never stored twice);
+ * - read table unchanged: the entry is still the key's. A read table is
+ *   replaced (promotion, clear) rather than changed, but for squeeze, which
+ *   takes out entries that hold no value; an entry leaves a dirty table only
+ *   once its value word holds no value (assembly/map.ts, mapDelete), or when
+ *   its value has expired;
+ * - value word unchanged: the key still has this value. That load is the one
+ *   the core's load makes, so a hit is as linearizable as a core load.
+ *
+ * The value word is loaded with Atomics.load, whose acquire ordering keeps the
+ * two plain loads after it from being made before it. (Node 20 does not inline
+ * Atomics.load: each costs a builtin call, ~7 ns, three times what the plain
+ * loads cost together.)
+ *
+ * An expiring value is also checked against the map clock, which the core
+ * holds as float64 bits so that it is read in one load (assembly/map.ts).
+ *
+ * Only immutable values are cached ('string' and 'number' values, for
+ * 'string' and 'number' keys): a hit hands out the same value every time,
+ * which for an object would let one caller's changes reach another. The cache
+ * holds at most `maxEntries` keys and about `maxBytes` bytes (keys, values
+ * and a fixed overhead per entry), evicting the oldest filled first.
+ */
+import { SyncMapArgumentError } from './errors.js';
+import type { KeyCodec, ValueMarshal } from './codecs.js';
+import { describe } from './codecs.js';
+
+/** How big a thread's read cache may grow: `false` for none. */
+export type ReadCacheOption = false | {
+  /** The most keys cached. Default 16384. */
+  maxEntries?: number;
+  /** About the most bytes cached: keys, values and ~64 bytes per entry. Default 4 MiB. */
+  maxBytes?: number;
+};
+
+export const READ_CACHE_DEFAULTS = { maxEntries: 16384, maxBytes: 4 << 20 } as const;
+const READ_CACHE_LIMIT = 2 ** 30;
+
+/** What a cached entry costs besides its key and value: the record and the Map's slot. */
+const ENTRY_OVERHEAD = 64;
+
+// The slot's "found" words (assembly/slots.ts), as byte offsets.
+const SLOT_CACHE_HITS = 160;
+const SLOT_FOUND_VALUE_WORD = 168;
+const SLOT_FOUND_BLOCK = 172;
+const SLOT_FOUND_TABLES_WORD = 176;
+const SLOT_FOUND_READ = 180;
+const SLOT_FOUND_ADVANCES = 184;
+const SLOT_FOUND_EXPIRY = 192;
+
+/** Which word sm_readCacheWord returns (assembly/abi.ts). */
+const WORD_SLOT = 0;
+const WORD_ADVANCES = 1;
+const WORD_CLOCK = 2;
+
+/** One cached value and where the core found it (indexes into a Uint32Array over the memory). */
+class Cached<V> {
+  constructor(
+    public value: V,
+    public valueWord: number,
+    public block: number,
+    public tablesWord: number,
+    public read: number,
+    public advances: number,
+    public expiry: number,
+    public bytes: number,
+  ) {}
+}
+
+/** The core's exports the cache needs. */
+interface ReadCacheCore {
+  sm_readCacheWord(which: number): number;
+}
+
+/**
+ * This thread's count of loads answered from read caches, kept in its slot
+ * (cacheHits) for stats(): one per thread and map, shared by every cache of the
+ * thread's SyncMap objects for that map.
+ */
+export class CacheHitCounter {
+  readonly #f64: Float64Array;
+  readonly #index: number;
+  #hits: number;
+
+  constructor(f64: Float64Array, slot: number) {
+    this.#f64 = f64;
+    this.#index = (slot + SLOT_CACHE_HITS) >>> 3;
+    this.#hits = f64[this.#index]!; // a slot's counters are never reset: go on from its count
+  }
+
+  count(): void {
+    this.#f64[this.#index] = ++this.#hits;
+  }
+}
+
+export class ReadCache<K, V> {
+  readonly #entries = new Map<K, Cached<V>>();
+  readonly #u32: Uint32Array;
+  readonly #f64: Float64Array;
+  readonly #slot: number;
+  readonly #advances: number;
+  readonly #clock: number;
+  readonly #hits: CacheHitCounter;
+  readonly #maxEntries: number;
+  readonly #maxBytes: number;
+  #bytes = 0;
+
+  private constructor(
+    u32: Uint32Array, f64: Float64Array, slot: number, advances: number, clock: number, hits: CacheHitCounter,
+    maxEntries: number, maxBytes: number,
+  ) {
+    this.#u32 = u32;
+    this.#f64 = f64;
+    this.#slot = slot;
+    this.#advances = advances >>> 2;
+    this.#clock = clock >>> 3;
+    this.#hits = hits;
+    this.#maxEntries = maxEntries;
+    this.#maxBytes = maxBytes;
+  }
+
+  /**
+   * A cache for these codecs over this core, or null when there is to be none:
+   * `option` false, values that are not immutable, keys a Map cannot compare
+   * by content ('bytes'), or a core without one (a LockedMap).
+   */
+  static for<K, V>(
+    option: ReadCacheOption | undefined, keys: KeyCodec<K>, values: ValueMarshal<V>, ex: ReadCacheCore,
+    u32: Uint32Array, f64: Float64Array, hits: CacheHitCounter | null,
+  ): ReadCache<K, V> | null {
+    if (option === false || hits === null || !keys.cacheable || !values.immutable) return null;
+    const slot = ex.sm_readCacheWord(WORD_SLOT);
+    if (slot === 0) return null;
+    return new ReadCache<K, V>(
+      u32, f64, slot, ex.sm_readCacheWord(WORD_ADVANCES), ex.sm_readCacheWord(WORD_CLOCK), hits,
+      option?.maxEntries ?? READ_CACHE_DEFAULTS.maxEntries, option?.maxBytes ?? READ_CACHE_DEFAULTS.maxBytes,
+    );
+  }
+
+  /** The cached record of `key` if it still holds the key's value, else undefined. Counts a hit. */
+  get(key: K): Cached<V> | undefined {
+    const cached = this.#entries.get(key);
+    if (cached === undefined) return undefined;
+    const u32 = this.#u32;
+    if (
+      Atomics.load(u32, cached.valueWord) !== cached.block ||
+      u32[cached.tablesWord] !== cached.read ||
+      u32[this.#advances] !== cached.advances ||
+      (cached.expiry !== 0 && this.#f64[this.#clock]! >= cached.expiry)
+    ) {
+      return undefined;
+    }
+    this.#hits.count();
+    return cached;
+  }
+
+  /**
+   * Caches `value` for `key`, found by the core's load just made (nothing else
+   * may have called the core since: it reads the slot's "found" words).
+   * `bytes` is the value's encoded length, `keyBytes` about the key's.
+   */
+  fill(key: K, value: V, bytes: number, keyBytes: number): void {
+    const u32 = this.#u32;
+    const slot = this.#slot;
+    const read = u32[(slot + SLOT_FOUND_READ) >>> 2]!;
+    // A key found in dirty while read is empty has no read table to be checked by.
+    if (read === 0) return;
+    const size = bytes + keyBytes + ENTRY_OVERHEAD;
+    if (size > this.#maxBytes) return;
+    const valueWord = u32[(slot + SLOT_FOUND_VALUE_WORD) >>> 2]! >>> 2;
+    const block = u32[(slot + SLOT_FOUND_BLOCK) >>> 2]!;
+    const tablesWord = u32[(slot + SLOT_FOUND_TABLES_WORD) >>> 2]! >>> 2;
+    const advances = u32[(slot + SLOT_FOUND_ADVANCES) >>> 2]!;
+    const expiry = this.#f64[(slot + SLOT_FOUND_EXPIRY) >>> 3]!;
+    const entries = this.#entries;
+    const cached = entries.get(key);
+    if (cached !== undefined) {
+      this.#bytes += size - cached.bytes;
+      cached.value = value;
+      cached.valueWord = valueWord;
+      cached.block = block;
+      cached.tablesWord = tablesWord;
+      cached.read = read;
+      cached.advances = advances;
+      cached.expiry = expiry;
+      cached.bytes = size;
+    } else {
+      this.#bytes += size;
+      entries.set(key, new Cached(value, valueWord, block, tablesWord, read, advances, expiry, size));
+    }
+    while (entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) this.#evictOldest();
+  }
+
+  #evictOldest(): void {
+    const entries = this.#entries;
+    for (const [key, cached] of entries) {
+      entries.delete(key);
+      this.#bytes -= cached.bytes;
+      return;
+    }
+  }
+
+  /** Forgets every cached value (clear() and close() of this object). */
+  clear(): void {
+    this.#entries.clear();
+    this.#bytes = 0;
+  }
+
+  /** How many keys are cached (for tests). */
+  get size(): number {
+    return this.#entries.size;
+  }
+}
+
+/** Checks the readCache option of create() or attach(). */
+export function readCacheOption(options: object, what: string): ReadCacheOption | undefined {
+  const value = (options as { readCache?: unknown }).readCache;
+  if (value === undefined || value === false) return value;
+  if (typeof value !== 'object' || value === null) {
+    throw new SyncMapArgumentError(`${what}: options.readCache must be false or { maxEntries, maxBytes }, got ${describe(value)}`);
+  }
+  const out: { maxEntries?: number; maxBytes?: number } = {};
+  for (const name of Object.keys(value)) {
+    if (name !== 'maxEntries' && name !== 'maxBytes') {
+      throw new SyncMapArgumentError(`${what}: unknown option readCache.${name}; it takes maxEntries and maxBytes`);
+    }
+    const n = (value as Record<string, unknown>)[name];
+    if (n === undefined) continue;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > READ_CACHE_LIMIT) {
+      throw new SyncMapArgumentError(`${what}: options.readCache.${name} must be an integer from 0 to ${READ_CACHE_LIMIT}, got ${describe(n)}`);
+    }
+    out[name] = n;
+  }
+  return out;
+}

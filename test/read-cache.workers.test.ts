@@ -1,0 +1,230 @@
+/**
+ * The read cache (bindings/read-cache.ts): a load answered from this thread's
+ * cache must be exactly what a load through the core would return, whatever
+ * another thread did in between: overwrite, delete (from read, or from dirty
+ * only), clear, let expire, or churn the memory so that entries and value
+ * blocks are freed and reused under other keys.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Worker } from 'node:worker_threads';
+import {
+  SyncMap,
+  SyncMapArgumentError,
+  controlBlock,
+  exited,
+  internal,
+  firstMessage,
+  sleep,
+  startWorker,
+  type SyncMapHandle,
+} from './helpers.js';
+
+/** A worker that makes one write per call and resolves once it has returned. */
+function peer(handle: SyncMapHandle): { worker: Worker; run(op: string, key?: string, value?: unknown): Promise<void> } {
+  const worker = startWorker('read-cache-peer.mjs', { handle, role: 'commands' });
+  return {
+    worker,
+    async run(op, key, value) {
+      const answer = firstMessage<string>(worker);
+      worker.postMessage({ op, key, value });
+      expect(await answer).toBe('done');
+    },
+  };
+}
+
+/**
+ * Loads every key a few times: each load of a key in dirty only counts a miss
+ * in its shard, and enough misses promote dirty to read, which the cache
+ * needs (a key found while a shard's read table is empty is not cached).
+ */
+function promote(map: SyncMap<string, unknown>, ...keys: string[]): void {
+  for (let round = 0; round < 4; round++) for (const key of keys) map.load(key);
+}
+
+describe('read cache', () => {
+  it('answers a repeated load from the cache, and counts it as a hit', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string' });
+    map.store('k', 'v1');
+    promote(map, 'k');
+    expect(map.load('k')).toBe('v1'); // fills
+    const before = map.stats();
+    for (let i = 0; i < 100; i++) expect(map.load('k')).toBe('v1');
+    expect(map.has('k')).toBe(true);
+    const after = map.stats();
+    expect(after.cacheHits - before.cacheHits).toBe(101);
+    expect(after.hits - before.hits).toBe(101);
+    expect(after.loads - before.loads).toBe(101);
+    map.close();
+  });
+
+  it('gives another thread’s store, delete and clear at once', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string' });
+    const other = peer(map.handle);
+    for (let i = 0; i < 100; i++) map.store(`k${i}`, `v${i}`);
+    promote(map, ...Array.from({ length: 100 }, (_, i) => `k${i}`));
+    for (let i = 0; i < 100; i++) expect(map.load(`k${i}`)).toBe(`v${i}`);
+    const hits = map.stats().cacheHits;
+    expect(map.load('k1')).toBe('v1');
+    expect(map.stats().cacheHits).toBe(hits + 1); // cached
+
+    await other.run('store', 'k1', 'w1');
+    expect(map.load('k1')).toBe('w1');
+    await other.run('delete', 'k2');
+    expect(map.load('k2')).toBeUndefined();
+    expect(map.has('k2')).toBe(false);
+    await other.run('store', 'k2', 'again');
+    expect(map.load('k2')).toBe('again');
+    expect(map.load('k3')).toBe('v3');
+    await other.run('clear');
+    for (let i = 0; i < 100; i++) expect(map.load(`k${i}`)).toBeUndefined();
+    await other.run('store', 'k3', 'after-clear');
+    expect(map.load('k3')).toBe('after-clear');
+    await other.run('close');
+    await exited(other.worker);
+    map.close();
+  });
+
+  it('gives the delete of a key that is in the dirty table only', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 1 });
+    const other = peer(map.handle);
+    map.store('old', 'x');
+    promote(map, 'old'); // read holds 'old': a key found in dirty can now be cached
+    map.store('new', 'y'); // in dirty only
+    expect(map.load('new')).toBe('y'); // the slow path, which fills the cache
+    const before = map.stats();
+    expect(map.load('new')).toBe('y');
+    const after = map.stats();
+    expect(after.cacheHits).toBe(before.cacheHits + 1);
+    expect(after.slowLoads).toBe(before.slowLoads); // answered without the lock
+    await other.run('delete', 'new');
+    expect(map.load('new')).toBeUndefined();
+    await other.run('close');
+    await exited(other.worker);
+    map.close();
+  });
+
+  it('sees through an entry and a value block freed and reused by another key', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 1 });
+    map.store('old', 'x');
+    promote(map, 'old');
+    // Keys in dirty only, enough that the misses below promote nothing: the
+    // read table stays the same, and only the epoch advances tell the reuse.
+    for (let i = 0; i < 10; i++) map.store(`filler-${i}`, 'f');
+    map.store('key-1', 'value-1'); // in dirty only: deleting it retires its entry at once
+    expect(map.load('key-1')).toBe('value-1');
+    const before = map.stats().cacheHits;
+    expect(map.load('key-1')).toBe('value-1');
+    expect(map.stats().cacheHits).toBe(before + 1);
+    map.delete('key-1');
+    for (let i = 0; i < 3; i++) internal.collect(map); // frees the entry and the value block
+    map.store('key-2', 'value-2'); // same sizes: takes the freed entry and block back
+    expect(map.load('key-1')).toBeUndefined();
+    expect(map.load('key-2')).toBe('value-2');
+    map.close();
+  });
+
+  it('lets a cached value expire on the map clock', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', ttlMs: 60_000, ttlResolutionMs: 1 });
+    map.store('short', 'gone soon', { ttlMs: 50 });
+    map.store('long', 'stays');
+    promote(map, 'short', 'long');
+    expect(map.load('short')).toBe('gone soon');
+    const hits = map.stats().cacheHits;
+    expect(map.load('short')).toBe('gone soon');
+    expect(map.stats().cacheHits).toBe(hits + 1);
+    await sleep(120);
+    expect(map.load('short')).toBeUndefined();
+    expect(map.has('short')).toBe(false);
+    expect(map.load('long')).toBe('stays');
+    map.close();
+  });
+
+  it('never hands out another key’s value or an older one while entries and blocks are reused', async () => {
+    const keys = Array.from({ length: 64 }, (_, i) => `key-${i}`);
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 2, maxMemoryBytes: 2 << 20, maxValueBytes: 1024 });
+    const control = controlBlock();
+    const worker = startWorker('read-cache-peer.mjs', { handle: map.handle, role: 'churn', keys, control: control.buffer });
+    const rounds = firstMessage<number>(worker);
+    while (Atomics.load(control, 0) === 0) await sleep(1);
+    const newest = new Map<string, number>();
+    let loads = 0;
+    let bad = '';
+    const until = Date.now() + 1500;
+    while (Date.now() < until && !bad) {
+      for (let n = 0; n < 2000; n++) {
+        const key = keys[(n * 7) % keys.length]!;
+        const value = map.load(key);
+        loads++;
+        if (value === undefined) continue;
+        const colon = value.lastIndexOf(':');
+        const version = Number(value.slice(colon + 1));
+        if (value.slice(0, colon) !== key) bad = `${key} read ${value}`;
+        else if (version < (newest.get(key) ?? 0)) bad = `${key} read version ${version} after ${newest.get(key)}`;
+        else newest.set(key, version);
+      }
+      await sleep(0); // let the worker's messages and exit be seen
+    }
+    Atomics.store(control, 1, 1);
+    expect(await rounds).toBeGreaterThan(10);
+    await exited(worker);
+    expect(bad).toBe('');
+    const stats = map.stats();
+    expect(loads).toBeGreaterThan(10_000);
+    expect(stats.cacheHits).toBeGreaterThan(0); // the cache took part
+    map.close();
+  });
+
+  it('is not used for values a caller could change, or for byte keys', async () => {
+    const objects = await SyncMap.create<string, { n: number }>();
+    objects.store('k', { n: 1 });
+    const first = objects.load('k')!;
+    first.n = 2;
+    expect(objects.load('k')).toEqual({ n: 1 });
+    expect(objects.load('k')).not.toBe(objects.load('k'));
+    expect(objects.stats().cacheHits).toBe(0);
+    objects.close();
+
+    const bytes = await SyncMap.create<Uint8Array, string>({ keys: 'bytes', values: 'string' });
+    bytes.store(new Uint8Array([1]), 'v');
+    for (let i = 0; i < 10; i++) expect(bytes.load(new Uint8Array([1]))).toBe('v');
+    expect(bytes.stats().cacheHits).toBe(0);
+    bytes.close();
+  });
+
+  it('caches number keys as the map compares them (-0 is 0, every NaN is one)', async () => {
+    const map = await SyncMap.create<number, number>({ keys: 'number', values: 'number' });
+    map.store(0, 1);
+    map.store(NaN, 2);
+    for (let i = 0; i < 4; i++) map.load(0), map.load(NaN); // promote
+    for (let i = 0; i < 40; i++) {
+      expect(map.load(-0)).toBe(1);
+      expect(map.load(0)).toBe(1);
+      expect(map.load(NaN)).toBe(2);
+      expect(map.load(Number('x'))).toBe(2);
+    }
+    expect(map.stats().cacheHits).toBeGreaterThan(0);
+    map.close();
+  });
+
+  it('stays within maxEntries, and readCache: false turns it off', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', readCache: { maxEntries: 2 } });
+    for (let i = 0; i < 10; i++) map.store(`k${i}`, `v${i}`);
+    promote(map, ...Array.from({ length: 10 }, (_, i) => `k${i}`));
+    for (let round = 0; round < 3; round++) for (let i = 0; i < 10; i++) expect(map.load(`k${i}`)).toBe(`v${i}`);
+    const uncached = SyncMap.attach<string, string>(map.handle, { readCache: false });
+    const hits = map.stats().cacheHits;
+    for (let i = 0; i < 50; i++) expect(uncached.load('k9')).toBe('v9');
+    expect(map.stats().cacheHits).toBe(hits);
+    uncached.close();
+    map.close();
+  });
+
+  it('refuses a readCache option it cannot use, naming it', async () => {
+    await expect(SyncMap.create({ readCache: true as never })).rejects.toThrow(SyncMapArgumentError);
+    await expect(SyncMap.create({ readCache: { maxEntries: -1 } })).rejects.toThrow(/readCache\.maxEntries/);
+    await expect(SyncMap.create({ readCache: { max: 5 } as never })).rejects.toThrow(/readCache\.max\b/);
+    const map = await SyncMap.create();
+    expect(() => SyncMap.attach(map.handle, { readCache: 'yes' as never })).toThrow(/options\.readCache/);
+    map.close();
+  });
+});
