@@ -61,6 +61,17 @@
 //                      runs coalescing merges lay unused while the bump region
 //                      had room: a 1 GiB map churning 10 MiB of keys grew its
 //                      heap by 10 MiB a second.)
+//   IN_USE_MARK u64    the most bytes in use (all threads) seen by
+//                      allocCoalesceIfWorth since free memory was last
+//                      coalesced there: raised by CAS by any thread that has
+//                      just freed a limbo list, set to the bytes then in use by
+//                      the COALESCE lock holder when it coalesces. Bytes in use
+//                      falling a quarter of the heap below it means memory was
+//                      freed and not taken again (a clear, most keys deleted);
+//                      overwrites, which free and take again at once, never
+//                      move it. (Counting bytes freed instead made a map whose
+//                      values are overwritten coalesce its whole heap every few
+//                      thousand stores: 70% of a store's time.)
 //   FREE_HEAD[c] u64   bits 0-31: first free block of class c (0: empty); bits
 //                      32-62: a tag bumped by every change, so that a pop which
 //                      read `next` from a block popped, reused and pushed back
@@ -80,7 +91,7 @@
 //   whatever the counts say.
 
 import { ALLOC_BASE, FREE_HEADS_BASE, HEADER_INIT_ACCOUNT, HEAP_START } from "./heap";
-import { cas32, cas64, load32, load64, store32, store64 } from "./atomics";
+import { atomicMax64, cas32, cas64, load32, load64, store32, store64 } from "./atomics";
 import { MAX_BLOCK, SIZE_CLASSES, classAlign, classOf, classSize } from "./sizeclass";
 import { MUTEX_SIZE, lock, lockTakeOver, tryLock, unlock } from "./mutex";
 import { crashPoint } from "./faults";
@@ -101,6 +112,8 @@ import { crashPoint } from "./faults";
 @inline const COALESCES: usize = BITMAP + 4;
 // @ts-ignore: decorator
 @inline const SPLITTABLE: usize = COALESCES + 4;
+// @ts-ignore: decorator
+@inline const IN_USE_MARK: usize = SPLITTABLE + 4;
 
 // COALESCE_STATE values.
 // @ts-ignore: decorator
@@ -336,22 +349,25 @@ export function allocReusing(size: usize, freedBytes: u64): usize {
 @inline const COALESCE_MIN: usize = 64 << 10;
 
 /**
- * Coalesces without waiting for a failure, after a large share of the heap
- * (a quarter) has been freed since the last time: a clear(), or most keys
- * deleted. Then free memory is merged while it is mostly in long runs, before
- * new small blocks are placed in its scattered holes: a map refilled after
- * clear() otherwise put its new entries and values into the freed holes all
- * over the heap and ran out of 4 KiB runs for its tables with a third of its
- * memory free. Never waits: if a coalesce is under way, it is skipped.
- * `freedBytes` as for allocReusing.
+ * Coalesces without waiting for a failure, once bytes in use have fallen by a
+ * large share of the heap (a quarter) below the most seen since the last time
+ * (IN_USE_MARK): a clear(), or most keys deleted. Then free memory is merged
+ * while it is mostly in long runs, before new small blocks are placed in its
+ * scattered holes: a map refilled after clear() otherwise put its new entries
+ * and values into the freed holes all over the heap and ran out of 4 KiB runs
+ * for its tables with a third of its memory free. Never waits: if a coalesce
+ * is under way, it is skipped. `inUse` and `freedBytes` are the sums over the
+ * slots (bytesInUse, bytesFreed), read after a limbo list was freed.
  */
-export function allocCoalesceIfWorth(freedBytes: u64): void {
+export function allocCoalesceIfWorth(inUse: u64, freedBytes: u64): void {
   if (!ASC_FEATURE_THREADS || !load32(BITMAP)) return;
-  const last = load64(COALESCED_AT);
-  if (freedBytes <= last || freedBytes - last < <u64>max(COALESCE_MIN, heapBytes() >> 2)) return;
+  const mark = atomicMax64(IN_USE_MARK, inUse);
+  if (mark - inUse < <u64>max(COALESCE_MIN, heapBytes() >> 2)) return;
   if (!tryLock(COALESCE_LOCK, owner)) return;
-  if (load64(COALESCED_AT) == last) {
-    store64(COALESCED_AT, freedBytes);
+  if (load64(IN_USE_MARK) == mark) {
+    store64(IN_USE_MARK, inUse);
+    // The failure path (allocReusing) measures from here too.
+    if (freedBytes > load64(COALESCED_AT)) store64(COALESCED_AT, freedBytes);
     coalesce();
   }
   unlock(COALESCE_LOCK);

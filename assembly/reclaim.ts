@@ -60,7 +60,7 @@ import { TIMED_OUT, reapIfDead } from "./mutex";
 import { HEADER_INIT_ACCOUNT, RECLAIM_BASE } from "./heap";
 import { allocCoalesceIfWorth, free } from "./alloc";
 import {
-  SLOT_BATCH_BYTES, SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, bytesFreed, slotAt, slotHighWater,
+  SLOT_BATCH_BYTES, SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, bytesFreed, bytesInUse, slotAt, slotHighWater,
   slotIndex as slotIndexOf,
 } from "./slots";
 
@@ -241,7 +241,9 @@ export function tryAdvance(): bool {
   if (cas32Epoch(epoch, next) != epoch) return false;
   store32(ADVANCES, load32(ADVANCES) + 1);
   const stale = next == 2 ? 0 : next + 1; // == epoch - 1 (mod 3)
-  if (freeList(LIMBO + ((<usize>stale) << 3))) allocCoalesceIfWorth(bytesFreed(HEADER_INIT_ACCOUNT));
+  if (freeList(LIMBO + ((<usize>stale) << 3))) {
+    allocCoalesceIfWorth(bytesInUse(HEADER_INIT_ACCOUNT), bytesFreed(HEADER_INIT_ACCOUNT));
+  }
   return true;
 }
 
