@@ -26,7 +26,12 @@
  * loads cost together.)
  *
  * An expiring value is also checked against the map clock, which the core
- * holds as float64 bits so that it is read in one load (assembly/map.ts).
+ * holds as float64 bits so that it is read in one load (assembly/map.ts). The
+ * expiry is kept relative to a base time, as a small integer: a time in ms is
+ * no small integer, and V8 would box it in a heap number of its own, one more
+ * cache miss per hit. A relative expiry beyond the small range is lowered to
+ * its end, so the cache lets that value go sooner than the map does, never
+ * later; the base moves up (and the cache empties) once the clock is far past.
  *
  * Only immutable values are cached ('string' and 'number' values, for
  * 'string' and 'number' keys): a hit hands out the same value every time,
@@ -51,6 +56,11 @@ const READ_CACHE_LIMIT = 2 ** 30;
 
 /** What a cached entry costs besides its key and value: the record and the Map's slot. */
 const ENTRY_OVERHEAD = 64;
+
+/** The largest relative expiry kept (V8's small integers go to 2^30 - 1): about 12 days. */
+const MAX_RELATIVE_EXPIRY = 2 ** 30 - 1;
+/** How far past the base the clock may get before the base moves: about 6 days. */
+const REBASE_AFTER = 2 ** 29;
 
 // The slot's "found" words (assembly/slots.ts), as byte offsets.
 const SLOT_CACHE_HITS = 160;
@@ -117,6 +127,8 @@ export class ReadCache<K, V> {
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   #bytes = 0;
+  /** The time (map clock, ms) relative expiries count from. */
+  #base: number;
 
   private constructor(
     u32: Uint32Array, f64: Float64Array, slot: number, advances: number, clock: number, hits: CacheHitCounter,
@@ -130,6 +142,7 @@ export class ReadCache<K, V> {
     this.#hits = hits;
     this.#maxEntries = maxEntries;
     this.#maxBytes = maxBytes;
+    this.#base = f64[this.#clock]!;
   }
 
   /**
@@ -159,7 +172,7 @@ export class ReadCache<K, V> {
       Atomics.load(u32, cached.valueWord) !== cached.block ||
       u32[cached.tablesWord] !== cached.read ||
       u32[this.#advances] !== cached.advances ||
-      (cached.expiry !== 0 && this.#f64[this.#clock]! >= cached.expiry)
+      (cached.expiry !== 0 && this.#f64[this.#clock]! - this.#base >= cached.expiry)
     ) {
       return undefined;
     }
@@ -184,7 +197,7 @@ export class ReadCache<K, V> {
     const block = u32[(slot + SLOT_FOUND_BLOCK) >>> 2]!;
     const tablesWord = u32[(slot + SLOT_FOUND_TABLES_WORD) >>> 2]! >>> 2;
     const advances = u32[(slot + SLOT_FOUND_ADVANCES) >>> 2]!;
-    const expiry = this.#f64[(slot + SLOT_FOUND_EXPIRY) >>> 3]!;
+    const expiry = this.#relative(this.#f64[(slot + SLOT_FOUND_EXPIRY) >>> 3]!);
     const entries = this.#entries;
     const cached = entries.get(key);
     if (cached !== undefined) {
@@ -202,6 +215,21 @@ export class ReadCache<K, V> {
       entries.set(key, new Cached(value, valueWord, block, tablesWord, read, advances, expiry, size));
     }
     while (entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) this.#evictOldest();
+  }
+
+  /**
+   * `expiry` (ms on the map clock, 0 for never) relative to the base: 0 for
+   * never, else at least 1 and at most MAX_RELATIVE_EXPIRY. Moves the base
+   * first if the clock is far past it.
+   */
+  #relative(expiry: number): number {
+    if (expiry === 0) return 0;
+    const now = this.#f64[this.#clock]!;
+    if (now - this.#base > REBASE_AFTER) {
+      this.clear();
+      this.#base = now;
+    }
+    return Math.min(Math.max(expiry - this.#base, 1), MAX_RELATIVE_EXPIRY);
   }
 
   #evictOldest(): void {
