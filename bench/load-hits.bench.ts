@@ -167,6 +167,17 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
   // timed with hrtime and added to shared buckets).
   const metricsMap = await SyncMap.create<string, string>({ values: 'string' });
   const unregister = registerMetrics(metricsMap, { registry: new Registry() });
+  // The same map read without the per-thread read cache: what a load of a key
+  // this thread has not read before costs (encode, the core, decode).
+  const uncachedMap = SyncMap.attach<string, string>(syncMap.handle, { readCache: false });
+  // 'number' keys and values, as counters or ids keyed by number would be.
+  const numberKeys = keys.map((_, i) => (i * 2654435761) % 4294967296);
+  const numberMap = await SyncMap.create<number, number>({ keys: 'number', values: 'number' });
+  const plainNumbers = new Map<number, number>();
+  numberKeys.forEach((key, i) => {
+    numberMap.store(key, i);
+    plainNumbers.set(key, i);
+  });
   const plain = new Map<string, string>();
   for (const key of keys) {
     syncMap.store(key, VALUE);
@@ -192,8 +203,12 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
   add('load', 'SyncMap, ttlMs', 'kept', (i) => ttlMap.load(keys[i]!));
   add('load', 'SyncMap, versioned', 'kept', (i) => versionedMap.load(keys[i]!));
   add('load', 'SyncMap, metrics', 'kept', (i) => metricsMap.load(keys[i]!));
+  add('load', 'SyncMap, readCache: false', 'kept', (i) => uncachedMap.load(keys[i]!));
+  add('load', 'SyncMap, readCache: false', 'fresh', (i) => uncachedMap.load(fresh(i)));
   add('load', 'Map', 'kept', (i) => plain.get(keys[i]!));
   add('load', 'Map', 'fresh', (i) => plain.get(fresh(i)));
+  add('load', 'SyncMap, number keys', 'kept', (i) => numberMap.load(numberKeys[i]!));
+  add('load', 'Map, number keys', 'kept', (i) => plainNumbers.get(numberKeys[i]!));
   // Writes of a present key (the value is the same, so the maps stay as they are).
   add('store', 'SyncMap', 'kept', (i) => syncWrites.store(keys[i]!, VALUE) ?? 0);
   add('store', 'LockedMap', 'kept', (i) => lockedWrites.store(keys[i]!, VALUE) ?? 0);
@@ -230,7 +245,9 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
   }));
   const changes = changesCost(versionedMap, keys, cfg.loopRounds);
   unregister();
+  uncachedMap.close();
   syncMap.close();
+  numberMap.close();
   lockedMap.close();
   syncWrites.close();
   lockedWrites.close();

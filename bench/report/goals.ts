@@ -15,8 +15,8 @@ function goOps(r: Results, name: GoCase, impl: ImplKind, threads: number): numbe
   return cell?.status === 'ok' ? cell.opsPerSec : undefined;
 }
 
-function single(r: Results, impl: string, keys: 'kept' | 'fresh'): number | undefined {
-  return r.singleThread?.rows.find((row) => row.op === 'load' && row.impl === impl && row.keys === keys)?.loopNs;
+function single(r: Results, impl: string, keys: 'kept' | 'fresh', op: 'load' | 'store' = 'load'): number | undefined {
+  return r.singleThread?.rows.find((row) => row.op === op && row.impl === impl && row.keys === keys)?.loopNs;
 }
 
 function judge(id: string, goal: string, target: string, value: number | undefined, limit: number, atLeast: boolean, figure: (v: number) => string): Goal {
@@ -78,6 +78,32 @@ function judgeAll(r: Results): Goal[] {
       1,
       false,
       (v) => `${ratio(v)} (${ns(syncFresh!)} ns against ${ns(mapFresh!)} ns; with a kept key SyncMap takes ${ns(syncKept ?? NaN)} ns)`,
+    ),
+  );
+  const syncNumbers = single(r, 'SyncMap, number keys', 'kept');
+  const mapNumbers = single(r, 'Map, number keys', 'kept');
+  goals.push(
+    judge(
+      'load-numbers',
+      "One thread, load of a present 'number' key, 'number' value: within 2x of Map.get",
+      'SyncMap.load / Map.get (number keys) <= 2x',
+      syncNumbers !== undefined && mapNumbers !== undefined ? syncNumbers / mapNumbers : undefined,
+      2,
+      false,
+      (v) => `${ratio(v)} (${ns(syncNumbers!)} ns against ${ns(mapNumbers!)} ns)`,
+    ),
+  );
+  const syncStore = single(r, 'SyncMap', 'kept', 'store');
+  const mapStore = single(r, 'Map', 'kept', 'store');
+  goals.push(
+    judge(
+      'store-vs-map',
+      'One thread, store of a present key (36-char key, 20-byte value): within 4x of Map.set',
+      'SyncMap.store / Map.set (kept keys) <= 4x',
+      syncStore !== undefined && mapStore !== undefined ? syncStore / mapStore : undefined,
+      4,
+      false,
+      (v) => `${ratio(v)} (${ns(syncStore!)} ns against ${ns(mapStore!)} ns)`,
     ),
   );
   const syncTtl = single(r, 'SyncMap, ttlMs', 'kept');
