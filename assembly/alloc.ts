@@ -71,7 +71,8 @@
 //                      overwrites, which free and take again at once, never
 //                      move it. (Counting bytes freed instead made a map whose
 //                      values are overwritten coalesce its whole heap every few
-//                      thousand stores: 70% of a store's time.)
+//                      thousand stores: 70% of a store's time. Near the
+//                      heap's limit, bytes freed count too: allocCoalesceIfWorth.)
 //   FREE_HEAD[c] u64   bits 0-31: first free block of class c (0: empty); bits
 //                      32-62: a tag bumped by every change, so that a pop which
 //                      read `next` from a block popped, reused and pushed back
@@ -349,25 +350,41 @@ export function allocReusing(size: usize, freedBytes: u64): usize {
 @inline const COALESCE_MIN: usize = 64 << 10;
 
 /**
- * Coalesces without waiting for a failure, once bytes in use have fallen by a
- * large share of the heap (a quarter) below the most seen since the last time
- * (IN_USE_MARK): a clear(), or most keys deleted. Then free memory is merged
- * while it is mostly in long runs, before new small blocks are placed in its
- * scattered holes: a map refilled after clear() otherwise put its new entries
- * and values into the freed holes all over the heap and ran out of 4 KiB runs
- * for its tables with a third of its memory free. Never waits: if a coalesce
- * is under way, it is skipped. `inUse` and `freedBytes` are the sums over the
- * slots (bytesInUse, bytesFreed), read after a limbo list was freed.
+ * Coalesces without waiting for a failure, in two cases. (1) Bytes in use have
+ * fallen by a large share of the heap (a quarter) below the most seen since
+ * the last time (IN_USE_MARK): a clear(), or most keys deleted. Then free
+ * memory is merged while it is mostly in long runs, before new small blocks are
+ * placed in its scattered holes: a map refilled after clear() otherwise put its
+ * new entries and values into the freed holes all over the heap and ran out of
+ * 4 KiB runs for its tables with a third of its memory free. (2) A quarter of
+ * the heap has been freed since the last time, and either the heap has taken
+ * three quarters of the bump region or more than a quarter of the heap is
+ * free: keys that come and go at random sizes fragment free memory, and
+ * unmerged it serves no larger block, so writes fail near the limit (4 workers
+ * churning at 70% of 32 MiB met ERR_SYNCMAP_FULL without this) and the heap
+ * grows far below it (a 256 MiB map churning 8 MiB of keys reached an 86 MiB
+ * heap). A heap that is nearly all in use and far from its limit, as when
+ * values are overwritten in place, coalesces nothing: that made every few
+ * thousand stores coalesce a heap with nothing to merge.
+ * Never waits: if a coalesce is under way, it is skipped. `inUse` and
+ * `freedBytes` are the sums over the slots (bytesInUse, bytesFreed), read after
+ * a limbo list was freed.
  */
 export function allocCoalesceIfWorth(inUse: u64, freedBytes: u64): void {
   if (!ASC_FEATURE_THREADS || !load32(BITMAP)) return;
+  const heap = <u64>heapBytes();
+  const worth = <u64>max(COALESCE_MIN, <usize>heap >> 2);
   const mark = atomicMax64(IN_USE_MARK, inUse);
-  if (mark - inUse < <u64>max(COALESCE_MIN, heapBytes() >> 2)) return;
+  const last = load64(COALESCED_AT);
+  const nearLimit = heap * 4 >= (<u64>load32(HEAP_LIMIT) - <u64>HEAP_START) * 3;
+  const fallen = mark - inUse >= worth;
+  const sparse = inUse * 4 < heap * 3;
+  const churned = (nearLimit || sparse) && freedBytes > last && freedBytes - last >= worth;
+  if (!fallen && !churned) return;
   if (!tryLock(COALESCE_LOCK, owner)) return;
-  if (load64(IN_USE_MARK) == mark) {
+  if (load64(IN_USE_MARK) == mark && load64(COALESCED_AT) == last) {
     store64(IN_USE_MARK, inUse);
-    // The failure path (allocReusing) measures from here too.
-    if (freedBytes > load64(COALESCED_AT)) store64(COALESCED_AT, freedBytes);
+    if (freedBytes > last) store64(COALESCED_AT, freedBytes);
     coalesce();
   }
   unlock(COALESCE_LOCK);
