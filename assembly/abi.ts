@@ -323,9 +323,10 @@ export function sm_recover(): void {
  * the bindings' read cache: while the shard's read table and the count of
  * epoch advances are both unchanged, the entry is still the key's and has not
  * been freed, so its value word equal to `result` means the key still has this
- * value. The advances are read while pinned: anything reached in this
- * operation is freed only by an advance after the next one (reclaim.ts), and
- * ADVANCES lags the epoch by at most one, so an unchanged count proves it.
+ * value. The count is read while pinned: anything reached in this operation is
+ * freed only in the second advance after the pin, whose thread counts it
+ * before freeing (reclaim.ts, ADVANCES), so an unchanged count proves that
+ * nothing was.
  */
 // @ts-ignore: decorator
 @inline function recordFound(hash: u64): void {
@@ -333,7 +334,7 @@ export function sm_recover(): void {
   store<u32>(slot + SLOT_FOUND_BLOCK, result);
   store<u32>(slot + SLOT_FOUND_TABLES_WORD, <u32>mapTablesWord(map, hash));
   store<u32>(slot + SLOT_FOUND_READ, resultRead);
-  store<u32>(slot + SLOT_FOUND_ADVANCES, epochAdvances());
+  store<f64>(slot + SLOT_FOUND_ADVANCES, epochAdvances());
   store<f64>(slot + SLOT_FOUND_EXPIRY, <f64>valueExpiresAt(<usize>result));
 }
 
@@ -854,7 +855,7 @@ export function sm_stat(which: u32): f64 {
   if (which == STAT_HEAP_BYTES) return <f64>heapBytes();
   if (which == STAT_MEMORY_BYTES) return <f64>((<u64>memory.size()) << 16);
   if (which == STAT_THREADS) return <f64>slotsAttached();
-  if (which == STAT_EPOCH_ADVANCES) return <f64>epochAdvances();
+  if (which == STAT_EPOCH_ADVANCES) return epochAdvances();
   if (which == STAT_LOCKS_RECOVERED) return <f64>heapRecoveredLocks();
   if (which == STAT_SCRATCH_BYTES) return <f64>slotsScratchBytes();
   if (which == STAT_COALESCES) return <f64>allocCoalesces();

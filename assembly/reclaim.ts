@@ -23,13 +23,20 @@
 //
 //   EPOCH u32      0, 1 or 2. Advanced by CAS, by a pinned thread that has just
 //                  seen every pinned slot announce the current value.
-//   ADVANCES u32   How many times EPOCH moved. Written by the thread whose CAS
-//                  moved it, before it unpins and before it frees anything of
-//                  that advance; no two such writes can overlap, because the
-//                  next advance waits for that unpin. So it lags EPOCH by at
-//                  most one, and a reader that sees it unchanged since it was
-//                  pinned knows that nothing it reached then was freed (the
-//                  bindings' read cache checks it; abi.ts, recordFound).
+//   ADVANCES f64   How many times EPOCH moved, as a float64 (exact to 2^53:
+//                  it never wraps). Written by the thread whose CAS moved it,
+//                  after the CAS, before it unpins and before it frees anything
+//                  of that advance; no two such writes can overlap, because the
+//                  next advance waits for that unpin. (A thread terminated
+//                  between the CAS and the write loses one count: the count is
+//                  then below the number of advances, never above, and every
+//                  advance that frees still counts first.) The bindings' read
+//                  cache relies on this: a load that sees the count unchanged
+//                  since a pinned thread read it knows that nothing that thread
+//                  reached has been freed since, since that needs two advances
+//                  after the pin, the second of which counts before it frees
+//                  (abi.ts, recordFound). As a float64 it is read whole in one
+//                  load from JavaScript.
 //   LIMBO[e] u64   Head of the objects retired while EPOCH was e, linked through
 //                  each object's RETIRE_LINK word: low 32 bits the first object,
 //                  high 32 bits a tag bumped by every change. Pushed by CAS by
@@ -55,7 +62,7 @@
 //     one block leaks.
 
 import { DEBUG, LOCK_WAIT_MS, RETIRE_BATCH } from "./config";
-import { cas64, futexWait, load32, load64, store32 } from "./atomics";
+import { cas64, futexWait, load32, load64, store32, store64 } from "./atomics";
 import { TIMED_OUT, reapIfDead } from "./mutex";
 import { HEADER_INIT_ACCOUNT, RECLAIM_BASE } from "./heap";
 import { allocCoalesceIfWorth, free } from "./alloc";
@@ -67,7 +74,7 @@ import {
 // @ts-ignore: decorator
 @inline const EPOCH: usize = RECLAIM_BASE;
 // @ts-ignore: decorator
-@inline const ADVANCES: usize = RECLAIM_BASE + 4;
+@inline const ADVANCES: usize = RECLAIM_BASE + 32; // after LIMBO, 8-aligned
 // @ts-ignore: decorator
 @inline const LIMBO: usize = RECLAIM_BASE + 8; // three u64 heads
 
@@ -239,7 +246,7 @@ export function tryAdvance(): bool {
   }
   const next = epoch == 2 ? 0 : epoch + 1;
   if (cas32Epoch(epoch, next) != epoch) return false;
-  store32(ADVANCES, load32(ADVANCES) + 1);
+  store64(ADVANCES, reinterpret<u64>(reinterpret<f64>(load64(ADVANCES)) + 1));
   const stale = next == 2 ? 0 : next + 1; // == epoch - 1 (mod 3)
   if (freeList(LIMBO + ((<usize>stale) << 3))) {
     allocCoalesceIfWorth(bytesInUse(HEADER_INIT_ACCOUNT), bytesFreed(HEADER_INIT_ACCOUNT));
@@ -333,8 +340,8 @@ export function collect(): void {
 }
 
 /** Times the epoch has advanced since the heap began (statistics). */
-export function epochAdvances(): u32 {
-  return load32(ADVANCES);
+export function epochAdvances(): f64 {
+  return reinterpret<f64>(load64(ADVANCES));
 }
 
 /** The address of ADVANCES, which the bindings load to validate their read cache. */

@@ -13,11 +13,11 @@
 //   ├───────────┴────────────┴──────────┴─────────────┴─────┴─────┤
 //   │ carveNext │ carveEnd  │ waiting │ batchBytes │ statistics   │  +64 … +160
 //   ├──────────────┬────────────────────────────────────────────────┤
-//   │ cacheHits f64│ found: value word, block, tables word, read   │  +160 … +188
-//   │              │ table, advances (5 × u32)                      │
-//   ├─────┬────────┴─────────────┬──────────────────────────────────┤
-//   │ —   │ found expiry f64     │ —                                │  +188 … +256
-//   └─────┴──────────────────────┴──────────────────────────────────┘
+//   │ cacheHits f64│ found: value word, block, tables word, read   │  +160 … +184
+//   │              │ table (4 × u32)                                │
+//   ├──────────────┼──────────────────────┬─────────────────────────┤
+//   │ —            │ found expiry f64     │ found advances f64 │ —  │  +184 … +256
+//   └──────────────┴──────────────────────┴─────────────────────────┘
 //
 //   owner      Who holds the slot, in one word so that every change of hands
 //              is one CAS:
@@ -121,9 +121,9 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, free } from "./alloc";
 // @ts-ignore: decorator
 @inline export const SLOT_FOUND_READ: usize = 180;
 // @ts-ignore: decorator
-@inline export const SLOT_FOUND_ADVANCES: usize = 184;
-// @ts-ignore: decorator
 @inline export const SLOT_FOUND_EXPIRY: usize = 192;
+// @ts-ignore: decorator
+@inline export const SLOT_FOUND_ADVANCES: usize = 200;
 
 // @ts-ignore: decorator
 @inline const FREE: u32 = 0;

@@ -1,7 +1,8 @@
 /**
  * A thread's cache of decoded values, so that a load of a key this thread read
- * before costs a JavaScript Map lookup and three loads from the shared memory,
- * not an encode, a call into the core and a decode.
+ * before costs a JavaScript Map lookup and three loads from the shared memory
+ * (four when the value expires), not an encode, a call into the core and a
+ * decode.
  *
  * A cached value is kept with where the core found it (assembly/abi.ts,
  * recordFound): the entry's value word and the value block it held, the
@@ -10,20 +11,29 @@
  * advances, and trusts the cached value only if all three are unchanged:
  *
  * - advances unchanged: nothing the load reached has been freed since
- *   (assembly/reclaim.ts, ADVANCES), so the entry is still an entry and the
- *   block address names the same block (a block is never stored twice);
+ *   (assembly/reclaim.ts, ADVANCES: a float64 count, which never wraps), so
+ *   the entry is still an entry and the block address names the same block
+ *   (a block is never stored twice);
  * - read table unchanged: the entry is still the key's. A read table is
  *   replaced (promotion, clear) rather than changed, but for squeeze, which
  *   takes out entries that hold no value; an entry leaves a dirty table only
  *   once its value word holds no value (assembly/map.ts, mapDelete), or when
- *   its value has expired;
+ *   its value is absent to every reader anyway: expired (the clock check
+ *   below), or a tombstone (compaction), also when a thread died between the
+ *   two steps of dropDirtyOnlyLocked;
  * - value word unchanged: the key still has this value. That load is the one
  *   the core's load makes, so a hit is as linearizable as a core load.
  *
  * The value word is loaded with Atomics.load, whose acquire ordering keeps the
- * two plain loads after it from being made before it. (Node 20 does not inline
- * Atomics.load: each costs a builtin call, ~7 ns, three times what the plain
- * loads cost together.)
+ * plain loads after it from being made before it. That is what V8 and the
+ * CPUs it runs on do (x86-64, and arm64's load-acquire); the ECMAScript memory
+ * model itself promises no order to unordered reads after an atomic one that
+ * reads an old write. (Node 20 does not inline Atomics.load: each costs a
+ * builtin call, ~7 ns, three times what the plain loads cost together.)
+ *
+ * Hits of a key found in dirty only count no miss, as a core load would: such a
+ * key is promoted to read later, by the other threads' loads (or the writes
+ * that move the epoch and send this thread's loads back to the core).
  *
  * An expiring value is also checked against the map clock, which the core
  * holds as float64 bits so that it is read in one load (assembly/map.ts). The
@@ -68,8 +78,8 @@ const SLOT_FOUND_VALUE_WORD = 168;
 const SLOT_FOUND_BLOCK = 172;
 const SLOT_FOUND_TABLES_WORD = 176;
 const SLOT_FOUND_READ = 180;
-const SLOT_FOUND_ADVANCES = 184;
 const SLOT_FOUND_EXPIRY = 192;
+const SLOT_FOUND_ADVANCES = 200;
 
 /** Which word sm_readCacheWord returns (assembly/abi.ts). */
 const WORD_SLOT = 0;
@@ -129,6 +139,8 @@ export class ReadCache<K, V> {
   #bytes = 0;
   /** The time (map clock, ms) relative expiries count from. */
   #base: number;
+  /** The count of epoch advances relative counts count from. */
+  #advancesBase: number;
 
   private constructor(
     u32: Uint32Array, f64: Float64Array, slot: number, advances: number, clock: number, hits: CacheHitCounter,
@@ -137,12 +149,13 @@ export class ReadCache<K, V> {
     this.#u32 = u32;
     this.#f64 = f64;
     this.#slot = slot;
-    this.#advances = advances >>> 2;
+    this.#advances = advances >>> 3;
     this.#clock = clock >>> 3;
     this.#hits = hits;
     this.#maxEntries = maxEntries;
     this.#maxBytes = maxBytes;
     this.#base = f64[this.#clock]!;
+    this.#advancesBase = f64[this.#advances]!;
   }
 
   /**
@@ -171,7 +184,7 @@ export class ReadCache<K, V> {
     if (
       Atomics.load(u32, cached.valueWord) !== cached.block ||
       u32[cached.tablesWord] !== cached.read ||
-      u32[this.#advances] !== cached.advances ||
+      this.#f64[this.#advances]! - this.#advancesBase !== cached.advances ||
       (cached.expiry !== 0 && this.#f64[this.#clock]! - this.#base >= cached.expiry)
     ) {
       return undefined;
@@ -196,7 +209,7 @@ export class ReadCache<K, V> {
     const valueWord = u32[(slot + SLOT_FOUND_VALUE_WORD) >>> 2]! >>> 2;
     const block = u32[(slot + SLOT_FOUND_BLOCK) >>> 2]!;
     const tablesWord = u32[(slot + SLOT_FOUND_TABLES_WORD) >>> 2]! >>> 2;
-    const advances = u32[(slot + SLOT_FOUND_ADVANCES) >>> 2]!;
+    const advances = this.#relativeAdvances(this.#f64[(slot + SLOT_FOUND_ADVANCES) >>> 3]!);
     const expiry = this.#relative(this.#f64[(slot + SLOT_FOUND_EXPIRY) >>> 3]!);
     const entries = this.#entries;
     const cached = entries.get(key);
@@ -230,6 +243,20 @@ export class ReadCache<K, V> {
       this.#base = now;
     }
     return Math.min(Math.max(expiry - this.#base, 1), MAX_RELATIVE_EXPIRY);
+  }
+
+  /**
+   * A count of epoch advances relative to the base, moving the base up (and
+   * emptying the cache) once the count is far past it: a small integer, for
+   * the reason given for expiries, compared only for equality.
+   */
+  #relativeAdvances(count: number): number {
+    const now = this.#f64[this.#advances]!;
+    if (now - this.#advancesBase > REBASE_AFTER) {
+      this.clear();
+      this.#advancesBase = now;
+    }
+    return count - this.#advancesBase;
   }
 
   #evictOldest(): void {

@@ -1099,6 +1099,8 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const size = this.#size(what);
     const ex = a.ex;
     try {
+      // Counters only grow: reading the part (cache hits) before the whole (hits) keeps it the smaller.
+      const cacheHits = ex.sm_stat(Stat.CACHE_HITS);
       const misses = ex.sm_stat(Stat.MISSES);
       const hits = ex.sm_stat(Stat.HITS);
       const stats: SyncMapStats = {
@@ -1114,7 +1116,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
         loads: hits + misses,
         hits,
         misses,
-        cacheHits: ex.sm_stat(Stat.CACHE_HITS),
+        cacheHits,
         slowLoads: ex.sm_stat(Stat.SLOW_LOADS),
         promotions: ex.sm_stat(Stat.PROMOTIONS),
         lockAcquisitions: ex.sm_stat(Stat.LOCKS),
