@@ -67,6 +67,20 @@ const READ_CACHE_LIMIT = 2 ** 30;
 /** What a cached entry costs besides its key and value: the record and the Map's slot. */
 const ENTRY_OVERHEAD = 64;
 
+/**
+ * A lookup that cannot find anything costs more than it saves: for a key built
+ * for the call, V8 must flatten and hash it (~100 ns). So the cache judges
+ * itself every WINDOW lookups, and after a window in which fewer than one in
+ * MIN_FOUND_SHARE either found a value or led to a fill (the key was in the
+ * map, so it may be found next time: a cache that is still filling is not
+ * judged useless), it steps aside for the next BYPASS loads (no lookups, no
+ * fills), then tries again. A thread that loads absent keys all the time (Go's
+ * AdversarialAlloc) then pays ~6% of the lookup's cost instead of all of it.
+ */
+const WINDOW = 1024;
+const MIN_FOUND_SHARE = 16;
+const BYPASS = 16384;
+
 /** The largest relative expiry kept (V8's small integers go to 2^30 - 1): about 12 days. */
 const MAX_RELATIVE_EXPIRY = 2 ** 30 - 1;
 /** How far past the base the clock may get before the base moves: about 6 days. */
@@ -141,6 +155,10 @@ export class ReadCache<K, V> {
   #base: number;
   /** The count of epoch advances relative counts count from. */
   #advancesBase: number;
+  /** This window's lookups, those that found a value or led to a fill, and loads left to step aside for. */
+  #lookups = 0;
+  #useful = 0;
+  #bypass = 0;
 
   private constructor(
     u32: Uint32Array, f64: Float64Array, slot: number, advances: number, clock: number, hits: CacheHitCounter,
@@ -178,6 +196,11 @@ export class ReadCache<K, V> {
 
   /** The cached record of `key` if it still holds the key's value, else undefined. Counts a hit. */
   get(key: K): Cached<V> | undefined {
+    if (this.#bypass > 0) {
+      this.#bypass--;
+      return undefined;
+    }
+    if (++this.#lookups === WINDOW) this.#judge();
     const cached = this.#entries.get(key);
     if (cached === undefined) return undefined;
     const u32 = this.#u32;
@@ -189,8 +212,16 @@ export class ReadCache<K, V> {
     ) {
       return undefined;
     }
+    this.#useful++;
     this.#hits.count();
     return cached;
+  }
+
+  /** Ends a window: steps aside for a while if it found too little (see BYPASS). */
+  #judge(): void {
+    if (this.#useful * MIN_FOUND_SHARE < WINDOW) this.#bypass = BYPASS;
+    this.#lookups = 0;
+    this.#useful = 0;
   }
 
   /**
@@ -199,6 +230,8 @@ export class ReadCache<K, V> {
    * `bytes` is the value's encoded length, `keyBytes` about the key's.
    */
   fill(key: K, value: V, bytes: number, keyBytes: number): void {
+    if (this.#bypass > 0) return;
+    this.#useful++;
     const u32 = this.#u32;
     const slot = this.#slot;
     const read = u32[(slot + SLOT_FOUND_READ) >>> 2]!;

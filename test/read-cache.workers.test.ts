@@ -219,6 +219,20 @@ describe('read cache', () => {
     map.close();
   });
 
+  it('steps aside while loads find nothing to cache, and comes back', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string' });
+    map.store('hot', 'v');
+    promote(map, 'hot');
+    // Absent keys: no lookup can find them, and none leads to a fill.
+    for (let i = 0; i < 4096; i++) expect(map.load(`absent-${i}`)).toBeUndefined();
+    const before = map.stats().cacheHits;
+    for (let i = 0; i < 1000; i++) expect(map.load('hot')).toBe('v');
+    expect(map.stats().cacheHits).toBe(before); // stepped aside: every load went to the core
+    for (let i = 0; i < 40_000; i++) expect(map.load('hot')).toBe('v');
+    expect(map.stats().cacheHits).toBeGreaterThan(before + 20_000); // and came back
+    map.close();
+  });
+
   it('refuses a readCache option it cannot use, naming it', async () => {
     await expect(SyncMap.create({ readCache: true as never })).rejects.toThrow(SyncMapArgumentError);
     await expect(SyncMap.create({ readCache: { maxEntries: -1 } })).rejects.toThrow(/readCache\.maxEntries/);
