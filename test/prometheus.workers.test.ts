@@ -176,7 +176,7 @@ describe('registerMetrics', () => {
     expect(() => registerMetrics(pods, { registry, labels: { cache: 'again' } })).toThrow(/already registered/);
     // Another prefix is another group; the same map in another registry shares its histogram.
     const second = new Registry();
-    expect(() => registerMetrics(pods, { registry: second, sampleEvery: 2 })).toThrow(/sampleEvery 64/);
+    expect(() => registerMetrics(pods, { registry: second, sampleEvery: 2 })).toThrow(/sampleEvery 256/);
     const unregisterSecond = registerMetrics(pods, { registry: second, prefix: 'pods_' });
     expect(value(await scrape(second), 'pods_entries')).toBe(2);
 
@@ -186,7 +186,7 @@ describe('registerMetrics', () => {
     unregisterPods();
     expect((await registry.getMetricsAsJSON()).length).toBe(0);
     // The other registration still times pods' loads.
-    for (let i = 0; i < 64; i++) pods.load('a');
+    for (let i = 0; i < 256; i++) pods.load('a');
     expect(histogramCount(await scrape(second), 'hit', 'pods_')).toBe(1);
     unregisterSecond();
     expect(await second.metrics()).toBe('\n');
