@@ -103,6 +103,32 @@ describe('read cache', () => {
     map.close();
   });
 
+  it('stats(): cacheHits never above hits while another thread hits the cache', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string' });
+    map.store('k', 'v');
+    promote(map, 'k');
+    const control = controlBlock();
+    const worker = startWorker('read-cache-peer.mjs', { handle: map.handle, role: 'loader', keys: ['k'], control: control.buffer });
+    const loads = firstMessage<number>(worker);
+    while (Atomics.load(control, 0) === 0) await sleep(1);
+    let polls = 0;
+    let worst = 0;
+    const until = Date.now() + 500;
+    while (Date.now() < until) {
+      const s = map.stats();
+      worst = Math.max(worst, s.cacheHits - s.hits);
+      expect(s.loads).toBe(s.hits + s.misses);
+      polls++;
+    }
+    Atomics.store(control, 1, 1);
+    expect(await loads).toBeGreaterThan(1000);
+    await exited(worker);
+    expect(polls).toBeGreaterThan(100);
+    expect(worst).toBeLessThanOrEqual(0); // the part (cacheHits) is read before the whole (hits)
+    expect(map.stats().cacheHits).toBeGreaterThan(1000);
+    map.close();
+  });
+
   it('sees through an entry and a value block freed and reused by another key', async () => {
     const map = await SyncMap.create<string, string>({ values: 'string', shards: 1 });
     map.store('old', 'x');
