@@ -57,8 +57,10 @@
 //              Owner only, plain; released by whoever releases the slot.
 //   cacheHits  Loads the bindings answered from this thread's read cache
 //              (bindings/read-cache.ts) without calling the core: a float64
-//              (exact to 2^53) that the owner's JavaScript stores whole, so that
-//              stats() adds it to the hits (stats.ts). Owner only, plain.
+//              (exact to 2^53) that the owner's JavaScript stores whole, and any
+//              thread's stats() loads whole (stats.ts; an aligned 8-byte access
+//              is one instruction, so it reads the old count or the new).
+//              Written by the owner only, plain; never reset.
 //   found      Where the owner's last successful load found its value, for the
 //              read cache to check later without a call (sm_load, abi.ts): the
 //              address of the entry's value word, the value block found there,
@@ -241,7 +243,10 @@ export function slotRelease(slot: usize): void {
 
 /** Bytes allocated minus bytes freed, over every slot and the init account. */
 export function bytesInUse(initAccount: usize): u64 {
-  return sumAccounts(initAccount, ACCOUNT_ALLOCATED) - sumAccounts(initAccount, ACCOUNT_FREED);
+  // Freed first: counters only grow, and every byte freed was allocated before,
+  // so a sum of allocations read after it is at least as large (no wrap).
+  const freed = sumAccounts(initAccount, ACCOUNT_FREED);
+  return sumAccounts(initAccount, ACCOUNT_ALLOCATED) - freed;
 }
 
 /** Bytes freed since the heap began, over every slot and the init account. */
