@@ -880,16 +880,24 @@ export function sm_verify(): i32 {
   return rule;
 }
 
+// Which word sm_readCacheWord gives (WORD_* in bindings/read-cache.ts).
+// @ts-ignore: decorator
+@inline const READ_CACHE_WORD_SLOT: u32 = 0;
+// @ts-ignore: decorator
+@inline const READ_CACHE_WORD_ADVANCES: u32 = 1;
+// @ts-ignore: decorator
+@inline const READ_CACHE_WORD_CLOCK: u32 = 2;
+
 /**
- * The words the bindings' read cache reads (bindings/read-cache.ts), by index:
- * 0 this thread's slot, 1 the epoch advances, 2 the map clock. 0 when not
+ * The address of a word the bindings' read cache reads (bindings/read-cache.ts):
+ * this thread's slot, the epoch advances or the map clock. 0 when not
  * attached, or for a LockedMap (which has no read cache).
  */
 export function sm_readCacheWord(which: u32): usize {
   if (!slot || locked) return 0;
-  if (which == 0) return slot;
-  if (which == 1) return epochAdvancesWord();
-  if (which == 2) return mapClockWord(map);
+  if (which == READ_CACHE_WORD_SLOT) return slot;
+  if (which == READ_CACHE_WORD_ADVANCES) return epochAdvancesWord();
+  if (which == READ_CACHE_WORD_CLOCK) return mapClockWord(map);
   return 0;
 }
 

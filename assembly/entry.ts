@@ -47,7 +47,11 @@
 // `value` is Go's entry.p: the entry's state, changed only by atomic operations.
 //
 //   DELETED (0)   The key is absent. The entry is in the read table, and in the
-//                 dirty table too if there is one.
+//                 dirty table too if there is one; or, while a lock holder deletes
+//                 a key that is in dirty only (map.ts, mapDelete), in the dirty
+//                 table alone, until the same holder drops it and makes it
+//                 EXPUNGED (a holder that dies in between leaves it there: a
+//                 deleted entry in dirty, which later steps treat as any other).
 //   EXPUNGED (1)  The key is absent, there is a dirty table, and the entry is
 //                 not in it: it lives on only in the read table, until the next
 //                 promotion drops it. Also the final state of every entry that

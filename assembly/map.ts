@@ -213,9 +213,11 @@ let state: usize = 0; // the bound map's state block
 export let result: u32 = 0;
 /**
  * Where mapLoad found `result` (OK only): its entry, and the shard's read
- * table at the time. While that read table is still published, an entry
- * reached through it stays the key's, and its value word is the key's value
- * (the read cache of the bindings relies on it; abi.ts, sm_load).
+ * table at the time. While that read table is still published, the entry
+ * stays the key's: one in read leaves it only with no value (squeeze), and one
+ * found in dirty leaves the tables only after its value word stops holding a
+ * value (mapDelete), or holding one that is expired or a tombstone. The read
+ * cache of the bindings relies on it (abi.ts, recordFound).
  */
 export let resultEntry: usize = 0;
 export let resultRead: u32 = 0;

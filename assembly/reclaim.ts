@@ -74,9 +74,9 @@ import {
 // @ts-ignore: decorator
 @inline const EPOCH: usize = RECLAIM_BASE;
 // @ts-ignore: decorator
-@inline const ADVANCES: usize = RECLAIM_BASE + 32; // after LIMBO, 8-aligned
-// @ts-ignore: decorator
 @inline const LIMBO: usize = RECLAIM_BASE + 8; // three u64 heads
+// @ts-ignore: decorator
+@inline const ADVANCES: usize = LIMBO + 3 * 8; // a float64, 8-aligned
 
 // @ts-ignore: decorator
 @inline export const RETIRE_LINK: usize = 4;

@@ -29,7 +29,7 @@ import {
 } from './options.js';
 import { HANDLE_KIND, checkHandle, createMemory, type SyncMapHandle } from './sharing.js';
 import { adoptRegistry, processRegistry } from './liveness.js';
-import { CacheHitCounter, ReadCache, readCacheOption, type ReadCacheOption } from './read-cache.js';
+import { CacheHitCounter, ReadCache, WORD_SLOT, readCacheOption, type ReadCacheOption } from './read-cache.js';
 import { LAYOUT_VERSION, Status } from './status.js';
 
 const END_OF_RECORDS = 0xffffffff;
@@ -110,7 +110,7 @@ class ThreadCore implements Scratch {
     this.buf = Buffer.from(buffer);
     this.f64 = new Float64Array(buffer);
     this.u32 = new Uint32Array(buffer);
-    const slotAddress = ex.sm_readCacheWord(0);
+    const slotAddress = ex.sm_readCacheWord(WORD_SLOT);
     this.cacheHits = slotAddress === 0 ? null : new CacheHitCounter(this.f64, slotAddress);
     this.refresh();
   }

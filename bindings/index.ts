@@ -40,6 +40,7 @@ export type {
   NoExtraOptions,
 } from './syncmap.js';
 export type { SyncMapHandle } from './sharing.js';
+export type { ReadCacheOption } from './read-cache.js';
 export type { KeyKind, ValueKind, ValueCodec, KeyOf, ValueOf, JsonValue, JsonCompatible } from './codecs.js';
 export {
   SyncMapError,

@@ -9,6 +9,10 @@ import type { CoreBuild, CoreExports } from './instance.js';
 import { recordDeathForTest, recordThreadForTest } from './liveness.js';
 
 export { Status, LAYOUT_VERSION } from './status.js';
+export {
+  SLOT_CACHE_HITS, SLOT_FOUND_ADVANCES, SLOT_FOUND_BLOCK, SLOT_FOUND_EXPIRY, SLOT_FOUND_READ, SLOT_FOUND_TABLES_WORD,
+  SLOT_FOUND_VALUE_WORD,
+} from './read-cache.js';
 export { errorForStatus, statusError } from './errors.js';
 export { coreModuleSync, instantiate, Stat } from './instance.js';
 export type { CoreExports, CoreBuild };

@@ -77,8 +77,8 @@ export interface SyncMapOptions<V = unknown> {
    * key this thread has read before checks three words of the shared memory
    * instead of encoding, calling the core and decoding. A hit is exactly as
    * fresh as a load through the core. Default on, { maxEntries: 16384,
-   * maxBytes: 4 MiB }; false for none. Each thread (each attach()) chooses
-   * its own.
+   * maxBytes: 4 MiB }; false for none. One cache per map object: each
+   * create() and attach() has its own, with its own option.
    */
   readCache?: ReadCacheOption;
 }

@@ -31,7 +31,7 @@
  * reads an old write. (Node 20 does not inline Atomics.load: each costs a
  * builtin call, ~7 ns, three times what the plain loads cost together.)
  *
- * Hits of a key found in dirty only count no miss, as a core load would: such a
+ * Hits of a key found in dirty only count no miss, unlike a core load: such a
  * key is promoted to read later, by the other threads' loads (or the writes
  * that move the epoch and send this thread's loads back to the core).
  *
@@ -87,16 +87,17 @@ const MAX_RELATIVE_EXPIRY = 2 ** 30 - 1;
 const REBASE_AFTER = 2 ** 29;
 
 // The slot's "found" words (assembly/slots.ts), as byte offsets.
-const SLOT_CACHE_HITS = 160;
-const SLOT_FOUND_VALUE_WORD = 168;
-const SLOT_FOUND_BLOCK = 172;
-const SLOT_FOUND_TABLES_WORD = 176;
-const SLOT_FOUND_READ = 180;
-const SLOT_FOUND_EXPIRY = 192;
-const SLOT_FOUND_ADVANCES = 200;
+// (Each must equal its SLOT_ constant in assembly/slots.ts: test/read-cache.workers.test.ts checks.)
+export const SLOT_CACHE_HITS = 160;
+export const SLOT_FOUND_VALUE_WORD = 168;
+export const SLOT_FOUND_BLOCK = 172;
+export const SLOT_FOUND_TABLES_WORD = 176;
+export const SLOT_FOUND_READ = 180;
+export const SLOT_FOUND_EXPIRY = 192;
+export const SLOT_FOUND_ADVANCES = 200;
 
 /** Which word sm_readCacheWord returns (assembly/abi.ts). */
-const WORD_SLOT = 0;
+export const WORD_SLOT = 0;
 const WORD_ADVANCES = 1;
 const WORD_CLOCK = 2;
 
@@ -231,12 +232,15 @@ export class ReadCache<K, V> {
    */
   fill(key: K, value: V, bytes: number, keyBytes: number): void {
     if (this.#bypass > 0) return;
-    this.#useful++;
     const u32 = this.#u32;
     const slot = this.#slot;
     const read = u32[(slot + SLOT_FOUND_READ) >>> 2]!;
-    // A key found in dirty while read is empty has no read table to be checked by.
-    if (read === 0) return;
+    // A key found in dirty while read is empty has no read table to be checked
+    // by; it is in the map, and cacheable once promoted: a useful lookup.
+    if (read === 0) {
+      this.#useful++;
+      return;
+    }
     const size = bytes + keyBytes + ENTRY_OVERHEAD;
     if (size > this.#maxBytes) return;
     const valueWord = u32[(slot + SLOT_FOUND_VALUE_WORD) >>> 2]! >>> 2;
@@ -244,9 +248,12 @@ export class ReadCache<K, V> {
     const tablesWord = u32[(slot + SLOT_FOUND_TABLES_WORD) >>> 2]! >>> 2;
     const advances = this.#relativeAdvances(this.#f64[(slot + SLOT_FOUND_ADVANCES) >>> 3]!);
     const expiry = this.#relative(this.#f64[(slot + SLOT_FOUND_EXPIRY) >>> 3]!);
+    if (expiry < 0) return; // expires before the base: about to, by the clock
     const entries = this.#entries;
     const cached = entries.get(key);
     if (cached !== undefined) {
+      // A refill: the record was made stale by a write or an epoch advance. Not
+      // counted as useful, so that a cache that only ever refills steps aside.
       this.#bytes += size - cached.bytes;
       cached.value = value;
       cached.valueWord = valueWord;
@@ -257,6 +264,7 @@ export class ReadCache<K, V> {
       cached.expiry = expiry;
       cached.bytes = size;
     } else {
+      this.#useful++; // a first fill: the key may be found next time
       this.#bytes += size;
       entries.set(key, new Cached(value, valueWord, block, tablesWord, read, advances, expiry, size));
     }
@@ -265,8 +273,10 @@ export class ReadCache<K, V> {
 
   /**
    * `expiry` (ms on the map clock, 0 for never) relative to the base: 0 for
-   * never, else at least 1 and at most MAX_RELATIVE_EXPIRY. Moves the base
-   * first if the clock is far past it.
+   * never, -1 for a value that expires by the base (not to be cached: the
+   * base may be later than the clock the core compared with), else at least 1
+   * and at most MAX_RELATIVE_EXPIRY. Moves the base first if the clock is far
+   * past it.
    */
   #relative(expiry: number): number {
     if (expiry === 0) return 0;
@@ -275,7 +285,8 @@ export class ReadCache<K, V> {
       this.clear();
       this.#base = now;
     }
-    return Math.min(Math.max(expiry - this.#base, 1), MAX_RELATIVE_EXPIRY);
+    const relative = expiry - this.#base;
+    return relative < 1 ? -1 : Math.min(relative, MAX_RELATIVE_EXPIRY);
   }
 
   /**
@@ -301,15 +312,10 @@ export class ReadCache<K, V> {
     }
   }
 
-  /** Forgets every cached value (clear() and close() of this object). */
+  /** Forgets every cached value (when its SyncMap object closes, and when the base moves). */
   clear(): void {
     this.#entries.clear();
     this.#bytes = 0;
-  }
-
-  /** How many keys are cached (for tests). */
-  get size(): number {
-    return this.#entries.size;
   }
 }
 
