@@ -163,8 +163,8 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
   // And with the Prometheus metrics registered. The stats() counters behind
   // them are always on (each a plain store to the thread's own slot), so
   // their cost is inside every SyncMap figure here: this row measures what
-  // registering adds, the sampled read-latency histogram (one load in 64
-  // timed with hrtime and added to shared buckets).
+  // registering adds, the sampled read-latency histogram (one load in 256 by
+  // default timed with hrtime and added to shared buckets).
   const metricsMap = await SyncMap.create<string, string>({ values: 'string' });
   const unregister = registerMetrics(metricsMap, { registry: new Registry() });
   // The same map read without the per-thread read cache: what a load of a key

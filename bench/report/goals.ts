@@ -23,10 +23,16 @@ function single(r: Results, impl: string, keys: 'kept' | 'fresh', op: 'load' | '
 function judge(id: string, goal: string, target: string, value: number | undefined, limit: number, atLeast: boolean, figure: (v: number) => string): Goal {
   if (value === undefined || !Number.isFinite(value)) return { id, goal, target, figure: 'no figure (a cell failed or did not run)', met: null };
   const met = atLeast ? value >= limit : value <= limit;
-  const result: Goal = { id, goal, target, figure: figure(value), met };
+  let shown = figure(value);
+  // A miss that two decimals would round onto the target shows a third (1.105x, not 1.10x).
+  if (!met && ratio(value) === ratio(limit)) shown = shown.replace(ratio(value), `${value.toFixed(3)}x`);
+  const result: Goal = { id, goal, target, figure: shown, met };
   if (!met) {
     const short = (1 - value / limit) * 100;
-    result.note = atLeast ? `missed by ${short < 10 ? short.toFixed(1) : short.toFixed(0)}%` : `missed: ${ratio(value / limit)} the target`;
+    const over = value / limit;
+    result.note = atLeast
+      ? `missed by ${short < 10 ? short.toFixed(1) : short.toFixed(0)}%`
+      : `missed: ${ratio(over) === ratio(1) ? `${over.toFixed(3)}x` : ratio(over)} the target`;
   }
   return result;
 }

@@ -123,7 +123,7 @@ export function markdown(r: Results): string {
     );
     out.push('');
     out.push(
-      `"SyncMap, ttlMs", "versioned" and "metrics" load from maps with those features on ("metrics": \`registerMetrics(map, { registry })\` active, which times one load in 64 into its latency histogram). The stats() counters are always on, in every SyncMap row.`,
+      `"SyncMap, ttlMs", "versioned" and "metrics" load from maps with those features on ("metrics": \`registerMetrics(map, { registry })\` active, which times one load in 256, its default, into its latency histogram). The stats() counters are always on, in every SyncMap row.`,
     );
     out.push('');
     if (s.changes) {
