@@ -161,6 +161,49 @@ describe('read cache', () => {
     map.close();
   });
 
+  it('agrees with the core after a thread dies at any point of deleting a key in dirty only', () => {
+    let crashes = 0;
+    for (let n = 1; ; n++) {
+      const map = internal.createWithBuild<string, string>('debug', { values: 'string', shards: 1, lockTimeoutMs: 1000 });
+      map.store('old', 'x');
+      promote(map, 'old');
+      for (let i = 0; i < 10; i++) map.store(`filler-${i}`, 'f'); // so that no miss below promotes
+      map.store('new', 'y'); // in dirty only
+      expect(map.load('new')).toBe('y'); // fills the cache
+      const hits = map.stats().cacheHits;
+      expect(map.load('new')).toBe('y');
+      expect(map.stats().cacheHits).toBe(hits + 1);
+      const deadThread = 5_000_000 + n;
+      const victim = internal.attachAs<string, string>(map.handle, deadThread);
+      internal.coreOfMap(victim).sm_debugFaultAfter(n);
+      let crashed = false;
+      try {
+        victim.delete('new');
+      } catch (error) {
+        if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+        crashed = true;
+      }
+      if (!crashed) {
+        internal.coreOfMap(victim).sm_debugFaultAfter(0);
+        victim.close();
+        map.close();
+        break;
+      }
+      crashes++;
+      internal.abandonMap(victim);
+      expect(internal.reapThread(map, deadThread)).toBe(1);
+      // What the core says once the dead thread's step is finished or undone,
+      // the cache must say too (the old order, entry out of dirty before its
+      // value word changed, left the cache handing out the deleted value).
+      const uncached = SyncMap.attach<string, string>(map.handle, { readCache: false });
+      const truth = uncached.load('new');
+      expect(map.load('new'), `after crash point ${n}`).toBe(truth);
+      uncached.close();
+      map.close();
+    }
+    expect(crashes).toBeGreaterThan(2);
+  });
+
   it('lets a cached value expire on the map clock', async () => {
     const map = await SyncMap.create<string, string>({ values: 'string', ttlMs: 60_000, ttlResolutionMs: 1 });
     map.store('short', 'gone soon', { ttlMs: 50 });
