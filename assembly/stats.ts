@@ -73,12 +73,8 @@ export function statsBind(slot: usize): void {
 export function statsTotal(which: u32): u64 {
   let total: u64 = 0;
   const high = slotHighWater();
-  for (let i: u32 = 0; i < high; i++) {
-    const slot = slotAt(i);
-    total += load64(slot + SLOT_STATS + ((<usize>which) << 3));
-    if (which == STAT_HITS) total += <u64>load<f64>(slot + SLOT_CACHE_HITS);
-  }
-  return total;
+  for (let i: u32 = 0; i < high; i++) total += load64(slotAt(i) + SLOT_STATS + ((<usize>which) << 3));
+  return which == STAT_HITS ? total + statsCacheHits() : total;
 }
 
 /** The loads the bindings' read caches answered, summed over every slot ever claimed (part of the hits). */

@@ -26,12 +26,10 @@ import { SyncMap, type SyncMapOptions } from 'syncmap-wasm';
 import { ReplicatedMap } from './adapters/broadcast.js';
 import type { BenchConfig } from './lib/config.js';
 import { startRun } from './lib/context.js';
-import { keptKeys } from './lib/keys.js';
-import { interferenceMeter } from './lib/machine.js';
+import { freshBuilder, keptKeys } from './lib/keys.js';
 import { measureVisibility, type VisibilityRow } from './lib/visibility.js';
-import { SINGLE_KEYS, tightLoop, type Op } from './load-hits.bench.js';
+import { SINGLE_KEYS, VALUE, interleavedBest, type Op } from './load-hits.bench.js';
 
-const VALUE = 'value-of-20-bytes...';
 type Message = ['s', string, string];
 /** Writes timed for the visibility rows. */
 const VISIBILITY_WRITES = 1000;
@@ -120,11 +118,7 @@ async function syncMapMemory(keys: string[], limits: Pick<SyncMapOptions, 'maxKe
 export async function runBroadcast(cfg: BenchConfig, log: (line: string) => void): Promise<BroadcastResult> {
   const started = performance.now();
   const keys = keptKeys(SINGLE_KEYS);
-  const halves = keys.map((k) => [k.slice(0, 18), k.slice(18)] as const);
-  const fresh = (i: number): string => {
-    const [a, b] = halves[i]!;
-    return a + b;
-  };
+  const fresh = freshBuilder(keys);
 
   // (a) Load speed, one thread.
   const syncMap = await SyncMap.create<string, string>({ values: 'string' });
@@ -139,15 +133,7 @@ export async function runBroadcast(cfg: BenchConfig, log: (line: string) => void
     { impl: 'Map + BroadcastChannel', keys: 'kept', fn: (i) => copy.get(keys[i]!) },
     { impl: 'Map + BroadcastChannel', keys: 'fresh', fn: (i) => copy.get(fresh(i)) },
   ];
-  const meter = interferenceMeter();
-  const loops = plan.map((row) => tightLoop(row.fn));
-  const best = plan.map(() => Infinity);
-  for (let round = 0; round < cfg.loopRounds; round++) {
-    loops.forEach((loop, i) => {
-      best[i] = Math.min(best[i]!, loop(cfg.loopPasses));
-    });
-  }
-  const foreignShare = meter()?.foreignShare;
+  const { best, foreignShare } = interleavedBest(plan.map((row) => row.fn), cfg);
   syncMap.close();
   copy.close();
   const load = plan.map((row, i): BroadcastLoadRow => ({ impl: row.impl, keys: row.keys, loopNs: best[i]! }));

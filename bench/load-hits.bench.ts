@@ -32,13 +32,14 @@ import type { BenchConfig } from './lib/config.js';
 import { startRun } from './lib/context.js';
 import { describeError } from './lib/describe-error.js';
 import { goCase } from './lib/go-cases.js';
-import { keptKeys, keyOf } from './lib/keys.js';
+import { freshBuilder, keptKeys, keyOf } from './lib/keys.js';
 import { interferenceMeter } from './lib/machine.js';
 import { Pool } from './lib/pool.js';
 import type { Job } from './lib/protocol.js';
 
 export const SINGLE_KEYS = 10_000;
-const VALUE = 'value-of-20-bytes...';
+/** The one-thread tables' value: a 20-byte string. */
+export const VALUE = 'value-of-20-bytes...';
 
 export interface SingleRow {
   op: 'load' | 'store' | 'loadOrStore';
@@ -122,6 +123,24 @@ export function tightLoop(op: Op): (passes: number) => number {
   return (passes) => loop(op, SINGLE_KEYS, 1, passes, process);
 }
 
+/**
+ * Each op's best ns per call, the ops' tight loops interleaved: each round runs
+ * every loop once, and an op keeps its best round. This machine's speed drifts
+ * over seconds (neighbours on the host), so the ops a ratio compares are
+ * measured side by side in time. With the share of CPU other programs took.
+ */
+export function interleavedBest(ops: Op[], cfg: BenchConfig): { best: number[]; foreignShare: number | undefined } {
+  const meter = interferenceMeter();
+  const loops = ops.map((op) => tightLoop(op));
+  const best = ops.map(() => Infinity);
+  for (let round = 0; round < cfg.loopRounds; round++) {
+    loops.forEach((loop, i) => {
+      best[i] = Math.min(best[i]!, loop(cfg.loopPasses));
+    });
+  }
+  return { best, foreignShare: meter()?.foreignShare };
+}
+
 /** Where benchmark.js's test puts each result, so that V8 cannot drop a call whose result is unused. */
 export let lastResult: unknown;
 
@@ -143,11 +162,7 @@ function withBenchmarkJs(name: string, op: Op, maxTime: number, minTime: number)
 export async function runSingle(cfg: BenchConfig, log: (line: string) => void): Promise<SingleResult> {
   const started = performance.now();
   const keys = keptKeys(SINGLE_KEYS);
-  const halves = keys.map((k) => [k.slice(0, 18), k.slice(18)] as const);
-  const fresh = (i: number): string => {
-    const [a, b] = halves[i]!;
-    return a + b;
-  };
+  const fresh = freshBuilder(keys);
   const syncMap = await SyncMap.create<string, string>({ values: 'string' });
   const lockedMap = await LockedMap.create<string, string>({ values: 'string' });
   // The write rows get maps of their own: the rows' rounds interleave, and a
@@ -223,18 +238,8 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
   for (const row of plan) {
     benchmarkJs.push(withBenchmarkJs(`${row.impl} ${row.op} (${row.keys} keys)`, row.fn, cfg.benchmarkJsMaxTime, cfg.benchmarkJsMinTime));
   }
-  // Tight loops, interleaved: each round runs every row once, and a row keeps
-  // its best round. This machine's speed drifts over seconds (neighbours on the
-  // host), so the rows a ratio compares are measured side by side in time.
-  const meter = interferenceMeter();
-  const loops = plan.map((row) => tightLoop(row.fn));
-  const best = plan.map(() => Infinity);
-  for (let round = 0; round < cfg.loopRounds; round++) {
-    loops.forEach((loop, i) => {
-      best[i] = Math.min(best[i]!, loop(cfg.loopPasses));
-    });
-  }
-  const foreignShare = meter()?.foreignShare;
+  // Tight loops, interleaved (interleavedBest).
+  const { best, foreignShare } = interleavedBest(plan.map((row) => row.fn), cfg);
   const rows: SingleRow[] = plan.map((row, i) => ({
     op: row.op,
     impl: row.impl,

@@ -228,9 +228,10 @@ export class ReadCache<K, V> {
   /**
    * Caches `value` for `key`, found by the core's load just made (nothing else
    * may have called the core since: it reads the slot's "found" words).
-   * `bytes` is the value's encoded length, `keyBytes` about the key's.
+   * `bytes` is the value's encoded length; a key counts its length in
+   * characters (its UTF-8 bytes for ASCII keys), or 8 for a number.
    */
-  fill(key: K, value: V, bytes: number, keyBytes: number): void {
+  fill(key: K, value: V, bytes: number): void {
     if (this.#bypass > 0) return;
     const u32 = this.#u32;
     const slot = this.#slot;
@@ -241,7 +242,7 @@ export class ReadCache<K, V> {
       this.#useful++;
       return;
     }
-    const size = bytes + keyBytes + ENTRY_OVERHEAD;
+    const size = bytes + (typeof key === 'string' ? key.length : 8) + ENTRY_OVERHEAD;
     if (size > this.#maxBytes) return;
     const valueWord = u32[(slot + SLOT_FOUND_VALUE_WORD) >>> 2]! >>> 2;
     const block = u32[(slot + SLOT_FOUND_BLOCK) >>> 2]!;

@@ -348,25 +348,28 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const sampler = a.sampler;
     if (sampler !== null && --sampler.countdown <= 0) return this.#loadSampled(a, sampler, key, what);
     a.clock();
-    const cache = a.cache;
-    if (cache !== null) {
-      const cached = cache.get(key);
-      if (cached !== undefined) return cached.value;
-    }
-    let keyBytes: number;
-    let r: number;
+    const cached = a.cache?.get(key);
+    if (cached !== undefined) return cached.value;
+    const r = this.#coreLoad(a, key, what);
+    if (r >= 0) return this.#decoded(a, key, r, what);
+    if (r === ABSENT) return undefined;
+    return fail(r, what);
+  }
+
+  /** A load through the core: the value's length (copied to scratch offset 0), or a status. */
+  #coreLoad(a: Attachment<K, V>, key: K, what: string): number {
     try {
-      r = a.ex.sm_load((keyBytes = a.keys.write(key, a, what)));
+      return a.ex.sm_load(a.keys.write(key, a, what));
     } catch (error) {
       throw trapped(a, error);
     }
-    if (r >= 0) {
-      const value = a.values.read(a, 0, r, what);
-      if (cache !== null) cache.fill(key, value, r, keyBytes);
-      return value;
-    }
-    if (r === ABSENT) return undefined;
-    return fail(r, what);
+  }
+
+  /** The value a core load of `key` just copied out (`len` bytes), decoded, and given to the read cache. */
+  #decoded(a: Attachment<K, V>, key: K, len: number, what: string): V {
+    const value = a.values.read(a, 0, len, what);
+    a.cache?.fill(key, value, len);
+    return value;
   }
 
   /** A load timed for the metrics (prometheus.ts): one in `sampler.every`. */
@@ -379,15 +382,8 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       sampler.observe(Number(process.hrtime.bigint() - start) / 1e9, true);
       return cached.value;
     }
-    let keyBytes: number;
-    let r: number;
-    try {
-      r = a.ex.sm_load((keyBytes = a.keys.write(key, a, what)));
-    } catch (error) {
-      throw trapped(a, error);
-    }
-    const value = r >= 0 ? a.values.read(a, 0, r, what) : undefined;
-    if (r >= 0) a.cache?.fill(key, value as V, r, keyBytes);
+    const r = this.#coreLoad(a, key, what);
+    const value = r >= 0 ? this.#decoded(a, key, r, what) : undefined;
     sampler.observe(Number(process.hrtime.bigint() - start) / 1e9, r >= 0);
     if (r >= 0 || r === ABSENT) return value;
     return fail(r, what);

@@ -12,7 +12,7 @@
  * real terminated workers, at random instants.)
  */
 import { describe, expect, it } from 'vitest';
-import { internal, type SyncMap } from './helpers.js';
+import { crashAt, internal, type SyncMap } from './helpers.js';
 
 const KEYS = 48;
 const key = (i: number): string => `key-${i % KEYS}`;
@@ -44,22 +44,8 @@ describe('a thread stopped at any crash point of a critical section', () => {
     let crashes = 0;
     for (let n = 1; ; n++) {
       const deadThread = 1_000_000 + n;
-      const victim = internal.attachAs<string, number>(map.handle, deadThread);
-      internal.coreOfMap(victim).sm_debugFaultAfter(n);
-      let crashed = false;
-      try {
-        script(victim);
-      } catch (error) {
-        if (!(error instanceof WebAssembly.RuntimeError)) throw error;
-        crashed = true;
-      }
-      if (!crashed) {
-        internal.coreOfMap(victim).sm_debugFaultAfter(0);
-        victim.close();
-        break;
-      }
+      if (!crashAt(map.handle, deadThread, n, script)) break;
       crashes++;
-      internal.abandonMap(victim);
       expect(internal.reapThread(map, deadThread)).toBe(1);
       // Consistent: every invariant, and no lock left behind (verify takes them all);
       // size counts the keys a walk finds (a versioned map's tombstones do not count).

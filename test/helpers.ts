@@ -3,6 +3,8 @@
  * (tests run against build/, the same files a user installs).
  */
 import { Worker } from 'node:worker_threads';
+import type { SyncMap, SyncMapHandle } from '../build/bindings/index.js';
+import * as internal from '../build/bindings/internal.js';
 
 export { SyncMap } from '../build/bindings/index.js';
 export * from '../build/bindings/index.js';
@@ -37,6 +39,31 @@ export function exited(worker: Worker): Promise<number> {
     if (worker.threadId === -1) resolve(0);
     else worker.once('exit', resolve);
   });
+}
+
+/**
+ * Plays a thread that dies at its `n`th crash point (debug build): attaches to
+ * `handle` as `deadThread`, runs `work` with a fault armed after `n` crash
+ * points, and if it faulted, abandons the attachment as a terminated thread
+ * would leave it (its slot, locks and pin as they were) and returns true. If
+ * `work` ran to its end, disarms the fault, closes and returns false: there
+ * are no more crash points to stop at.
+ */
+export function crashAt<K, V>(
+  handle: SyncMapHandle, deadThread: number, n: number, work: (victim: SyncMap<K, V>) => void,
+): boolean {
+  const victim = internal.attachAs<K, V>(handle, deadThread);
+  internal.coreOfMap(victim).sm_debugFaultAfter(n);
+  try {
+    work(victim);
+  } catch (error) {
+    if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+    internal.abandonMap(victim);
+    return true;
+  }
+  internal.coreOfMap(victim).sm_debugFaultAfter(0);
+  victim.close();
+  return false;
 }
 
 /** A small shared control block: [0] start flag, [1] stop flag, further words free. */

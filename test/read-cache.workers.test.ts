@@ -12,6 +12,7 @@ import {
   SyncMap,
   SyncMapArgumentError,
   controlBlock,
+  crashAt,
   exited,
   internal,
   firstMessage,
@@ -174,23 +175,11 @@ describe('read cache', () => {
       expect(map.load('new')).toBe('y');
       expect(map.stats().cacheHits).toBe(hits + 1);
       const deadThread = 5_000_000 + n;
-      const victim = internal.attachAs<string, string>(map.handle, deadThread);
-      internal.coreOfMap(victim).sm_debugFaultAfter(n);
-      let crashed = false;
-      try {
-        victim.delete('new');
-      } catch (error) {
-        if (!(error instanceof WebAssembly.RuntimeError)) throw error;
-        crashed = true;
-      }
-      if (!crashed) {
-        internal.coreOfMap(victim).sm_debugFaultAfter(0);
-        victim.close();
+      if (!crashAt<string, string>(map.handle, deadThread, n, (victim) => victim.delete('new'))) {
         map.close();
         break;
       }
       crashes++;
-      internal.abandonMap(victim);
       expect(internal.reapThread(map, deadThread)).toBe(1);
       // What the core says once the dead thread's step is finished or undone,
       // the cache must say too (the old order, entry out of dirty before its

@@ -38,6 +38,18 @@ export function keyOf(i: number): string {
 
 export type KeyFn = (i: number) => string;
 
+/**
+ * Key i of `keys`, built anew on each call from its two halves (`a + b`), as
+ * keys parsed from a request are: a Map must flatten and hash it again.
+ */
+export function freshBuilder(keys: readonly string[]): KeyFn {
+  const halves = keys.map((k) => [k.slice(0, 18), k.slice(18)] as const);
+  return (i) => {
+    const [a, b] = halves[i]!;
+    return a + b;
+  };
+}
+
 /** The first `n` keys of a shuffled-free sequence, as kept strings (for fixed key sets). */
 export function keptKeys(n: number): string[] {
   const keys = new Array<string>(n);
