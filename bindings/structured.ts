@@ -707,8 +707,11 @@ const setAdd = Set.prototype.add;
  * user code: no getter, setter or method of the value is called (a key named
  * "__proto__" is defined, not assigned; Map and Set entries go in through the
  * methods as they were at load), so nothing can overwrite the scratch while
- * it reads. (Properties are assigned: a setter that a program defines on
- * Object.prototype itself would run, as it would for JSON.parse's objects.)
+ * it reads. Except one thing: properties are assigned, so a setter that a
+ * program defines on Object.prototype (or an index setter on Array.prototype)
+ * runs, which JSON.parse's objects do not do. If that setter calls a map, it
+ * overwrites the scratch and this decoder's state: the load returns a
+ * truncated value or throws an untyped error (README, Limits).
  */
 class Decoder {
   buf: Buffer = Buffer.alloc(0);
