@@ -24,12 +24,19 @@
  * - value word unchanged: the key still has this value. That load is the one
  *   the core's load makes, so a hit is as linearizable as a core load.
  *
- * The value word is loaded with Atomics.load, whose acquire ordering keeps the
- * plain loads after it from being made before it. That is what V8 and the
- * CPUs it runs on do (x86-64, and arm64's load-acquire); the ECMAScript memory
- * model itself promises no order to unordered reads after an atomic one that
- * reads an old write. (Node 20 does not inline Atomics.load: each costs a
- * builtin call, ~7 ns, three times what the plain loads cost together.)
+ * The other loads must be made after the value word's: an advances count
+ * read before it could miss a block freed, reused and stored back into the
+ * same entry between the two. They are ordered by an address dependency, not
+ * by Atomics.load: each of their indices adds `(word ^ block) >>> 31`, which
+ * is 0 when the value word is unchanged (and, when it is not, 0 or 1: a
+ * neighbouring word, read and then ignored because the value word differs).
+ * No compiler can make a load whose address it does not know yet, and x86-64
+ * and arm64 keep a load after the load its address depends on (what C++
+ * calls memory_order_consume). The ECMAScript memory model itself promises
+ * no order between unordered reads, with or without an atomic one before
+ * them; what this rests on is V8 and those CPUs, as Atomics.load's acquire
+ * did before. (Node 20 does not inline Atomics.load: a builtin call that cost
+ * ~10 ns a hit, a fifth of it.)
  *
  * Hits of a key found in dirty only count no miss, unlike a core load: such a
  * key is promoted to read later, by the other threads' loads (or the writes
@@ -156,9 +163,15 @@ export class ReadCache<K, V> {
   #base: number;
   /** The count of epoch advances relative counts count from. */
   #advancesBase: number;
-  /** This window's lookups, those that found a value or led to a fill, and loads left to step aside for. */
+  /**
+   * This window's lookups, those that found nothing valid, the fills that
+   * count as useful, and loads left to step aside for. A window's useful
+   * lookups are its hits and useful fills, counted from the misses so that a
+   * hit counts nothing but its lookup.
+   */
   #lookups = 0;
-  #useful = 0;
+  #misses = 0;
+  #fills = 0;
   #bypass = 0;
 
   private constructor(
@@ -203,26 +216,34 @@ export class ReadCache<K, V> {
     }
     if (++this.#lookups === WINDOW) this.#judge();
     const cached = this.#entries.get(key);
-    if (cached === undefined) return undefined;
-    const u32 = this.#u32;
-    if (
-      Atomics.load(u32, cached.valueWord) !== cached.block ||
-      u32[cached.tablesWord] !== cached.read ||
-      this.#f64[this.#advances]! - this.#advancesBase !== cached.advances ||
-      (cached.expiry !== 0 && this.#f64[this.#clock]! - this.#base >= cached.expiry)
-    ) {
+    if (cached === undefined) {
+      this.#misses++;
       return undefined;
     }
-    this.#useful++;
+    const u32 = this.#u32;
+    const f64 = this.#f64;
+    // All loaded before any is compared, so that no branch on the value word
+    // stands between it and the loads whose addresses depend on it.
+    const word = u32[cached.valueWord]!;
+    const after = (word ^ cached.block) >>> 31; // 0 if unchanged: orders the loads below after this one
+    const read = u32[cached.tablesWord + after];
+    const advances = f64[this.#advances + after]! - this.#advancesBase;
+    const expired = cached.expiry !== 0 && f64[this.#clock + after]! - this.#base >= cached.expiry;
+    if (word !== cached.block || read !== cached.read || advances !== cached.advances || expired) {
+      this.#misses++;
+      return undefined;
+    }
     this.#hits.count();
     return cached;
   }
 
   /** Ends a window: steps aside for a while if it found too little (see BYPASS). */
   #judge(): void {
-    if (this.#useful * MIN_FOUND_SHARE < WINDOW) this.#bypass = BYPASS;
+    const useful = WINDOW - this.#misses + this.#fills;
+    if (useful * MIN_FOUND_SHARE < WINDOW) this.#bypass = BYPASS;
     this.#lookups = 0;
-    this.#useful = 0;
+    this.#misses = 0;
+    this.#fills = 0;
   }
 
   /**
@@ -239,7 +260,7 @@ export class ReadCache<K, V> {
     // A key found in dirty while read is empty has no read table to be checked
     // by; it is in the map, and cacheable once promoted: a useful lookup.
     if (read === 0) {
-      this.#useful++;
+      this.#fills++;
       return;
     }
     const size = bytes + (typeof key === 'string' ? key.length : 8) + ENTRY_OVERHEAD;
@@ -265,7 +286,7 @@ export class ReadCache<K, V> {
       cached.expiry = expiry;
       cached.bytes = size;
     } else {
-      this.#useful++; // a first fill: the key may be found next time
+      this.#fills++; // a first fill: the key may be found next time
       this.#bytes += size;
       entries.set(key, new Cached(value, valueWord, block, tablesWord, read, advances, expiry, size));
     }
