@@ -26,17 +26,22 @@
  *
  * The other loads must be made after the value word's: an advances count
  * read before it could miss a block freed, reused and stored back into the
- * same entry between the two. They are ordered by an address dependency, not
- * by Atomics.load: each of their indices adds `(word ^ block) >>> 31`, which
- * is 0 when the value word is unchanged (and, when it is not, 0 or 1: a
- * neighbouring word, read and then ignored because the value word differs).
- * No compiler can make a load whose address it does not know yet, and x86-64
- * and arm64 keep a load after the load its address depends on (what C++
- * calls memory_order_consume). The ECMAScript memory model itself promises
- * no order between unordered reads, with or without an atomic one before
- * them; what this rests on is V8 and those CPUs, as Atomics.load's acquire
- * did before. (Node 20 does not inline Atomics.load: a builtin call that cost
- * ~10 ns a hit, a fifth of it.)
+ * same entry between the two. They are ordered by an address dependency:
+ * each of their indices adds `(word ^ block) >>> 31`, which is 0 when the
+ * value word is unchanged (and, when it is not, 0 or 1: a neighbouring word,
+ * read and then ignored because the value word differs). No compiler can make
+ * a load whose address it does not know yet, and CPUs keep a load after the
+ * load its address depends on (what C++ calls memory_order_consume).
+ *
+ * The value word's own load must also stay after this thread's earlier
+ * writes, as the core's atomic load does, or two threads that each write one
+ * key and then read the other's could both read the old value. On x86-64
+ * every write the core makes to shared words is a locked instruction, a full
+ * fence, so a plain load there (PLAIN_VALUE_LOAD) is enough; elsewhere (arm64,
+ * where a plain load may pass an earlier store-release) it is Atomics.load.
+ * (Node 20 does not inline Atomics.load: a builtin call that costs ~10 ns a
+ * hit, a fifth of it.) The ECMAScript memory model itself promises none of
+ * this for unordered reads: what it rests on is V8 and those CPUs.
  *
  * Hits of a key found in dirty only count no miss, unlike a core load: such a
  * key is promoted to read later, by the other threads' loads (or the writes
@@ -70,6 +75,9 @@ export type ReadCacheOption = false | {
 
 export const READ_CACHE_DEFAULTS = { maxEntries: 16384, maxBytes: 4 << 20 } as const;
 const READ_CACHE_LIMIT = 2 ** 30;
+
+/** Whether a hit may load the value word plainly: on x86-64 only (see the header). */
+const PLAIN_VALUE_LOAD = process.arch === 'x64';
 
 /** What a cached entry costs besides its key and value: the record and the Map's slot. */
 const ENTRY_OVERHEAD = 64;
@@ -224,7 +232,7 @@ export class ReadCache<K, V> {
     const f64 = this.#f64;
     // All loaded before any is compared, so that no branch on the value word
     // stands between it and the loads whose addresses depend on it.
-    const word = u32[cached.valueWord]!;
+    const word = PLAIN_VALUE_LOAD ? u32[cached.valueWord]! : Atomics.load(u32, cached.valueWord);
     const after = (word ^ cached.block) >>> 31; // 0 if unchanged: orders the loads below after this one
     const read = u32[cached.tablesWord + after];
     const advances = f64[this.#advances + after]! - this.#advancesBase;

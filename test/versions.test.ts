@@ -94,6 +94,21 @@ describe('every write takes the next version', () => {
     map.close();
   });
 
+  it('changesSince(the current version) answers nothing, whole, and the next call answers what came after', () => {
+    const map = versionedMap();
+    for (let i = 0; i < 100; i++) map.store(`k${i}`, i);
+    map.delete('k5');
+    const v = map.version;
+    expect(map.changesSince(v)).toEqual({ version: v, reset: false, complete: true, upserts: [], deletes: [] });
+    // A version from beyond the map's (a client of another map): nothing, and the map's version.
+    expect(map.changesSince(v + 10)).toEqual({ version: v, reset: false, complete: true, upserts: [], deletes: [] });
+    map.store('k7', 70);
+    map.delete('k8');
+    expect(map.changesSince(v)).toEqual({ version: v + 2, reset: false, complete: true, upserts: [['k7', 70]], deletes: ['k8'] });
+    expect(map.changesSince(v + 2)).toEqual({ version: v + 2, reset: false, complete: true, upserts: [], deletes: [] });
+    map.close();
+  });
+
   it('a map created without versioned has version 0 and refuses the delta API', () => {
     const map = SyncMap.createSync({ values: 'number' });
     map.store('a', 1);
