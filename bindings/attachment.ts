@@ -29,7 +29,7 @@ import {
 } from './options.js';
 import { HANDLE_KIND, checkHandle, createMemory, type SyncMapHandle } from './sharing.js';
 import { adoptRegistry, processRegistry } from './liveness.js';
-import { CacheHitCounter, ReadCache, WORD_SLOT, readCacheOption, type ReadCacheOption } from './read-cache.js';
+import { ReadCache, readCacheOption, type ReadCacheOption } from './read-cache.js';
 import { LAYOUT_VERSION, Status } from './status.js';
 
 const END_OF_RECORDS = 0xffffffff;
@@ -64,8 +64,6 @@ class ThreadCore implements Scratch {
   readonly u32: Uint32Array;
   /** SyncMap objects of this thread sharing it; detached when the last one closes. */
   users = 0;
-  /** This thread's count of read-cache hits (in its slot), or null for a core without read caches (LockedMap). */
-  readonly cacheHits: CacheHitCounter | null;
   /** SyncMap or LockedMap, for messages. */
   readonly className: string;
   /** Values carry an expiry (the map was created with ttlMs or versioned). */
@@ -74,9 +72,12 @@ class ThreadCore implements Scratch {
    * Calls left before this thread publishes Date.now() to the map clock again
    * (tick): a countdown, so that a thread busy in a loop keeps the clock fresh
    * too, and reset to -1 by a timer after ttlResolutionMs, so that a thread's
-   * first call after it was idle refreshes it. Infinity in maps without expiry.
+   * first call after it was idle refreshes it. In maps without expiry it
+   * counts down from NO_EXPIRY_CALLS and tick() only starts it again: a small
+   * integer, which V8 updates in place, where a decrement of Infinity stores
+   * a heap number on every load.
    */
-  clockCalls = Infinity;
+  clockCalls = NO_EXPIRY_CALLS;
   #clockTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #resolutionMs: number;
 
@@ -110,8 +111,6 @@ class ThreadCore implements Scratch {
     this.buf = Buffer.from(buffer);
     this.f64 = new Float64Array(buffer);
     this.u32 = new Uint32Array(buffer);
-    const slotAddress = ex.sm_readCacheWord(WORD_SLOT);
-    this.cacheHits = slotAddress === 0 ? null : new CacheHitCounter(this.f64, slotAddress);
     this.refresh();
   }
 
@@ -134,6 +133,10 @@ class ThreadCore implements Scratch {
 
   /** Publishes Date.now() as the map clock (if later than what another thread published). */
   tick(): void {
+    if (!this.expires) {
+      this.clockCalls = NO_EXPIRY_CALLS;
+      return;
+    }
     this.ex.sm_tick(Date.now());
     this.clockCalls = CALLS_PER_TICK;
     if (this.#clockTimer === undefined) {
@@ -164,6 +167,8 @@ class ThreadCore implements Scratch {
 
 /** Calls between two refreshes of the map clock by a thread that never idles (Date.now() ~25 ns, so ~0.1 ns a call). */
 const CALLS_PER_TICK = 256;
+/** Where a map without expiry counts its calls down from: the largest small integer. */
+const NO_EXPIRY_CALLS = 2 ** 30 - 1;
 
 /** This thread's cores, one per map it is attached to. */
 const coresOfThisThread = new Set<ThreadCore>();
@@ -214,7 +219,7 @@ export class Attachment<K, V> implements Scratch {
     this.buf = core.buf;
     this.f64 = core.f64;
     this.u32 = core.u32;
-    this.cache = ReadCache.for(readCache, keys, values, core.ex, core.u32, core.f64, core.cacheHits);
+    this.cache = ReadCache.for(readCache, keys, values, core.ex, core.u32, core.f64);
     core.users++;
     coresOfThisThread.add(core);
   }

@@ -112,7 +112,7 @@ export const SLOT_FOUND_EXPIRY = 192;
 export const SLOT_FOUND_ADVANCES = 200;
 
 /** Which word sm_readCacheWord returns (assembly/abi.ts). */
-export const WORD_SLOT = 0;
+const WORD_SLOT = 0;
 const WORD_ADVANCES = 1;
 const WORD_CLOCK = 2;
 
@@ -135,27 +135,6 @@ interface ReadCacheCore {
   sm_readCacheWord(which: number): number;
 }
 
-/**
- * This thread's count of loads answered from read caches, kept in its slot
- * (cacheHits) for stats(): one per thread and map, shared by every cache of the
- * thread's SyncMap objects for that map.
- */
-export class CacheHitCounter {
-  readonly #f64: Float64Array;
-  readonly #index: number;
-  #hits: number;
-
-  constructor(f64: Float64Array, slot: number) {
-    this.#f64 = f64;
-    this.#index = (slot + SLOT_CACHE_HITS) >>> 3;
-    this.#hits = f64[this.#index]!; // a slot's counters are never reset: go on from its count
-  }
-
-  count(): void {
-    this.#f64[this.#index] = ++this.#hits;
-  }
-}
-
 export class ReadCache<K, V> {
   readonly #entries = new Map<K, Cached<V>>();
   readonly #u32: Uint32Array;
@@ -163,7 +142,13 @@ export class ReadCache<K, V> {
   readonly #slot: number;
   readonly #advances: number;
   readonly #clock: number;
-  readonly #hits: CacheHitCounter;
+  /**
+   * This thread's count of loads answered from read caches, in its slot
+   * (cacheHits, for stats()), as an index into #f64: one per thread and map,
+   * counted on by every cache of the thread's SyncMap objects for that map
+   * (one thread only: no lost counts), and never reset.
+   */
+  readonly #hits: number;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
   #bytes = 0;
@@ -183,7 +168,7 @@ export class ReadCache<K, V> {
   #bypass = 0;
 
   private constructor(
-    u32: Uint32Array, f64: Float64Array, slot: number, advances: number, clock: number, hits: CacheHitCounter,
+    u32: Uint32Array, f64: Float64Array, slot: number, advances: number, clock: number,
     maxEntries: number, maxBytes: number,
   ) {
     this.#u32 = u32;
@@ -191,7 +176,7 @@ export class ReadCache<K, V> {
     this.#slot = slot;
     this.#advances = advances >>> 3;
     this.#clock = clock >>> 3;
-    this.#hits = hits;
+    this.#hits = (slot + SLOT_CACHE_HITS) >>> 3;
     this.#maxEntries = maxEntries;
     this.#maxBytes = maxBytes;
     this.#base = f64[this.#clock]!;
@@ -205,13 +190,13 @@ export class ReadCache<K, V> {
    */
   static for<K, V>(
     option: ReadCacheOption | undefined, keys: KeyCodec<K>, values: ValueMarshal<V>, ex: ReadCacheCore,
-    u32: Uint32Array, f64: Float64Array, hits: CacheHitCounter | null,
+    u32: Uint32Array, f64: Float64Array,
   ): ReadCache<K, V> | null {
-    if (option === false || hits === null || !keys.cacheable || !values.immutable) return null;
+    if (option === false || !keys.cacheable || !values.immutable) return null;
     const slot = ex.sm_readCacheWord(WORD_SLOT);
     if (slot === 0) return null;
     return new ReadCache<K, V>(
-      u32, f64, slot, ex.sm_readCacheWord(WORD_ADVANCES), ex.sm_readCacheWord(WORD_CLOCK), hits,
+      u32, f64, slot, ex.sm_readCacheWord(WORD_ADVANCES), ex.sm_readCacheWord(WORD_CLOCK),
       option?.maxEntries ?? READ_CACHE_DEFAULTS.maxEntries, option?.maxBytes ?? READ_CACHE_DEFAULTS.maxBytes,
     );
   }
@@ -241,7 +226,7 @@ export class ReadCache<K, V> {
       this.#misses++;
       return undefined;
     }
-    this.#hits.count();
+    f64[this.#hits] = f64[this.#hits]! + 1;
     return cached;
   }
 
