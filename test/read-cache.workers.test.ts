@@ -309,6 +309,41 @@ describe('read cache', () => {
     map.close();
   });
 
+  it('evicts the oldest filled first, however many have been evicted before', async () => {
+    const max = 64;
+    const map = await SyncMap.create<string, number>({ values: 'number', readCache: { maxEntries: max } });
+    const keys = Array.from({ length: 5000 }, (_, i) => `key-${i}`);
+    keys.forEach((key, i) => map.store(key, i));
+    const uncached = SyncMap.attach<string, number>(map.handle, { readCache: false });
+    promote(uncached as SyncMap<string, unknown>, ...keys); // without thrashing the cache, which would step aside
+    uncached.close();
+    // Fill the keys in order, in windows of `max` that each end on a reload of the
+    // window's keys: those must all be hits (nothing of the window evicted yet), and
+    // the window before must all be gone (every one of its keys evicted, the oldest first).
+    for (let start = 0; start + 2 * max <= keys.length; start += max) {
+      for (let i = start; i < start + max; i++) expect(map.load(keys[i]!)).toBe(i);
+      const hits = map.stats().cacheHits;
+      for (let i = start; i < start + max; i++) expect(map.load(keys[i]!)).toBe(i);
+      expect(map.stats().cacheHits - hits).toBe(max);
+    }
+    map.close();
+  });
+
+  it('steps aside while it keeps evicting and rarely hits, and comes back', async () => {
+    const map = await SyncMap.create<string, number>({ values: 'number', readCache: { maxEntries: 64 } });
+    const keys = Array.from({ length: 1024 }, (_, i) => `key-${i}`);
+    keys.forEach((key, i) => map.store(key, i));
+    promote(map, ...keys);
+    // Keys in turn through a cache 16 times smaller: every load misses, fills and evicts.
+    for (let round = 0; round < 4; round++) keys.forEach((key, i) => expect(map.load(key)).toBe(i));
+    const before = map.stats().cacheHits;
+    for (let i = 0; i < 1000; i++) expect(map.load('key-7')).toBe(7);
+    expect(map.stats().cacheHits).toBe(before); // stepped aside: no lookups, no fills
+    for (let i = 0; i < 40_000; i++) expect(map.load('key-7')).toBe(7);
+    expect(map.stats().cacheHits).toBeGreaterThan(before + 20_000); // and came back
+    map.close();
+  });
+
   it('reads the slot words where the core writes them', () => {
     const slots = readFileSync(new URL('../assembly/slots.ts', import.meta.url), 'utf8');
     const names = [
