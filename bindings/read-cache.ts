@@ -95,7 +95,7 @@ const ENTRY_OVERHEAD = 64;
  * A full cache that keeps evicting is judged by its hits alone: each fill
  * then costs an eviction too (~110 ns with the lookup that missed, against
  * the ~160 ns a hit saves), so below one hit in MIN_HIT_SHARE_EVICTING
- * lookups (uniform loads over 6 times more keys than maxEntries) it steps
+ * lookups (uniform loads over more than 3 times maxEntries keys) it steps
  * aside as well, and loads cost what a load without the cache does.
  */
 const WINDOW = 1024;
@@ -165,9 +165,9 @@ export class ReadCache<K, V> {
   #advancesBase: number;
   /**
    * This window's lookups, those that found nothing valid, the fills that
-   * count as useful, and loads left to step aside for. A window's useful
-   * lookups are its hits and useful fills, counted from the misses so that a
-   * hit counts nothing but its lookup.
+   * count as useful, the evictions made, and loads left to step aside for. A
+   * window's useful lookups are its hits and useful fills, counted from the
+   * misses so that a hit counts nothing but its lookup.
    */
   #lookups = 0;
   #misses = 0;
