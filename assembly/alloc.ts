@@ -45,7 +45,11 @@
 //   BITMAP u32         the coalescing bitmap (one bit per 8 bytes of the bump
 //                      region), 0 in builds without threads. Init only.
 //   COALESCED_AT u64   bytes freed (all threads) when free memory was last
-//                      coalesced. Written by the COALESCE lock holder.
+//                      coalesced. Written by the COALESCE lock holder; read by
+//                      any thread to decide whether a coalesce is worth the
+//                      lock, and read again under it (allocCoalesceIfWorth).
+//                      Only raised: a bytesFreed sum read word by word may be
+//                      older than it.
 //   COALESCE_LOCK      mutex.ts. Held while coalescing.
 //   COALESCE_STATE u32 IDLE → MARKING → REBUILDING → UNFREEZING → IDLE, stored
 //                      by the lock holder before each phase.

@@ -118,8 +118,8 @@ export const SLOT_FOUND_READ = 180;
 export const SLOT_FOUND_EXPIRY = 192;
 export const SLOT_FOUND_ADVANCES = 200;
 
-/** Which word sm_readCacheWord returns (assembly/abi.ts). */
-const WORD_SLOT = 0;
+/** Which word sm_readCacheWord returns (assembly/abi.ts, READ_CACHE_WORD_*). */
+export const WORD_SLOT = 0;
 const WORD_ADVANCES = 1;
 const WORD_CLOCK = 2;
 

@@ -911,11 +911,13 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const limit = integerArgument(options?.limit, Infinity, 1, Infinity, `${what}: options.limit`);
     const ex = a.ex;
     const version = ex.sm_version();
-    if (since < ex.sm_watermark()) return { version, reset: true, complete: false, upserts: [], deletes: [] };
+    // No change to give: a reset (the client takes the whole state), or none since `since`.
+    const nothing = (reset: boolean): SyncMapChanges<K, V> => ({ version, reset, complete: !reset, upserts: [], deletes: [] });
+    if (since < ex.sm_watermark()) return nothing(true);
     // Nothing has taken a version since `since`: what the walk would find (none
     // at or below `version`), without walking every shard. A client polling with
     // the version it was last given is answered in O(1).
-    if (since >= version) return { version, reset: false, complete: true, upserts: [], deletes: [] };
+    if (since >= version) return nothing(false);
     a.clock();
     const changes: Change<K>[] = [];
     try {
@@ -925,7 +927,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     }
     // A compaction that began after the check above may have removed tombstones
     // this walk would have reported: then this delta is not whole either.
-    if (since < ex.sm_watermark()) return { version, reset: true, complete: false, upserts: [], deletes: [] };
+    if (since < ex.sm_watermark()) return nothing(true);
     // Versions taken after `version` was read may show up: leave them for next time.
     const wanted = changes.filter((c) => c.version <= version).sort((x, y) => x.version - y.version);
     const complete = wanted.length <= limit;
