@@ -29,7 +29,7 @@ import {
   HEADER_INIT_ACCOUNT, HEADER_LAYOUT, HEADER_MAGIC, HEADER_STAMP,
   heapClaimInit, heapCountRecoveredLocks, heapIsReady, heapPublish, heapRecoveredLocks, heapRootMap,
 } from "./heap";
-import { allocCoalesces, allocInit, free, heapBytes } from "./alloc";
+import { allocCoalesceNow, allocCoalesces, allocDeferredBlocks, allocInit, free, heapBytes } from "./alloc";
 import { allocOrCollect } from "./memory";
 import {
   MAX_THREAD_ID, SLOT_FOUND_ADVANCES, SLOT_FOUND_BLOCK, SLOT_FOUND_EXPIRY, SLOT_FOUND_READ, SLOT_FOUND_TABLES_WORD,
@@ -927,6 +927,20 @@ export function sm_debugFaultAfter(crashPoints: u32): void {
  */
 export function sm_debugFailAllocation(n: u32): void {
   faultFailAllocation(n);
+}
+
+/**
+ * Debug build only (false otherwise): coalesces free memory now, as a thread
+ * whose allocation ran short would, so that a test can stop it half-way
+ * (sm_debugFaultAfter). False if not attached or a coalesce is under way.
+ */
+export function sm_debugCoalesce(): bool {
+  return DEBUG && slot != 0 && allocCoalesceNow();
+}
+
+/** Blocks freed while a coalesce had their list frozen, not yet back on it (for tests of alloc.ts). */
+export function sm_deferredFrees(): u32 {
+  return allocDeferredBlocks();
 }
 
 /** The allocator's class for `size` bytes (for tests of sizeclass.ts), or -1 past MAX_BLOCK. */

@@ -29,8 +29,8 @@
 // Worker.terminate() at any instruction leaves the lists consistent, and leaks
 // at most the block it was between taking and linking. Coalescing takes the
 // COALESCE lock (mutex.ts, owner recorded) and *freezes* every shared list
-// (FROZEN bit in its head): while frozen, pops find nothing and pushes wait, so
-// the coalescer owns the lists. It only reads them while marking (MARKING);
+// (FROZEN bit in its head): while frozen, pops find nothing and pushes go to
+// the DEFERRED list instead, so the coalescer owns the lists. It only reads them while marking (MARKING);
 // rebuilding (REBUILDING) depends on the bitmap alone, so a reaper that takes
 // over the lock of a dead coalescer either unfreezes the intact lists or runs
 // the rebuild again (allocRecoverCoalesce).
@@ -77,6 +77,16 @@
 //                      values are overwritten coalesce its whole heap every few
 //                      thousand stores: 70% of a store's time. Near the
 //                      heap's limit, bytes freed count too: allocCoalesceIfWorth.)
+//   DEFERRED u64       a Treiber stack like a FREE_HEAD, never frozen: blocks
+//                      freed while their class's list was frozen, each with
+//                      its class in its second word. A free never waits for a
+//                      coalesce: it may be running in a thread that died, and
+//                      the thread that can tell (its creator, on its event
+//                      loop) may be the one freeing. Emptied back into the
+//                      lists by whoever unfreezes them (the COALESCE lock
+//                      holder, or a reaper), and by a thread that deferred a
+//                      block and then found its list open again. Any thread,
+//                      by CAS.
 //   FREE_HEAD[c] u64   bits 0-31: first free block of class c (0: empty); bits
 //                      32-62: a tag bumped by every change, so that a pop which
 //                      read `next` from a block popped, reused and pushed back
@@ -85,6 +95,8 @@
 //                      while not frozen; the COALESCE lock holder while frozen.
 //   free block +0      u32 next free block of the same list. Written by the
 //                      pushing thread before the CAS that publishes the block.
+//              +4      u32 its class, on the DEFERRED list only (every class
+//                      is at least 8 bytes). Written with +0.
 //
 //   cache block (CACHE_SIZE bytes, allocated when a thread binds its slot)
 //   ┌──────────────────┬──────────────────┬─────┐
@@ -119,6 +131,11 @@ import { crashPoint } from "./faults";
 @inline const SPLITTABLE: usize = COALESCES + 4;
 // @ts-ignore: decorator
 @inline const IN_USE_MARK: usize = SPLITTABLE + 4;
+// @ts-ignore: decorator
+@inline const DEFERRED: usize = IN_USE_MARK + 8;
+// The class word of a block on the DEFERRED list.
+// @ts-ignore: decorator
+@inline const DEFERRED_CLASS: usize = 4;
 
 // COALESCE_STATE values.
 // @ts-ignore: decorator
@@ -475,22 +492,75 @@ function popFree(c: u32): usize {
   }
 }
 
-/** Pushes a block of class c, waiting out a coalesce that has the list frozen. */
+/**
+ * Pushes a block of class c; onto the DEFERRED list if a coalesce has the
+ * list frozen. Never waits: see DEFERRED.
+ */
 function pushFree(c: u32, block: usize): void {
+  if (pushListed(c, block)) return;
+  while (true) {
+    pushDeferred(c, block);
+    // Still frozen: the coalesce under way empties DEFERRED after it unfreezes
+    // the lists, which comes after this look, so after the push above.
+    if (load64(headOf(c)) & FROZEN) return;
+    // Unfrozen since the first look: that coalesce may have emptied DEFERRED
+    // before the push. Take the deferred blocks back to their lists here.
+    while (true) {
+      block = popDeferred();
+      if (!block) return;
+      c = load<u32>(block + DEFERRED_CLASS);
+      if (!pushListed(c, block)) break; // a new coalesce: defer it again, and look again
+    }
+  }
+}
+
+/** Pushes a block of class c onto its list; false (nothing done) if the list is frozen. */
+function pushListed(c: u32, block: usize): bool {
   const headAt = headOf(c);
   let head = load64(headAt);
-  while (true) {
-    if (head & FROZEN) {
-      // A coalesce owns the list: wait for it to end (a dead coalescer is
-      // reaped through the lock's owner, mutex.ts), then look again.
-      if (lock(COALESCE_LOCK, owner)) unlock(COALESCE_LOCK);
-      head = load64(headAt);
-      continue;
-    }
+  while (!(head & FROZEN)) {
     store<u32>(block, <u32>head); // published by the CAS below
     const seen = cas64(headAt, head, nextTag(head) | <u64>block);
+    if (seen == head) return true;
+    head = seen;
+  }
+  return false;
+}
+
+function pushDeferred(c: u32, block: usize): void {
+  store<u32>(block + DEFERRED_CLASS, c);
+  let head = load64(DEFERRED);
+  while (true) {
+    store<u32>(block, <u32>head); // published by the CAS below
+    const seen = cas64(DEFERRED, head, nextTag(head) | <u64>block);
     if (seen == head) return;
     head = seen;
+  }
+}
+
+/** Pops a block from DEFERRED (as popFree; the tag defeats ABA); 0 if empty. */
+function popDeferred(): usize {
+  let head = load64(DEFERRED);
+  while (true) {
+    const block = <usize>(<u32>head);
+    if (!block) return 0;
+    const next = <u64>load<u32>(block);
+    const seen = cas64(DEFERRED, head, nextTag(head) | next);
+    if (seen == head) return block;
+    head = seen;
+  }
+}
+
+/**
+ * Gives every deferred block back to its list, one at a time (a thread
+ * stopped in between leaks one block at most). For whoever has just
+ * unfrozen the lists, holding the COALESCE lock: none can freeze again meanwhile.
+ */
+function drainDeferred(): void {
+  let block = popDeferred();
+  while (block) {
+    pushFree(load<u32>(block + DEFERRED_CLASS), block);
+    block = popDeferred();
   }
 }
 
@@ -601,6 +671,7 @@ function rebuild(): void {
   if (runStart) freeRun(HEAP_START + (runStart - 1) * GRANULE, (words * 64 - (runStart - 1)) * GRANULE, true);
   store32(COALESCE_STATE, UNFREEZING);
   unfreezeAll();
+  drainDeferred();
   markSplittable();
   store32(COALESCE_STATE, IDLE);
 }
@@ -642,6 +713,24 @@ function markRun(bitmap: usize, block: usize, size: usize): void {
 }
 
 /**
+ * Coalesces now if the COALESCE lock is free (for tests: with a crash point
+ * armed, a thread dies in the middle of it). False if it was not.
+ */
+export function allocCoalesceNow(): bool {
+  if (!ASC_FEATURE_THREADS || !load32(BITMAP) || !tryLock(COALESCE_LOCK, owner)) return false;
+  coalesce();
+  unlock(COALESCE_LOCK);
+  return true;
+}
+
+/** How many blocks wait on the DEFERRED list (for tests; a walk, exact only while no thread frees). */
+export function allocDeferredBlocks(): u32 {
+  let n: u32 = 0;
+  for (let block = <usize>(<u32>load64(DEFERRED)); block; block = <usize>load<u32>(block)) n++;
+  return n;
+}
+
+/**
  * Finishes the work of a coalescer that died holding the COALESCE lock, which
  * `dead` (its owner id) held: takes the lock over, unfreezes the lists if it
  * was still marking (they were only read) or rebuilds them again from the
@@ -653,6 +742,7 @@ export function allocRecoverCoalesce(deadOwner: u32): bool {
   if (state == REBUILDING) rebuild();
   else if (state != IDLE) {
     unfreezeAll();
+    drainDeferred();
     store32(COALESCE_STATE, IDLE);
   }
   unlock(COALESCE_LOCK);

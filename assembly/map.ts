@@ -58,7 +58,7 @@ import { DEBUG } from "./config";
 import { atomicAdd32, atomicAdd64, atomicMax64, cas32, futexWait, futexWake, load32, load64, store32, store64, xchg32 } from "./atomics";
 import { alloc, free } from "./alloc";
 import { allocOrCollect } from "./memory";
-import { ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, tryLock, unlock, lockTakeOver, reapIfDead } from "./mutex";
+import { ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, lockPatience, tryLock, unlock, lockTakeOver, reapIfDead } from "./mutex";
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
 import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire } from "./reclaim";
@@ -1086,10 +1086,16 @@ export function mapSize(map: usize): u32 {
 export function mapSqueeze(map: usize): u32 {
   let retired: u32 = 0;
   const shards = mapShardCount(map);
+  let patient = true;
   for (let i: u32 = 0; i < shards; i++) {
     const shard = shardAt(map, i);
-    // The caller holds no lock (abi.ts, makeRoom), so waiting for one cannot deadlock.
-    if (!lock(shard + SHARD_LOCK, owner)) continue;
+    // The caller holds no lock (abi.ts, makeRoom), so waiting for one cannot
+    // deadlock. After one wait in vain, the rest are only tried: a thread that
+    // died unrecorded holding every lock (in clear()) would cost a patience each.
+    if (patient ? !lock(shard + SHARD_LOCK, owner) : !tryLock(shard + SHARD_LOCK, owner)) {
+      patient = false;
+      continue;
+    }
     let tables = loadTables(shard);
     if (dirtyOf(tables)) {
       promoteLocked(shard, tables);
@@ -1344,7 +1350,10 @@ export function mapPresent(value: u32): bool {
  * takes the lock path instead (and waits), then waits until every operation
  * that was under way has ended, or is itself waiting for a lock (such a thread
  * is in no lock-free step). From then on nothing changes until mapUnfreeze.
- * `self` is the caller's slot. LOCK_TIMEOUT (nothing held) if a lock cannot be had.
+ * `self` is the caller's slot. LOCK_TIMEOUT (nothing held) if a lock cannot be
+ * had, or if an operation stays under way for this thread's patience: its
+ * thread may have died unrecorded, and only this thread's event loop may be
+ * able to record it (bindings/liveness.ts), so waiting on would be for ever.
  *
  * Why a writer cannot slip through: it announces its operation (its pin word,
  * a sequentially consistent store) before it reads `frozen`, and this reads
@@ -1366,14 +1375,20 @@ export function mapFreeze(map: usize, self: usize): i32 {
     const pinned = load32(slot + SLOT_PIN);
     if (!(pinned & 1)) continue;
     let waited: f64 = 0;
+    let sinceReap: f64 = 0;
     while (load32(slot + SLOT_PIN) == pinned && !load32(slot + SLOT_WAITING)) {
       // Its operation ends in microseconds, or its thread has died (a reaper
       // then clears its pin): ask after each wait.
       if (futexWait(slot + SLOT_PIN, pinned, 1) == TIMED_OUT) {
         waited += 1;
-        if (waited >= LOCK_WAIT_MS) {
+        sinceReap += 1;
+        if (sinceReap >= LOCK_WAIT_MS) {
           reapIfDead(i + 1);
-          waited = 0;
+          sinceReap = 0;
+        }
+        if (waited >= lockPatience()) {
+          mapUnfreeze(map);
+          return Status.LOCK_TIMEOUT;
         }
       }
     }

@@ -82,6 +82,9 @@ export interface CoreExports {
   sm_classSize(c: number): number;
   sm_debugFaultAfter(crashPoints: number): void;
   sm_debugFailAllocation(n: number): void;
+  /** Wasm bool: 0 or 1. */
+  sm_debugCoalesce(): number;
+  sm_deferredFrees(): number;
   sm_shardLockWord(index: number): number;
   sm_sipHash13(k0: bigint, k1: bigint, at: number, len: number): bigint;
 }

@@ -20,4 +20,4 @@ export const Status = {
 export type StatusName = keyof typeof Status;
 
 /** Must equal LAYOUT_VERSION in assembly/config.ts (checked by test/errors.test.ts). */
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;

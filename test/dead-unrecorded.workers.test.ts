@@ -1,0 +1,84 @@
+/**
+ * A worker that died holding something, before anyone could know: a thread
+ * learns that a worker it created has exited only from the Worker's 'exit'
+ * event, on its own event loop (bindings/liveness.ts). Until this thread
+ * returns to that loop, no thread can reap the dead one, so nothing this
+ * thread calls may wait for it without end: a lock gives up after
+ * lockTimeoutMs, and a free never waits at all. (A free that waited out a dead
+ * coalescer froze every thread of a kill-torture run for good.)
+ */
+import { describe, expect, it } from 'vitest';
+import { exited, firstMessage, internal, startWorker, SyncMap, SyncMapError, until } from './helpers.js';
+
+const KEYS = 64;
+// Values of ~2 KiB: blocks of a class no thread caches, so every free of one
+// goes to the shared lists (alloc.ts, CACHED_CLASSES).
+const valueOf = (i: number, round: number): string => `${round}:${i}:`.padEnd(2000, 'x');
+
+/** Overwrites every key (retiring its old value) and frees what is retired. */
+function overwriteAll(map: SyncMap<string, string>, round: number): void {
+  for (let i = 0; i < KEYS; i++) map.store(`k${i}`, valueOf(i, round));
+  internal.collect(map);
+}
+
+describe('a worker that died unrecorded', () => {
+  // Crash point 1 is just after the lists are frozen (marking); 3 is in the
+  // rebuild, after the lists were emptied to be refilled from the bitmap.
+  for (const [n, phase] of [[1, 'marking'], [3, 'rebuilding']] as const) {
+    it(`while coalescing (${phase}): frees do not wait for it, and its reaping puts every block back`, async () => {
+      const map = internal.createWithBuild<string, string>('debug', {
+        values: 'string', shards: 2, lockTimeoutMs: 200, maxMemoryBytes: 8 << 20,
+      });
+      const core = internal.coreOfMap(map);
+      overwriteAll(map, 0);
+      const worker = startWorker('dead-coalescer.mjs', { handle: map.handle, n });
+      expect(await firstMessage<{ trapped: boolean }>(worker)).toEqual({ trapped: true });
+      // Not awaited: its 'exit' event cannot run while this thread works on.
+      void worker.terminate();
+
+      for (let round = 1; round <= 4; round++) overwriteAll(map, round);
+      // Every old value was freed while its list was frozen: set aside, not waited for.
+      expect(core.sm_deferredFrees()).toBeGreaterThanOrEqual(KEYS * 3);
+      for (let i = 0; i < KEYS; i++) expect(map.load(`k${i}`)).toBe(valueOf(i, 4));
+
+      await exited(worker);
+      await until(() => core.sm_deferredFrees() === 0, 'the reaping to give the deferred blocks back');
+      expect(map.stats().threads).toBe(1);
+      expect(internal.verify(map)).toBe(0);
+      // The blocks are back on their lists: overwriting again takes them, not new memory.
+      overwriteAll(map, 5);
+      const heapBytes = map.stats().heapBytes;
+      for (let round = 6; round <= 9; round++) overwriteAll(map, round);
+      expect(map.stats().heapBytes).toBe(heapBytes);
+      for (let i = 0; i < KEYS; i++) expect(map.load(`k${i}`)).toBe(valueOf(i, 9));
+      map.close();
+    });
+  }
+
+  it('inside an operation: snapshot() gives up after lockTimeoutMs, leaving the map writable, and succeeds once the death is known', async () => {
+    const map = await SyncMap.create<string, number>({ values: 'number', shards: 4, lockTimeoutMs: 200 });
+    for (let i = 0; i < 100; i++) map.store(`before-${i}`, i);
+    const worker = startWorker('dead-pinned.mjs', { handle: map.handle });
+    expect(await firstMessage<{ status: number }>(worker)).toEqual({ status: internal.Status.OK });
+    void worker.terminate();
+
+    let code: string | undefined;
+    try {
+      map.snapshot();
+    } catch (error) {
+      code = (error as SyncMapError).code;
+    }
+    expect(code).toBe('ERR_SYNCMAP_LOCK_TIMEOUT');
+    // Nothing stays locked or frozen: a write to every shard succeeds at once.
+    for (let i = 0; i < 100; i++) map.store(`after-${i}`, i);
+    expect(map.size).toBe(200);
+
+    await exited(worker);
+    const copy = map.snapshot();
+    expect(copy.size).toBe(200);
+    expect(copy.get('before-7')).toBe(7);
+    expect(copy.get('after-99')).toBe(99);
+    expect(internal.verify(map)).toBe(0);
+    map.close();
+  });
+});
