@@ -723,10 +723,19 @@ export function allocCoalesceNow(): bool {
   return true;
 }
 
-/** How many blocks wait on the DEFERRED list (for tests; a walk, exact only while no thread frees). */
+/**
+ * How many blocks wait on the DEFERRED list (for tests: a walk, exact only
+ * while no thread frees; bounded, in steps and in the heap, since a block
+ * popped meanwhile may link anywhere).
+ */
 export function allocDeferredBlocks(): u32 {
+  const most = <u32>(heapBytes() / GRANULE);
   let n: u32 = 0;
-  for (let block = <usize>(<u32>load64(DEFERRED)); block; block = <usize>load<u32>(block)) n++;
+  let block = <usize>(<u32>load64(DEFERRED));
+  while (block && block < <usize>load32(HEAP_TOP) && n < most) {
+    n++;
+    block = <usize>load<u32>(block);
+  }
   return n;
 }
 
