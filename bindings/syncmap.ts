@@ -1064,6 +1064,9 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
    * `version` at that moment, 0 when not versioned): unlike range(), a
    * linearizable read of every key together. Every write, in every thread,
    * waits while the entries are copied out (not while they are decoded).
+   * Throws SyncMapLockTimeoutError, the map unchanged, if a shard's lock or an
+   * operation under way in another thread does not move for `lockTimeoutMs`
+   * (its thread may have died, its death not yet recorded).
    */
   snapshot(): SyncMapSnapshot<K, V> {
     const what = this.#n.snapshot;
