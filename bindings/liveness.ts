@@ -146,14 +146,18 @@ export function registryView(registry: ThreadRegistry): Int32Array {
 
 /**
  * Records thread `id` (with its parent, when known) as ALIVE, unless a record
- * of it exists: then only fills in an unknown parent.
+ * of it exists: then fills in an unknown parent, or, from the thread that
+ * created it (`creator`), sets it. A worker started before its creator had
+ * imported this module inherits its grandparent's environment, and records
+ * that thread as its parent; only its creator knows better.
  */
-function record(words: Int32Array, id: number, parent: number): void {
+function record(words: Int32Array, id: number, parent: number, creator = false): void {
   const capacity = words[H_CAPACITY]!;
   for (let r = 0; r < capacity; r++) {
     const at = HEADER_WORDS + r * RECORD_WORDS;
     if (Atomics.load(words, at + R_THREAD) === id && Atomics.load(words, at + R_STATE) !== EMPTY) {
-      if (parent !== UNKNOWN_PARENT) Atomics.compareExchange(words, at + R_PARENT, UNKNOWN_PARENT, parent);
+      if (creator) Atomics.store(words, at + R_PARENT, parent);
+      else if (parent !== UNKNOWN_PARENT) Atomics.compareExchange(words, at + R_PARENT, UNKNOWN_PARENT, parent);
       return;
     }
   }
@@ -214,7 +218,10 @@ function watch(worker: Worker): void {
   const id = worker.threadId; // reads -1 once the worker has exited
   if (id < 0) return;
   watched.add(worker);
-  for (const words of known.values()) record(words, id, threadId);
+  // This thread made the Worker (a Worker object never leaves its creator), so
+  // it is the parent: if it dies before this 'exit' runs, the death it records
+  // for its own creator covers this worker too.
+  for (const words of known.values()) record(words, id, threadId, true);
   worker.once('exit', () => recordDeath(id));
 }
 

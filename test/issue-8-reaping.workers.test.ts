@@ -29,7 +29,8 @@ type Spec = {
   hold?: 'lock' | 'pin' | 'lock+pin';
   shard?: number;
   children?: Spec[];
-  end?: 'wait' | 'exit' | 'throw' | 'terminate-children' | 'close-then-terminate' | 'gc-then-terminate';
+  end?: 'wait' | 'exit' | 'throw' | 'terminate-children' | 'terminate-children-then-block' | 'close-then-terminate' |
+    'gc-then-terminate';
   trap?: boolean;
 };
 type Ready = { ready: true; threads: number[]; handle?: SyncMap<string, number>['handle']; trapped?: boolean };
@@ -131,6 +132,21 @@ describe('issue 8 §2: every thread death is reaped', () => {
     await ended;
     await expectRecovered(map, 2, 'created before the import, terminated');
     await a.terminate();
+    map.close();
+  });
+
+  it('a worker created before the package was imported, terminated by its creator, which is killed before their exit events run: it is reaped', async () => {
+    const map = SyncMap.createSync<string, number>(OPTIONS);
+    const a = tree({ importLate: true, children: [holder(0), holder(1)], end: 'terminate-children-then-block' }, map.handle);
+    await firstMessage<Ready>(a);
+    expect(map.stats().threads).toBe(4);
+    const ended = nextMessage<{ ended: boolean }>(a);
+    a.postMessage('end');
+    await ended;
+    // Its children took this thread, their grandparent, for their parent; it
+    // set itself as their parent when it terminated them, so its death covers them.
+    await a.terminate();
+    await expectRecovered(map, 1, 'created before the import, terminated, creator killed');
     map.close();
   });
 
