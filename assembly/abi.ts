@@ -52,7 +52,7 @@ import {
   lockedLockWord, lockedRangeEnd, lockedRangeTable, lockedSize, lockedSwap, lockedVerify,
 } from "./locked";
 import {
-  MAP_FLAG_META, MAP_FLAG_VERSIONED, MAP_KIND_LOCKED, mapAdd, mapBind, mapClear, mapCompact, mapCompareAndSwap,
+  MAP_FLAG_META, MAP_FLAG_VERSIONED, MAP_KIND_LOCKED, mapAdd, mapBind, mapClear, mapClearLockWord, mapCompact, mapCompareAndSwap,
   mapDelete, mapFreeze, mapK0, mapK1, mapKeyKind, mapKind, mapLoad, mapLoadOrStore, mapMaxKeyBytes,
   mapMaxValueBytes, mapNew, mapPresent, mapRangeBegin, mapRemainingMs, mapShardCount, mapShardLockWord,
   mapShardTable, mapSize, mapSwap, mapSweep, mapTick, mapTombstones, mapUnfreeze, mapValueKind, mapVerify,
@@ -910,6 +910,11 @@ export function sm_slotIndex(): i32 {
 export function sm_shardLockWord(index: u32): usize {
   if (!map || index >= mapShardCount(map)) return 0;
   return locked ? lockedLockWord(map) : mapShardLockWord(map, index);
+}
+
+/** The address of the map's clear lock (for tests that play a clear() whose thread died), 0 for a LockedMap. */
+export function sm_clearLockWord(): usize {
+  return !map || locked ? 0 : mapClearLockWord(map);
 }
 
 /**

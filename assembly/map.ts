@@ -58,7 +58,9 @@ import { DEBUG } from "./config";
 import { atomicAdd32, atomicAdd64, atomicMax64, cas32, futexWait, futexWake, load32, load64, store32, store64, xchg32 } from "./atomics";
 import { alloc, free } from "./alloc";
 import { allocOrCollect } from "./memory";
-import { ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, lockPatience, tryLock, unlock, lockTakeOver, reapIfDead } from "./mutex";
+import {
+  ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, lockHeldBy, lockIsHeld, lockPatience, lockTakeOver, reapIfDead, tryLock, unlock,
+} from "./mutex";
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
 import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire } from "./reclaim";
@@ -114,6 +116,11 @@ import { crashPoint } from "./faults";
 //   low        the version every client of the map's deltas has acknowledged
 //              (set by the application): automatic compaction goes up to it.
 //              Raised by CAS, never lowered.
+//   clear lock a mutex (mutex.ts) held by a clear() from before it looks at
+//              the first shard until it has released the last: while it is
+//              held, a key may not be inserted into a shard without tables
+//              (lockForInsert), so that clear() need lock only the shards that
+//              hold tables or are locked. Any thread; reaped like a shard lock.
 // @ts-ignore: decorator
 @inline const MAP_K0: usize = 0;
 // @ts-ignore: decorator
@@ -158,6 +165,8 @@ import { crashPoint } from "./faults";
 @inline const STATE_SWEEP_SLOT: usize = 32;
 // @ts-ignore: decorator
 @inline const STATE_LOW: usize = 40;
+// @ts-ignore: decorator
+@inline const STATE_CLEAR_LOCK: usize = 48; // MUTEX_SIZE bytes
 // @ts-ignore: decorator
 @inline const MAP_STATE_SIZE: usize = 64;
 
@@ -502,6 +511,28 @@ export function mapTablesWord(map: usize, hash: u64): usize {
  * on OK) for the key. OK with `result` = the previous value block (already
  * retired), or 0 when the key was absent (no value, a tombstone, or expired).
  */
+/**
+ * Takes the shard's lock for a write that may insert a key. A shard without
+ * tables is not locked by a clear() under way (mapClear): inserting into it
+ * then would survive the clear while the same thread's earlier write to a
+ * shard the clear empties later did not. So this waits for the clear instead,
+ * without the shard's lock. Whichever of the two looks last sees the other:
+ * this takes the shard's lock and then reads the clear lock; mapClear takes
+ * the clear lock and then reads the shard's lock word. False after a wait of
+ * this thread's patience (LOCK_TIMEOUT).
+ */
+function lockForInsert(shard: usize): bool {
+  if (!ASC_FEATURE_THREADS) return true; // one thread: no clear can be under way
+  const clearLock = state + STATE_CLEAR_LOCK;
+  while (true) {
+    if (!lock(shard + SHARD_LOCK, owner)) return false;
+    if (loadTables(shard) || !lockIsHeld(clearLock)) return true;
+    unlock(shard + SHARD_LOCK);
+    if (!lock(clearLock, owner)) return false;
+    unlock(clearLock);
+  }
+}
+
 export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block: u32): i32 {
   const shard = shardFor(map, hash);
   const h = <u32>hash;
@@ -524,7 +555,7 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
     }
   }
 
-  if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+  if (!lockForInsert(shard)) return Status.LOCK_TIMEOUT;
   tables = loadTables(shard);
   let previous: u32 = DELETED;
   entry = tableFind(readOf(tables), h, key, keyLen);
@@ -594,7 +625,7 @@ export function mapLoadOrStore(
     }
   }
 
-  if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+  if (!lockForInsert(shard)) return Status.LOCK_TIMEOUT;
   tables = loadTables(shard);
   let status: i32;
   entry = tableFind(readOf(tables), h, key, keyLen);
@@ -911,23 +942,36 @@ function tryAdd(entry: usize, delta: f64, expiry: u64, scratch: usize): i32 {
 // ── Clear ──────────────────────────────────────────────────────────────────
 
 /**
- * Deletes every key. Holding every shard's lock (taken in index order, the only
- * order in which more than one lock is ever held), it empties every shard with
- * one store each, so no writer can see the clear half done, and a lock-free
- * reader only while those stores are made. What the old tables held is retired
- * with them, shard by shard, as one object (KIND_ORPHAN) that reclamation frees
- * once no reader can reach it. Allocates nothing; LOCK_TIMEOUT leaves the map
- * unchanged.
+ * Deletes every key. Holding the clear lock, then the lock of every shard that
+ * has tables or is locked (taken in index order, the only order in which more
+ * than one lock is ever held), it empties those shards with one store each, so
+ * no writer can see the clear half done, and a lock-free reader only while
+ * those stores are made. A shard it passes over has no key, and gets none
+ * until the clear is done: an insert into a shard without tables waits for the
+ * clear lock (lockForInsert). So a clear of a map with few keys takes few
+ * locks, not all 32. What the old tables held is retired with them, shard by
+ * shard, as one object (KIND_ORPHAN) that reclamation frees once no reader can
+ * reach it. Allocates nothing; LOCK_TIMEOUT leaves the map unchanged.
  */
 export function mapClear(map: usize): i32 {
+  const clearLock = mapClearLockWord(map);
+  if (!lock(clearLock, owner)) return Status.LOCK_TIMEOUT;
   const shards = mapShardCount(map);
   for (let i: u32 = 0; i < shards; i++) {
-    if (!lock(shardAt(map, i) + SHARD_LOCK, owner)) {
-      while (i--) unlock(shardAt(map, i) + SHARD_LOCK);
+    const shard = shardAt(map, i);
+    // Read after the clear lock was taken: a writer that takes this lock later sees the clear lock held.
+    if (!lockIsHeld(shard + SHARD_LOCK) && !loadTables(shard)) continue;
+    if (!lock(shard + SHARD_LOCK, owner)) {
+      unlockClearing(map, i);
+      unlock(clearLock);
       return Status.LOCK_TIMEOUT;
     }
   }
-  for (let i: u32 = 0; i < shards; i++) clearShardLocked(shardAt(map, i));
+  for (let i: u32 = 0; i < shards; i++) {
+    const shard = shardAt(map, i);
+    // Without threads a lock writes nothing: every shard is this call's (one without tables is a no-op).
+    if (!ASC_FEATURE_THREADS || lockHeldBy(shard + SHARD_LOCK, owner)) clearShardLocked(shard);
+  }
   if (versioned()) {
     // A clear deletes every key but leaves no tombstones: it takes a version,
     // and raises the watermark to it, so that a delta asked from before the
@@ -936,9 +980,23 @@ export function mapClear(map: usize): i32 {
     atomicMax64(state + STATE_WATERMARK, version);
     store32(state + STATE_TOMBSTONES, 0);
   }
-  for (let i: u32 = 0; i < shards; i++) unlock(shardAt(map, i) + SHARD_LOCK);
+  unlockClearing(map, shards);
+  unlock(clearLock);
   notifyVersion();
   return Status.OK;
+}
+
+/** The address of the map's clear lock (tests). */
+export function mapClearLockWord(map: usize): usize {
+  return <usize>load<u32>(map + MAP_STATE) + STATE_CLEAR_LOCK;
+}
+
+/** Releases the shard locks a clear took among the first `count` shards (those this thread holds). */
+function unlockClearing(map: usize, count: u32): void {
+  for (let i: u32 = 0; i < count; i++) {
+    const shard = shardAt(map, i);
+    if (lockHeldBy(shard + SHARD_LOCK, owner)) unlock(shard + SHARD_LOCK);
+  }
 }
 
 function clearShardLocked(shard: usize): void {
@@ -1599,6 +1657,9 @@ export function mapRecoverLocks(map: usize, deadOwner: u32): u32 {
     unlock(shard + SHARD_LOCK);
     recovered++;
   }
+  // A clear that died: its shards are repaired above; the clear lock guards nothing of its own.
+  const clearLock = mapClearLockWord(map);
+  if (lockTakeOver(clearLock, deadOwner, owner)) unlock(clearLock);
   return recovered;
 }
 

@@ -119,6 +119,18 @@ export function tryLock(word: usize, owner: u32): bool {
   if (xchg32(word, UNLOCKED) & CONTENDED) futexWake(word, 1);
 }
 
+/** True if the lock is held by `owner` (a lock's holder asking about its own). */
+// @ts-ignore: decorator
+@inline export function lockHeldBy(word: usize, owner: u32): bool {
+  return (load32(word) & OWNER_MASK) == owner;
+}
+
+/** True if the lock is held by anyone, or about to be (a waiter set C). */
+// @ts-ignore: decorator
+@inline export function lockIsHeld(word: usize): bool {
+  return load32(word) != UNLOCKED;
+}
+
 /**
  * Makes `owner` the holder of a lock held by `deadOwner`, whose thread has
  * exited. False if the lock is not held by `deadOwner`.

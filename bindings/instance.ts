@@ -86,6 +86,7 @@ export interface CoreExports {
   sm_debugCoalesce(): number;
   sm_deferredFrees(): number;
   sm_shardLockWord(index: number): number;
+  sm_clearLockWord(): number;
   sm_sipHash13(k0: bigint, k1: bigint, at: number, len: number): bigint;
 }
 
