@@ -944,25 +944,42 @@ function tryAdd(entry: usize, delta: f64, expiry: u64, scratch: usize): i32 {
 /**
  * Deletes every key. Holding the clear lock, then the lock of every shard that
  * has tables or is locked (taken in index order, the only order in which more
- * than one lock is ever held), it empties those shards with one store each, so
- * no writer can see the clear half done, and a lock-free reader only while
- * those stores are made. A shard it passes over has no key, and gets none
- * until the clear is done: an insert into a shard without tables waits for the
- * clear lock (lockForInsert). So a clear of a map with few keys takes few
- * locks, not all 32. What the old tables held is retired with them, shard by
- * shard, as one object (KIND_ORPHAN) that reclamation frees once no reader can
- * reach it. Allocates nothing; LOCK_TIMEOUT leaves the map unchanged.
+ * than one lock is ever held), it marks those shards frozen, so that a write
+ * that would go without the lock takes it instead (and waits), waits for the
+ * operations already under way (as snapshot() does, mapFreeze), and only then
+ * empties the shards with one store each. So no writer can see the clear half
+ * done (a thread that saw one shard emptied cannot then write into one not yet
+ * emptied), and a lock-free reader only while those stores are made. A shard
+ * it passes over has no key, and gets none until the clear is done: an insert
+ * into a shard without tables waits for the clear lock (lockForInsert). So a
+ * clear of a map with few keys takes few locks, not all 32. What the old
+ * tables held is retired with them, shard by shard, as one object
+ * (KIND_ORPHAN) that reclamation frees once no reader can reach it. Allocates
+ * nothing; LOCK_TIMEOUT leaves the map unchanged.
  */
 export function mapClear(map: usize): i32 {
   const clearLock = mapClearLockWord(map);
   if (!lock(clearLock, owner)) return Status.LOCK_TIMEOUT;
   const shards = mapShardCount(map);
+  let locked = false;
   for (let i: u32 = 0; i < shards; i++) {
     const shard = shardAt(map, i);
     // Read after the clear lock was taken: a writer that takes this lock later sees the clear lock held.
     if (!lockIsHeld(shard + SHARD_LOCK) && !loadTables(shard)) continue;
     if (!lock(shard + SHARD_LOCK, owner)) {
       unlockClearing(map, i);
+      unlock(clearLock);
+      return Status.LOCK_TIMEOUT;
+    }
+    locked = true;
+  }
+  // Nothing to empty: no write to wait out. (A snapshot() holding every shard
+  // waits for this operation to end, as this would wait for the snapshot's.)
+  if (ASC_FEATURE_THREADS && locked) {
+    setFrozenClearing(map, shards, 1);
+    if (!awaitOperationsUnderWay(intent)) {
+      setFrozenClearing(map, shards, 0);
+      unlockClearing(map, shards);
       unlock(clearLock);
       return Status.LOCK_TIMEOUT;
     }
@@ -980,10 +997,19 @@ export function mapClear(map: usize): i32 {
     atomicMax64(state + STATE_WATERMARK, version);
     store32(state + STATE_TOMBSTONES, 0);
   }
+  if (ASC_FEATURE_THREADS) setFrozenClearing(map, shards, 0);
   unlockClearing(map, shards);
   unlock(clearLock);
   notifyVersion();
   return Status.OK;
+}
+
+/** Marks (1) or unmarks (0) frozen the shards a clear holds the locks of. */
+function setFrozenClearing(map: usize, count: u32, frozenFlag: u32): void {
+  for (let i: u32 = 0; i < count; i++) {
+    const shard = shardAt(map, i);
+    if (lockHeldBy(shard + SHARD_LOCK, owner)) store32(shard + SHARD_FROZEN, frozenFlag);
+  }
 }
 
 /** The address of the map's clear lock (tests). */
@@ -1412,10 +1438,7 @@ export function mapPresent(value: u32): bool {
  * had, or if an operation stays under way for this thread's patience: its
  * thread may have died unrecorded, and only this thread's event loop may be
  * able to record it (bindings/liveness.ts), so waiting on would be for ever.
- *
- * Why a writer cannot slip through: it announces its operation (its pin word,
- * a sequentially consistent store) before it reads `frozen`, and this reads
- * every pin word after storing `frozen`; of the two, one sees the other.
+ * Why a writer cannot slip through: awaitOperationsUnderWay.
  */
 export function mapFreeze(map: usize, self: usize): i32 {
   const shards = mapShardCount(map);
@@ -1426,6 +1449,24 @@ export function mapFreeze(map: usize, self: usize): i32 {
     }
   }
   for (let i: u32 = 0; i < shards; i++) store32(shardAt(map, i) + SHARD_FROZEN, 1);
+  if (!awaitOperationsUnderWay(self)) {
+    mapUnfreeze(map);
+    return Status.LOCK_TIMEOUT;
+  }
+  return Status.OK;
+}
+
+/**
+ * Waits until every operation of another thread that was under way when the
+ * caller marked shards frozen has ended, or is itself waiting for a lock (such
+ * a thread is in no lock-free step). Why a writer cannot slip through: it
+ * announces its operation (its pin word, a sequentially consistent store)
+ * before it reads `frozen`, and this reads every pin word after the caller
+ * stored `frozen`; of the two, one sees the other. False if one stays under
+ * way for this thread's patience: its thread may have died unrecorded, and
+ * only this thread's event loop may be able to record it (bindings/liveness.ts).
+ */
+function awaitOperationsUnderWay(self: usize): bool {
   const high = slotHighWater();
   for (let i: u32 = 0; i < high; i++) {
     const slot = slotAt(i);
@@ -1444,14 +1485,11 @@ export function mapFreeze(map: usize, self: usize): i32 {
           reapIfDead(i + 1);
           sinceReap = 0;
         }
-        if (waited >= lockPatience()) {
-          mapUnfreeze(map);
-          return Status.LOCK_TIMEOUT;
-        }
+        if (waited >= lockPatience()) return false;
       }
     }
   }
-  return Status.OK;
+  return true;
 }
 
 /** Ends mapFreeze: unmarks every shard and releases every lock. */
