@@ -615,7 +615,12 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     }
   }
 
-  /** Deletes every key. A write to each shard in turn (see the README's guarantees). */
+  /**
+   * Deletes every key, as one step to every thread that writes (see the README's
+   * guarantees). Throws SyncMapLockTimeoutError, the map unchanged, if a lock
+   * it needs, or an operation under way in another thread, does not move for
+   * `lockTimeoutMs`.
+   */
   clear(): void {
     const what = this.#n.clear;
     const a = this.#a ?? closed(what);
