@@ -30,8 +30,8 @@
 // at most the block it was between taking and linking. Coalescing takes the
 // COALESCE lock (mutex.ts, owner recorded) and *freezes* every shared list
 // (FROZEN bit in its head): while frozen, pops find nothing and pushes go to
-// the DEFERRED list instead, so the coalescer owns the lists. It only reads them while marking (MARKING);
-// rebuilding (REBUILDING) depends on the bitmap alone, so a reaper that takes
+// the DEFERRED list instead, so the coalescer owns the lists. It only reads
+// them while marking (MARKING); rebuilding (REBUILDING) depends on the bitmap alone, so a reaper that takes
 // over the lock of a dead coalescer either unfreezes the intact lists or runs
 // the rebuild again (allocRecoverCoalesce).
 //

@@ -195,9 +195,11 @@ import { crashPoint } from "./faults";
 //   size    Keys in the shard: entries holding a value that is not a tombstone
 //           (an expired value counts until it is removed). Stored (atomic) by
 //           the lock holder after each change it makes; loaded (atomic) by anyone.
-//   frozen  1 while snapshot() holds every lock (snapshot.ts): a writer that
-//           sees it takes the lock path instead of swapping without the lock.
-//           Stored by the snapshot's thread (atomic), loaded by writers (atomic).
+//   frozen  1 while snapshot() holds every lock, or clear() holds this
+//           shard's (mapFreeze, mapClear): a writer that sees it takes the lock
+//           path instead of swapping without the lock. Stored (atomic) by the
+//           thread holding the shard's lock for one of those, before it waits
+//           out the operations under way; loaded by writers (atomic).
 // @ts-ignore: decorator
 @inline const SHARD_TABLES: usize = 0;
 // @ts-ignore: decorator
@@ -523,7 +525,7 @@ export function mapTablesWord(map: usize, hash: u64): usize {
  */
 function lockForInsert(shard: usize): bool {
   if (!ASC_FEATURE_THREADS) return true; // one thread: no clear can be under way
-  const clearLock = state + STATE_CLEAR_LOCK;
+  const clearLock = state + STATE_CLEAR_LOCK; // mapClearLockWord, without loading the map's header
   while (true) {
     if (!lock(shard + SHARD_LOCK, owner)) return false;
     if (loadTables(shard) || !lockIsHeld(clearLock)) return true;

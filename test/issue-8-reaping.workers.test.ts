@@ -49,6 +49,13 @@ function nextMessage<T>(worker: Worker): Promise<T> {
   return new Promise((resolve) => worker.once('message', resolve));
 }
 
+/** Tells a tree's root to do its `end` and resolves with the message it answers when done. */
+function ended<T extends { ended: boolean }>(root: Worker): Promise<T> {
+  const answer = nextMessage<T>(root);
+  root.postMessage('end');
+  return answer;
+}
+
 /** The checks every case ends with (see the file's comment). */
 async function expectRecovered(map: SyncMap<string, number>, liveThreads: number, label: string): Promise<void> {
   const started = performance.now();
@@ -99,9 +106,7 @@ describe('issue 8 §2: every thread death is reaped', () => {
     const a = tree({ children: [holder(0), holder(2)], end: 'close-then-terminate' }, map.handle);
     await firstMessage<Ready>(a);
     expect(map.stats().threads).toBe(4);
-    const ended = nextMessage<{ ended: boolean }>(a);
-    a.postMessage('end');
-    await ended;
+    await ended(a);
     await expectRecovered(map, 1, 'closed, then terminated its workers');
     await a.terminate();
     map.close();
@@ -113,9 +118,7 @@ describe('issue 8 §2: every thread death is reaped', () => {
     const ready = await firstMessage<Ready>(a);
     const map = SyncMap.attach<string, number>(ready.handle!, { lockTimeoutMs: 3000 });
     expect(map.stats().threads).toBe(4);
-    const ended = nextMessage<{ ended: boolean; collected: boolean }>(a);
-    a.postMessage('end');
-    const { collected } = await ended;
+    const { collected } = await ended<{ ended: boolean; collected: boolean }>(a);
     expect(collected, 'the creator’s SyncMap was garbage-collected').toBe(true);
     await expectRecovered(map, 1, 'creator’s SyncMap collected, then terminated its workers');
     await a.terminate();
@@ -127,9 +130,7 @@ describe('issue 8 §2: every thread death is reaped', () => {
     const a = tree({ importLate: true, children: [holder(0), holder(1)], end: 'terminate-children' }, map.handle);
     await firstMessage<Ready>(a);
     expect(map.stats().threads).toBe(4);
-    const ended = nextMessage<{ ended: boolean }>(a);
-    a.postMessage('end');
-    await ended;
+    await ended(a);
     await expectRecovered(map, 2, 'created before the import, terminated');
     await a.terminate();
     map.close();
@@ -140,9 +141,7 @@ describe('issue 8 §2: every thread death is reaped', () => {
     const a = tree({ importLate: true, children: [holder(0), holder(1)], end: 'terminate-children-then-block' }, map.handle);
     await firstMessage<Ready>(a);
     expect(map.stats().threads).toBe(4);
-    const ended = nextMessage<{ ended: boolean }>(a);
-    a.postMessage('end');
-    await ended;
+    await ended(a);
     // Its children took this thread, their grandparent, for their parent; it
     // set itself as their parent when it terminated them, so its death covers them.
     await a.terminate();
