@@ -32,7 +32,8 @@ import {
 import { allocCoalesceNow, allocCoalesces, allocDeferredBlocks, allocInit, free, heapBytes } from "./alloc";
 import { allocOrCollect } from "./memory";
 import {
-  MAX_THREAD_ID, SLOT_FOUND_ADVANCES, SLOT_FOUND_BLOCK, SLOT_FOUND_EXPIRY, SLOT_FOUND_READ, SLOT_FOUND_TABLES_WORD,
+  MAX_THREAD_ID, SLOT_FOUND_ADVANCES, SLOT_FOUND_BLOCK, SLOT_FOUND_EXPIRY, SLOT_FOUND_READ, SLOT_FOUND_SERIAL,
+  SLOT_FOUND_SLOT, SLOT_FOUND_TABLES_WORD,
   SLOT_FOUND_VALUE_WORD, bytesInUse, slotClaim, slotFreeScratch, slotIndex, slotRelease, slotSetScratch, slotsAttached,
   slotsScratchBytes,
 } from "./slots";
@@ -45,7 +46,7 @@ import {
   valueNew, valueSetMeta, valueVersion,
 } from "./entry";
 import { STAT_COUNT, STAT_HITS, STAT_MISSES, STAT_WRITES, statsCacheHits, statsCount, statsTotal } from "./stats";
-import { tableCapacity, tableEntryAt } from "./table";
+import { tableCapacity, tableEntryAt, tableSerial } from "./table";
 import { sipHash13 } from "./hash";
 import {
   lockedClear, lockedCompareAndSwap, lockedDelete, lockedLoad, lockedLoadOrStore, lockedNew, lockedRangeBegin,
@@ -57,8 +58,8 @@ import {
   mapMaxValueBytes, mapNew, mapPresent, mapRangeBegin, mapRemainingMs, mapShardCount, mapShardLockWord,
   mapShardTable, mapSize, mapSwap, mapSweep, mapTick, mapTombstones, mapUnfreeze, mapValueKind, mapVerify,
   mapVersion, mapVersionWord, mapWalkBegin, mapWalkEnd, mapWatermark, mapRaiseLow, mapShardSize, mapShardLockTakes,
-  mapSqueeze, mapClockWord, mapTablesWord,
-  result, resultEntry, resultRead,
+  mapSqueeze, mapClockWord, mapTablesWord, mapSwapFound,
+  result, resultEntry, resultInRead, resultIndex, resultRead,
 } from "./map";
 import { Status } from "./status";
 import { threadBind, threadUnbind } from "./thread";
@@ -330,12 +331,29 @@ export function sm_recover(): void {
  */
 // @ts-ignore: decorator
 @inline function recordFound(hash: u64): void {
+  recordAt(mapTablesWord(map, hash), result);
+}
+
+/**
+ * Records where a store put `block` without the lock (mapSwap's trySwap, or
+ * mapSwapFound), as recordFound does for a load: the read cache then holds the
+ * value just stored, and the next store of the key goes by its slot.
+ */
+// @ts-ignore: decorator
+@inline function recordStored(tablesWord: usize, block: u32): void {
+  recordAt(tablesWord, block);
+}
+
+// @ts-ignore: decorator
+@inline function recordAt(tablesWord: usize, block: u32): void {
   store<u32>(slot + SLOT_FOUND_VALUE_WORD, <u32>(resultEntry + ENTRY_VALUE));
-  store<u32>(slot + SLOT_FOUND_BLOCK, result);
-  store<u32>(slot + SLOT_FOUND_TABLES_WORD, <u32>mapTablesWord(map, hash));
+  store<u32>(slot + SLOT_FOUND_BLOCK, block);
+  store<u32>(slot + SLOT_FOUND_TABLES_WORD, <u32>tablesWord);
   store<u32>(slot + SLOT_FOUND_READ, resultRead);
+  store<u32>(slot + SLOT_FOUND_SLOT, resultInRead ? resultIndex + 1 : 0);
   store<f64>(slot + SLOT_FOUND_ADVANCES, epochAdvances());
-  store<f64>(slot + SLOT_FOUND_EXPIRY, <f64>valueExpiresAt(<usize>result));
+  store<f64>(slot + SLOT_FOUND_SERIAL, <f64>tableSerial(resultRead));
+  store<f64>(slot + SLOT_FOUND_EXPIRY, <f64>valueExpiresAt(<usize>block));
 }
 
 /** The key's value, copied to scratch: its length, or ABSENT. */
@@ -382,6 +400,7 @@ export function sm_has(keyLen: usize): i32 {
  * ABSENT. The value expires at `expiry` on the map clock (ms; 0 never).
  */
 export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrevious: bool, expiry: f64): i32 {
+  store<u32>(slot + SLOT_FOUND_SLOT, 0); // until a store without the lock records where (recordStored)
   let status = checkKey(keyLen);
   if (!status) status = checkValue(valueAt, valueLen);
   if (!status) status = checkExpiry(expiry);
@@ -401,6 +420,38 @@ function swapOnce(keyLen: usize, hash: u64, valueAt: usize, valueLen: usize, wan
   let status = mapSwap(map, scratch, keyLen, hash, block);
   if (status == Status.OK) {
     statsCount(STAT_WRITES);
+    if (resultInRead) recordStored(mapTablesWord(map, hash), block);
+    if (!result) status = Status.ABSENT;
+    else if (wantPrevious) status = copyOut(result);
+  }
+  unpin();
+  if (status < Status.ABSENT) valueFree(<usize>block); // never published
+  return status;
+}
+
+/**
+ * Store, or Swap when `wantPrevious`, by where this thread found the key before
+ * (the bindings' read cache; map.ts, mapSwapFound): the value at scratch
+ * offset 0, no key. As sm_swap, or MOVED with the map unchanged: the key is no
+ * longer there, or holds no value, or the map takes such writes under the lock
+ * (versioned, or a shard frozen), and the bindings store by key. So is a value
+ * the memory has no room for: storing by key makes room if it can.
+ */
+export function sm_swapFound(
+  tablesWord: usize, read: u32, serial: f64, index: u32, valueLen: usize, wantPrevious: bool, expiry: f64,
+): i32 {
+  let status = checkValue(0, valueLen);
+  if (!status) status = checkExpiry(expiry);
+  if (status) return status;
+  if (locked) return Status.MOVED;
+  const block = valueNew(scratch, valueLen);
+  if (!block) return Status.MOVED;
+  valueSetMeta(<usize>block, 0, <u64>expiry);
+  pin();
+  status = mapSwapFound(map, tablesWord, read, serial, index, block);
+  if (status == Status.OK) {
+    statsCount(STAT_WRITES);
+    recordStored(tablesWord, block);
     if (!result) status = Status.ABSENT;
     else if (wantPrevious) status = copyOut(result);
   }

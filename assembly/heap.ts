@@ -57,6 +57,12 @@ import { SIZE_CLASSES } from "./sizeclass";
 // recoverFromTrap in abi.ts, does not count them: nobody died.)
 // @ts-ignore: decorator
 @inline export const HEADER_LOCKS_RECOVERED: usize = ROOT + 40;
+// Tables made so far (u64): each new table takes the next number as its serial
+// (table.ts), so that a serial names one table for the heap's whole life, where
+// an address is reused once the table is freed. Raised by atomic add, by
+// whoever makes a table; never lowered.
+// @ts-ignore: decorator
+@inline export const HEADER_TABLE_SERIALS: usize = ROOT + 48;
 // @ts-ignore: decorator
 @inline export const HEADER_SIZE: usize = 64;
 

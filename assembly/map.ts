@@ -71,7 +71,7 @@ import {
 } from "./entry";
 import {
   capacityFor, slotEntry, slotHash, slotNext, slotRetire, tableCapacity, tableCount, tableEntryAt, tableFind,
-  tableFree, tableFreePages, tableGrowLocked, tableHasRoom, tableHashAt, tableHeaderBytes, tableInsertLocked,
+  tableFree, tableFreePages, tableGrowLocked, probedIndex, tableSerial, tableHasRoom, tableHashAt, tableHeaderBytes, tableInsertLocked,
   tableHeaderSize, tableNew, tablePartner, tableRecountLocked, tableRemoveLocked, tableRetireSlotLocked, tableRunEnd,
   tableSetPartner, tableSlotAt, tableSlotAtIfPresent,
 } from "./table";
@@ -232,6 +232,15 @@ export let result: u32 = 0;
  */
 export let resultEntry: usize = 0;
 export let resultRead: u32 = 0;
+/**
+ * True when `resultEntry` was found in that read table (not in dirty only):
+ * a write may then replace its value without the lock (trySwapRead), by the
+ * entry alone while that read table stays published (mapSwapFound). Set by
+ * mapLoad, and by mapSwap when it replaced a value without the lock.
+ */
+export let resultInRead: bool = false;
+/** With `resultInRead`: the entry's slot index in that read table (table.ts, probedIndex). */
+export let resultIndex: u32 = 0;
 
 /** Binds this thread's lock-owner id and slot (0, 0 to unbind). */
 export function mapBindOwner(id: u32, slot: usize): void {
@@ -471,6 +480,8 @@ export function mapLoad(map: usize, key: usize, keyLen: usize, hash: u64): i32 {
   const h = <u32>hash;
   let tables = loadTables(shard);
   let entry = tableFind(readOf(tables), h, key, keyLen);
+  resultInRead = entry != 0;
+  resultIndex = probedIndex;
   if (!entry && dirtyOf(tables)) {
     if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
     // Avoid reporting a spurious miss if dirty got promoted while we were
@@ -478,6 +489,8 @@ export function mapLoad(map: usize, key: usize, keyLen: usize, hash: u64): i32 {
     // is not worth copying the dirty table for this key.)
     tables = loadTables(shard);
     entry = tableFind(readOf(tables), h, key, keyLen);
+    resultInRead = entry != 0;
+    resultIndex = probedIndex;
     if (!entry && dirtyOf(tables)) {
       entry = tableFind(dirtyOf(tables), h, key, keyLen);
       // Regardless of whether the entry was present, record a miss: this key
@@ -509,11 +522,6 @@ export function mapTablesWord(map: usize, hash: u64): usize {
 // ── Store / Swap ───────────────────────────────────────────────────────────
 
 /**
- * Stores `block` (a fresh value block, its expiry set, which the map takes over
- * on OK) for the key. OK with `result` = the previous value block (already
- * retired), or 0 when the key was absent (no value, a tombstone, or expired).
- */
-/**
  * Takes the shard's lock for a write that may insert a key. A shard without
  * tables is not locked by a clear() under way (mapClear): inserting into it
  * then would survive the clear while the same thread's earlier write to a
@@ -535,27 +543,55 @@ function lockForInsert(shard: usize): bool {
   }
 }
 
+/**
+ * Go's trySwap: replaces the value of `entry`, found in the shard's read table
+ * while pinned, with `block`, without the lock, if the entry holds a value
+ * (live: it is then the key's, in read and in dirty alike). Not in a versioned
+ * map (which stamps every write under the lock: no tombstones here), nor in a
+ * shard that snapshot() or clear() holds frozen: they wait out this operation
+ * (awaitOperationsUnderWay), having stored `frozen` before they read the pin
+ * words, and this reads `frozen` after the caller pinned. An expired value
+ * counts in size as its replacement does. True with `result` set as mapSwap's.
+ */
+// @ts-ignore: decorator
+@inline function trySwapRead(shard: usize, entry: usize, block: u32): bool {
+  if (versioned() || frozen(shard)) return false;
+  crashPoint(); // a thread that dies here has changed nothing (its block was never published)
+  let value = load32(entry + ENTRY_VALUE);
+  while (isLive(value)) {
+    const seen = cas32(entry + ENTRY_VALUE, value, block);
+    if (seen == value) {
+      crashPoint(); // dying here publishes the new value and leaks the old block, never retired
+      result = present(value) ? value : 0;
+      if (!result && flags) statsCount(STAT_EXPIRED); // an expired value, replaced
+      retire(value, KIND_VALUE);
+      return true;
+    }
+    value = seen;
+  }
+  return false;
+}
+
+/**
+ * Stores `block` (a fresh value block, its expiry set, which the map takes over
+ * on OK) for the key. OK with `result` = the previous value block (already
+ * retired), or 0 when the key was absent (no value, a tombstone, or expired).
+ * When it replaced a value without the lock, `resultEntry`, `resultRead` and
+ * `resultInRead` say where, as mapLoad's do; `resultInRead` is false otherwise.
+ */
 export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block: u32): i32 {
   const shard = shardFor(map, hash);
   const h = <u32>hash;
   let tables = loadTables(shard);
   let entry = tableFind(readOf(tables), h, key, keyLen);
-  if (entry && !versioned() && !frozen(shard)) {
-    // trySwap: a value is replaced without the lock (no tombstones here: a
-    // versioned map stamps every write under the lock). An expired value
-    // counts in size as its replacement does.
-    let value = load32(entry + ENTRY_VALUE);
-    while (isLive(value)) {
-      const seen = cas32(entry + ENTRY_VALUE, value, block);
-      if (seen == value) {
-        result = present(value) ? value : 0;
-        if (!result && flags) statsCount(STAT_EXPIRED); // an expired value, replaced
-        retire(value, KIND_VALUE);
-        return Status.OK;
-      }
-      value = seen;
-    }
+  if (entry && trySwapRead(shard, entry, block)) {
+    resultEntry = entry;
+    resultRead = <u32>readOf(tables);
+    resultInRead = true;
+    resultIndex = probedIndex;
+    return Status.OK;
   }
+  resultInRead = false;
 
   if (!lockForInsert(shard)) return Status.LOCK_TIMEOUT;
   tables = loadTables(shard);
@@ -590,6 +626,39 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
   notifyVersion();
   result = present(previous) ? previous : 0;
   if (isLive(previous)) retire(previous, KIND_VALUE);
+  return Status.OK;
+}
+
+/**
+ * Store by where a key was found earlier (the bindings' read cache, abi.ts
+ * sm_swapFound), without the key: `tablesWord` is the address of the shard's
+ * tables word, `read` and `serial` its read table then and that table's serial
+ * (table.ts), `index` the key's slot in it (resultIndex, found in read:
+ * resultInRead). The caller is pinned. If the shard's read table now is the
+ * same table (address and serial: not one made later at the same address), it
+ * has been the read table ever since (a read table that is replaced is never
+ * published again), and the caller's pin keeps it from being freed. Its slots
+ * change only from an entry to a tombstone (squeeze, taking out an entry with
+ * no value), so the slot holds the key's entry, or no entry; a value replaced
+ * there is the key's, as trySwap's in mapSwap. Status.MOVED when any of this
+ * does not hold, or the entry holds no value (the caller then stores by key),
+ * else as mapSwap. Every argument is checked against the map: none can make
+ * this write anywhere but the value word of an entry in a read table.
+ */
+export function mapSwapFound(map: usize, tablesWord: usize, read: u32, serial: f64, index: u32, block: u32): i32 {
+  const shard = tablesWord - SHARD_TABLES;
+  const first = shardAt(map, 0);
+  if (shard < first || shard >= shardAt(map, mapShardCount(map)) || (shard - first) & (SHARD_SIZE - 1)) {
+    return Status.BAD_ARGUMENT;
+  }
+  if (!read || <u32>readOf(loadTables(shard)) != read || <f64>tableSerial(read) != serial) return Status.MOVED;
+  if (index >= tableCapacity(read)) return Status.BAD_ARGUMENT;
+  const entry = tableEntryAt(read, index);
+  if (!entry || !trySwapRead(shard, entry, block)) return Status.MOVED;
+  resultEntry = entry;
+  resultRead = read;
+  resultInRead = true;
+  resultIndex = index;
   return Status.OK;
 }
 

@@ -15,9 +15,12 @@
 //   ├──────────────┬────────────────────────────────────────────────┤
 //   │ cacheHits f64│ found: value word, block, tables word, read   │  +160 … +184
 //   │              │ table (4 × u32)                                │
-//   ├──────────────┼──────────────────────┬─────────────────────────┤
-//   │ —            │ found expiry f64     │ found advances f64 │ —  │  +184 … +256
-//   └──────────────┴──────────────────────┴─────────────────────────┘
+//   ├────────────┬─┴──────────────┬──────────────────┬──────────────┤
+//   │ found slot │ found expiry f64│ found advances f64│ found serial │  +184 … +216
+//   │ u32, —     │                 │                   │ f64          │
+//   ├────────────┴─────────────────┴───────────────────┴──────────────┤
+//   │ —                                                               │  +216 … +256
+//   └─────────────────────────────────────────────────────────────────┘
 //
 //   owner      Who holds the slot, in one word so that every change of hands
 //              is one CAS:
@@ -65,8 +68,14 @@
 //              read cache to check later without a call (sm_load, abi.ts): the
 //              address of the entry's value word, the value block found there,
 //              the address of its shard's tables word, the shard's read table
-//              then, the epoch advances then (all read while pinned), and the
-//              value's expiry. Owner only, plain.
+//              then and its serial (table.ts), the entry's slot index in that
+//              read table plus one (0 when it was found in dirty only), the
+//              epoch advances then (all read while pinned), and the value's
+//              expiry. A store that replaced a
+//              value without the lock records where too (the block it stored),
+//              and sets `found slot` to 0 when it did not, so that the bindings
+//              can store by the slot next time (sm_swapFound). Owner only,
+//              plain.
 //   intent     What the owner is in the middle of under a shard's lock (map.ts):
 //              an operation, the shard, and the blocks it involves. Written by
 //              the owner (atomic stores) before the step it describes; read by
@@ -123,9 +132,13 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, free } from "./alloc";
 // @ts-ignore: decorator
 @inline export const SLOT_FOUND_READ: usize = 180;
 // @ts-ignore: decorator
+@inline export const SLOT_FOUND_SLOT: usize = 184;
+// @ts-ignore: decorator
 @inline export const SLOT_FOUND_EXPIRY: usize = 192;
 // @ts-ignore: decorator
 @inline export const SLOT_FOUND_ADVANCES: usize = 200;
+// @ts-ignore: decorator
+@inline export const SLOT_FOUND_SERIAL: usize = 208;
 
 // @ts-ignore: decorator
 @inline const FREE: u32 = 0;

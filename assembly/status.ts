@@ -9,6 +9,11 @@ export const enum Status {
   OK = 0,
   /** The key (or the expected value) was absent; for loadOrStore: so it stored. */
   ABSENT = -1,
+  /**
+   * sm_swapFound only: where the key was found is no longer where its value
+   * is (or it holds none). Not a failure: the bindings then store by key.
+   */
+  MOVED = -12,
 
   // ── failures: each leaves the map exactly as it was ──
   /** The memory reached its maximum and nothing more could be reclaimed. */

@@ -4,7 +4,7 @@
 //
 //   table header block (TABLE_HEADER_SIZE + inline slots or a directory)
 //   ┌──────────┬─────────────┬─────────┬────────────┬─────────┬──────────┐
-//   │ capacity │ retire link │ count   │ tombstones │ partner │ —        │  +0 … +32
+//   │ capacity │ retire link │ count   │ tombstones │ partner │ — │ serial u64 │  +0 … +32
 //   ├──────────┴─────────────┴─────────┴────────────┴─────────┴──────────┤
 //   │ capacity ≤ INLINE_SLOTS: the slots themselves (8 bytes each)        │  +32
 //   │ capacity ≤ ONE_LEVEL:    a directory: page pointers u32             │
@@ -23,6 +23,11 @@
 //   partner     Only for a table retired by clear() (KIND_ORPHAN, map.ts): the
 //               dirty table that was retired with it. Written once by the lock
 //               holder that retires it; readers never look at it.
+//   serial      This table's number, unique in the heap for its whole life
+//               (heap.ts, HEADER_TABLE_SERIALS): written by its maker before the
+//               table is published, then immutable. With the table's address,
+//               it tells a table from one made later at the same address
+//               (map.ts, mapSwapFound).
 //   slot        hash: low 32 bits of the key's hash, to skip most key compares.
 //               entry: 0 = empty (ends a probe chain), TOMBSTONE = removed
 //               (probes go on past it), otherwise an entry (entry.ts).
@@ -57,6 +62,8 @@
 // remaining pages another thread can free, and leaks at most one page.
 
 import { DEBUG } from "./config";
+import { atomicAdd64 } from "./atomics";
+import { HEADER_TABLE_SERIALS } from "./heap";
 import { entryHasKey } from "./entry";
 import { allocOrCollect } from "./memory";
 import { free } from "./alloc";
@@ -73,6 +80,8 @@ import { KIND_TABLE, reclaimRegisterKind } from "./reclaim";
 @inline const TABLE_TOMBSTONES: usize = 12;
 // @ts-ignore: decorator
 @inline const TABLE_PARTNER: usize = 16;
+// @ts-ignore: decorator
+@inline const TABLE_SERIAL: usize = 24;
 // @ts-ignore: decorator
 @inline const TABLE_HEADER_SIZE: usize = 32;
 // @ts-ignore: decorator
@@ -174,6 +183,12 @@ import { KIND_TABLE, reclaimRegisterKind } from "./reclaim";
   return <usize>load<u32>(dir + ((<usize>page) << 2)) + (<usize>(i & (PAGE_SLOTS - 1))) * TABLE_SLOT_SIZE;
 }
 
+/** The table's serial (see the layout), or 0 for no table. */
+// @ts-ignore: decorator
+@inline export function tableSerial(table: usize): u64 {
+  return table ? load<u64>(table + TABLE_SERIAL) : 0;
+}
+
 /** The entry in slot i, or 0 for an empty or removed slot. */
 export function tableEntryAt(table: usize, i: u32): usize {
   const entry = load<u32>(slotAddress(table, load<u32>(table + TABLE_CAPACITY), i) + SLOT_ENTRY);
@@ -273,6 +288,7 @@ export function tableNew(capacity: u32, record: usize): usize {
   if (!table) return 0;
   memory.fill(table, 0, headerBytes); // also every directory pointer: no page yet
   store<u32>(table + TABLE_CAPACITY, capacity);
+  store<u64>(table + TABLE_SERIAL, atomicAdd64(HEADER_TABLE_SERIALS, 1) + 1);
   if (record) store32Atomic(record, <u32>table);
   const pages = pagesOf(capacity);
   const dirBlocks = dirBlocksOf(capacity);
@@ -373,6 +389,12 @@ export function tableBytes(table: usize): usize {
 // TOMBSTONE under a lock-free reader's feet, and must then never be taken for
 // an entry.
 let probedEntry: u32 = 0;
+/**
+ * The slot index where the last probeSlot matched: with the table, what names
+ * the entry again without a probe (tableEntryAt), while the table is neither
+ * freed nor replaced (map.ts, mapSwapFound). Thread-local, as probedEntry.
+ */
+export let probedIndex: u32 = 0;
 
 /** The address of the slot holding the key, or 0; the entry it held in probedEntry. */
 // @ts-ignore: decorator
@@ -390,6 +412,7 @@ let probedEntry: u32 = 0;
       entryHasKey(<usize>entry, key, keyLen)
     ) {
       probedEntry = entry;
+      probedIndex = i;
       return slot;
     }
     if (++i == capacity) {

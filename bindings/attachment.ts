@@ -219,7 +219,7 @@ export class Attachment<K, V> implements Scratch {
     this.buf = core.buf;
     this.f64 = core.f64;
     this.u32 = core.u32;
-    this.cache = ReadCache.for(readCache, keys, values, core.ex, core.u32, core.f64);
+    this.cache = ReadCache.for(readCache, keys, values, core.ex, core.u32, core.f64, !handle.versioned);
     core.users++;
     coresOfThisThread.add(core);
   }
@@ -413,10 +413,12 @@ export interface Change<K> {
 
 /** Decodes range records copied out of a scratch region into `out` as key, value, key, value… */
 function decodeRecords<K, V>(chunk: Uint8Array, keys: KeyCodec<K>, values: ValueMarshal<V>, out: unknown[], what: string): void {
+  const u32 = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 2);
   const view: Scratch = {
     base: 0,
     cap: chunk.length,
     u8: chunk,
+    u32,
     keyView: chunk,
     buf: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length),
     f64: new Float64Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 3),
@@ -426,7 +428,6 @@ function decodeRecords<K, V>(chunk: Uint8Array, keys: KeyCodec<K>, values: Value
       throw new RangeError('a copied record cannot grow');
     },
   };
-  const u32 = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length >>> 2);
   let at = 0;
   for (;;) {
     const keyLen = u32[at >>> 2]!;

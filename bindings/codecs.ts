@@ -103,6 +103,7 @@ export interface Scratch {
   /** Its size in bytes. */
   readonly cap: number;
   readonly u8: Uint8Array;
+  readonly u32: Uint32Array;
   /** u8 from `base` to `base + cap`: where keys go. */
   readonly keyView: Uint8Array;
   readonly buf: Buffer;
@@ -201,14 +202,25 @@ function writeUtf8(text: string, scratch: Scratch, at: number, what: string): nu
   const n = text.length;
   if (n <= ASCII_LOOP_MAX) {
     const u8 = scratch.u8;
-    const p = scratch.base + at;
+    const u32 = scratch.u32;
+    const p = scratch.base + at; // 8-byte aligned
     let i = 0;
+    let ascii = 0;
+    // Four characters to a 32-bit store (little-endian, as Wasm's memory is).
+    for (; i + 4 <= n; i += 4) {
+      const c0 = text.charCodeAt(i);
+      const c1 = text.charCodeAt(i + 1);
+      const c2 = text.charCodeAt(i + 2);
+      const c3 = text.charCodeAt(i + 3);
+      ascii |= c0 | c1 | c2 | c3;
+      u32[(p + i) >>> 2] = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    }
     for (; i < n; i++) {
       const c = text.charCodeAt(i);
-      if (c > 0x7f) break;
+      ascii |= c;
       u8[p + i] = c;
     }
-    if (i === n) {
+    if (ascii <= 0x7f) {
       if (n > max) throw valueTooLarge(what, max, n);
       return n;
     }

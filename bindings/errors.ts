@@ -136,7 +136,7 @@ export class SyncMapArgumentError extends SyncMapError {
   constructor(message: string) { super('ERR_SYNCMAP_INVALID_ARGUMENT', message); }
 }
 
-type FailureStatus = Exclude<keyof typeof Status, 'OK' | 'ABSENT'>;
+type FailureStatus = Exclude<keyof typeof Status, 'OK' | 'ABSENT' | 'MOVED'>;
 
 /** The error class of each failure status of the core. */
 export const errorForStatus: { readonly [S in FailureStatus]: (context: string) => SyncMapError } = {

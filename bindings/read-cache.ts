@@ -60,10 +60,25 @@
  * which for an object would let one caller's changes reach another. The cache
  * holds at most `maxEntries` keys and about `maxBytes` bytes (keys, values
  * and a fixed overhead per entry), evicting the oldest filled first.
+ *
+ * A record also serves stores. When the core found the key's entry in its
+ * shard's read table, the record names that place: the table (its address and
+ * serial, assembly/table.ts) and the entry's slot in it. A store of the key
+ * then hands the core the place instead of the key (sm_swapFound): no key to
+ * encode, no hash, no probe. The core checks that the shard's read table is
+ * still that table and that the slot still holds an entry with a value, and
+ * replaces the value as a store without the lock would (map.ts,
+ * mapSwapFound); else it answers MOVED, changing nothing, and the store goes
+ * by key. A store by key that replaced a value without the lock records where
+ * (the core's "found" words, as a load's), so that the next store of the key
+ * can go by place. Stores' lookups are judged apart from loads' (Window).
  */
 import { SyncMapArgumentError } from './errors.js';
 import type { KeyCodec, ValueMarshal } from './codecs.js';
 import { describe } from './codecs.js';
+import { Status } from './status.js';
+
+const ABSENT = Status.ABSENT;
 
 /** How big a thread's read cache may grow: `false` for none. */
 export type ReadCacheOption = false | {
@@ -115,13 +130,58 @@ export const SLOT_FOUND_VALUE_WORD = 168;
 export const SLOT_FOUND_BLOCK = 172;
 export const SLOT_FOUND_TABLES_WORD = 176;
 export const SLOT_FOUND_READ = 180;
+export const SLOT_FOUND_SLOT = 184;
 export const SLOT_FOUND_EXPIRY = 192;
 export const SLOT_FOUND_ADVANCES = 200;
+export const SLOT_FOUND_SERIAL = 208;
 
 /** Which word sm_readCacheWord returns (assembly/abi.ts, READ_CACHE_WORD_*). */
 export const WORD_SLOT = 0;
 const WORD_ADVANCES = 1;
 const WORD_CLOCK = 2;
+
+/**
+ * Whether lookups of one kind (loads, or stores by place) are worth their
+ * cost, judged every WINDOW of them (see BYPASS). Loads and stores are judged
+ * apart: a thread that inserts new keys (each store a lookup that finds
+ * nothing) must not turn the cache off for the loads that follow.
+ */
+class Window {
+  /**
+   * This window's lookups, those that found nothing valid, the fills that
+   * count as useful, the evictions made, and lookups left to step aside for.
+   * A window's useful lookups are its hits and useful fills, counted from the
+   * misses so that a hit counts nothing but its lookup.
+   */
+  lookups = 0;
+  misses = 0;
+  fills = 0;
+  evictions = 0;
+  bypass = 0;
+
+  /** False while stepping aside (counting the lookup skipped); else counts a lookup. */
+  look(): boolean {
+    if (this.bypass > 0) {
+      this.bypass--;
+      return false;
+    }
+    if (++this.lookups === WINDOW) this.#judge();
+    return true;
+  }
+
+  /** Ends a window: steps aside for a while if it found too little (see BYPASS). */
+  #judge(): void {
+    const hits = WINDOW - this.misses;
+    const useless = this.evictions > 0
+      ? hits * MIN_HIT_SHARE_EVICTING < WINDOW
+      : (hits + this.fills) * MIN_FOUND_SHARE < WINDOW;
+    if (useless) this.bypass = BYPASS;
+    this.lookups = 0;
+    this.misses = 0;
+    this.fills = 0;
+    this.evictions = 0;
+  }
+}
 
 /** One cached value and where the core found it (indexes into a Uint32Array over the memory). */
 class Cached<V> {
@@ -131,6 +191,10 @@ class Cached<V> {
     public block: number,
     public tablesWord: number,
     public read: number,
+    /** The read table's serial (assembly/table.ts): with its address, which table it was. */
+    public serial: number,
+    /** The key's slot index in that read table plus one, or 0 when it was found in dirty only. */
+    public readSlot: number,
     public advances: number,
     public expiry: number,
     public bytes: number,
@@ -140,7 +204,13 @@ class Cached<V> {
 /** The core's exports the cache needs. */
 interface ReadCacheCore {
   sm_readCacheWord(which: number): number;
+  sm_swapFound(
+    tablesWord: number, read: number, serial: number, index: number, valueLen: number, wantPrevious: number, expiry: number,
+  ): number;
 }
+
+/** What storeAt() returns when the key is not where the cache found it: store by key. */
+const MOVED = Status.MOVED;
 
 export class ReadCache<K, V> {
   readonly #entries = new Map<K, Cached<V>>();
@@ -158,22 +228,17 @@ export class ReadCache<K, V> {
   readonly #hits: number;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
+  /** Whether a store may go by where a key was found (storeFound): not in a versioned map, whose writes all lock. */
+  readonly #storesByPlace: boolean;
+  readonly #ex: ReadCacheCore;
   #bytes = 0;
   /** The time (map clock, ms) relative expiries count from. */
   #base: number;
   /** The count of epoch advances relative counts count from. */
   #advancesBase: number;
-  /**
-   * This window's lookups, those that found nothing valid, the fills that
-   * count as useful, the evictions made, and loads left to step aside for. A
-   * window's useful lookups are its hits and useful fills, counted from the
-   * misses so that a hit counts nothing but its lookup.
-   */
-  #lookups = 0;
-  #misses = 0;
-  #fills = 0;
-  #evictions = 0;
-  #bypass = 0;
+  /** Whether loads' lookups pay, and whether stores' do (placeOf). */
+  readonly #loads = new Window();
+  readonly #stores = new Window();
   /**
    * The cached keys, oldest filled first, from #head on (a key joins at its
    * first fill and leaves when evicted): so that an eviction finds the oldest
@@ -182,11 +247,15 @@ export class ReadCache<K, V> {
    */
   #order: (K | undefined)[] = [];
   #head = 0;
+  /** How many times clear() ran: a record held across a call that may clear is then no longer the cache's. */
+  #cleared = 0;
 
   private constructor(
-    u32: Uint32Array, f64: Float64Array, slot: number, advances: number, clock: number,
-    maxEntries: number, maxBytes: number,
+    ex: ReadCacheCore, u32: Uint32Array, f64: Float64Array, slot: number, advances: number, clock: number,
+    maxEntries: number, maxBytes: number, storesByPlace: boolean,
   ) {
+    this.#ex = ex;
+    this.#storesByPlace = storesByPlace;
     this.#u32 = u32;
     this.#f64 = f64;
     this.#slot = slot;
@@ -206,27 +275,25 @@ export class ReadCache<K, V> {
    */
   static for<K, V>(
     option: ReadCacheOption | undefined, keys: KeyCodec<K>, values: ValueMarshal<V>, ex: ReadCacheCore,
-    u32: Uint32Array, f64: Float64Array,
+    u32: Uint32Array, f64: Float64Array, storesByPlace: boolean,
   ): ReadCache<K, V> | null {
     if (option === false || !keys.cacheable || !values.immutable) return null;
     const slot = ex.sm_readCacheWord(WORD_SLOT);
     if (slot === 0) return null;
     return new ReadCache<K, V>(
-      u32, f64, slot, ex.sm_readCacheWord(WORD_ADVANCES), ex.sm_readCacheWord(WORD_CLOCK),
+      ex, u32, f64, slot, ex.sm_readCacheWord(WORD_ADVANCES), ex.sm_readCacheWord(WORD_CLOCK),
       option?.maxEntries ?? READ_CACHE_DEFAULTS.maxEntries, option?.maxBytes ?? READ_CACHE_DEFAULTS.maxBytes,
+      storesByPlace,
     );
   }
 
   /** The cached record of `key` if it still holds the key's value, else undefined. Counts a hit. */
   get(key: K): Cached<V> | undefined {
-    if (this.#bypass > 0) {
-      this.#bypass--;
-      return undefined;
-    }
-    if (++this.#lookups === WINDOW) this.#judge();
+    const loads = this.#loads;
+    if (!loads.look()) return undefined;
     const cached = this.#entries.get(key);
     if (cached === undefined) {
-      this.#misses++;
+      loads.misses++;
       return undefined;
     }
     const u32 = this.#u32;
@@ -239,24 +306,11 @@ export class ReadCache<K, V> {
     const advances = f64[this.#advances + after]! - this.#advancesBase;
     const expired = cached.expiry !== 0 && f64[this.#clock + after]! - this.#base >= cached.expiry;
     if (word !== cached.block || read !== cached.read || advances !== cached.advances || expired) {
-      this.#misses++;
+      loads.misses++;
       return undefined;
     }
     f64[this.#hits] = f64[this.#hits]! + 1;
     return cached;
-  }
-
-  /** Ends a window: steps aside for a while if it found too little (see BYPASS). */
-  #judge(): void {
-    const hits = WINDOW - this.#misses;
-    const useless = this.#evictions > 0
-      ? hits * MIN_HIT_SHARE_EVICTING < WINDOW
-      : (hits + this.#fills) * MIN_FOUND_SHARE < WINDOW;
-    if (useless) this.#bypass = BYPASS;
-    this.#lookups = 0;
-    this.#misses = 0;
-    this.#fills = 0;
-    this.#evictions = 0;
   }
 
   /**
@@ -266,26 +320,102 @@ export class ReadCache<K, V> {
    * characters (its UTF-8 bytes for ASCII keys), or 8 for a number.
    */
   fill(key: K, value: V, bytes: number): void {
-    if (this.#bypass > 0) return;
+    if (this.#loads.bypass > 0) return;
+    if (this.#fill(key, undefined, value, bytes)) this.#loads.fills++;
+  }
+
+  /**
+   * After a store by key (the core's sm_swap) that put `value` (`bytes`
+   * long): caches it if the core recorded where, which it does when it stored
+   * without the lock, in the key's entry in read: the next store of the key
+   * can then go by that place (placeOf).
+   */
+  fillStored(key: K, value: V, bytes: number): void {
+    if (this.#stores.bypass > 0 || !this.#storesByPlace) return;
+    if (this.#u32[(this.#slot + SLOT_FOUND_SLOT) >>> 2] === 0) return;
+    if (this.#fill(key, undefined, value, bytes)) this.#stores.fills++;
+  }
+
+  /**
+   * Where a store of `key` can go without the key: the record of where the
+   * key was found in its shard's read table, whatever value it held, or
+   * undefined (store by key). A lookup, judged in the window as a load's is.
+   */
+  placeOf(key: K): Cached<V> | undefined {
+    const stores = this.#stores;
+    if (!this.#storesByPlace || !stores.look()) return undefined;
+    const cached = this.#entries.get(key);
+    if (cached === undefined || cached.readSlot === 0) {
+      stores.misses++;
+      return undefined;
+    }
+    return cached;
+  }
+
+  /**
+   * Stores at the place `cached` records the value put at scratch offset 0
+   * (`bytes` long): the core's result as sm_swap's, or MOVED (the map
+   * unchanged) when the key is no longer there, and must be stored by key.
+   * On success `cached` holds `value`, so that loads find it.
+   */
+  storeAt(cached: Cached<V>, key: K, value: V, bytes: number, wantPrevious: number, expiry: number): number {
+    const r = this.#ex.sm_swapFound(
+      cached.tablesWord << 2, cached.read, cached.serial, cached.readSlot - 1, bytes, wantPrevious, expiry,
+    );
+    if (r === MOVED) this.#stores.misses++;
+    else if (r >= ABSENT) this.#stored(cached, key, value, bytes, expiry);
+    return r;
+  }
+
+  /**
+   * After storeAt() stored: the record now holds `value`, in the block the core
+   * recorded (slots.ts, "found"). Its place is what the core checked, so only
+   * the value, the block, the advances and the expiry change.
+   */
+  #stored(cached: Cached<V>, key: K, value: V, bytes: number, expiry: number): void {
+    const slot = this.#slot;
+    const cleared = this.#cleared;
+    const advances = this.#relativeAdvances(this.#f64[(slot + SLOT_FOUND_ADVANCES) >>> 3]!);
+    const relative = this.#relative(expiry);
+    const size = bytes + (typeof key === 'string' ? key.length : 8) + ENTRY_OVERHEAD;
+    // Not cached: a record whose block is not the entry's makes loads miss.
+    if (relative < 0 || size > this.#maxBytes || cleared !== this.#cleared) return;
+    this.#bytes += size - cached.bytes;
+    cached.value = value;
+    cached.block = this.#u32[(slot + SLOT_FOUND_BLOCK) >>> 2]!;
+    cached.advances = advances;
+    cached.expiry = relative;
+    cached.bytes = size;
+    while (this.#bytes > this.#maxBytes) this.#evictOldest();
+  }
+
+  /**
+   * Caches `value` from the slot's found words, in `known` (the key's record)
+   * if given and still held. True for a useful fill: a key's first, or one
+   * found in dirty while read is empty (in the map, cacheable once promoted).
+   */
+  #fill(key: K, known: Cached<V> | undefined, value: V, bytes: number): boolean {
     const u32 = this.#u32;
     const slot = this.#slot;
     const read = u32[(slot + SLOT_FOUND_READ) >>> 2]!;
     // A key found in dirty while read is empty has no read table to be checked
     // by; it is in the map, and cacheable once promoted: a useful lookup.
-    if (read === 0) {
-      this.#fills++;
-      return;
-    }
+    if (read === 0) return true;
     const size = bytes + (typeof key === 'string' ? key.length : 8) + ENTRY_OVERHEAD;
-    if (size > this.#maxBytes) return;
+    if (size > this.#maxBytes) return false;
     const valueWord = u32[(slot + SLOT_FOUND_VALUE_WORD) >>> 2]! >>> 2;
     const block = u32[(slot + SLOT_FOUND_BLOCK) >>> 2]!;
     const tablesWord = u32[(slot + SLOT_FOUND_TABLES_WORD) >>> 2]! >>> 2;
+    const serial = this.#f64[(slot + SLOT_FOUND_SERIAL) >>> 3]!;
+    const readSlot = u32[(slot + SLOT_FOUND_SLOT) >>> 2]!;
+    const cleared = this.#cleared;
     const advances = this.#relativeAdvances(this.#f64[(slot + SLOT_FOUND_ADVANCES) >>> 3]!);
     const expiry = this.#relative(this.#f64[(slot + SLOT_FOUND_EXPIRY) >>> 3]!);
-    if (expiry < 0) return; // expires before the base: about to, by the clock
+    if (expiry < 0) return false; // expires before the base: about to, by the clock
     const entries = this.#entries;
-    const cached = entries.get(key);
+    let first = false;
+    // Either of the two above may have emptied the cache (a new base).
+    const cached = known !== undefined && cleared === this.#cleared ? known : entries.get(key);
     if (cached !== undefined) {
       // A refill: the record was made stale by a write or an epoch advance. Not
       // counted as useful, so that a cache that only ever refills steps aside.
@@ -295,16 +425,19 @@ export class ReadCache<K, V> {
       cached.block = block;
       cached.tablesWord = tablesWord;
       cached.read = read;
+      cached.serial = serial;
+      cached.readSlot = readSlot;
       cached.advances = advances;
       cached.expiry = expiry;
       cached.bytes = size;
     } else {
-      this.#fills++; // a first fill: the key may be found next time
+      first = true; // the key may be found next time
       this.#bytes += size;
-      entries.set(key, new Cached(value, valueWord, block, tablesWord, read, advances, expiry, size));
+      entries.set(key, new Cached(value, valueWord, block, tablesWord, read, serial, readSlot, advances, expiry, size));
       this.#order.push(key);
     }
     while (entries.size > this.#maxEntries || this.#bytes > this.#maxBytes) this.#evictOldest();
+    return first;
   }
 
   /**
@@ -346,7 +479,8 @@ export class ReadCache<K, V> {
     const cached = this.#entries.get(key)!;
     this.#entries.delete(key);
     this.#bytes -= cached.bytes;
-    this.#evictions++;
+    this.#loads.evictions++;
+    this.#stores.evictions++;
     // Drop the evicted keys' places once they are half the array: amortized O(1).
     if (this.#head >= 1024 && this.#head * 2 >= order.length) {
       this.#order = order.slice(this.#head);
@@ -356,6 +490,7 @@ export class ReadCache<K, V> {
 
   /** Forgets every cached value (when its SyncMap object closes, and when the base moves). */
   clear(): void {
+    this.#cleared++;
     this.#entries.clear();
     this.#order = [];
     this.#head = 0;

@@ -15,9 +15,10 @@ export const Status = {
   NOT_INITIALIZED: -9,
   LAYOUT_MISMATCH: -10,
   BUILD_MISMATCH: -11,
+  MOVED: -12,
 } as const;
 
 export type StatusName = keyof typeof Status;
 
 /** Must equal LAYOUT_VERSION in assembly/config.ts (checked by test/errors.test.ts). */
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;

@@ -30,6 +30,7 @@ import {
 } from './errors.js';
 import { Stat, coreModule, coreModuleSync, type CoreBuild, type CoreExports } from './instance.js';
 import { registerOpen, unregisterOpen, type SyncMapHandle } from './sharing.js';
+import type { Prepared } from './codecs.js';
 import { Status } from './status.js';
 import { Attachment, attachTo, createAttachment, type Change, type LoadSampler } from './attachment.js';
 import {
@@ -65,6 +66,7 @@ export type {
 } from './options.js';
 
 const ABSENT = Status.ABSENT;
+const MOVED = Status.MOVED;
 const align8 = (n: number): number => (n + 7) & ~7;
 
 /** @internal Lets bindings/internal.ts create maps over the debug build of the core. */
@@ -411,15 +413,37 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const values = a.values;
     const prepared = values.prepare(value, what); // user code, before anything is written
     if (this.#a !== a) closed(what); // that code closed the map
+    const r = this.#swap(a, key, value, prepared, what, 0, expiry);
+    if (r < ABSENT) fail(r, what);
+  }
+
+  /**
+   * The write of store() and swap(), after prepare(): the core's result. A key
+   * this thread found before in its shard's read table (by a load or such a
+   * store: read-cache.ts, placeOf) is stored at that place, without encoding
+   * or hashing the key; the core checks that the place still holds the key
+   * (sm_swapFound), and otherwise the key is stored by key.
+   */
+  #swap(a: Attachment<K, V>, key: K, value: V, prepared: Prepared, what: string, wantPrevious: number, expiry: number): number {
+    const values = a.values;
+    const cache = a.cache;
     let r: number;
     try {
+      const place = cache?.placeOf(key);
+      if (place !== undefined) {
+        const len = values.put(value, prepared, a, 0, what);
+        r = cache!.storeAt(place, key, values.stored(value, a, 0, len, what), len, wantPrevious, expiry);
+        if (r !== MOVED) return r;
+      }
       const keyLen = a.keys.write(key, a, what);
       const at = align8(keyLen);
-      r = a.ex.sm_swap(keyLen, at, values.put(value, prepared, a, at, what), 0, expiry);
+      const len = values.put(value, prepared, a, at, what);
+      r = a.ex.sm_swap(keyLen, at, len, wantPrevious, expiry);
+      if (r >= ABSENT && cache !== null) cache.fillStored(key, values.stored(value, a, at, len, what), len);
     } catch (error) {
       throw trapped(a, error);
     }
-    if (r < ABSENT) fail(r, what);
+    return r;
   }
 
   /**
@@ -500,14 +524,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const values = a.values;
     const prepared = values.prepare(value, what);
     if (this.#a !== a) closed(what);
-    let r: number;
-    try {
-      const keyLen = a.keys.write(key, a, what);
-      const at = align8(keyLen);
-      r = a.ex.sm_swap(keyLen, at, values.put(value, prepared, a, at, what), 1, expiry);
-    } catch (error) {
-      throw trapped(a, error);
-    }
+    const r = this.#swap(a, key, value, prepared, what, 1, expiry);
     if (r >= 0) return { previous: values.read(a, 0, r, what, 'swap'), loaded: true };
     if (r === ABSENT) return { previous: undefined, loaded: false };
     return fail(r, what);

@@ -349,7 +349,7 @@ describe('read cache', () => {
     const slots = readFileSync(new URL('../assembly/slots.ts', import.meta.url), 'utf8');
     const names = [
       'SLOT_CACHE_HITS', 'SLOT_FOUND_VALUE_WORD', 'SLOT_FOUND_BLOCK', 'SLOT_FOUND_TABLES_WORD', 'SLOT_FOUND_READ',
-      'SLOT_FOUND_EXPIRY', 'SLOT_FOUND_ADVANCES',
+      'SLOT_FOUND_EXPIRY', 'SLOT_FOUND_ADVANCES', 'SLOT_FOUND_SLOT', 'SLOT_FOUND_SERIAL',
     ] as const;
     for (const name of names) {
       const core = Number(new RegExp(`${name}: usize = (\\d+);`).exec(slots)?.[1]);
@@ -363,6 +363,174 @@ describe('read cache', () => {
     await expect(SyncMap.create({ readCache: { max: 5 } as never })).rejects.toThrow(/readCache\.max\b/);
     const map = await SyncMap.create();
     expect(() => SyncMap.attach(map.handle, { readCache: 'yes' as never })).toThrow(/options\.readCache/);
+    map.close();
+  });
+});
+
+/** Where this thread's last load or lock-free store found the key (assembly/slots.ts, "found"). */
+function place(map: SyncMap<string, string>) {
+  const slot = internal.coreOfMap(map).sm_readCacheWord(internal.WORD_SLOT);
+  const memory = map.handle.memory.buffer;
+  const u32 = new Uint32Array(memory);
+  const f64 = new Float64Array(memory);
+  const word = (at: number) => u32[(slot + at) >>> 2]!;
+  return {
+    valueWord: word(internal.SLOT_FOUND_VALUE_WORD),
+    block: word(internal.SLOT_FOUND_BLOCK),
+    tablesWord: word(internal.SLOT_FOUND_TABLES_WORD),
+    read: word(internal.SLOT_FOUND_READ),
+    slot: word(internal.SLOT_FOUND_SLOT),
+    serial: f64[(slot + internal.SLOT_FOUND_SERIAL) >>> 3]!,
+  };
+}
+
+/** Writes `text` (ASCII) at the map's scratch offset 0, as the bindings put a value stored by place. */
+function putValue(map: SyncMap<string, string>, text: string): number {
+  const core = internal.coreOfMap(map);
+  new Uint8Array(map.handle.memory.buffer).set(Buffer.from(text, 'latin1'), core.sm_scratch());
+  return text.length;
+}
+
+describe('read cache: stores by place', () => {
+  it('stores a key found in read by its place, without writing the key, and loads the value from the cache', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string' });
+    map.store('key', 'v1');
+    promote(map, 'key');
+    expect(map.load('key')).toBe('v1');
+    const found = place(map);
+    expect(found.slot).toBeGreaterThan(0); // found in read
+    const before = map.stats();
+    map.store('key', 'v2');
+    const stored = place(map);
+    // The scratch holds the value at offset 0: the key was never written there.
+    const scratch = internal.coreOfMap(map).sm_scratch();
+    expect(Buffer.from(map.handle.memory.buffer, scratch, 2).toString('latin1')).toBe('v2');
+    // Same place, a new block, now in the entry's value word.
+    expect({ ...stored, block: 0 }).toEqual({ ...found, block: 0 });
+    expect(stored.block).not.toBe(found.block);
+    expect(new Uint32Array(map.handle.memory.buffer)[stored.valueWord >>> 2]).toBe(stored.block);
+    const after = map.stats();
+    expect(after.writes - before.writes).toBe(1);
+    expect(after.lockAcquisitions).toBe(before.lockAcquisitions);
+    expect(map.load('key')).toBe('v2');
+    expect(map.stats().cacheHits).toBe(after.cacheHits + 1); // the store refreshed the record
+    expect(map.swap('key', 'v3')).toEqual({ previous: 'v2', loaded: true });
+    expect(map.load('key')).toBe('v3');
+    expect(internal.verify(map)).toBe(0);
+    map.close();
+  });
+
+  it('the core stores at a place only while it holds the key, and refuses any other, changing nothing', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 2 });
+    map.store('key', 'v1');
+    promote(map, 'key');
+    expect(map.load('key')).toBe('v1');
+    const { tablesWord, read, slot, serial } = place(map);
+    const core = internal.coreOfMap(map);
+    const { BAD_ARGUMENT, MOVED, OK } = internal.Status;
+    // A shard's tables word begins its 64-byte block, which holds its lock word.
+    const mine = [0, 1].find((i) => core.sm_shardLockWord(i) - tablesWord >= 0 && core.sm_shardLockWord(i) - tablesWord < 64)!;
+    const otherShard = tablesWord + core.sm_shardLockWord(1 - mine) - core.sm_shardLockWord(mine);
+    internal.collect(map);
+    const inUse = map.stats().bytesInUse;
+    const refused: [string, number, number[]][] = [
+      ['a table made later at the same address', MOVED, [tablesWord, read, serial + 1, slot - 1]],
+      ['a read table that is not the shard’s', MOVED, [tablesWord, read + 64, serial, slot - 1]],
+      ['the other shard', MOVED, [otherShard, read, serial, slot - 1]],
+      ['a slot without an entry', MOVED, [tablesWord, read, serial, slot]],
+      ['a word between shards', BAD_ARGUMENT, [tablesWord + 4, read, serial, slot - 1]],
+      ['a word before the shards', BAD_ARGUMENT, [64, read, serial, slot - 1]],
+      ['a word past the shards', BAD_ARGUMENT, [tablesWord + 64 * 1000, read, serial, slot - 1]],
+      ['a slot past the table', BAD_ARGUMENT, [tablesWord, read, serial, 2 ** 31]],
+    ];
+    for (const [what, status, [t, r, s, i]] of refused) {
+      const len = putValue(map, 'bad');
+      expect([what, core.sm_swapFound(t!, r!, s!, i!, len, 0, 0)]).toEqual([what, status]);
+    }
+    const uncached = SyncMap.attach<string, string>(map.handle, { readCache: false });
+    expect(uncached.load('key')).toBe('v1');
+    internal.collect(map);
+    expect(map.stats().bytesInUse).toBe(inUse); // every refused block was freed
+    expect(internal.verify(map)).toBe(0);
+    // And the place itself works, as a store of the key.
+    const len = putValue(map, 'v2');
+    expect(core.sm_swapFound(tablesWord, read, serial, slot - 1, len, 0, 0)).toBe(OK);
+    expect(uncached.load('key')).toBe('v2');
+    uncached.close();
+    map.close();
+  });
+
+  it('stores by key once another thread has deleted the key, cleared the map or replaced the read table', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 1 });
+    const other = peer(map.handle);
+    const truth = SyncMap.attach<string, string>(map.handle, { readCache: false });
+    const cachePlace = () => {
+      promote(map, 'key');
+      expect(map.load('key')).not.toBeUndefined();
+      expect(place(map).slot).toBeGreaterThan(0);
+    };
+    map.store('key', 'v0');
+    cachePlace();
+    await other.run('delete', 'key');
+    map.store('key', 'after-delete');
+    expect([truth.load('key'), truth.size]).toEqual(['after-delete', 1]);
+
+    cachePlace();
+    await other.run('clear');
+    map.store('key', 'after-clear'); // not into the table the clear retired
+    expect([truth.load('key'), truth.size]).toEqual(['after-clear', 1]);
+
+    cachePlace();
+    const read = place(map).read;
+    for (let i = 0; i < 50; i++) await other.run('store', `new-${i}`, 'n');
+    promote(truth as SyncMap<string, unknown>, ...Array.from({ length: 50 }, (_, i) => `new-${i}`));
+    map.store('key', 'after-promotion');
+    expect(truth.load('key')).toBe('after-promotion');
+    expect(place(map).read).not.toBe(read); // the store found the key in the new read table
+    expect(internal.verify(map)).toBe(0);
+    await other.run('close');
+    await exited(other.worker);
+    truth.close();
+    map.close();
+  });
+
+  it('leaves the key’s old value or its new one when a thread dies at any point of a store by place', () => {
+    let crashes = 0;
+    for (let n = 1; ; n++) {
+      const map = internal.createWithBuild<string, string>('debug', { values: 'string', shards: 1, lockTimeoutMs: 1000 });
+      map.store('key', 'old');
+      promote(map, 'key');
+      const deadThread = 6_000_000 + n;
+      const died = crashAt<string, string>(map.handle, deadThread, n, (victim) => {
+        expect(victim.load('key')).toBe('old'); // its own cache learns the place
+        victim.store('key', 'new');
+      });
+      if (!died) {
+        expect(map.load('key')).toBe('new');
+        map.close();
+        break;
+      }
+      crashes++;
+      expect(internal.reapThread(map, deadThread)).toBe(1);
+      expect(['old', 'new']).toContain(map.load('key'));
+      expect(internal.verify(map)).toBe(0);
+      map.store('key', 'later'); // and the map takes writes again
+      expect(map.load('key')).toBe('later');
+      map.close();
+    }
+    expect(crashes).toBeGreaterThan(0);
+  });
+
+  it('judges stores apart: inserting new keys does not turn the cache off for loads', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string' });
+    map.store('hot', 'v');
+    promote(map, 'hot');
+    expect(map.load('hot')).toBe('v');
+    // Each store of a new key looks for a place it cannot find.
+    for (let i = 0; i < 5000; i++) map.store(`new-${i}`, 'n');
+    const before = map.stats().cacheHits;
+    for (let i = 0; i < 1000; i++) expect(map.load('hot')).toBe('v');
+    expect(map.stats().cacheHits).toBe(before + 1000);
     map.close();
   });
 });
