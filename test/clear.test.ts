@@ -7,19 +7,10 @@
  * 'exit' event would.
  */
 import { describe, expect, it } from 'vitest';
-import { internal, type SyncMap, type SyncMapError } from './helpers.js';
+import { internal, shardOf, type SyncMap, type SyncMapError } from './helpers.js';
 
 const DEAD = 900_001;
 const LOCK_TIMEOUT_MS = 200;
-
-/** The index of the shard holding `key` (stored for the purpose, then deleted). */
-function shardOf(map: SyncMap<string, number>, key: string): number {
-  const before = map.stats({ shards: true }).perShard!.map((s) => s.size);
-  map.store(key, 0);
-  const after = map.stats({ shards: true }).perShard!.map((s) => s.size);
-  map.delete(key);
-  return after.findIndex((size, i) => size !== before[i]);
-}
 
 /** A key that lands in another shard than `key` (`same`: in the same one). */
 function keyBeside(map: SyncMap<string, number>, key: string, same = false): string {

@@ -145,6 +145,15 @@ export function codeOf(body: () => unknown): string | undefined {
   }
 }
 
+/** The index of the shard holding `key` (stored for the purpose, then deleted). */
+export function shardOf(map: SyncMap<string, number>, key: string): number {
+  const before = map.stats({ shards: true }).perShard!.map((s) => s.size);
+  map.store(key, 0);
+  const after = map.stats({ shards: true }).perShard!.map((s) => s.size);
+  map.delete(key);
+  return after.findIndex((size, i) => size !== before[i]);
+}
+
 /**
  * Lets reclamation free everything retired so far, as far as other threads'
  * pins allow: each collect() advances the epoch up to three times.
