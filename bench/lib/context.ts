@@ -53,25 +53,62 @@ export interface BenchRun {
   finish(): never;
 }
 
+function usage(alone: Section | undefined): string {
+  const command = alone ? `node build/bench/${alone}.bench.js` : 'npm run bench --';
+  return [
+    `usage: ${command} [--quick]${alone ? '' : ` [--only ${SECTIONS.join(',')}]`} [--out DIR] [--threads 1,2,8]`,
+    '  --quick    one short window per figure (under a minute), written to bench/results/quick/',
+    ...(alone ? [] : ['  --only     these sections only: printed, written only with --out']),
+    '  --out      write the results to DIR',
+    '  --threads  thread counts of the multi-thread tables (default 1, 2, 4, ... up to the cores)',
+  ].join('\n');
+}
+
+/** Prints what was wrong and the usage, and exits with status 2 (as for any bad command line). */
+function usageError(message: string, alone: Section | undefined): never {
+  process.stderr.write(`${message}\n${usage(alone)}\n`);
+  process.exit(2);
+}
+
+function parseOptions(args: string[], alone: Section | undefined) {
+  try {
+    const { values } = parseArgs({
+      args,
+      options: {
+        quick: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        out: { type: 'string' },
+        threads: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    if (values.help) {
+      process.stdout.write(`${usage(alone)}\n`);
+      process.exit(0);
+    }
+    return values;
+  } catch (error) {
+    return usageError(error instanceof Error ? error.message : String(error), alone);
+  }
+}
+
 /**
  * Starts a run from command-line arguments: logs the machine, checks the CPUs.
  * `alone` names the one section a section file runs when started directly.
  */
 export function startRun(args: string[], alone?: Section): BenchRun {
-  const { values } = parseArgs({
-    args,
-    options: {
-      quick: { type: 'boolean', default: false },
-      only: { type: 'string' },
-      out: { type: 'string' },
-      threads: { type: 'string' },
-    },
-  });
+  const values = parseOptions(args, alone);
   const only = new Set<Section>(alone ? [alone] : ((values.only?.split(',') ?? SECTIONS) as Section[]));
-  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section '${s}' (known: ${SECTIONS.join(', ')})`);
+  for (const s of only) if (!SECTIONS.includes(s)) usageError(`unknown section '${s}' (known: ${SECTIONS.join(', ')})`, alone);
   const partial = only.size < SECTIONS.length || values.only !== undefined;
 
-  const cfg = config(values.quick ? 'quick' : 'full', values.threads !== undefined ? parseThreads(values.threads) : undefined);
+  let threads: number[] | undefined;
+  try {
+    threads = values.threads !== undefined ? parseThreads(values.threads) : undefined;
+  } catch (error) {
+    usageError((error as Error).message, alone);
+  }
+  const cfg = config(values.quick ? 'quick' : 'full', threads);
   const results: Results = { machine: machine(), config: cfg, seconds: 0, interference: {}, goals: [] };
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   const started = performance.now();
