@@ -177,10 +177,10 @@ import { crashPoint } from "./faults";
 
 //   shard (SHARD_SIZE = 64 bytes: one cache line, so that the lock word of one
 //   shard never shares a line with the tables word that readers of the next load)
-//   ┌───────────────────────────────┬─────────────────┬────────┬────────┬──────┐
-//   │ tables u64: read | dirty << 32│ lock (mutex.ts) │ misses │ size   │ —    │
-//   └───────────────────────────────┴─────────────────┴────────┴────────┴──────┘
-//    +0                              +8                +16      +20
+//   ┌───────────────────────────────┬─────────────────┬────────┬────────┬────────┬────┐
+//   │ tables u64: read | dirty << 32│ lock (mutex.ts) │ misses │ size   │ frozen │ —  │
+//   └───────────────────────────────┴─────────────────┴────────┴────────┴────────┴────┘
+//    +0                              +8                +16      +20      +24
 //
 //   tables  Low half: the read table (0 = empty). High half: the dirty table
 //           (0 = none). Loaded atomically by anyone, stored atomically only by
