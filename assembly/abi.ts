@@ -406,7 +406,11 @@ export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrev
   if (!status) status = checkExpiry(expiry);
   if (status) return status;
   const hash = hashKey(keyLen);
-  if (locked) return lockedSwap(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch, wantPrevious);
+  if (locked) {
+    status = lockedSwap(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch, wantPrevious);
+    if (status >= Status.ABSENT) statsCount(STAT_WRITES);
+    return status;
+  }
   status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
   if (status == Status.FULL && makeRoom()) status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
   return status;
@@ -440,6 +444,8 @@ function swapOnce(keyLen: usize, hash: u64, valueAt: usize, valueLen: usize, wan
 export function sm_swapFound(
   tablesWord: usize, read: u32, serial: f64, index: u32, valueLen: usize, wantPrevious: bool, expiry: f64,
 ): i32 {
+  if (!slot) return Status.NOT_ATTACHED;
+  recoverFromTrap(); // as checkKey does for every operation by key
   let status = checkValue(0, valueLen);
   if (!status) status = checkExpiry(expiry);
   if (status) return status;
@@ -486,7 +492,11 @@ export function sm_loadOrStore(keyLen: usize, valueAt: usize, valueLen: usize, e
   if (!status) status = checkValue(valueAt, valueLen);
   if (!status) status = checkExpiry(expiry);
   if (status) return status;
-  if (locked) return lockedLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen, scratch);
+  if (locked) {
+    status = lockedLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen, scratch);
+    if (status == Status.ABSENT) statsCount(STAT_WRITES); // stored
+    return status;
+  }
   status = loadOrStoreOnce(keyLen, valueAt, valueLen, expiry);
   if (status == Status.FULL && makeRoom()) status = loadOrStoreOnce(keyLen, valueAt, valueLen, expiry);
   return status;
@@ -505,7 +515,11 @@ function loadOrStoreOnce(keyLen: usize, valueAt: usize, valueLen: usize, expiry:
 export function sm_delete(keyLen: usize, wantValue: bool): i32 {
   let status = checkKey(keyLen);
   if (status) return status;
-  if (locked) return lockedDelete(map, scratch, keyLen, hashKey(keyLen), false, 0, 0, scratch, wantValue);
+  if (locked) {
+    status = lockedDelete(map, scratch, keyLen, hashKey(keyLen), false, 0, 0, scratch, wantValue);
+    if (status >= 0) statsCount(STAT_WRITES);
+    return status;
+  }
   pin();
   status = mapDelete(map, scratch, keyLen, hashKey(keyLen), false, 0, 0);
   if (status == Status.OK) {
@@ -556,7 +570,8 @@ export function sm_compareAndDelete(keyLen: usize, oldAt: usize, oldLen: usize):
     status = mapDelete(map, scratch, keyLen, hashKey(keyLen), true, scratch + oldAt, oldLen);
     unpin();
   }
-  return status == Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
+  if (status >= Status.OK) statsCount(STAT_WRITES); // deleted (lockedDelete: the value's length)
+  return status >= Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
 }
 
 export function sm_clear(): i32 {

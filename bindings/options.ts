@@ -197,7 +197,10 @@ export interface SyncMapStats {
   lockAcquisitions: number;
   lockContentions: number;
   lockWaitMs: number;
-  /** Writes that changed the map (stores, swaps, deletes, loadOrStore that stored, CAS that swapped, adds). */
+  /**
+   * Writes that changed the map (stores, swaps, deletes, loadAndDelete that deleted, loadOrStore that
+   * stored, compareAndSwap that swapped, compareAndDelete that deleted, adds).
+   */
   writes: number;
   /** Values removed because they had expired (maps with ttlMs). */
   expirations: number;

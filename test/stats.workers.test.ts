@@ -131,6 +131,32 @@ describe('stats(): the counters, one by one', () => {
     expect(d).toMatchObject({ loads: 120, hits: 100, misses: 20 });
     map.close();
   });
+
+  for (const Class of [SyncMap, LockedMap]) {
+    it(`${Class.name}: writes counts each kind of write once, and no call that changed nothing`, () => {
+      const map = Class.createSync<string, string>({ values: 'string' });
+      const s = map.stats();
+      map.store('a', 'x');
+      map.swap('a', 'y');
+      map.delete('a');
+      map.store('b', 'x');
+      expect(map.compareAndDelete('b', 'x')).toBe(true);
+      expect(map.loadOrStore('c', 'z').loaded).toBe(false);
+      expect(map.compareAndSwap('c', 'z', 'w')).toBe(true);
+      expect(map.loadAndDelete('c').loaded).toBe(true);
+      expect(delta(map.stats(), s).writes).toBe(8);
+      // Each of these finds nothing to change.
+      map.delete('a');
+      expect(map.compareAndDelete('b', 'x')).toBe(false);
+      map.store('d', 'v');
+      expect(map.compareAndDelete('d', 'other')).toBe(false);
+      expect(map.compareAndSwap('d', 'other', 'w')).toBe(false);
+      expect(map.loadOrStore('d', 'u').loaded).toBe(true);
+      expect(map.loadAndDelete('absent').loaded).toBe(false);
+      expect(delta(map.stats(), s).writes).toBe(9);
+      map.close();
+    });
+  }
 });
 
 describe('contention under 2-thread LoadMostlyHits', () => {
