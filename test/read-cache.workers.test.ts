@@ -437,7 +437,8 @@ describe('read cache: stores by place', () => {
       ['a table made later at the same address', MOVED, [tablesWord, read, serial + 1, slot - 1]],
       ['a read table that is not the shard’s', MOVED, [tablesWord, read + 64, serial, slot - 1]],
       ['the other shard', MOVED, [otherShard, read, serial, slot - 1]],
-      ['a slot without an entry', MOVED, [tablesWord, read, serial, slot]],
+      // The key is its shard's only one: any other slot of the table is empty.
+      ['a slot without an entry', MOVED, [tablesWord, read, serial, slot === 1 ? 1 : 0]],
       ['a word between shards', BAD_ARGUMENT, [tablesWord + 4, read, serial, slot - 1]],
       ['a word before the shards', BAD_ARGUMENT, [64, read, serial, slot - 1]],
       ['a word past the shards', BAD_ARGUMENT, [tablesWord + 64 * 1000, read, serial, slot - 1]],
