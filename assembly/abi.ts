@@ -400,11 +400,11 @@ export function sm_has(keyLen: usize): i32 {
  * ABSENT. The value expires at `expiry` on the map clock (ms; 0 never).
  */
 export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrevious: bool, expiry: f64): i32 {
-  store<u32>(slot + SLOT_FOUND_SLOT, 0); // until a store without the lock records where (recordStored)
   let status = checkKey(keyLen);
   if (!status) status = checkValue(valueAt, valueLen);
   if (!status) status = checkExpiry(expiry);
   if (status) return status;
+  store<u32>(slot + SLOT_FOUND_SLOT, 0); // until a store without the lock records where (recordStored)
   const hash = hashKey(keyLen);
   if (locked) {
     status = lockedSwap(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch, wantPrevious);

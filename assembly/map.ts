@@ -236,7 +236,8 @@ export let resultRead: u32 = 0;
  * True when `resultEntry` was found in that read table (not in dirty only):
  * a write may then replace its value without the lock (trySwapRead), by the
  * entry alone while that read table stays published (mapSwapFound). Set by
- * mapLoad, and by mapSwap when it replaced a value without the lock.
+ * mapLoad, by mapSwap when it replaced a value without the lock, and by
+ * mapSwapFound.
  */
 export let resultInRead: bool = false;
 /** With `resultInRead`: the entry's slot index in that read table (table.ts, probedIndex). */
@@ -584,11 +585,12 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
   const h = <u32>hash;
   let tables = loadTables(shard);
   let entry = tableFind(readOf(tables), h, key, keyLen);
+  const index = probedIndex; // before trySwapRead, whose retire may reach code that probes
   if (entry && trySwapRead(shard, entry, block)) {
     resultEntry = entry;
     resultRead = <u32>readOf(tables);
     resultInRead = true;
-    resultIndex = probedIndex;
+    resultIndex = index;
     return Status.OK;
   }
   resultInRead = false;

@@ -3,13 +3,13 @@
 // fixed-size pages so that no table ever needs a long contiguous block.
 //
 //   table header block (TABLE_HEADER_SIZE + inline slots or a directory)
-//   ┌──────────┬─────────────┬─────────┬────────────┬─────────┬──────────┐
-//   │ capacity │ retire link │ count   │ tombstones │ partner │ — │ serial u64 │  +0 … +32
-//   ├──────────┴─────────────┴─────────┴────────────┴─────────┴──────────┤
-//   │ capacity ≤ INLINE_SLOTS: the slots themselves (8 bytes each)        │  +32
-//   │ capacity ≤ ONE_LEVEL:    a directory: page pointers u32             │
-//   │ larger:                  a directory of directory blocks u32        │
-//   └───────────────────────────────────────────────────────────────────┘
+//   ┌──────────┬─────────────┬─────────┬────────────┬─────────┬─────┬────────────┐
+//   │ capacity │ retire link │ count   │ tombstones │ partner │ —   │ serial u64 │  +0 … +32
+//   ├──────────┴─────────────┴─────────┴────────────┴─────────┴─────┴────────────┤
+//   │ capacity ≤ INLINE_SLOTS: the slots themselves (8 bytes each)                │  +32
+//   │ capacity ≤ ONE_LEVEL:    a directory: page pointers u32                     │
+//   │ larger:                  a directory of directory blocks u32                │
+//   └─────────────────────────────────────────────────────────────────────────────┘
 //   page (PAGE_BYTES = 4 KiB): PAGE_SLOTS slots; slot i of the table is slot
 //   i % PAGE_SLOTS of page i / PAGE_SLOTS.
 //   directory block (two-level tables): up to DIR_FANOUT page pointers.
@@ -315,8 +315,9 @@ function failNew(table: usize, record: usize): usize {
   return 0;
 }
 
-// The one atomic store this file makes: into a thread's intent record, which
-// another thread reads after this one dies.
+// The one atomic store this file makes (besides tableNew's atomic add that
+// takes a serial): into a thread's intent record, which another thread reads
+// after this one dies.
 // @ts-ignore: decorator
 @inline function store32Atomic(ptr: usize, value: u32): void {
   if (ASC_FEATURE_THREADS) atomic.store<u32>(ptr, value);

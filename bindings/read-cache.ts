@@ -321,7 +321,7 @@ export class ReadCache<K, V> {
    */
   fill(key: K, value: V, bytes: number): void {
     if (this.#loads.bypass > 0) return;
-    if (this.#fill(key, undefined, value, bytes)) this.#loads.fills++;
+    if (this.#fill(key, value, bytes)) this.#loads.fills++;
   }
 
   /**
@@ -333,7 +333,7 @@ export class ReadCache<K, V> {
   fillStored(key: K, value: V, bytes: number): void {
     if (this.#stores.bypass > 0 || !this.#storesByPlace) return;
     if (this.#u32[(this.#slot + SLOT_FOUND_SLOT) >>> 2] === 0) return;
-    if (this.#fill(key, undefined, value, bytes)) this.#stores.fills++;
+    if (this.#fill(key, value, bytes)) this.#stores.fills++;
   }
 
   /**
@@ -362,8 +362,15 @@ export class ReadCache<K, V> {
     const r = this.#ex.sm_swapFound(
       cached.tablesWord << 2, cached.read, cached.serial, cached.readSlot - 1, bytes, wantPrevious, expiry,
     );
-    if (r === MOVED) this.#stores.misses++;
-    else if (r >= ABSENT) this.#stored(cached, key, value, bytes, expiry);
+    if (r === MOVED) {
+      // The key is no longer at that place: stores by key from now on, until a
+      // load or such a store records a place again. (Else each store of a key
+      // that now lives in dirty only would make a block here, only to free it.)
+      cached.readSlot = 0;
+      this.#stores.misses++;
+    } else if (r >= ABSENT) {
+      this.#stored(cached, key, value, bytes, expiry);
+    }
     return r;
   }
 
@@ -390,11 +397,11 @@ export class ReadCache<K, V> {
   }
 
   /**
-   * Caches `value` from the slot's found words, in `known` (the key's record)
-   * if given and still held. True for a useful fill: a key's first, or one
-   * found in dirty while read is empty (in the map, cacheable once promoted).
+   * Caches `value` from the slot's found words. True for a useful fill: a
+   * key's first, or one found in dirty while read is empty (in the map,
+   * cacheable once promoted).
    */
-  #fill(key: K, known: Cached<V> | undefined, value: V, bytes: number): boolean {
+  #fill(key: K, value: V, bytes: number): boolean {
     const u32 = this.#u32;
     const slot = this.#slot;
     const read = u32[(slot + SLOT_FOUND_READ) >>> 2]!;
@@ -408,14 +415,13 @@ export class ReadCache<K, V> {
     const tablesWord = u32[(slot + SLOT_FOUND_TABLES_WORD) >>> 2]! >>> 2;
     const serial = this.#f64[(slot + SLOT_FOUND_SERIAL) >>> 3]!;
     const readSlot = u32[(slot + SLOT_FOUND_SLOT) >>> 2]!;
-    const cleared = this.#cleared;
     const advances = this.#relativeAdvances(this.#f64[(slot + SLOT_FOUND_ADVANCES) >>> 3]!);
     const expiry = this.#relative(this.#f64[(slot + SLOT_FOUND_EXPIRY) >>> 3]!);
     if (expiry < 0) return false; // expires before the base: about to, by the clock
     const entries = this.#entries;
     let first = false;
-    // Either of the two above may have emptied the cache (a new base).
-    const cached = known !== undefined && cleared === this.#cleared ? known : entries.get(key);
+    // Looked up after the two above, either of which may empty the cache (a new base).
+    const cached = entries.get(key);
     if (cached !== undefined) {
       // A refill: the record was made stale by a write or an epoch advance. Not
       // counted as useful, so that a cache that only ever refills steps aside.

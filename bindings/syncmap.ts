@@ -438,8 +438,10 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       const keyLen = a.keys.write(key, a, what);
       const at = align8(keyLen);
       const len = values.put(value, prepared, a, at, what);
+      // What a load would give back, taken before the core may copy the previous value over it.
+      const stored = cache !== null ? values.stored(value, a, at, len, what) : value;
       r = a.ex.sm_swap(keyLen, at, len, wantPrevious, expiry);
-      if (r >= ABSENT && cache !== null) cache.fillStored(key, values.stored(value, a, at, len, what), len);
+      if (r >= ABSENT && cache !== null) cache.fillStored(key, stored, len);
     } catch (error) {
       throw trapped(a, error);
     }

@@ -20,6 +20,7 @@ const INSERTED = 8; // control word of writer 0's inserts (see the fixture)
 interface WriterResult {
   rounds: number;
   overwrites: number;
+  byPlace: number;
   inserts: number;
   violations: number;
   examples: unknown[];
@@ -83,6 +84,7 @@ it('no clear takes effect both before and after one write of a thread, and snaps
     expect(snapshots).toBeGreaterThan(50);
     for (const r of results) {
       expect(r.overwrites).toBeGreaterThan(1000);
+      expect(r.byPlace).toBeGreaterThan(100); // stores that took the read cache's place, no key
       expect(r.inserts).toBeGreaterThan(1000);
     }
     expect(internal.verify(map)).toBe(0);

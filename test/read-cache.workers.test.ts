@@ -505,6 +505,10 @@ describe('read cache: stores by place', () => {
       const died = crashAt<string, string>(map.handle, deadThread, n, (victim) => {
         expect(victim.load('key')).toBe('old'); // its own cache learns the place
         victim.store('key', 'new');
+        // Reached only in the run without a crash: the store went by place (its value, not
+        // the key, at scratch offset 0), so the crash points before it were on that path.
+        const scratch = internal.coreOfMap(victim).sm_scratch();
+        expect(Buffer.from(map.handle.memory.buffer, scratch, 3).toString('latin1')).toBe('new');
       });
       if (!died) {
         expect(map.load('key')).toBe('new');
