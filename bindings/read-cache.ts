@@ -289,6 +289,20 @@ export class ReadCache<K, V> {
 
   /** The cached record of `key` if it still holds the key's value, else undefined. Counts a hit. */
   get(key: K): Cached<V> | undefined {
+    const cached = this.#current(key);
+    if (cached !== undefined) this.#f64[this.#hits] = this.#f64[this.#hits]! + 1;
+    return cached;
+  }
+
+  /**
+   * As get(), for a loadOrStore() that finds the key, which is a read as a
+   * load is, but not one of stats()' loads: the core counts none for it.
+   */
+  found(key: K): Cached<V> | undefined {
+    return this.#current(key);
+  }
+
+  #current(key: K): Cached<V> | undefined {
     const loads = this.#loads;
     if (!loads.look()) return undefined;
     const cached = this.#entries.get(key);
@@ -309,7 +323,6 @@ export class ReadCache<K, V> {
       loads.misses++;
       return undefined;
     }
-    f64[this.#hits] = f64[this.#hits]! + 1;
     return cached;
   }
 

@@ -462,6 +462,9 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const values = a.values;
     const prepared = values.prepare(value, what);
     if (this.#a !== a) closed(what);
+    // A key this thread has read before, still holding that value: found, a read as a load's hit.
+    const cached = a.cache?.found(key);
+    if (cached !== undefined) return { value: cached.value, loaded: true };
     let r: number;
     let at: number;
     let len: number;

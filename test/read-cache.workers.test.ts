@@ -391,6 +391,48 @@ function putValue(map: SyncMap<string, string>, text: string): number {
   return text.length;
 }
 
+describe('read cache: loadOrStore', () => {
+  it('finds a key the thread has read in the cache: no call into the core, no load counted', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string' });
+    const other = peer(map.handle);
+    map.store('key', 'v1');
+    promote(map, 'key');
+    expect(map.load('key')).toBe('v1'); // fills
+    const scratch = internal.coreOfMap(map).sm_scratch();
+    const memory = new Uint8Array(map.handle.memory.buffer);
+    memory.fill(0x2a, scratch, scratch + 16); // a core call would write the key here
+    const before = map.stats();
+    expect(map.loadOrStore('key', 'other')).toEqual({ value: 'v1', loaded: true });
+    expect([...memory.subarray(scratch, scratch + 16)]).toEqual(new Array(16).fill(0x2a));
+    const after = map.stats();
+    expect([after.loads, after.hits, after.cacheHits, after.writes]).toEqual(
+      [before.loads, before.hits, before.cacheHits, before.writes],
+    );
+    // As fresh as a load: another thread's store, then its delete, are seen at once.
+    await other.run('store', 'key', 'v2');
+    expect(map.loadOrStore('key', 'other')).toEqual({ value: 'v2', loaded: true });
+    expect(map.load('key')).toBe('v2');
+    await other.run('delete', 'key');
+    expect(map.loadOrStore('key', 'mine')).toEqual({ value: 'mine', loaded: false });
+    expect(map.load('key')).toBe('mine');
+    await other.run('close');
+    await exited(other.worker);
+    map.close();
+  });
+
+  it('stores over a cached value that has expired', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', ttlMs: 60_000, ttlResolutionMs: 1 });
+    map.store('short', 'gone soon', { ttlMs: 50 });
+    promote(map, 'short');
+    expect(map.load('short')).toBe('gone soon');
+    expect(map.loadOrStore('short', 'new')).toEqual({ value: 'gone soon', loaded: true });
+    await sleep(120);
+    expect(map.loadOrStore('short', 'new')).toEqual({ value: 'new', loaded: false });
+    expect(map.load('short')).toBe('new');
+    map.close();
+  });
+});
+
 describe('read cache: stores by place', () => {
   it('stores a key found in read by its place, without writing the key, and loads the value from the cache', async () => {
     const map = await SyncMap.create<string, string>({ values: 'string' });
