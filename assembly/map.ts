@@ -545,18 +545,34 @@ function lockForInsert(shard: usize): bool {
 }
 
 /**
- * Go's trySwap: replaces the value of `entry`, found in the shard's read table
- * while pinned, with `block`, without the lock, if the entry holds a value
- * (live: it is then the key's, in read and in dirty alike). Not in a versioned
- * map (which stamps every write under the lock: no tombstones here), nor in a
- * shard that snapshot() or clear() holds frozen: they wait out this operation
- * (awaitOperationsUnderWay), having stored `frozen` before they read the pin
- * words, and this reads `frozen` after the caller pinned. An expired value
- * counts in size as its replacement does. True with `result` set as mapSwap's.
+ * Whether a write may go without the lock in this shard now: not in a
+ * versioned map (which stamps every write under the lock), nor in a shard that
+ * snapshot() or clear() holds frozen. The caller is pinned, and reads this
+ * before it loads the shard's tables. A clear marks the shard frozen, waits
+ * out the operations under way (awaitOperationsUnderWay: it stored `frozen`
+ * before it reads the pin words, the writer pinned before it reads `frozen`,
+ * so one sees the other), empties the shard and unmarks it. A writer that read
+ * the tables first could be stopped there, read `frozen` only once the clear
+ * had unmarked it, and swap into an entry of the read table the clear retired:
+ * a write lost to a clear it had seen end (test/clear-atomic.workers.test.ts
+ * caught one in ~6000 clears). Read first, `frozen` is 0 either before the
+ * clear marked it (the clear then waits for this operation) or after it
+ * emptied the shard (the tables read next are the new ones).
  */
 // @ts-ignore: decorator
-@inline function trySwapRead(shard: usize, entry: usize, block: u32): bool {
-  if (versioned() || frozen(shard)) return false;
+@inline function lockFreeWrites(shard: usize): bool {
+  return !versioned() && !frozen(shard);
+}
+
+/**
+ * Go's trySwap: replaces the value of `entry`, found in the shard's read table
+ * while pinned, with `block`, without the lock, if the entry holds a value
+ * (live: it is then the key's, in read and in dirty alike). Only where
+ * lockFreeWrites() said so, read before the tables. An expired value counts in
+ * size as its replacement does. True with `result` set as mapSwap's.
+ */
+// @ts-ignore: decorator
+@inline function trySwapRead(entry: usize, block: u32): bool {
   crashPoint(); // a thread that dies here has changed nothing (its block was never published)
   let value = load32(entry + ENTRY_VALUE);
   while (isLive(value)) {
@@ -583,10 +599,11 @@ function lockForInsert(shard: usize): bool {
 export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block: u32): i32 {
   const shard = shardFor(map, hash);
   const h = <u32>hash;
+  const lockFree = lockFreeWrites(shard); // before the tables
   let tables = loadTables(shard);
   let entry = tableFind(readOf(tables), h, key, keyLen);
   const index = probedIndex; // before trySwapRead, whose retire may reach code that probes
-  if (entry && trySwapRead(shard, entry, block)) {
+  if (entry && lockFree && trySwapRead(entry, block)) {
     resultEntry = entry;
     resultRead = <u32>readOf(tables);
     resultInRead = true;
@@ -653,10 +670,11 @@ export function mapSwapFound(map: usize, tablesWord: usize, read: u32, serial: f
   if (shard < first || shard >= shardAt(map, mapShardCount(map)) || (shard - first) & (SHARD_SIZE - 1)) {
     return Status.BAD_ARGUMENT;
   }
+  if (!lockFreeWrites(shard)) return Status.MOVED; // before the tables
   if (!read || <u32>readOf(loadTables(shard)) != read || <f64>tableSerial(read) != serial) return Status.MOVED;
   if (index >= tableCapacity(read)) return Status.BAD_ARGUMENT;
   const entry = tableEntryAt(read, index);
-  if (!entry || !trySwapRead(shard, entry, block)) return Status.MOVED;
+  if (!entry || !trySwapRead(entry, block)) return Status.MOVED;
   resultEntry = entry;
   resultRead = read;
   resultInRead = true;
@@ -903,9 +921,9 @@ export function mapCompareAndSwap(
 ): i32 {
   const shard = shardFor(map, hash);
   const h = <u32>hash;
+  const lockFree = lockFreeWrites(shard); // before the tables
   let tables = loadTables(shard);
   let entry = tableFind(readOf(tables), h, key, keyLen);
-  const lockFree = !versioned() && !frozen(shard);
   if (entry && lockFree) return tryCompareAndSwap(entry, old, oldLen, nu, nuLen, expiry);
   if (!entry && !dirtyOf(tables)) return Status.ABSENT; // no existing value for the key
 
@@ -967,8 +985,9 @@ function tryCompareAndSwap(entry: usize, old: usize, oldLen: usize, nu: usize, n
 export function mapAdd(map: usize, key: usize, keyLen: usize, hash: u64, delta: f64, expiry: u64, scratch: usize): i32 {
   const shard = shardFor(map, hash);
   const h = <u32>hash;
+  const lockFree = lockFreeWrites(shard); // before the tables
   const entry = tableFind(readOf(loadTables(shard)), h, key, keyLen);
-  if (entry && !versioned() && !frozen(shard)) {
+  if (entry && lockFree) {
     const status = tryAdd(entry, delta, expiry, scratch);
     if (status != Status.ABSENT) return status;
   }
