@@ -320,32 +320,20 @@ export function sm_recover(): void {
 }
 
 /**
- * Records in the slot where mapLoad found its value (slots.ts, "found"), for
- * the bindings' read cache: while the shard's read table and the count of
- * epoch advances are both unchanged, the entry is still the key's and has not
- * been freed, so its value word equal to `result` means the key still has this
- * value. The count is read while pinned: anything reached in this operation is
- * freed only in the second advance after the pin, whose thread counts it
- * before freeing (reclaim.ts, ADVANCES), so an unchanged count proves that
- * nothing was.
+ * Records in the slot where the key's value `block` now is (slots.ts,
+ * "found"), for the bindings' read cache: after a load that found it (mapLoad),
+ * or a store that put it there without the lock (mapSwap's trySwap, or
+ * mapSwapFound). `tablesWord` is the address of the key's shard's tables word.
+ * While the shard's read table and the count of epoch advances are both
+ * unchanged, the entry is still the key's and has not been freed, so its value
+ * word equal to `block` means the key still has this value. The count is read
+ * while pinned: anything reached in this operation is freed only in the second
+ * advance after the pin, whose thread counts it before freeing (reclaim.ts,
+ * ADVANCES), so an unchanged count proves that nothing was. The slot index
+ * and the read table's serial let the next store of the key go by place.
  */
 // @ts-ignore: decorator
-@inline function recordFound(hash: u64): void {
-  recordAt(mapTablesWord(map, hash), result);
-}
-
-/**
- * Records where a store put `block` without the lock (mapSwap's trySwap, or
- * mapSwapFound), as recordFound does for a load: the read cache then holds the
- * value just stored, and the next store of the key goes by its slot.
- */
-// @ts-ignore: decorator
-@inline function recordStored(tablesWord: usize, block: u32): void {
-  recordAt(tablesWord, block);
-}
-
-// @ts-ignore: decorator
-@inline function recordAt(tablesWord: usize, block: u32): void {
+@inline function recordFound(tablesWord: usize, block: u32): void {
   store<u32>(slot + SLOT_FOUND_VALUE_WORD, <u32>(resultEntry + ENTRY_VALUE));
   store<u32>(slot + SLOT_FOUND_BLOCK, block);
   store<u32>(slot + SLOT_FOUND_TABLES_WORD, <u32>tablesWord);
@@ -370,7 +358,7 @@ export function sm_load(keyLen: usize): i32 {
   status = mapLoad(map, scratch, keyLen, hash);
   if (status == Status.OK) {
     statsCount(STAT_HITS);
-    recordFound(hash);
+    recordFound(mapTablesWord(map, hash), result);
     status = copyOut(result);
   } else {
     statsCount(STAT_MISSES);
@@ -404,7 +392,7 @@ export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrev
   if (!status) status = checkValue(valueAt, valueLen);
   if (!status) status = checkExpiry(expiry);
   if (status) return status;
-  store<u32>(slot + SLOT_FOUND_SLOT, 0); // until a store without the lock records where (recordStored)
+  store<u32>(slot + SLOT_FOUND_SLOT, 0); // until a store without the lock records where (recordFound)
   const hash = hashKey(keyLen);
   if (locked) {
     status = lockedSwap(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch, wantPrevious);
@@ -424,7 +412,7 @@ function swapOnce(keyLen: usize, hash: u64, valueAt: usize, valueLen: usize, wan
   let status = mapSwap(map, scratch, keyLen, hash, block);
   if (status == Status.OK) {
     statsCount(STAT_WRITES);
-    if (resultInRead) recordStored(mapTablesWord(map, hash), block);
+    if (resultInRead) recordFound(mapTablesWord(map, hash), block);
     if (!result) status = Status.ABSENT;
     else if (wantPrevious) status = copyOut(result);
   }
@@ -449,7 +437,7 @@ export function sm_swapFound(
   let status = checkValue(0, valueLen);
   if (!status) status = checkExpiry(expiry);
   if (status) return status;
-  if (locked) return Status.MOVED;
+  if (locked) return Status.MOVED; // a LockedMap has no shards: nothing here could be one's place
   const block = valueNew(scratch, valueLen);
   if (!block) return Status.MOVED;
   valueSetMeta(<usize>block, 0, <u64>expiry);
@@ -457,7 +445,7 @@ export function sm_swapFound(
   status = mapSwapFound(map, tablesWord, read, serial, index, block);
   if (status == Status.OK) {
     statsCount(STAT_WRITES);
-    recordStored(tablesWord, block);
+    recordFound(tablesWord, block);
     if (!result) status = Status.ABSENT;
     else if (wantPrevious) status = copyOut(result);
   }

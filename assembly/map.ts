@@ -1108,7 +1108,7 @@ function setFrozenClearing(map: usize, from: u32, to: u32, frozenFlag: u32): voi
   }
 }
 
-/** The address of the map's clear lock (tests). */
+/** The address of the map's clear lock (mapClear, the reaper's recovery, and tests through abi.ts). */
 export function mapClearLockWord(map: usize): usize {
   return <usize>load<u32>(map + MAP_STATE) + STATE_CLEAR_LOCK;
 }
@@ -1872,7 +1872,7 @@ function freeIntentTable(word: usize, table: usize): void {
  * Blocks the dead thread had made but not yet published are leaked, never reused.
  */
 function repairShardLocked(shard: usize): void {
-  store32(shard + SHARD_FROZEN, 0); // a snapshot's thread died: its freeze ends with it
+  store32(shard + SHARD_FROZEN, 0); // a snapshot's or a clear's thread died: its freeze ends with it
   const tables = loadTables(shard);
   const read = readOf(tables);
   const dirty = dirtyOf(tables);

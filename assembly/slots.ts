@@ -71,11 +71,10 @@
 //              then and its serial (table.ts), the entry's slot index in that
 //              read table plus one (0 when it was found in dirty only), the
 //              epoch advances then (all read while pinned), and the value's
-//              expiry. A store that replaced a
-//              value without the lock records where too (the block it stored),
-//              and sets `found slot` to 0 when it did not, so that the bindings
-//              can store by the slot next time (sm_swapFound). Owner only,
-//              plain.
+//              expiry. A store that replaced a value without the lock records
+//              where too (the block it stored), and sets `found slot` to 0 when
+//              it did not, so that the bindings can store by the slot next time
+//              (sm_swapFound). Owner only, plain.
 //   intent     What the owner is in the middle of under a shard's lock (map.ts):
 //              an operation, the shard, and the blocks it involves. Written by
 //              the owner (atomic stores) before the step it describes; read by

@@ -76,6 +76,7 @@
 import { SyncMapArgumentError } from './errors.js';
 import type { KeyCodec, ValueMarshal } from './codecs.js';
 import { describe } from './codecs.js';
+import type { CoreExports } from './instance.js';
 import { Status } from './status.js';
 
 const ABSENT = Status.ABSENT;
@@ -202,12 +203,7 @@ class Cached<V> {
 }
 
 /** The core's exports the cache needs. */
-interface ReadCacheCore {
-  sm_readCacheWord(which: number): number;
-  sm_swapFound(
-    tablesWord: number, read: number, serial: number, index: number, valueLen: number, wantPrevious: number, expiry: number,
-  ): number;
-}
+type ReadCacheCore = Pick<CoreExports, 'sm_readCacheWord' | 'sm_swapFound'>;
 
 /** What storeAt() returns when the key is not where the cache found it: store by key. */
 const MOVED = Status.MOVED;
@@ -228,7 +224,7 @@ export class ReadCache<K, V> {
   readonly #hits: number;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
-  /** Whether a store may go by where a key was found (storeFound): not in a versioned map, whose writes all lock. */
+  /** Whether a store may go by where a key was found (storeAt): not in a versioned map, whose writes all lock. */
   readonly #storesByPlace: boolean;
   readonly #ex: ReadCacheCore;
   #bytes = 0;
