@@ -37,7 +37,9 @@ import {
   SLOT_FOUND_VALUE_WORD, bytesInUse, slotClaim, slotFreeScratch, slotIndex, slotRelease, slotSetScratch, slotsAttached,
   slotsScratchBytes,
 } from "./slots";
-import { collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimIsPinned, reclaimResetPin, unpin } from "./reclaim";
+import {
+  collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimFlush, reclaimIsPinned, reclaimResetPin, unpin,
+} from "./reclaim";
 import { reapDead, reapThread, reaperBind, reaperRecoverSelf } from "./reaper";
 import { MAX_BLOCK, SIZE_CLASSES, classOf, classSize } from "./sizeclass";
 import { setLockPatience } from "./mutex";
@@ -568,6 +570,7 @@ export function sm_clear(): i32 {
   if (locked) return lockedClear(map);
   pin();
   const status = mapClear(map);
+  if (status == Status.OK) reclaimFlush(); // what it emptied, to every thread (reclaim.ts)
   unpin();
   return status;
 }

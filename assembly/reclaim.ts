@@ -204,6 +204,18 @@ export function retire(object: usize, kind: u32): void {
   }
 }
 
+/**
+ * Hands this thread's batch to reclamation now, without waiting for it to
+ * fill. For clear(): it retires whole tables with every entry and value in
+ * them, weighed far below what they hold (KIND_ORPHAN's weight counts slots),
+ * so its batch may not fill; a thread that cleared and then went idle would
+ * keep an emptied map's memory from every other thread. The caller is pinned.
+ */
+export function reclaimFlush(): void {
+  flushBatch(slot);
+  tryAdvance();
+}
+
 /** Pushes `owner`'s batch onto the limbo list of the current epoch. The caller is pinned. */
 function flushBatch(owner: usize): void {
   const first = <usize>load<u32>(owner + SLOT_BATCH_HEAD);
