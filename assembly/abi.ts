@@ -323,9 +323,9 @@ export function sm_recover(): void {
 
 /**
  * Records in the slot where the key's value `block` now is (slots.ts,
- * "found"), for the bindings' read cache: after a load that found it (mapLoad),
- * or a store that put it there without the lock (mapSwap's trySwap, or
- * mapSwapFound). `tablesWord` is the address of the key's shard's tables word.
+ * "found"), for the bindings' read cache: after a load that found it
+ * (mapLoad, or mapLoadOrStore), or a store that put it there without the lock
+ * (mapSwap's trySwap, or mapSwapFound). `tablesWord` is the address of the key's shard's tables word.
  * While the shard's read table and the count of epoch advances are both
  * unchanged, the entry is still the key's and has not been freed, so its value
  * word equal to `block` means the key still has this value. The count is read
@@ -494,9 +494,14 @@ export function sm_loadOrStore(keyLen: usize, valueAt: usize, valueLen: usize, e
 
 function loadOrStoreOnce(keyLen: usize, valueAt: usize, valueLen: usize, expiry: f64): i32 {
   pin();
-  let status = mapLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen, <u64>expiry);
-  if (status == Status.OK) status = copyOut(result);
-  else if (status == Status.ABSENT) statsCount(STAT_WRITES);
+  const hash = hashKey(keyLen);
+  let status = mapLoadOrStore(map, scratch, keyLen, hash, scratch + valueAt, valueLen, <u64>expiry);
+  if (status == Status.OK) {
+    recordFound(mapTablesWord(map, hash), result); // a read: the read cache keeps it as a load's
+    status = copyOut(result);
+  } else if (status == Status.ABSENT) {
+    statsCount(STAT_WRITES);
+  }
   unpin();
   return status;
 }

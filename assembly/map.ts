@@ -236,12 +236,21 @@ export let resultRead: u32 = 0;
  * True when `resultEntry` was found in that read table (not in dirty only):
  * a write may then replace its value without the lock (trySwapRead), by the
  * entry alone while that read table stays published (mapSwapFound). Set by
- * mapLoad, by mapSwap when it replaced a value without the lock, and by
- * mapSwapFound.
+ * mapLoad, by mapLoadOrStore when it found the key, by mapSwap when it
+ * replaced a value without the lock, and by mapSwapFound.
  */
 export let resultInRead: bool = false;
 /** With `resultInRead`: the entry's slot index in that read table (table.ts, probedIndex). */
 export let resultIndex: u32 = 0;
+
+/** Sets the four words above for `entry`, just found (`inRead`: by the last probe, of read). */
+// @ts-ignore: decorator
+@inline function foundAt(entry: usize, tables: u64, inRead: bool): void {
+  resultEntry = entry;
+  resultRead = <u32>readOf(tables);
+  resultInRead = inRead;
+  resultIndex = probedIndex;
+}
 
 /** Binds this thread's lock-owner id and slot (0, 0 to unbind). */
 export function mapBindOwner(id: u32, slot: usize): void {
@@ -697,7 +706,9 @@ function replacedLocked(shard: usize, previous: u32): void {
 /**
  * OK with `result` = the present value block, or ABSENT when the key was absent
  * and a new block with the `len` bytes at `bytes`, expiring at `expiry` (map
- * clock; 0 never), was stored (then `result` is that block).
+ * clock; 0 never), was stored (then `result` is that block). OK sets
+ * `resultEntry`, `resultRead`, `resultInRead` and `resultIndex` as mapLoad
+ * does: a key found is a read, which the bindings' read cache records.
  */
 export function mapLoadOrStore(
   map: usize, key: usize, keyLen: usize, hash: u64, bytes: usize, len: usize, expiry: u64,
@@ -712,6 +723,7 @@ export function mapLoadOrStore(
     const value = load32(entry + ENTRY_VALUE);
     if (present(value)) {
       result = value;
+      foundAt(entry, tables, true);
       return Status.OK;
     }
   }
@@ -721,10 +733,12 @@ export function mapLoadOrStore(
   let status: i32;
   entry = tableFind(readOf(tables), h, key, keyLen);
   if (entry) {
+    foundAt(entry, tables, true); // before anything else probes
     status = load32(entry + ENTRY_VALUE) == EXPUNGED && !unexpungeLocked(shard, entry, h)
       ? Status.FULL
       : loadOrStoreLocked(shard, entry, bytes, len, expiry);
   } else if (dirtyOf(tables) && (entry = tableFind(dirtyOf(tables), h, key, keyLen))) {
+    foundAt(entry, tables, false);
     status = loadOrStoreLocked(shard, entry, bytes, len, expiry);
     missLocked(shard);
   } else {

@@ -367,7 +367,10 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     }
   }
 
-  /** The value a core load of `key` just copied out (`len` bytes), decoded, and given to the read cache. */
+  /**
+   * The value a core load of `key` (or a loadOrStore that found it) just copied
+   * out (`len` bytes), decoded, and given to the read cache.
+   */
   #decoded(a: Attachment<K, V>, key: K, len: number, what: string): V {
     const value = a.values.read(a, 0, len, what);
     a.cache?.fill(key, value, len);
@@ -476,7 +479,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     } catch (error) {
       throw trapped(a, error);
     }
-    if (r >= 0) return { value: values.read(a, 0, r, what), loaded: true };
+    if (r >= 0) return { value: this.#decoded(a, key, r, what), loaded: true };
     // Stored: the bytes just written are still in the scratch.
     if (r === ABSENT) return { value: values.stored(value, a, at, len, what), loaded: false };
     return fail(r, what);

@@ -420,6 +420,40 @@ describe('read cache: loadOrStore', () => {
     map.close();
   });
 
+  it('a loadOrStore that finds the key through the core fills the cache, as a load does', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string' });
+    const other = peer(map.handle);
+    map.store('key', 'v1');
+    promote(map, 'key');
+    await other.run('store', 'key', 'v1'); // this thread's record of 'key' is stale now
+    // So the first loadOrStore goes to the core, and records where it found the key.
+    const scratch = internal.coreOfMap(map).sm_scratch();
+    const memory = new Uint8Array(map.handle.memory.buffer);
+    const before = map.stats();
+    expect(map.loadOrStore('key', 'other')).toEqual({ value: 'v1', loaded: true });
+    memory.fill(0x2a, scratch, scratch + 16);
+    expect(map.loadOrStore('key', 'other')).toEqual({ value: 'v1', loaded: true });
+    expect(map.load('key')).toBe('v1');
+    expect([...memory.subarray(scratch, scratch + 16)]).toEqual(new Array(16).fill(0x2a)); // no core call
+    const after = map.stats();
+    expect(after.cacheHits - before.cacheHits).toBe(1); // the load; the second loadOrStore counts none
+    expect(after.writes).toBe(before.writes);
+    // The record it made is as fresh as a load's: another thread's store is seen at once.
+    await other.run('store', 'key', 'v2');
+    expect(map.loadOrStore('key', 'other')).toEqual({ value: 'v2', loaded: true });
+    expect(map.load('key')).toBe('v2');
+    // A key found in dirty (under the lock) is recorded too, and as fresh.
+    map.store('fresh', 'f1'); // a new key: in dirty until promoted
+    expect(map.loadOrStore('fresh', 'other')).toEqual({ value: 'f1', loaded: true });
+    await other.run('store', 'fresh', 'f2');
+    expect(map.loadOrStore('fresh', 'other')).toEqual({ value: 'f2', loaded: true });
+    await other.run('delete', 'fresh');
+    expect(map.loadOrStore('fresh', 'mine')).toEqual({ value: 'mine', loaded: false });
+    await other.run('close');
+    await exited(other.worker);
+    map.close();
+  });
+
   it('stores over a cached value that has expired', async () => {
     const map = await SyncMap.create<string, string>({ values: 'string', ttlMs: 60_000, ttlResolutionMs: 1 });
     map.store('short', 'gone soon', { ttlMs: 50 });
