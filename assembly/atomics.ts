@@ -90,6 +90,24 @@ export function atomicMax64(ptr: usize, value: u64): u64 {
   return seen;
 }
 
+/** Atomic or; returns the previous value. */
+// @ts-ignore: decorator
+@inline export function atomicOr32(ptr: usize, bits: u32): u32 {
+  if (ASC_FEATURE_THREADS) return atomic.or<u32>(ptr, bits);
+  const seen = load<u32>(ptr);
+  store<u32>(ptr, seen | bits);
+  return seen;
+}
+
+/** Atomic and; returns the previous value. */
+// @ts-ignore: decorator
+@inline export function atomicAnd32(ptr: usize, bits: u32): u32 {
+  if (ASC_FEATURE_THREADS) return atomic.and<u32>(ptr, bits);
+  const seen = load<u32>(ptr);
+  store<u32>(ptr, seen & bits);
+  return seen;
+}
+
 /** Exchange; returns the previous value. */
 // @ts-ignore: decorator
 @inline export function xchg32(ptr: usize, value: u32): u32 {

@@ -55,7 +55,7 @@
 // and reports how.
 
 import { DEBUG } from "./config";
-import { atomicAdd32, atomicAdd64, atomicMax64, cas32, futexWait, futexWake, load32, load64, store32, store64, xchg32 } from "./atomics";
+import { atomicAdd32, atomicAdd64, atomicAnd32, atomicMax64, atomicOr32, cas32, futexWait, futexWake, load32, load64, store32, store64, xchg32 } from "./atomics";
 import { alloc, free } from "./alloc";
 import { allocOrCollect } from "./memory";
 import {
@@ -85,11 +85,13 @@ import { crashPoint } from "./faults";
 //   creator, before the map is published, and only read afterwards.
 //   ┌───────────────┬───────────────┬────────┬───────────┬─────────┬───────────┐
 //   │ hash key k0   │ hash key k1   │ body   │ shardMask │ maxKey  │ maxValue  │
-//   ├─────────┬───────────┬─────────┬───────┬───────────┼─────────┴───────────┤
-//   │ keyKind │ valueKind │ kind    │ flags │ state     │ reserved …          │
-//   └─────────┴───────────┴─────────┴───────┴───────────┴─────────────────────┘
+//   ├─────────┬───────────┬─────────┬───────┬───────────┼──────────┬──────────┤
+//   │ keyKind │ valueKind │ kind    │ flags │ state     │ occupied │ reserved │
+//   └─────────┴───────────┴─────────┴───────┴───────────┴──────────┴──────────┘
 //   body: the shard array of a sync map (MAP_KIND_SYNC), or the state block of
 //   the LockedMap baseline (MAP_KIND_LOCKED, locked.ts), which has one "shard".
+//   occupied: a sync map's set of occupied shards, one bit each, in u32 words
+//   that follow the shard array (see "occupied shards" below); 0 for LockedMap.
 //   keyKind, valueKind: the bindings' codec ids, opaque to the core.
 //   flags: MAP_FLAG_META (values carry a version and an expiry, entry.ts),
 //   MAP_FLAG_VERSIONED (every write takes the next map-wide version).
@@ -119,8 +121,18 @@ import { crashPoint } from "./faults";
 //   clear lock a mutex (mutex.ts) held by a clear() from before it looks at
 //              the first shard until it has released the last: while it is
 //              held, a key may not be inserted into a shard without tables
-//              (lockForInsert), so that clear() need lock only the shards that
-//              hold tables or are locked. Any thread; reaped like a shard lock.
+//              (lockForInsert), so that clear() need lock only the occupied
+//              shards. Any thread; reaped like a shard lock.
+//
+//   occupied shards (ceil(shards / 32) u32 words after the shard array): bit i
+//   of word i / 32 is shard i's. A shard whose bit is clear has no tables, and
+//   no thread holds its lock on the way to giving it some. Set (atomic or) by
+//   an insert holding the shard's lock that found no tables there, before it
+//   reads the clear lock (lockForInsert); cleared (atomic and) only by clear(),
+//   holding the shard's lock, once the shard has no tables. clear() reads the
+//   words after taking the clear lock: of the two, whichever looks last sees
+//   the other. A bit left set (an insert that backed off, a thread that died)
+//   only costs the next clear() a lock.
 // @ts-ignore: decorator
 @inline const MAP_K0: usize = 0;
 // @ts-ignore: decorator
@@ -143,6 +155,8 @@ import { crashPoint } from "./faults";
 @inline const MAP_FLAGS: usize = 44;
 // @ts-ignore: decorator
 @inline const MAP_STATE: usize = 48;
+// @ts-ignore: decorator
+@inline const MAP_OCCUPIED: usize = 52;
 // @ts-ignore: decorator
 @inline const MAP_HEADER_SIZE: usize = 64;
 
@@ -381,6 +395,24 @@ export function mapShardLockWord(map: usize, index: u32): usize {
   return <usize>load<u32>(map + MAP_SHARDS) + ((<usize>index) << LOG2_SHARD_SIZE);
 }
 
+/** Bytes of a sync map's body: the shards, then the occupied words. */
+// @ts-ignore: decorator
+@inline function shardArrayBytes(shardCount: u32): usize {
+  return ((<usize>shardCount) << LOG2_SHARD_SIZE) + (((<usize>shardCount + 31) >> 5) << 2);
+}
+
+/** The occupied word holding shard `index`'s bit (see "occupied shards"). */
+// @ts-ignore: decorator
+@inline function occupiedWord(map: usize, index: u32): usize {
+  return <usize>load<u32>(map + MAP_OCCUPIED) + ((<usize>(index >> 5)) << 2);
+}
+
+/** The index of the shard at address `shard`. */
+// @ts-ignore: decorator
+@inline function shardIndex(map: usize, shard: usize): u32 {
+  return <u32>((shard - <usize>load<u32>(map + MAP_SHARDS)) >> LOG2_SHARD_SIZE);
+}
+
 // The high half of the hash picks the shard; the low half, used by the tables,
 // stays independent of it.
 // @ts-ignore: decorator
@@ -413,12 +445,16 @@ export function mapNew(
   k0: u64, k1: u64, shardCount: u32,
   maxKeyBytes: u32, maxValueBytes: u32, keyKind: u32, valueKind: u32, mapFlags: u32,
 ): usize {
-  const shardBytes = (<usize>shardCount) << LOG2_SHARD_SIZE;
+  const shardBytes = shardArrayBytes(shardCount);
   const shards = alloc(shardBytes);
   if (!shards) return 0;
-  memory.fill(shards, 0, shardBytes);
+  memory.fill(shards, 0, shardBytes); // every shard empty, none occupied
   const map = mapHeaderNew(k0, k1, shards, shardCount - 1, maxKeyBytes, maxValueBytes, keyKind, valueKind, MAP_KIND_SYNC, mapFlags);
-  if (!map) free(shards, shardBytes);
+  if (!map) {
+    free(shards, shardBytes);
+    return 0;
+  }
+  store<u32>(map + MAP_OCCUPIED, <u32>(shards + ((<usize>shardCount) << LOG2_SHARD_SIZE)));
   return map;
 }
 
@@ -463,7 +499,7 @@ export function mapDestroy(map: usize): void {
     store64(shard + SHARD_TABLES, 0);
     retireOrphan(readOf(tables), dirtyOf(tables));
   }
-  free(<usize>load<u32>(map + MAP_SHARDS), (<usize>shards) << LOG2_SHARD_SIZE);
+  free(<usize>load<u32>(map + MAP_SHARDS), shardArrayBytes(shards));
   free(<usize>load<u32>(map + MAP_STATE), MAP_STATE_SIZE);
   free(map, MAP_HEADER_SIZE);
 }
@@ -532,25 +568,38 @@ export function mapTablesWord(map: usize, hash: u64): usize {
 // ── Store / Swap ───────────────────────────────────────────────────────────
 
 /**
- * Takes the shard's lock for a write that may insert a key. A shard without
- * tables is not locked by a clear() under way (mapClear): inserting into it
- * then would survive the clear while the same thread's earlier write to a
- * shard the clear empties later did not. So this waits for the clear instead,
- * without the shard's lock. Whichever of the two looks last sees the other:
- * this takes the shard's lock and then reads the clear lock; mapClear takes
- * the clear lock and then reads the shard's lock word. False after a wait of
- * this thread's patience (LOCK_TIMEOUT).
+ * Takes the shard's lock for a write that may insert a key. A clear() under
+ * way locks only the shards it saw occupied (mapClear): inserting into a shard
+ * it did not see would survive the clear while the same thread's earlier
+ * write to a shard the clear empties later did not. So a shard without tables
+ * is marked occupied first, and then, if a clear is under way, this waits for
+ * it without the shard's lock. Whichever of the two looks last sees the other:
+ * this marks the shard and then reads the clear lock; mapClear takes the clear
+ * lock and then reads the marks. False after a wait of this thread's patience
+ * (LOCK_TIMEOUT).
  */
-function lockForInsert(shard: usize): bool {
-  if (!ASC_FEATURE_THREADS) return true; // one thread: no clear can be under way
+function lockForInsert(map: usize, shard: usize): bool {
+  if (!ASC_FEATURE_THREADS) {
+    if (!loadTables(shard)) markOccupied(map, shard); // one thread: no clear can be under way
+    return true;
+  }
   const clearLock = state + STATE_CLEAR_LOCK; // mapClearLockWord, without loading the map's header
   while (true) {
     if (!lock(shard + SHARD_LOCK, owner)) return false;
-    if (loadTables(shard) || !lockIsHeld(clearLock)) return true;
+    if (loadTables(shard)) return true; // occupied already
+    markOccupied(map, shard);
+    if (!lockIsHeld(clearLock)) return true;
     unlock(shard + SHARD_LOCK);
     if (!lock(clearLock, owner)) return false;
     unlock(clearLock);
   }
+}
+
+/** Sets the shard's occupied bit (see "occupied shards"); the caller holds its lock. */
+// @ts-ignore: decorator
+@inline function markOccupied(map: usize, shard: usize): void {
+  const index = shardIndex(map, shard);
+  atomicOr32(occupiedWord(map, index), 1 << (index & 31));
 }
 
 /**
@@ -621,7 +670,7 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
   }
   resultInRead = false;
 
-  if (!lockForInsert(shard)) return Status.LOCK_TIMEOUT;
+  if (!lockForInsert(map, shard)) return Status.LOCK_TIMEOUT;
   tables = loadTables(shard);
   let previous: u32 = DELETED;
   entry = tableFind(readOf(tables), h, key, keyLen);
@@ -728,7 +777,7 @@ export function mapLoadOrStore(
     }
   }
 
-  if (!lockForInsert(shard)) return Status.LOCK_TIMEOUT;
+  if (!lockForInsert(map, shard)) return Status.LOCK_TIMEOUT;
   tables = loadTables(shard);
   let status: i32;
   entry = tableFind(readOf(tables), h, key, keyLen);
@@ -1048,17 +1097,18 @@ function tryAdd(entry: usize, delta: f64, expiry: u64, scratch: usize): i32 {
 // ── Clear ──────────────────────────────────────────────────────────────────
 
 /**
- * Deletes every key. Holding the clear lock, then the lock of every shard that
- * has tables or is locked (taken in index order, the only order in which more
- * than one lock is ever held), it marks those shards frozen, so that a write
+ * Deletes every key. Holding the clear lock, then the lock of every occupied
+ * shard (taken in index order, the only order in which more than one lock is
+ * ever held), it marks those shards frozen, so that a write
  * that would go without the lock takes it instead (and waits), waits for the
  * operations already under way (as snapshot() does, mapFreeze), and only then
  * empties the shards with one store each. So no writer can see the clear half
  * done (a thread that saw one shard emptied cannot then write into one not yet
  * emptied), and a lock-free reader only while those stores are made. A shard
  * it passes over has no key, and gets none until the clear is done: an insert
- * into a shard without tables waits for the clear lock (lockForInsert). So a
- * clear of a map with few keys takes few locks, not all 32. What the old
+ * into a shard without tables marks it occupied and waits for the clear lock
+ * (lockForInsert). So a clear of a map with few keys takes few locks, not all
+ * 32, and reads one word per 32 shards to find them. What the old
  * tables held is retired with them, shard by shard, as one object
  * (KIND_ORPHAN) that reclamation frees once no reader can reach it. Allocates
  * nothing; LOCK_TIMEOUT leaves the map unchanged.
@@ -1067,21 +1117,26 @@ export function mapClear(map: usize): i32 {
   const clearLock = mapClearLockWord(map);
   if (!lock(clearLock, owner)) return Status.LOCK_TIMEOUT;
   const shards = mapShardCount(map);
-  // The shards this clear locks are among [first, end): the later passes look
-  // at those only (Go's Clear benchmark clears one key's shard of 32).
+  // Only the occupied shards may hold tables, or be about to: their marks,
+  // read after the clear lock was taken, name them (see "occupied shards";
+  // an insert that marks a shard later sees the clear lock held). The shards
+  // this clear locks are among [first, end): the later passes look at those
+  // only (Go's Clear benchmark clears one key's shard of 32).
   let first = shards;
   let end: u32 = 0;
-  for (let i: u32 = 0; i < shards; i++) {
-    const shard = shardAt(map, i);
-    // Read after the clear lock was taken: a writer that takes this lock later sees the clear lock held.
-    if (!lockIsHeld(shard + SHARD_LOCK) && !loadTables(shard)) continue;
-    if (!lock(shard + SHARD_LOCK, owner)) {
-      unlockClearing(map, first, i);
-      unlock(clearLock);
-      return Status.LOCK_TIMEOUT;
+  for (let w: u32 = 0; w < shards; w += 32) {
+    let marks = load32(occupiedWord(map, w));
+    while (marks) {
+      const i = w + ctz(marks);
+      marks &= marks - 1;
+      if (!lock(shardAt(map, i) + SHARD_LOCK, owner)) {
+        unlockClearing(map, first, i);
+        unlock(clearLock);
+        return Status.LOCK_TIMEOUT;
+      }
+      if (first == shards) first = i;
+      end = i + 1;
     }
-    if (first == shards) first = i;
-    end = i + 1;
   }
   // Nothing to empty: no write to wait out. (A snapshot() holding every shard
   // waits for this operation to end, as this would wait for the snapshot's.)
@@ -1097,7 +1152,10 @@ export function mapClear(map: usize): i32 {
   for (let i = first; i < end; i++) {
     const shard = shardAt(map, i);
     // Without threads a lock writes nothing: every shard is this call's (one without tables is a no-op).
-    if (!ASC_FEATURE_THREADS || lockHeldBy(shard + SHARD_LOCK, owner)) clearShardLocked(shard);
+    if (ASC_FEATURE_THREADS && !lockHeldBy(shard + SHARD_LOCK, owner)) continue;
+    clearShardLocked(shard);
+    // No tables now, and the lock held: no insert is on its way to giving it some.
+    atomicAnd32(occupiedWord(map, i), ~(<u32>1 << (i & 31)));
   }
   if (versioned()) {
     // A clear deletes every key but leaves no tombstones: it takes a version,
@@ -1921,7 +1979,8 @@ function repairShardLocked(shard: usize): void {
  *   3 a non-expunged entry of read is missing from dirty;
  *   4 a table's count does not match its slots;
  *   5 a shard's size does not match its entries that count (tombstones do not);
- *   6 a table is over its load factor (probes might not end).
+ *   6 a table is over its load factor (probes might not end);
+ *   7 a shard holds tables but is not marked occupied (clear() would skip it).
  * Takes each shard's lock while it looks; LOCK_TIMEOUT if one cannot be had.
  */
 export function mapVerify(map: usize): i32 {
@@ -1929,7 +1988,8 @@ export function mapVerify(map: usize): i32 {
   for (let i: u32 = 0; i < shards; i++) {
     const shard = shardAt(map, i);
     if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
-    const rule = verifyShardLocked(shard);
+    let rule = verifyShardLocked(shard);
+    if (!rule && loadTables(shard) && !(load32(occupiedWord(map, i)) & (<u32>1 << (i & 31)))) rule = 7;
     unlock(shard + SHARD_LOCK);
     if (rule) return rule;
   }

@@ -50,6 +50,30 @@ describe('clear()', () => {
     map.close();
   });
 
+  it('with 64 shards, locks the two occupied shards only, in either word of the occupied set', () => {
+    const map = internal.createWithBuild<string, number>('release', { values: 'number', shards: 64 });
+    const keys = Array.from({ length: 200 }, (_, i) => `k${i}`);
+    const low = keys.find((k) => shardOf(map, k) < 32)!;
+    const high = keys.find((k) => shardOf(map, k) >= 32)!;
+    const occupied = new Set([shardOf(map, low), shardOf(map, high)]);
+    map.clear(); // shardOf occupied the shards it tried
+    map.store(low, 1);
+    map.store(high, 2);
+    const before = lockTakes(map);
+    map.clear();
+    const taken = lockTakes(map).map((n, i) => n - before[i]!);
+    expect(taken).toEqual(taken.map((_, i) => (occupied.has(i) ? 1 : 0)));
+    expect([map.size, map.load(low), map.load(high)]).toEqual([0, undefined, undefined]);
+    // Both unmarked: the next clear takes no lock, and keys come back into the same shards.
+    const again = lockTakes(map);
+    map.clear();
+    expect(lockTakes(map)).toEqual(again);
+    map.store(high, 3);
+    expect(map.load(high)).toBe(3);
+    expect(internal.verify(map)).toBe(0);
+    map.close();
+  });
+
   it('under way (its thread dead, unrecorded): an insert into a shard without tables waits for it, one into a shard with tables does not; once the death is known, all go on', () => {
     const map = internal.createWithBuild<string, number>('release', { values: 'number', shards: 2, lockTimeoutMs: LOCK_TIMEOUT_MS });
     const elsewhere = keyBeside(map, 'present');
