@@ -90,8 +90,8 @@ import { crashPoint } from "./faults";
 //   └─────────┴───────────┴─────────┴───────┴───────────┴──────────┴──────────┘
 //   body: the shard array of a sync map (MAP_KIND_SYNC), or the state block of
 //   the LockedMap baseline (MAP_KIND_LOCKED, locked.ts), which has one "shard".
-//   occupied: a sync map's set of occupied shards, one bit each, in u32 words
-//   that follow the shard array (see "occupied shards" below); 0 for LockedMap.
+//   occupied: a sync map's set of occupied shards, one bit each, in a block of
+//   u32 words of its own (see "occupied shards" below); 0 for LockedMap.
 //   keyKind, valueKind: the bindings' codec ids, opaque to the core.
 //   flags: MAP_FLAG_META (values carry a version and an expiry, entry.ts),
 //   MAP_FLAG_VERSIONED (every write takes the next map-wide version).
@@ -124,7 +124,8 @@ import { crashPoint } from "./faults";
 //              (lockForInsert), so that clear() need lock only the occupied
 //              shards. Any thread; reaped like a shard lock.
 //
-//   occupied shards (ceil(shards / 32) u32 words after the shard array): bit i
+//   occupied shards (ceil(shards / 32) u32 words, apart from the shard array,
+//   which stays a power of two in size, aligned to cache lines): bit i
 //   of word i / 32 is shard i's. A shard whose bit is clear has no tables, and
 //   no thread holds its lock on the way to giving it some. Set (atomic or) by
 //   an insert holding the shard's lock that found no tables there, before it
@@ -395,10 +396,10 @@ export function mapShardLockWord(map: usize, index: u32): usize {
   return <usize>load<u32>(map + MAP_SHARDS) + ((<usize>index) << LOG2_SHARD_SIZE);
 }
 
-/** Bytes of a sync map's body: the shards, then the occupied words. */
+/** Bytes of the occupied words of a map of `shardCount` shards. */
 // @ts-ignore: decorator
-@inline function shardArrayBytes(shardCount: u32): usize {
-  return ((<usize>shardCount) << LOG2_SHARD_SIZE) + (((<usize>shardCount + 31) >> 5) << 2);
+@inline function occupiedBytes(shardCount: u32): usize {
+  return ((<usize>shardCount + 31) >> 5) << 2;
 }
 
 /** The occupied word holding shard `index`'s bit (see "occupied shards"). */
@@ -445,16 +446,21 @@ export function mapNew(
   k0: u64, k1: u64, shardCount: u32,
   maxKeyBytes: u32, maxValueBytes: u32, keyKind: u32, valueKind: u32, mapFlags: u32,
 ): usize {
-  const shardBytes = shardArrayBytes(shardCount);
+  const shardBytes = (<usize>shardCount) << LOG2_SHARD_SIZE;
   const shards = alloc(shardBytes);
   if (!shards) return 0;
-  memory.fill(shards, 0, shardBytes); // every shard empty, none occupied
-  const map = mapHeaderNew(k0, k1, shards, shardCount - 1, maxKeyBytes, maxValueBytes, keyKind, valueKind, MAP_KIND_SYNC, mapFlags);
+  memory.fill(shards, 0, shardBytes);
+  const occupied = alloc(occupiedBytes(shardCount));
+  const map = occupied
+    ? mapHeaderNew(k0, k1, shards, shardCount - 1, maxKeyBytes, maxValueBytes, keyKind, valueKind, MAP_KIND_SYNC, mapFlags)
+    : 0;
   if (!map) {
+    if (occupied) free(occupied, occupiedBytes(shardCount));
     free(shards, shardBytes);
     return 0;
   }
-  store<u32>(map + MAP_OCCUPIED, <u32>(shards + ((<usize>shardCount) << LOG2_SHARD_SIZE)));
+  memory.fill(occupied, 0, occupiedBytes(shardCount)); // none occupied
+  store<u32>(map + MAP_OCCUPIED, <u32>occupied);
   return map;
 }
 
@@ -499,7 +505,8 @@ export function mapDestroy(map: usize): void {
     store64(shard + SHARD_TABLES, 0);
     retireOrphan(readOf(tables), dirtyOf(tables));
   }
-  free(<usize>load<u32>(map + MAP_SHARDS), shardArrayBytes(shards));
+  free(<usize>load<u32>(map + MAP_OCCUPIED), occupiedBytes(shards));
+  free(<usize>load<u32>(map + MAP_SHARDS), (<usize>shards) << LOG2_SHARD_SIZE);
   free(<usize>load<u32>(map + MAP_STATE), MAP_STATE_SIZE);
   free(map, MAP_HEADER_SIZE);
 }
