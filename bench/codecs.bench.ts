@@ -23,6 +23,7 @@ import v8 from 'node:v8';
 import { SyncMap, type ValueCodec, type ValueKind } from 'syncmap-wasm';
 import { decodeValue, encodeValue } from '../bindings/structured.js';
 import type { BenchConfig } from './lib/config.js';
+import { tightLoop, type Op } from './lib/tight-loop.js';
 
 /** An xDS-like cluster: 194 bytes as JSON. */
 export const XDS_CLUSTER = {
@@ -59,30 +60,6 @@ export interface CodecResult {
   jsonBytes: number;
   rows: CodecRow[];
   missing: string[];
-}
-
-type Op = (i: number) => unknown;
-
-const LOOP = `
-  let best = Infinity;
-  for (let r = 0; r < rounds; r++) {
-    let sink = 0;
-    const start = process.hrtime.bigint();
-    for (let p = 0; p < passes; p++) for (let i = 0; i < count; i++) if (op(i) !== undefined) sink++;
-    const ns = Number(process.hrtime.bigint() - start) / (passes * count);
-    if (sink < 0) throw new Error('unreachable');
-    if (ns < best) best = ns;
-  }
-  return best;
-`;
-
-/** A loop of its own for `op`, warmed up; each call runs one round of `passes` sweeps over KEYS. */
-function tightLoop(op: Op): (passes: number) => number {
-  const loop = new Function('op', 'count', 'rounds', 'passes', 'process', LOOP) as (
-    op: Op, count: number, rounds: number, passes: number, p: NodeJS.Process,
-  ) => number;
-  loop(op, KEYS, 3, 3, process);
-  return (passes) => loop(op, KEYS, 1, passes, process);
 }
 
 /** msgpackr with structuredClone, as a custom codec, if it can be loaded. */
@@ -124,7 +101,7 @@ export async function runCodecs(cfg: Pick<BenchConfig, 'mode'>, log: (line: stri
       });
     }
   }
-  const loops = plan.map((p) => p.ops.map(tightLoop));
+  const loops = plan.map((p) => p.ops.map((op) => tightLoop(op, KEYS, 3)));
   const best = plan.map((p) => p.ops.map(() => Infinity));
   for (let round = 0; round < rounds; round++) {
     loops.forEach((rowLoops, r) => rowLoops.forEach((loop, o) => {

@@ -33,8 +33,10 @@ import { startRun } from './lib/context.js';
 import { describeError } from './lib/describe-error.js';
 import { goCase } from './lib/go-cases.js';
 import { freshBuilder, keptKeys, keyOf } from './lib/keys.js';
+import { isolatedLoads, type IsolatedRow } from './lib/isolated-loads.js';
 import { interferenceMeter } from './lib/machine.js';
 import { Pool } from './lib/pool.js';
+import { tightLoop, type Op } from './lib/tight-loop.js';
 import type { Job } from './lib/protocol.js';
 
 export const SINGLE_KEYS = 10_000;
@@ -88,40 +90,12 @@ export interface SingleResult {
   valueBytes: number;
   rows: SingleRow[];
   changes?: ChangesCost;
+  /** The plain, ttlMs and metrics loads again, each map in an isolate of its own (lib/isolated-loads.ts): the goals' figures. */
+  isolated?: IsolatedRow[];
   contention?: { threads: number; case: 'LoadMostlyHits'; rows: ContentionRow[] };
 }
 
-export type Op = (i: number) => unknown;
-
-/**
- * The tight loop, compiled anew for each row so that its call to `op` has
- * feedback of its own and V8 can inline it. Returns the best ns per call.
- */
-const LOOP = `
-  let best = Infinity;
-  for (let r = 0; r < rounds; r++) {
-    let sink = 0;
-    const start = process.hrtime.bigint();
-    for (let p = 0; p < passes; p++) for (let i = 0; i < count; i++) if (op(i) !== undefined) sink++;
-    const ns = Number(process.hrtime.bigint() - start) / (passes * count);
-    if (sink < 0) throw new Error('unreachable');
-    if (ns < best) best = ns;
-  }
-  return best;
-`;
-
-/** A row's loop, compiled and warmed up (tier-up); then each call runs one round: `passes` sweeps over the keys. */
-export function tightLoop(op: Op): (passes: number) => number {
-  const loop = new Function('op', 'count', 'rounds', 'passes', 'process', LOOP) as (
-    op: Op,
-    count: number,
-    rounds: number,
-    passes: number,
-    p: NodeJS.Process,
-  ) => number;
-  loop(op, SINGLE_KEYS, 2, 2, process);
-  return (passes) => loop(op, SINGLE_KEYS, 1, passes, process);
-}
+export type { Op };
 
 /**
  * Each op's best ns per call, the ops' tight loops interleaved: each round runs
@@ -131,7 +105,7 @@ export function tightLoop(op: Op): (passes: number) => number {
  */
 export function interleavedBest(ops: Op[], cfg: BenchConfig): { best: number[]; foreignShare: number | undefined } {
   const meter = interferenceMeter();
-  const loops = ops.map((op) => tightLoop(op));
+  const loops = ops.map((op) => tightLoop(op, SINGLE_KEYS));
   const best = ops.map(() => Infinity);
   for (let round = 0; round < cfg.loopRounds; round++) {
     loops.forEach((loop, i) => {
@@ -259,9 +233,10 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
   ttlMap.close();
   versionedMap.close();
   metricsMap.close();
+  const isolated = await isolatedLoads(cfg, SINGLE_KEYS, VALUE);
   const contention = await contentionRows(cfg);
   log(`  single thread: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  return { keys: SINGLE_KEYS, valueBytes: VALUE.length, rows, changes, contention: { threads: 2, case: 'LoadMostlyHits', rows: contention } };
+  return { keys: SINGLE_KEYS, valueBytes: VALUE.length, rows, changes, isolated, contention: { threads: 2, case: 'LoadMostlyHits', rows: contention } };
 }
 
 /** Updates CHANGED of the versioned map's keys, then times changesSince() from before them and snapshot(), best of `rounds` each. */

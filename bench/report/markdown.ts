@@ -126,6 +126,21 @@ export function markdown(r: Results): string {
       `"SyncMap, ttlMs", "versioned" and "metrics" load from maps with those features on ("metrics": \`registerMetrics(map, { registry })\` active, which times one load in 256, its default, into its latency histogram). The stats() counters are always on, in every SyncMap row.`,
     );
     out.push('');
+    if (s.isolated) {
+      const alone = s.isolated.find((row) => row.impl === 'SyncMap')?.loopNs;
+      out.push(
+        'The same loads of kept keys, each map in a thread of its own (a fresh V8 isolate, the threads taking turns): in one process the rows share the bindings\' code, which V8 specialises for whatever ran through it first, so a row\'s figure there depends on the rows measured before it. The ttlMs and metrics goals are read from these.',
+      );
+      out.push('');
+      out.push(
+        table(
+          ['load', 'tight loop ns/op', 'vs the plain load'],
+          s.isolated.map((row) => [row.impl, ns(row.loopNs), alone ? ratio(row.loopNs / alone) : '']),
+          ['l', 'r', 'r'],
+        ),
+      );
+      out.push('');
+    }
     if (s.changes) {
       const c = s.changes;
       out.push(
