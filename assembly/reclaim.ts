@@ -87,9 +87,11 @@ import {
 @inline const KIND_MASK: u32 = 7;
 // @ts-ignore: decorator
 @inline const TAG_ONE: u64 = 1 << 32;
-// A batch joins a limbo list once it holds about this many bytes.
+// A batch joins a limbo list once it holds about this many bytes: what a
+// thread keeps from the others at most, in a batch or in each epoch's limbo,
+// whatever the size of its values (RETIRE_BATCH bounds it for small ones).
 // @ts-ignore: decorator
-@inline const BATCH_BYTES: usize = 256 << 10;
+@inline const BATCH_BYTES: usize = 64 << 10;
 
 // ── kinds of objects ───────────────────────────────────────────────────────
 
@@ -184,7 +186,7 @@ export function reclaimBind(bound: usize): void {
  * The object joins this thread's batch in one store (the slot's batch head),
  * after its link is written, so a reaper always finds a well-formed batch. The
  * batch joins a limbo list every RETIRE_BATCH objects, or sooner once it holds
- * BATCH_BYTES (a thread overwriting a few large values would otherwise keep 31
+ * BATCH_BYTES (a thread overwriting a few large values would otherwise keep 255
  * of them back), tagged with the epoch read then, after every object in it was
  * unlinked: an object may be kept longer than it needs, never freed sooner.
  */
