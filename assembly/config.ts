@@ -57,8 +57,9 @@ export const STAMP: u32 = <u32>BUILD_STAMP;
 // reclaim.ts) until it writes again or detaches. Every advance makes every
 // thread's read-cache records stale (bindings/read-cache.ts), so batches are
 // large: with 32, one thread over 1000 keys with 1% overwrites hit its cache
-// on 70% of its loads (8.5M ops/s); with 256, on 96% (13.7M-20M ops/s), and
-// with 10% overwrites on 64% instead of 15% (7.8M against 5.3M ops/s).
+// on 70% of its loads; with 256, on 96% (in-process, pinned; and with 10%
+// overwrites on 64% instead of 15%). The bench's inflection table, 1k keys, 1%
+// writes, one thread: 7.90M-8.24M ops/s with 32, 13.3M-13.5M with 256.
 // @ts-ignore: decorator
 @inline export const RETIRE_BATCH: u32 = 256;
 

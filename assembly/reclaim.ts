@@ -87,9 +87,11 @@ import {
 @inline const KIND_MASK: u32 = 7;
 // @ts-ignore: decorator
 @inline const TAG_ONE: u64 = 1 << 32;
-// A batch joins a limbo list once it holds about this many bytes: what a
-// thread keeps from the others at most, in a batch or in each epoch's limbo,
+// A batch joins a limbo list once it holds about this many bytes: at most what
+// a thread keeps back from the others in the batch it has not handed over,
 // whatever the size of its values (RETIRE_BATCH bounds it for small ones).
+// Limbo lists are shared: while a pinned thread holds an epoch back, one
+// thread may push many batches into the same list.
 // @ts-ignore: decorator
 @inline const BATCH_BYTES: usize = 64 << 10;
 

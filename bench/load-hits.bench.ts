@@ -233,10 +233,16 @@ export async function runSingle(cfg: BenchConfig, log: (line: string) => void): 
   ttlMap.close();
   versionedMap.close();
   metricsMap.close();
-  const isolated = await isolatedLoads(cfg, SINGLE_KEYS, VALUE);
+  // Without them the ttlMs and metrics goals show no figure; the rest of the section stands.
+  let isolated: IsolatedRow[] | undefined;
+  try {
+    isolated = await isolatedLoads(cfg, SINGLE_KEYS, VALUE);
+  } catch (error) {
+    log(`  single thread: the loads in isolates of their own failed: ${describeError(error)}`);
+  }
   const contention = await contentionRows(cfg);
   log(`  single thread: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  return { keys: SINGLE_KEYS, valueBytes: VALUE.length, rows, changes, isolated, contention: { threads: 2, case: 'LoadMostlyHits', rows: contention } };
+  return { keys: SINGLE_KEYS, valueBytes: VALUE.length, rows, changes, ...(isolated ? { isolated } : {}), contention: { threads: 2, case: 'LoadMostlyHits', rows: contention } };
 }
 
 /** Updates CHANGED of the versioned map's keys, then times changesSince() from before them and snapshot(), best of `rounds` each. */

@@ -78,44 +78,86 @@ async function serve(start: Start): Promise<void> {
 
 if (!isMainThread && (workerData as Partial<Start> | undefined)?.role === 'isolated-load') await serve(workerData as Start);
 
-function reply<T>(worker: Worker): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => {
-      worker.off('message', onMessage);
-      reject(error);
-    };
-    const onMessage = (message: T): void => {
-      worker.off('error', onError);
-      resolve(message);
-    };
-    worker.once('message', onMessage);
-    worker.once('error', onError);
-  });
+/** How long an isolate may take to start, or to run one round, before the run gives up on it. */
+const REPLY_MS = 60_000;
+
+/**
+ * One isolate and the one answer it owes: its handlers stay for its whole
+ * life, so that an error or an exit while it idles (another isolate's turn)
+ * fails the next ask instead of going unheard or crashing the bench.
+ */
+class Isolate {
+  readonly worker: Worker;
+  #pending: { resolve(message: unknown): void; reject(error: Error): void } | undefined;
+  #failure: Error | undefined;
+
+  constructor(readonly variant: IsolatedVariant, start: Start) {
+    this.worker = new Worker(new URL(import.meta.url), { workerData: start });
+    this.worker.on('message', (message: unknown) => {
+      const pending = this.#pending;
+      this.#pending = undefined;
+      pending?.resolve(message);
+    });
+    this.worker.on('error', (error: Error) => this.#fail(error));
+    this.worker.on('exit', (code) => this.#fail(new Error(`${variant}: the isolate exited (code ${code})`)));
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= error;
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.reject(error);
+  }
+
+  /** The isolate's next message (after posting `ask`, if given), or its failure. */
+  next(ask?: string): Promise<unknown> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.#fail(new Error(`${this.variant}: no answer in ${REPLY_MS} ms`)), REPLY_MS);
+      this.#pending = {
+        resolve: (message) => {
+          clearTimeout(timer);
+          resolve(message);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      if (ask !== undefined) this.worker.postMessage(ask);
+    });
+  }
+
+  /** Ends the isolate; an exit it makes now is no failure. */
+  async stop(): Promise<void> {
+    this.#failure ??= new Error(`${this.variant}: stopped`);
+    await this.worker.terminate();
+  }
 }
 
 /** Each variant's best ns per load, each in an isolate of its own (see above). */
 export async function isolatedLoads(cfg: BenchConfig, keys: number, value: string): Promise<IsolatedRow[]> {
-  const workers: { variant: IsolatedVariant; worker: Worker }[] = [];
+  const isolates: Isolate[] = [];
   try {
     // One at a time: warm-ups that compete for 2 cores would tier up differently.
     for (let replica = 0; replica < REPLICAS; replica++) {
       for (const variant of ISOLATED_VARIANTS) {
-        const start: Start = { role: 'isolated-load', variant, keys, value, passes: cfg.loopPasses };
-        const worker = new Worker(new URL(import.meta.url), { workerData: start });
-        workers.push({ variant, worker });
-        if ((await reply<string>(worker)) !== 'ready') throw new Error(`${variant}: the isolate did not start`);
+        const isolate = new Isolate(variant, { role: 'isolated-load', variant, keys, value, passes: cfg.loopPasses });
+        isolates.push(isolate);
+        if ((await isolate.next()) !== 'ready') throw new Error(`${variant}: the isolate did not start`);
       }
     }
     const best = new Map<IsolatedVariant, number>(ISOLATED_VARIANTS.map((variant) => [variant, Infinity]));
     for (let round = 0; round < cfg.loopRounds; round++) {
-      for (let k = 0; k < workers.length; k++) {
-        const { variant, worker } = workers[(round + k) % workers.length]!;
-        worker.postMessage('round');
-        best.set(variant, Math.min(best.get(variant)!, await reply<number>(worker)));
+      for (let k = 0; k < isolates.length; k++) {
+        const isolate = isolates[(round + k) % isolates.length]!;
+        const ns = await isolate.next('round');
+        if (typeof ns !== 'number' || !(ns > 0)) throw new Error(`${isolate.variant}: a round answered ${String(ns)}`);
+        best.set(isolate.variant, Math.min(best.get(isolate.variant)!, ns));
       }
     }
     return ISOLATED_VARIANTS.map((impl) => ({ impl, loopNs: best.get(impl)! }));
   } finally {
-    await Promise.all(workers.map(({ worker }) => worker.terminate()));
+    await Promise.all(isolates.map((isolate) => isolate.stop()));
   }
 }

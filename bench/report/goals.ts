@@ -20,9 +20,9 @@ function single(r: Results, impl: string, keys: 'kept' | 'fresh', op: 'load' | '
   return r.singleThread?.rows.find((row) => row.op === op && row.impl === impl && row.keys === keys)?.loopNs;
 }
 
-/** A load's figure in an isolate of its own (lib/isolated-loads.ts), else the in-process row's. */
+/** A load's figure in an isolate of its own (lib/isolated-loads.ts), if that part of the run ran. */
 function isolated(r: Results, impl: string): number | undefined {
-  return r.singleThread?.isolated?.find((row) => row.impl === impl)?.loopNs ?? single(r, impl, 'kept');
+  return r.singleThread?.isolated?.find((row) => row.impl === impl)?.loopNs;
 }
 
 function judge(id: string, goal: string, target: string, value: number | undefined, limit: number, atLeast: boolean, figure: (v: number) => string): Goal {
