@@ -325,8 +325,8 @@ export function sm_recover(): void {
  * Records in the slot where the key's value `block` now is (slots.ts,
  * "found"), for the bindings' read cache: after a load that found it
  * (mapLoad, or mapLoadOrStore), or a store that put it there without the lock
- * (mapSwap's trySwap, or mapSwapFound). `tablesWord` is the address of the key's shard's tables word.
- * While the shard's read table and the count of epoch advances are both
+ * (mapSwap's trySwap, or mapSwapFound). `tablesWord` is the address of the
+ * key's shard's tables word. While the shard's read table and the count of epoch advances are both
  * unchanged, the entry is still the key's and has not been freed, so its value
  * word equal to `block` means the key still has this value. The count is read
  * while pinned: anything reached in this operation is freed only in the second

@@ -258,13 +258,13 @@ export let resultInRead: bool = false;
 /** With `resultInRead`: the entry's slot index in that read table (table.ts, probedIndex). */
 export let resultIndex: u32 = 0;
 
-/** Sets the four words above for `entry`, just found (`inRead`: by the last probe, of read). */
+/** Sets the four words above: `entry`, found with `read` the read table (at `index` in it if `inRead`). */
 // @ts-ignore: decorator
-@inline function foundAt(entry: usize, tables: u64, inRead: bool): void {
+@inline function foundAt(entry: usize, read: u32, inRead: bool, index: u32): void {
   resultEntry = entry;
-  resultRead = <u32>readOf(tables);
+  resultRead = read;
   resultInRead = inRead;
-  resultIndex = probedIndex;
+  resultIndex = index;
 }
 
 /** Binds this thread's lock-owner id and slot (0, 0 to unbind). */
@@ -669,10 +669,7 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
   let entry = tableFind(readOf(tables), h, key, keyLen);
   const index = probedIndex; // before trySwapRead, whose retire may reach code that probes
   if (entry && lockFree && trySwapRead(entry, block)) {
-    resultEntry = entry;
-    resultRead = <u32>readOf(tables);
-    resultInRead = true;
-    resultIndex = index;
+    foundAt(entry, <u32>readOf(tables), true, index);
     return Status.OK;
   }
   resultInRead = false;
@@ -740,10 +737,7 @@ export function mapSwapFound(map: usize, tablesWord: usize, read: u32, serial: f
   if (index >= tableCapacity(read)) return Status.BAD_ARGUMENT;
   const entry = tableEntryAt(read, index);
   if (!entry || !trySwapRead(entry, block)) return Status.MOVED;
-  resultEntry = entry;
-  resultRead = read;
-  resultInRead = true;
-  resultIndex = index;
+  foundAt(entry, read, true, index);
   return Status.OK;
 }
 
@@ -779,7 +773,7 @@ export function mapLoadOrStore(
     const value = load32(entry + ENTRY_VALUE);
     if (present(value)) {
       result = value;
-      foundAt(entry, tables, true);
+      foundAt(entry, <u32>readOf(tables), true, probedIndex);
       return Status.OK;
     }
   }
@@ -789,12 +783,12 @@ export function mapLoadOrStore(
   let status: i32;
   entry = tableFind(readOf(tables), h, key, keyLen);
   if (entry) {
-    foundAt(entry, tables, true); // before anything else probes
+    foundAt(entry, <u32>readOf(tables), true, probedIndex); // before anything else probes
     status = load32(entry + ENTRY_VALUE) == EXPUNGED && !unexpungeLocked(shard, entry, h)
       ? Status.FULL
       : loadOrStoreLocked(shard, entry, bytes, len, expiry);
   } else if (dirtyOf(tables) && (entry = tableFind(dirtyOf(tables), h, key, keyLen))) {
-    foundAt(entry, tables, false);
+    foundAt(entry, <u32>readOf(tables), false, probedIndex);
     status = loadOrStoreLocked(shard, entry, bytes, len, expiry);
     missLocked(shard);
   } else {

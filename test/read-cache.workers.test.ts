@@ -421,7 +421,8 @@ describe('read cache: loadOrStore', () => {
   });
 
   it('a loadOrStore that finds the key through the core fills the cache, as a load does', async () => {
-    const map = await SyncMap.create<string, string>({ values: 'string' });
+    // One shard: a key still in dirty has a read table beside it to be checked by.
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 1 });
     const other = peer(map.handle);
     map.store('key', 'v1');
     promote(map, 'key');
@@ -445,6 +446,9 @@ describe('read cache: loadOrStore', () => {
     // A key found in dirty (under the lock) is recorded too, and as fresh.
     map.store('fresh', 'f1'); // a new key: in dirty until promoted
     expect(map.loadOrStore('fresh', 'other')).toEqual({ value: 'f1', loaded: true });
+    const hits = map.stats().cacheHits;
+    expect(map.load('fresh')).toBe('f1');
+    expect(map.stats().cacheHits - hits).toBe(1); // recorded by the loadOrStore
     await other.run('store', 'fresh', 'f2');
     expect(map.loadOrStore('fresh', 'other')).toEqual({ value: 'f2', loaded: true });
     await other.run('delete', 'fresh');
