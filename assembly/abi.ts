@@ -65,6 +65,7 @@ import {
 } from "./map";
 import { Status } from "./status";
 import { threadBind, threadUnbind } from "./thread";
+import { heldValueWord, letGoValue } from "./inflight";
 import { faultAfter, faultFailAllocation } from "./faults";
 
 // Room in the scratch beyond maxKeyBytes + maxValueBytes: a range record's
@@ -407,7 +408,7 @@ export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrev
 }
 
 function swapOnce(keyLen: usize, hash: u64, valueAt: usize, valueLen: usize, wantPrevious: bool, expiry: f64): i32 {
-  const block = valueNew(scratch + valueAt, valueLen);
+  const block = valueNew(scratch + valueAt, valueLen, heldValueWord());
   if (!block) return Status.FULL;
   valueSetMeta(<usize>block, 0, <u64>expiry);
   pin();
@@ -419,8 +420,14 @@ function swapOnce(keyLen: usize, hash: u64, valueAt: usize, valueLen: usize, wan
     else if (wantPrevious) status = copyOut(result);
   }
   unpin();
-  if (status < Status.ABSENT) valueFree(<usize>block); // never published
+  if (status < Status.ABSENT) freeUnpublished(block);
   return status;
+}
+
+/** Frees this thread's held value block, which an operation did not publish. */
+function freeUnpublished(block: u32): void {
+  letGoValue();
+  valueFree(<usize>block);
 }
 
 /**
@@ -440,7 +447,7 @@ export function sm_swapFound(
   if (!status) status = checkExpiry(expiry);
   if (status) return status;
   if (locked) return Status.MOVED; // a LockedMap has no shards: nothing here could be one's place
-  const block = valueNew(scratch, valueLen);
+  const block = valueNew(scratch, valueLen, heldValueWord());
   if (!block) return Status.MOVED;
   valueSetMeta(<usize>block, 0, <u64>expiry);
   pin();
@@ -452,7 +459,7 @@ export function sm_swapFound(
     else if (wantPrevious) status = copyOut(result);
   }
   unpin();
-  if (status < Status.ABSENT) valueFree(<usize>block); // never published
+  if (status < Status.ABSENT) freeUnpublished(block);
   return status;
 }
 

@@ -35,6 +35,7 @@ import { free } from "./alloc";
 import { pin, unpin } from "./reclaim";
 import { sipHash13 } from "./hash";
 import { ENTRY_KEY, ENTRY_VALUE, VALUE_BYTES, isLive, valueFree, valueNew } from "./entry";
+import { heldValueWord, letGoValue } from "./inflight";
 import { tableCapacity, tableEntryAt } from "./table";
 import {
   MAP_KIND_LOCKED, mapClear, mapCompareAndSwap, mapDelete, mapK0, mapK1, mapKind, mapLoad, mapLoadOrStore,
@@ -201,14 +202,17 @@ function opSwap(k: u64, v: u64): i32 {
   if (locked) {
     return flag(lockedSwap(map, scratch + KEY_AT, WORD, hash, scratch + VALUE_AT, WORD, scratch + OUT_AT, true));
   }
-  const block = valueNew(scratch + VALUE_AT, WORD);
+  const block = valueNew(scratch + VALUE_AT, WORD, heldValueWord());
   if (!block) return Status.FULL;
   pin();
   let status = mapSwap(map, scratch + KEY_AT, WORD, hash, block);
   if (status == Status.OK && result) sink += load<u64>(<usize>result + VALUE_BYTES);
   else if (status == Status.OK) status = Status.ABSENT;
   unpin();
-  if (status < Status.ABSENT) valueFree(<usize>block); // never published
+  if (status < Status.ABSENT) {
+    letGoValue();
+    valueFree(<usize>block); // never published
+  }
   return flag(status);
 }
 

@@ -162,13 +162,14 @@ export function valueBindMeta(bytes: usize): void {
 }
 
 /** A new entry holding a copy of the key and `value`; 0 when memory is exhausted. */
-export function entryNew(key: usize, keyLen: usize, value: u32): usize {
+export function entryNew(key: usize, keyLen: usize, value: u32, record: usize): usize {
   const entry = allocOrCollect(ENTRY_HEADER_SIZE + keyLen);
   if (!entry) return 0;
   // Private until the caller inserts it into a table, so plain stores suffice.
   store<u32>(entry + ENTRY_VALUE, value);
   store<u32>(entry + ENTRY_KEY_LEN, <u32>keyLen);
   store<u32>(entry + ENTRY_KEY_LEN + 4, 0);
+  if (record) store<u32>(record, <u32>entry); // its size is known from here on (inflight.ts)
   memory.copy(entry + ENTRY_KEY, key, keyLen);
   return entry;
 }
@@ -270,11 +271,12 @@ function copyChunked(block: usize, dest: usize, len: usize): void {
  * maximum), its metadata zero; 0 when memory is exhausted, having freed what
  * it made.
  */
-export function valueNew(bytes: usize, len: usize): u32 {
+export function valueNew(bytes: usize, len: usize, record: usize): u32 {
   if (len <= valueInlineMax()) {
     const block = allocOrCollect(VALUE_HEADER_SIZE + meta + len);
     if (!block) return 0;
     store<u32>(block + VALUE_LENGTH, <u32>len);
+    if (record) store<u32>(record, <u32>block); // its size is known from here on (inflight.ts)
     valueSetMeta(block, 0, 0);
     memory.copy(block + VALUE_HEADER_SIZE + meta, bytes, len);
     return <u32>block;
@@ -284,6 +286,7 @@ export function valueNew(bytes: usize, len: usize): u32 {
   store<u32>(block + VALUE_LENGTH, <u32>len);
   valueSetMeta(block, 0, 0);
   store<u32>(nextWord(block), 0);
+  if (record) store<u32>(record, <u32>block); // its chain is well formed from here on
   const first = headChunk();
   memory.copy(nextWord(block) + NEXT_SIZE, bytes, first);
   let done = first;
@@ -305,6 +308,28 @@ export function valueNew(bytes: usize, len: usize): u32 {
 }
 
 /**
+ * Frees a value block that was never published, whether or not valueNew
+ * finished it (a thread may have stopped half-way through its chain: the
+ * reaper frees what it held, inflight.ts).
+ */
+export function valueFreeUnpublished(block: usize): void {
+  const len = valueLength(block);
+  if (len <= valueInlineMax()) {
+    free(block, valueBlockSize(block));
+    return;
+  }
+  let chunks: usize = 0;
+  let chunk = <usize>load<u32>(nextWord(block));
+  while (chunk) {
+    chunks++;
+    chunk = <usize>load<u32>(chunk + CHUNK_NEXT);
+  }
+  const whole = (len - headChunk() + CHUNK_BYTES - 1) / CHUNK_BYTES;
+  if (chunks < whole) freeUnfinished(block);
+  else valueFree(block);
+}
+
+/**
  * Frees a chunked value whose chain valueNew could not finish: every chunk it
  * holds is a whole one (only the value's last chunk is shorter, and that one
  * was never made), so chunkBlockSize, which takes the chain's end for the
@@ -321,10 +346,11 @@ function freeUnfinished(block: usize): void {
 }
 
 /** A tombstone: an empty block marked as a deletion, at `version` (versioned maps). */
-export function valueNewTombstone(version: u64): u32 {
+export function valueNewTombstone(version: u64, record: usize): u32 {
   const block = allocOrCollect(VALUE_HEADER_SIZE + meta);
   if (!block) return 0;
   store<u32>(block + VALUE_LENGTH, 0);
+  if (record) store<u32>(record, <u32>block);
   valueSetMeta(block, version, TOMBSTONE);
   return <u32>block;
 }

@@ -77,7 +77,7 @@ export function lockedLoad(map: usize, key: usize, keyLen: usize, hash: u64, des
 export function lockedSwap(
   map: usize, key: usize, keyLen: usize, hash: u64, bytes: usize, len: usize, dest: usize, wantPrevious: bool,
 ): i32 {
-  const block = valueNew(bytes, len);
+  const block = valueNew(bytes, len, 0);
   if (!block) return Status.FULL;
   const state = mapBody(map);
   if (!writeLock(state + LOCKED_RWLOCK)) {
@@ -110,7 +110,7 @@ export function lockedLoadOrStore(
   if (entry) {
     status = valueCopyTo(<usize>load<u32>(entry + ENTRY_VALUE), dest);
   } else {
-    const block = valueNew(bytes, len);
+    const block = valueNew(bytes, len, 0);
     status = block ? insertLocked(state, key, keyLen, <u32>hash, block) : Status.FULL;
     if (block && status != Status.ABSENT) freeValue(block);
   }
@@ -157,7 +157,7 @@ export function lockedCompareAndSwap(
   if (entry) {
     const value = <usize>load<u32>(entry + ENTRY_VALUE);
     if (valueEquals(value, old, oldLen)) {
-      const block = valueNew(nu, nuLen);
+      const block = valueNew(nu, nuLen, 0);
       if (block) {
         store<u32>(entry + ENTRY_VALUE, block);
         freeValue(value);
@@ -241,7 +241,7 @@ function insertLocked(state: usize, key: usize, keyLen: usize, h: u32, block: u3
     store<u32>(state + LOCKED_TABLE, <u32>grown);
     table = grown;
   }
-  const entry = entryNew(key, keyLen, block);
+  const entry = entryNew(key, keyLen, block, 0);
   if (!entry) return Status.FULL;
   tableInsertLocked(table, h, entry);
   store32(state + LOCKED_SIZE, load32(state + LOCKED_SIZE) + 1);

@@ -63,7 +63,8 @@ import {
 } from "./mutex";
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
-import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire } from "./reclaim";
+import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire, unlinked } from "./reclaim";
+import { heldEntryWord, heldValueWord, holdValue, letGoEntry, letGoValue } from "./inflight";
 import {
   DELETED, ENTRY_KEY, ENTRY_VALUE, EXPUNGED, VALUE_META_SIZE, entryBlockSize, entryKeyLen, entryNew, isLive,
   valueBindMeta, valueBlockSize, valueCopyTo, valueEquals, valueExpired, valueFree, valueFreeChunks, valueIsTombstone,
@@ -73,7 +74,7 @@ import {
   capacityFor, slotEntry, slotHash, slotNext, slotRetire, tableCapacity, tableCount, tableEntryAt, tableFind,
   tableFree, tableFreePages, tableGrowLocked, probedIndex, tableSerial, tableHasRoom, tableHashAt, tableHeaderBytes, tableInsertLocked,
   tableHeaderSize, tableNew, tablePartner, tableRecountLocked, tableRemoveLocked, tableRetireSlotLocked, tableRunEnd,
-  tableSetPartner, tableSlotAt, tableSlotAtIfPresent,
+  tableSetPartner, tableSlotAt, tableSlotAtIfPresent, tableFillLocked, tableSlotForInsertLocked,
 } from "./table";
 import {
   SLOT_INTENT_A, SLOT_INTENT_B, SLOT_INTENT_OP, SLOT_INTENT_SHARD, SLOT_PIN, SLOT_WAITING, slotAt, slotHighWater,
@@ -638,17 +639,20 @@ function lockForInsert(map: usize, shard: usize): bool {
  */
 // @ts-ignore: decorator
 @inline function trySwapRead(entry: usize, block: u32): bool {
-  crashPoint(); // a thread that dies here has changed nothing (its block was never published)
+  crashPoint(); // a thread that dies here has changed nothing (its reaper frees its block)
   let value = load32(entry + ENTRY_VALUE);
   while (isLive(value)) {
+    letGoValue();
     const seen = cas32(entry + ENTRY_VALUE, value, block);
     if (seen == value) {
-      crashPoint(); // dying here publishes the new value and leaks the old block, never retired
+      unlinked(value, KIND_VALUE);
+      crashPoint(); // dying here publishes the new value; its reaper retires the old one
       result = present(value) ? value : 0;
       if (!result && flags) statsCount(STAT_EXPIRED); // an expired value, replaced
       retire(value, KIND_VALUE);
       return true;
     }
+    holdValue(block);
     value = seen;
   }
   return false;
@@ -688,9 +692,11 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
       }
     }
     stampLocked(block);
+    letGoValue();
     previous = xchg32(entry + ENTRY_VALUE, block);
   } else if (dirtyOf(tables) && (entry = tableFind(dirtyOf(tables), h, key, keyLen))) {
     stampLocked(block);
+    letGoValue();
     previous = xchg32(entry + ENTRY_VALUE, block);
   } else {
     stampLocked(block);
@@ -700,6 +706,7 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
       return status;
     }
   }
+  if (isLive(previous)) unlinked(previous, KIND_VALUE);
   crashPoint();
   if (DEBUG) assert(previous != EXPUNGED);
   replacedLocked(shard, previous);
@@ -792,7 +799,7 @@ export function mapLoadOrStore(
     status = loadOrStoreLocked(shard, entry, bytes, len, expiry);
     missLocked(shard);
   } else {
-    const block = valueNew(bytes, len);
+    const block = valueNew(bytes, len, heldValueWord());
     if (block) {
       valueSetMeta(<usize>block, 0, expiry);
       stampLocked(block);
@@ -804,6 +811,7 @@ export function mapLoadOrStore(
       result = block;
       status = Status.ABSENT;
     } else if (block) {
+      letGoValue();
       valueFree(<usize>block); // never published
     }
   }
@@ -821,11 +829,12 @@ function loadOrStoreLocked(shard: usize, entry: usize, bytes: usize, len: usize,
   }
   // Absent: DELETED (which only a lock holder changes), or a tombstone or an
   // expired value (which a lock-free store may still replace: look again then).
-  const block = valueNew(bytes, len);
+  const block = valueNew(bytes, len, heldValueWord());
   if (!block) return Status.FULL;
   valueSetMeta(<usize>block, 0, expiry);
   stampLocked(block);
   while (true) {
+    letGoValue();
     const seen = cas32(entry + ENTRY_VALUE, value, block);
     if (seen == value) break;
     value = seen;
@@ -834,7 +843,9 @@ function loadOrStoreLocked(shard: usize, entry: usize, bytes: usize, len: usize,
       result = value;
       return Status.OK;
     }
+    holdValue(block);
   }
+  if (isLive(value)) unlinked(value, KIND_VALUE);
   crashPoint();
   replacedLocked(shard, value);
   if (isLive(value)) retire(value, KIND_VALUE);
@@ -878,10 +889,12 @@ export function mapDelete(
             // who reaches the entry without a table (the bindings' read cache,
             // by its value word) finds a value the table no longer holds.
             const value = xchg32(entry + ENTRY_VALUE, DELETED);
+            if (isLive(value)) unlinked(value, KIND_VALUE);
             crashPoint();
             if (isLive(value)) sizeAddLocked(shard, -1);
             crashPoint();
             tableRemoveLocked(dirtyOf(tables), h, key, keyLen);
+            unlinked(entry, KIND_ENTRY); // its value word DELETED: no one stores into it without the lock
             crashPoint();
             store32(entry + ENTRY_VALUE, EXPUNGED);
             missLocked(shard);
@@ -934,7 +947,7 @@ export function mapDelete(
 function deleteLocked(shard: usize, entry: usize, compare: bool, old: usize, oldLen: usize): i32 {
   let tombstone: u32 = DELETED;
   if (versioned()) {
-    tombstone = valueNewTombstone(0);
+    tombstone = valueNewTombstone(0, heldValueWord());
     if (!tombstone) {
       unlock(shard + SHARD_LOCK);
       return Status.FULL;
@@ -946,7 +959,9 @@ function deleteLocked(shard: usize, entry: usize, compare: bool, old: usize, old
     if (!removable(value, compare, old, oldLen)) break;
     const wasPresent = present(value);
     stampLocked(tombstone);
+    letGoValue();
     if (cas32(entry + ENTRY_VALUE, value, tombstone) == value) {
+      unlinked(value, KIND_VALUE);
       crashPoint();
       sizeAddLocked(shard, -1);
       if (tombstone) atomicAdd32(state + STATE_TOMBSTONES, 1);
@@ -957,7 +972,9 @@ function deleteLocked(shard: usize, entry: usize, compare: bool, old: usize, old
       result = value;
       return wasPresent ? Status.OK : Status.ABSENT;
     }
+    holdValue(tombstone);
   }
+  letGoValue();
   unlock(shard + SHARD_LOCK);
   if (tombstone) valueFree(<usize>tombstone); // never published
   return Status.ABSENT;
@@ -1018,13 +1035,15 @@ function tryCompareAndSwap(entry: usize, old: usize, oldLen: usize, nu: usize, n
   let value = load32(entry + ENTRY_VALUE);
   if (!present(value) || !valueEquals(value, old, oldLen)) return Status.ABSENT;
   // The block is made only once the comparison has passed.
-  const block = valueNew(nu, nuLen);
+  const block = valueNew(nu, nuLen, heldValueWord());
   if (!block) return Status.FULL;
   valueSetMeta(<usize>block, 0, expiry);
   stampLocked(block);
   while (true) {
+    letGoValue();
     const seen = cas32(entry + ENTRY_VALUE, value, block);
     if (seen == value) {
+      unlinked(value, KIND_VALUE);
       retire(value, KIND_VALUE);
       result = value;
       return Status.OK;
@@ -1034,6 +1053,7 @@ function tryCompareAndSwap(entry: usize, old: usize, oldLen: usize, nu: usize, n
       valueFree(<usize>block); // never published
       return Status.ABSENT;
     }
+    holdValue(block);
   }
 }
 
@@ -1079,12 +1099,14 @@ function tryAdd(entry: usize, delta: f64, expiry: u64, scratch: usize): i32 {
   while (present(value)) {
     if (valueCopyTo(<usize>value, scratch) != 8) return Status.BAD_ARGUMENT;
     store<f64>(scratch, load<f64>(scratch) + delta);
-    const block = valueNew(scratch, 8);
+    const block = valueNew(scratch, 8, heldValueWord());
     if (!block) return Status.FULL;
     valueSetMeta(<usize>block, 0, expiry);
     stampLocked(block);
+    letGoValue();
     const seen = cas32(entry + ENTRY_VALUE, value, block);
     if (seen == value) {
+      unlinked(value, KIND_VALUE);
       retire(value, KIND_VALUE);
       result = block;
       return Status.OK;
@@ -1374,6 +1396,7 @@ function squeezeReadLocked(read: usize): u32 {
       // entry as in no table, for whoever still holds it (entry.ts).
       if (cas32(entry + ENTRY_VALUE, DELETED, EXPUNGED) != DELETED) continue;
       tableRetireSlotLocked(read, slot);
+      unlinked(entry, KIND_ENTRY);
       crashPoint();
       retire(entry, KIND_ENTRY);
       retired++;
@@ -1454,15 +1477,17 @@ function expireLocked(shard: usize, entry: usize, value: u32, h: u32): bool {
   }
   let replacement: u32 = DELETED;
   if (versioned()) {
-    replacement = valueNewTombstone(0);
+    replacement = valueNewTombstone(0, heldValueWord());
     if (!replacement) return false; // memory is short: the next sweep tries again
     stampLocked(replacement);
   }
+  letGoValue();
   if (cas32(entry + ENTRY_VALUE, value, replacement) != value) {
     // A lock-free store replaced it meanwhile: it is no longer this value's to remove.
     if (replacement) valueFree(<usize>replacement);
     return false;
   }
+  unlinked(value, KIND_VALUE);
   sizeAddLocked(shard, -1);
   if (replacement) atomicAdd32(state + STATE_TOMBSTONES, 1);
   statsCount(STAT_EXPIRED);
@@ -1474,12 +1499,12 @@ function expireLocked(shard: usize, entry: usize, value: u32, h: u32): bool {
  * If `entry` is in the shard's dirty table only (a key added since the last
  * promotion), takes it out of every table and retires it, its value word made
  * EXPUNGED; returns whether it did. Only for a value no reader counts as
- * present (expired, or a tombstone): the table loses the entry before its
- * value word changes, and a reader that reaches the entry by its value word
- * (the bindings' read cache) must find it absent meanwhile, as it does by the
- * clock or the tombstone flag. Nothing but a lock holder changes an entry
- * that no read table holds, so its value is the caller's to retire. The caller
- * holds the lock.
+ * present (expired, or a tombstone), which the caller retires. Nothing but a
+ * lock holder changes an entry that no read table holds. The steps are a
+ * delete's of a dirty-only key (mapDelete): the value word becomes DELETED
+ * (a deleted entry in dirty, a state Go has too), and the value is unlinked;
+ * then the entry leaves dirty, and is unlinked in turn. The caller holds the
+ * lock.
  */
 function dropDirtyOnlyLocked(shard: usize, entry: usize, h: u32): bool {
   const tables = loadTables(shard);
@@ -1487,7 +1512,12 @@ function dropDirtyOnlyLocked(shard: usize, entry: usize, h: u32): bool {
   const key = entry + ENTRY_KEY;
   const keyLen = entryKeyLen(entry);
   if (!dirty || tableFind(readOf(tables), h, key, keyLen) == entry) return false;
-  if (tableRemoveLocked(dirty, h, key, keyLen) != entry) return false;
+  if (tableFind(dirty, h, key, keyLen) != entry) return false;
+  const value = xchg32(entry + ENTRY_VALUE, DELETED);
+  if (isLive(value)) unlinked(value, KIND_VALUE);
+  crashPoint();
+  tableRemoveLocked(dirty, h, key, keyLen);
+  unlinked(entry, KIND_ENTRY);
   crashPoint();
   store32(entry + ENTRY_VALUE, EXPUNGED);
   retire(entry, KIND_ENTRY);
@@ -1560,7 +1590,10 @@ export function mapCompact(map: usize, watermark: u64): i32 {
       if (!isLive(value) || !valueIsTombstone(<usize>value) || valueVersion(<usize>value) > watermark) continue;
       // Only lock holders replace a tombstone, so this CAS cannot fail. An
       // entry in dirty only leaves the tables with it.
-      if (!dropDirtyOnlyLocked(shard, entry, tableHashAt(holder, i))) cas32(entry + ENTRY_VALUE, value, DELETED);
+      if (!dropDirtyOnlyLocked(shard, entry, tableHashAt(holder, i))) {
+        cas32(entry + ENTRY_VALUE, value, DELETED);
+        unlinked(value, KIND_VALUE); // dropDirtyOnlyLocked records it itself
+      }
       crashPoint();
       atomicAdd32(state + STATE_TOMBSTONES, -1);
       statsCount(STAT_COMPACTED);
@@ -1714,6 +1747,7 @@ function retireReadLocked(read: usize): void {
       const entry = <usize>slotEntry(slot);
       if (entry <= TOMBSTONE_WORD || load32(entry + ENTRY_VALUE) != EXPUNGED) continue;
       slotRetire(slot);
+      unlinked(entry, KIND_ENTRY);
       crashPoint();
       retire(entry, KIND_ENTRY);
     }
@@ -1727,7 +1761,7 @@ function retireReadLocked(read: usize): void {
  * the key into size; on failure frees only what it made itself.
  */
 function insertLocked(shard: usize, key: usize, keyLen: usize, h: u32, block: u32): i32 {
-  const entry = entryNew(key, keyLen, block);
+  const entry = entryNew(key, keyLen, block, heldEntryWord());
   if (!entry) return Status.FULL;
   const tables = loadTables(shard);
   let dirty = dirtyOf(tables);
@@ -1739,10 +1773,14 @@ function insertLocked(shard: usize, key: usize, keyLen: usize, h: u32, block: u3
     dirty = dirtyWithRoomLocked(shard);
   }
   if (!dirty) {
+    letGoEntry();
     free(entry, entryBlockSize(entry)); // never published
     return Status.FULL;
   }
-  tableInsertLocked(dirty, h, entry);
+  const slot = tableSlotForInsertLocked(dirty, h);
+  letGoValue(); // published with the entry, in tableFillLocked's one store
+  letGoEntry();
+  tableFillLocked(dirty, slot, h, entry);
   return Status.OK;
 }
 
@@ -1925,11 +1963,16 @@ function finishIntentLocked(shard: usize, dead: usize): void {
   }
 }
 
-/** Frees a table an intent names at `word` (never published, or displaced): pages, the word, the header. */
+/**
+ * Frees a table an intent names at `word` (never published, or displaced):
+ * pages, the word, the header. The word is let go of just before the header is
+ * freed, as a held block is (inflight.ts): a thread stopped between the two
+ * leaks the header, one stopped before them leaves it to its reaper.
+ */
 function freeIntentTable(word: usize, table: usize): void {
   tableFreePages(table); // resumable
-  store32(word, 0);
   crashPoint();
+  store32(word, 0);
   free(table, tableHeaderBytes(table));
 }
 
@@ -1942,7 +1985,9 @@ function freeIntentTable(word: usize, table: usize): void {
  *     before installing its table): make them DELETED again;
  *   - an expunged entry inside dirty (unexpunge interrupted): make it DELETED;
  *   - stale counters: recount the dirty table and the shard's size.
- * Blocks the dead thread had made but not yet published are leaked, never reused.
+ * Blocks the dead thread had made but not yet published are its reaper's to
+ * free (inflight.ts), and what it had unlinked and not yet retired its reaper's
+ * to retire (reclaim.ts): neither is in a table, so neither is repaired here.
  */
 function repairShardLocked(shard: usize): void {
   store32(shard + SHARD_FROZEN, 0); // a snapshot's or a clear's thread died: its freeze ends with it

@@ -7,7 +7,9 @@
 //   1. pin itself, take over every lock the dead thread held, and finish or
 //      undo its steps (map.ts, alloc.ts); the dead slot's pin still stands, so
 //      nothing it retired or was building can have been freed meanwhile;
-//   2. hand its retire batch on to reclamation, then clear its pin;
+//   2. free the blocks it had made and not yet published (inflight.ts), retire
+//      what it had unlinked and not yet retired, hand its retire batch on to
+//      reclamation, then clear its pin;
 //   3. free its scratch, return its cached blocks;
 //   4. finish the reapings it had itself begun, if it was a reaper;
 //   5. release the slot.
@@ -27,7 +29,8 @@ import { heapCountRecoveredLocks, heapRootMap } from "./heap";
 import { allocRecoverCoalesce } from "./alloc";
 import { memorySetReaper } from "./memory";
 import { mutexSetDeadOwnerHandler } from "./mutex";
-import { pin, reclaimAdoptBatch, reclaimClearPin, unpin } from "./reclaim";
+import { pin, reclaimAdoptBatch, reclaimAdoptUnretired, reclaimClearPin, unpin } from "./reclaim";
+import { inflightFree } from "./inflight";
 import {
   slotAdoptReap, slotAt, slotAttachedThread, slotBeginReap, slotFreeScratch, slotHighWater, slotIndex,
   slotReapingBy, slotRelease,
@@ -105,6 +108,8 @@ function reapSlot(dead: usize): void {
   if (mapKind(map) != MAP_KIND_LOCKED) heapCountRecoveredLocks(mapRecoverLocks(map, deadOwner));
   allocRecoverCoalesce(deadOwner);
   crashPoint();
+  inflightFree(dead);
+  reclaimAdoptUnretired(dead);
   reclaimAdoptBatch(dead);
   reclaimClearPin(dead);
   unpin();
@@ -126,15 +131,18 @@ function reapSlot(dead: usize): void {
 }
 
 /**
- * After a trap unwound out of this thread's own operation (abi.ts): recovers
- * the locks it still holds and finishes the step it was in, as a reaper would
- * for a dead thread, except that the slot stays this thread's.
+ * After a trap unwound out of this thread's own operation (abi.ts), still
+ * pinned: recovers the locks it still holds, finishes the step it was in, and
+ * gives back the blocks it was holding, as a reaper would for a dead thread,
+ * except that the slot stays this thread's.
  */
 export function reaperRecoverSelf(): void {
   const owner = slotIndex(self) + 1;
   const map = heapRootMap();
   if (mapKind(map) != MAP_KIND_LOCKED) mapRecoverLocks(map, owner);
   allocRecoverCoalesce(owner);
+  inflightFree(self);
+  reclaimAdoptUnretired(self);
 }
 
 memorySetReaper(reapDeadQuietly);

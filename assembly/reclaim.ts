@@ -51,10 +51,19 @@
 // not yet pushed, so that a write costs no contended CAS of its own; it joins a
 // limbo list every RETIRE_BATCH objects.
 //
+// Per thread too: the objects it has unlinked and not yet retired (at most two:
+// a deleted key's entry and its value), its slot's unretired words. The owner
+// records each one (unlinked) just after the store or CAS that unlinked it, and
+// retire() takes it off the record just before the store that puts it in the
+// batch. Plain words: only the owner writes them while it lives.
+//
 // Threads that die (Worker.terminate() stops a thread at any instruction):
 //   - pinned: its pin holds the epoch back until a reaper clears it (reaper.ts).
 //   - with a batch: the reaper hands the batch on (reclaimAdoptBatch), or finds
 //     that it had already been pushed; no retired object is lost.
+//   - between unlinking an object and retiring it: the reaper retires what the
+//     unretired words name (reclaimAdoptUnretired). Only a thread stopped
+//     between the unlinking store and the record leaks the object.
 //   - while freeing a limbo list: the list keeps what is left, and the objects
 //     are freed one cycle later. Objects are freed one at a time, after their
 //     contents (a table's pages, a value's chunks: each kind's `drain`, which
@@ -62,13 +71,13 @@
 //     one block leaks.
 
 import { DEBUG, LOCK_WAIT_MS, RETIRE_BATCH } from "./config";
-import { cas64, futexWait, load32, load64, store32, store64 } from "./atomics";
+import { cas64, futexWait, load32, load64, store32, store64, xchg32 } from "./atomics";
 import { TIMED_OUT, reapIfDead } from "./mutex";
 import { HEADER_INIT_ACCOUNT, RECLAIM_BASE } from "./heap";
 import { allocCoalesceIfWorth, free } from "./alloc";
 import {
-  SLOT_BATCH_BYTES, SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, bytesFreed, bytesInUse, slotAt, slotHighWater,
-  slotIndex as slotIndexOf,
+  SLOT_BATCH_BYTES, SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, SLOT_UNRETIRED, bytesFreed, bytesInUse,
+  slotAt, slotHighWater, slotIndex as slotIndexOf,
 } from "./slots";
 
 // @ts-ignore: decorator
@@ -181,6 +190,32 @@ export function reclaimBind(bound: usize): void {
 }
 
 /**
+ * Records that this thread has just unlinked `object` (made it unreachable from
+ * every shared word) and will retire it, so that a reaper retires it should
+ * the thread stop first. At most two at a time (slots.ts).
+ */
+// @ts-ignore: decorator
+@inline export function unlinked(object: usize, kind: u32): void {
+  const first = slot + SLOT_UNRETIRED;
+  const at = load<u32>(first) ? first + 4 : first;
+  if (DEBUG) assert(!load<u32>(at));
+  store<u32>(at, <u32>object | kind);
+}
+
+/**
+ * Retires what `owner` (a dead thread's slot, or this thread's own after a trap
+ * unwound its operation) had unlinked and not yet retired. The caller is
+ * pinned, and so is `owner` still, so nothing it unlinked has been freed.
+ * Repeatable: each word is taken with an exchange.
+ */
+export function reclaimAdoptUnretired(owner: usize): void {
+  for (let at = owner + SLOT_UNRETIRED; at < owner + SLOT_UNRETIRED + 8; at += 4) {
+    const record = xchg32(at, 0);
+    if (record) retire(<usize>(record & ~KIND_MASK), record & KIND_MASK);
+  }
+}
+
+/**
  * Hands an unlinked object to reclamation: it is freed two epochs from now or
  * later. The caller must be pinned, and must have made the object unreachable
  * from every shared word before calling.
@@ -197,6 +232,9 @@ export function retire(object: usize, kind: u32): void {
   const head = load<u32>(slot + SLOT_BATCH_HEAD);
   store<u32>(object + RETIRE_LINK, head | kind);
   if (!head) store<u32>(slot + SLOT_BATCH_TAIL, <u32>object);
+  const record = <u32>object | kind;
+  if (load<u32>(slot + SLOT_UNRETIRED) == record) store<u32>(slot + SLOT_UNRETIRED, 0);
+  else if (load<u32>(slot + SLOT_UNRETIRED + 4) == record) store<u32>(slot + SLOT_UNRETIRED + 4, 0);
   store<u32>(slot + SLOT_BATCH_HEAD, <u32>object); // the object is in the batch from here on
   const count = load<u32>(slot + SLOT_BATCH_COUNT) + 1;
   store<u32>(slot + SLOT_BATCH_COUNT, count);

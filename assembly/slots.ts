@@ -18,9 +18,9 @@
 //   ├────────────┬─┴──────────────┬──────────────────┬──────────────┤
 //   │ found slot │ found expiry f64│ found advances f64│ found serial │  +184 … +216
 //   │ u32, —     │                 │                   │ f64          │
-//   ├────────────┴─────────────────┴───────────────────┴──────────────┤
-//   │ —                                                               │  +216 … +256
-//   └─────────────────────────────────────────────────────────────────┘
+//   ├────────────┬────────────┬────────────────────────┬─────────────┤
+//   │ held value │ held entry │ unretired (2 × u32)    │ —           │  +216 … +256
+//   └────────────┴────────────┴────────────────────────┴─────────────┘
 //
 //   owner      Who holds the slot, in one word so that every change of hands
 //              is one CAS:
@@ -75,6 +75,12 @@
 //              where too (the block it stored), and sets `found slot` to 0 when
 //              it did not, so that the bindings can store by the slot next time
 //              (sm_swapFound). Owner only, plain.
+//   held       A value block and an entry the owner has allocated and not yet
+//              published or freed (inflight.ts). Owner only, plain; taken with
+//              an exchange by whoever frees them after the owner died.
+//   unretired  Up to two objects the owner has taken out of the map and not yet
+//              retired, each with its retire kind in the low bits (reclaim.ts).
+//              Owner only, plain; a reaper retires them.
 //   intent     What the owner is in the middle of under a shard's lock (map.ts):
 //              an operation, the shard, and the blocks it involves. Written by
 //              the owner (atomic stores) before the step it describes; read by
@@ -138,6 +144,13 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, free } from "./alloc";
 @inline export const SLOT_FOUND_ADVANCES: usize = 200;
 // @ts-ignore: decorator
 @inline export const SLOT_FOUND_SERIAL: usize = 208;
+
+// @ts-ignore: decorator
+@inline export const SLOT_HELD_VALUE: usize = 216;
+// @ts-ignore: decorator
+@inline export const SLOT_HELD_ENTRY: usize = 220;
+// @ts-ignore: decorator
+@inline export const SLOT_UNRETIRED: usize = 224;
 
 // @ts-ignore: decorator
 @inline const FREE: u32 = 0;
@@ -250,6 +263,10 @@ export function slotRelease(slot: usize): void {
   store32(slot + SLOT_SCRATCH_CAP, 0);
   store32(slot + SLOT_SCRATCH, 0);
   store32(slot + SLOT_CACHE, 0);
+  store32(slot + SLOT_HELD_VALUE, 0);
+  store32(slot + SLOT_HELD_ENTRY, 0);
+  store32(slot + SLOT_UNRETIRED, 0);
+  store32(slot + SLOT_UNRETIRED + 4, 0);
   store32(slot + SLOT_OWNER, FREE); // last: the slot may be claimed from here on
 }
 

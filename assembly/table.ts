@@ -456,21 +456,23 @@ function slotOfLocked(table: usize, hash: u32, key: usize, keyLen: usize): usize
  * and has checked tableHasRoom.
  */
 export function tableInsertLocked(table: usize, hash: u32, entry: usize): void {
+  tableFillLocked(table, tableSlotForInsertLocked(table, hash), hash, entry);
+}
+
+/**
+ * The slot tableInsertLocked would fill for an entry with `hash`: the first
+ * empty or tombstone slot of its probe. The caller holds the lock and has
+ * checked tableHasRoom; it fills the slot with tableFillLocked, nothing else
+ * in between, when it must do something just before the entry is published
+ * (map.ts lets go of the new entry there, inflight.ts).
+ */
+export function tableSlotForInsertLocked(table: usize, hash: u32): usize {
   const capacity = load<u32>(table + TABLE_CAPACITY);
   let i = homeOf(hash, capacity);
   let slot = slotAddress(table, capacity, i);
   while (true) {
     const seen = load<u32>(slot + SLOT_ENTRY);
-    if (seen == 0 || seen == TOMBSTONE) {
-      store<u32>(slot + SLOT_HASH, hash);
-      store<u32>(slot + SLOT_ENTRY, <u32>entry); // the slot becomes valid in this one store
-      crashPoint();
-      store<u32>(table + TABLE_COUNT, load<u32>(table + TABLE_COUNT) + 1);
-      if (seen == TOMBSTONE) {
-        store<u32>(table + TABLE_TOMBSTONES, load<u32>(table + TABLE_TOMBSTONES) - 1);
-      }
-      return;
-    }
+    if (seen == 0 || seen == TOMBSTONE) return slot;
     if (++i == capacity) {
       i = 0;
       slot = slotAddress(table, capacity, 0);
@@ -479,6 +481,18 @@ export function tableInsertLocked(table: usize, hash: u32, entry: usize): void {
     } else {
       slot += TABLE_SLOT_SIZE;
     }
+  }
+}
+
+/** Publishes `entry` in `slot`, from tableSlotForInsertLocked: one store, then the counts. */
+export function tableFillLocked(table: usize, slot: usize, hash: u32, entry: usize): void {
+  const seen = load<u32>(slot + SLOT_ENTRY);
+  store<u32>(slot + SLOT_HASH, hash);
+  store<u32>(slot + SLOT_ENTRY, <u32>entry); // the slot becomes valid in this one store
+  crashPoint();
+  store<u32>(table + TABLE_COUNT, load<u32>(table + TABLE_COUNT) + 1);
+  if (seen == TOMBSTONE) {
+    store<u32>(table + TABLE_TOMBSTONES, load<u32>(table + TABLE_TOMBSTONES) - 1);
   }
 }
 
@@ -497,10 +511,14 @@ export function tableRemoveLocked(table: usize, hash: u32, key: usize, keyLen: u
  * table's shard; readers may probe meanwhile (see slotRetire).
  */
 export function tableRetireSlotLocked(table: usize, slot: usize): void {
-  store<u32>(slot + SLOT_ENTRY, TOMBSTONE); // the one store that removes it
-  crashPoint();
+  // The counts first (only lock holders read them), so that the store that
+  // removes the entry is the last step: the caller records the entry as
+  // unlinked right after it (reclaim.ts, unlinked). A holder stopped in
+  // between leaves the entry in place and counts that repair recounts.
   store<u32>(table + TABLE_COUNT, load<u32>(table + TABLE_COUNT) - 1);
   store<u32>(table + TABLE_TOMBSTONES, load<u32>(table + TABLE_TOMBSTONES) + 1);
+  crashPoint();
+  store<u32>(slot + SLOT_ENTRY, TOMBSTONE); // the one store that removes it
 }
 
 /**

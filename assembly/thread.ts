@@ -1,13 +1,14 @@
 // This instance's thread identity: the slot it claimed (slots.ts) becomes its
 // byte account, block cache and lock-owner id for the allocator (alloc.ts), its
-// epoch announcement and retire batch (reclaim.ts), and its lock-owner id and
-// intent record (map.ts). Wasm globals are per instance, so each instance (one
+// epoch announcement and retire batch (reclaim.ts), its held blocks
+// (inflight.ts), and its lock-owner id and intent record (map.ts). Wasm globals are per instance, so each instance (one
 // per Node thread, or the one of a proxy-wasm VM) binds its own.
 
 import { HEADER_INIT_ACCOUNT } from "./heap";
 import { CACHE_SIZE, alloc, allocBind, allocCacheDrain, allocCarveRelease, free } from "./alloc";
 import { SLOT_ACCOUNT, SLOT_CARVE, SLOT_WAITING, slotIndex, slotSetCache, slotTakeCache } from "./slots";
 import { reclaimBind } from "./reclaim";
+import { inflightBind } from "./inflight";
 import { mapBindOwner } from "./map";
 import { mutexBind } from "./mutex";
 import { statsBind } from "./stats";
@@ -22,6 +23,7 @@ export function threadBind(slot: usize): void {
   slotSetCache(slot, cache);
   allocBind(slot + SLOT_ACCOUNT, cache, slotIndex(slot) + 1, slot + SLOT_CARVE);
   reclaimBind(slot);
+  inflightBind(slot);
   mapBindOwner(slotIndex(slot) + 1, slot);
   mutexBind(slot + SLOT_WAITING);
   statsBind(slot);
@@ -33,6 +35,7 @@ export function threadUnbind(slot: usize): void {
   threadReleaseCache(slot);
   allocBind(HEADER_INIT_ACCOUNT, 0, 0, 0);
   reclaimBind(0);
+  inflightBind(0);
   mapBindOwner(0, 0);
   mutexBind(0);
   statsBind(0);

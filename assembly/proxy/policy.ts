@@ -39,6 +39,7 @@ import { allocOrCollect } from "../memory";
 import { collect, pin, unpin } from "../reclaim";
 import { mapDestroy, mapK0, mapK1, mapLoad, mapNew, mapRangeBegin, mapSeal, mapSwap, result } from "../map";
 import { VALUE_BYTES, bytesEqual, valueBlockSize, valueNew } from "../entry";
+import { heldValueWord, letGoValue } from "../inflight";
 import { sipHash13 } from "../hash";
 import { Status } from "../status";
 import { WASI_SUCCESS, random_get } from "./abi";
@@ -258,7 +259,7 @@ export function policyTableSetHeader(table: usize, name: usize, len: usize): boo
 
 /** Sets the default policy from the encoding in builder `b`. False when memory is exhausted. */
 export function policyTableSetDefault(table: usize, b: usize): bool {
-  const block = valueNew(DATA(b), LEN(b));
+  const block = valueNew(DATA(b), LEN(b), 0); // the table's own, not the map's
   if (!block) return false;
   const previous = TABLE_DEFAULT_OF(table);
   if (previous) free(previous, valueBlockSize(previous));
@@ -280,10 +281,11 @@ export function policyTableAdd(table: usize, name: usize, nameLen: usize, b: usi
     unpin();
     return Status.ABSENT;
   }
-  const block = valueNew(DATA(b), LEN(b));
+  const block = valueNew(DATA(b), LEN(b), heldValueWord());
   status = block ? mapSwap(map, name, nameLen, hash, block) : Status.FULL;
   unpin();
   if (status != Status.OK) {
+    letGoValue();
     if (block) free(<usize>block, valueBlockSize(<usize>block));
     return Status.FULL;
   }

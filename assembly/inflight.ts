@@ -1,0 +1,87 @@
+// Blocks in flight: a value block or an entry that this thread has allocated
+// and not yet published (made reachable from a table or an entry) or freed.
+// No shared structure reaches such a block, so a thread stopped between the
+// allocation and the publication (Worker.terminate() stops one at any
+// instruction) would leak it; the slot's held words (slots.ts) name it for the
+// reaper instead, which frees it (reaper.ts).
+//
+//   held value   A value block (entry.ts, valueNew), complete or not: a chunked
+//                value is named from its first block on, its chain well formed
+//                at every instruction.
+//   held entry   An entry (entryNew), its key complete. Its value word names
+//                the held value, which is freed on its own.
+//
+// The rule that makes the reaper's free safe: a word names a block only while
+// nothing but this thread can reach it. So the owner
+//   - records a block as soon as it is allocated: valueNew and entryNew take
+//     the word to record it in (as tableNew takes an intent's word);
+//   - lets go of it (letGoValue, letGoEntry) just before the store or CAS that
+//     publishes it, and before it frees it;
+//   - records it again after a CAS that failed, when it will try again.
+// A thread stopped between a let-go and the step after it leaks that block: a
+// window of one instruction, against the whole operation without the words.
+//
+// What a thread has taken *out* of the map and not yet retired is the other
+// half of the same problem; reclaim.ts keeps it (the slot's unretired words).
+//
+// The words are plain: only the owner writes them while it lives, and the
+// reaper reads them after the host said the owner exited (everything it stored
+// is visible by then). A let-go is ordered before the publishing CAS as any
+// store before an atomic operation is; before a plain publishing store (an
+// entry into a table) by program order, which neither Binaryen nor V8 changes
+// for two stores to memory.
+
+import { SLOT_HELD_ENTRY, SLOT_HELD_VALUE } from "./slots";
+import { xchg32 } from "./atomics";
+import { free } from "./alloc";
+import { entryBlockSize, valueFreeUnpublished } from "./entry";
+
+// Thread-local: this thread's slot, 0 while not attached.
+let slot: usize = 0;
+
+export function inflightBind(bound: usize): void {
+  slot = bound;
+}
+
+/** The word valueNew records a new value block in (this thread's held value). */
+// @ts-ignore: decorator
+@inline export function heldValueWord(): usize {
+  return slot + SLOT_HELD_VALUE;
+}
+
+/** The word entryNew records a new entry in (this thread's held entry). */
+// @ts-ignore: decorator
+@inline export function heldEntryWord(): usize {
+  return slot + SLOT_HELD_ENTRY;
+}
+
+/** Names `block` again as this thread's unpublished value (after a failed CAS, before a retry). */
+// @ts-ignore: decorator
+@inline export function holdValue(block: u32): void {
+  store<u32>(slot + SLOT_HELD_VALUE, block);
+}
+
+/** Just before the held value is published or freed: from here on it is not this thread's alone. */
+// @ts-ignore: decorator
+@inline export function letGoValue(): void {
+  store<u32>(slot + SLOT_HELD_VALUE, 0);
+}
+
+/** Just before the held entry is published or freed. */
+// @ts-ignore: decorator
+@inline export function letGoEntry(): void {
+  store<u32>(slot + SLOT_HELD_ENTRY, 0);
+}
+
+/**
+ * Frees what `owner` (a slot whose thread exited, or this thread's own after a
+ * trap unwound its operation) held unpublished. Repeatable: each word is taken
+ * with an exchange, so a reaper that dies here and the one that finishes after
+ * it free each block at most once.
+ */
+export function inflightFree(owner: usize): void {
+  const entry = <usize>xchg32(owner + SLOT_HELD_ENTRY, 0);
+  if (entry) free(entry, entryBlockSize(entry));
+  const value = <usize>xchg32(owner + SLOT_HELD_VALUE, 0);
+  if (value) valueFreeUnpublished(value);
+}

@@ -1,0 +1,101 @@
+/**
+ * A thread stopped at any crash point leaks nothing it was holding.
+ *
+ * Between allocating a block and publishing it (a new value, a new entry), and
+ * between unlinking an object and retiring it (a replaced value, a dropped
+ * entry), no shared structure reaches the object; the thread's slot names it
+ * instead (assembly/inflight.ts, reclaim.ts's unretired words), so that its
+ * reaper frees or retires it. Here a second attachment runs scripts that visit
+ * every kind of write, with a fault armed at its n-th crash point (debug
+ * build; faults.test.ts checks that the map comes back whole), for every n. After
+ * each crash and reap, clear() and reclamation must bring bytesInUse back to
+ * exactly where the same steps brought it before: not one byte lost.
+ */
+import { describe, expect, it } from 'vitest';
+import { crashAt, internal, type SyncMap } from './helpers.js';
+
+const KEYS = 36;
+const key = (i: number): string => `key-${i % KEYS}`;
+// Inline values of a few sizes, and two past a page, which are chunked (entry.ts).
+const text = (i: number): string => `value-${i}-`.padEnd(i % 12 === 5 ? 9000 : 30 + (i % 5) * 40, 'x');
+
+/** Every write on strings: inserts, swaps in read and dirty, deletes of both kinds, CAS, clear. */
+function strings(map: SyncMap<string, string>): void {
+  for (let i = 0; i < KEYS; i++) map.store(key(i), text(i));
+  for (let i = 0; i < KEYS; i++) map.load(key(i)); // misses: promotion
+  for (let i = 0; i < KEYS; i += 2) map.store(key(i), text(i + 1)); // lock-free swaps in read
+  for (let i = 0; i < KEYS; i += 3) map.delete(key(i));
+  map.store('fresh', text(0)); // dirty made from read, expunging
+  for (let i = 0; i < KEYS; i += 3) map.store(key(i), text(i)); // unexpunge
+  for (let i = 1; i < KEYS; i += 3) map.loadAndDelete(key(i));
+  for (let i = 1; i < KEYS; i += 3) map.loadOrStore(key(i), text(i));
+  for (let i = 2; i < KEYS; i += 4) map.compareAndSwap(key(i), map.load(key(i)) ?? '', text(i + 2));
+  for (let i = 2; i < KEYS; i += 6) map.compareAndDelete(key(i), map.load(key(i)) ?? '');
+  for (let i = 3; i < KEYS; i += 6) map.swap(key(i), text(i + 3));
+  map.store('dirty-only', text(5));
+  map.delete('dirty-only'); // removed from dirty, dropped whole
+  map.clear();
+  for (let i = 0; i < KEYS; i += 2) map.store(key(i), text(i));
+}
+
+let clock = Date.now();
+
+/** Counters with expiry and versions: add, CAS, tombstones, expiry by writes and by sweeps, compaction. */
+function counters(map: SyncMap<string, number>): void {
+  const core = internal.coreOfMap(map);
+  for (let i = 0; i < KEYS; i++) map.add(key(i), i);
+  for (let i = 0; i < KEYS; i++) map.load(key(i));
+  for (let i = 0; i < KEYS; i += 2) map.add(key(i), 1); // lock-free adds in read
+  for (let i = 0; i < KEYS; i += 3) map.compareAndSwap(key(i), map.load(key(i)) ?? 0, -i);
+  for (let i = 0; i < KEYS; i += 4) map.delete(key(i)); // tombstones
+  for (let i = 1; i < KEYS; i += 4) map.store(key(i), i, { ttlMs: 50 });
+  map.store('dirty-only', 1, { ttlMs: 50 });
+  clock += 60_000;
+  core.sm_tick(clock); // everything with a ttl has expired
+  for (let i = 1; i < KEYS; i += 8) map.store(key(i), i); // a write that meets an expired value
+  while ((core.sm_sweep(64) & (1 << 30)) === 0); // the rest, and the dirty-only key, by sweeps
+  map.compact(map.version); // every tombstone
+  map.clear();
+  for (let i = 0; i < KEYS; i += 2) map.add(key(i), i);
+}
+
+function leaksAtEveryCrashPoint<V>(map: SyncMap<string, V>, script: (victim: SyncMap<string, V>) => void): string[] {
+  const floor = (): number => {
+    map.clear();
+    internal.collect(map);
+    internal.collect(map);
+    return map.stats().bytesInUse;
+  };
+  script(map);
+  let before = floor();
+  const leaks: string[] = [];
+  let crashes = 0;
+  for (let n = 1; ; n++) {
+    const deadThread = 5_000_000 + n;
+    if (!crashAt(map.handle, deadThread, n, script)) break;
+    crashes++;
+    expect(internal.reapThread(map, deadThread)).toBe(1);
+    expect(internal.verify(map)).toBe(0);
+    const after = floor();
+    if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
+    before = after;
+  }
+  expect(crashes).toBeGreaterThan(100);
+  return leaks;
+}
+
+describe('a thread stopped at any crash point', () => {
+  it.each([1, 2])('leaks none of the strings it was writing (%i shards)', (shards) => {
+    const map = internal.createWithBuild<string, string>('debug', { shards, values: 'string', lockTimeoutMs: 1000 });
+    expect(leaksAtEveryCrashPoint(map, strings)).toEqual([]);
+    map.close();
+  });
+
+  it('leaks none of the counters it was adding, expiring or compacting (versioned, with ttlMs)', () => {
+    const map = internal.createWithBuild<string, number>('debug', {
+      shards: 1, values: 'number', lockTimeoutMs: 1000, versioned: true, ttlMs: 0,
+    });
+    expect(leaksAtEveryCrashPoint(map, counters)).toEqual([]);
+    map.close();
+  });
+});
