@@ -1,7 +1,8 @@
 /**
- * What a feature costs a load, each map in a thread of its own: the plain
- * load against the same load in a map with ttlMs, and with the Prometheus
- * metrics registered (issue 9's goals).
+ * The one-thread goals' rows, each map in a thread of its own: SyncMap's load
+ * of kept keys against Map.get, of fresh keys, of 'number' keys, its store
+ * against Map.set, and the plain load against the same load in a map with
+ * ttlMs and with the Prometheus metrics registered (issues 9 and 10).
  *
  * Why not in-process with the other rows: the rows share the bindings' code,
  * and V8 specialises that code for whatever it has seen when it optimises it.
@@ -9,36 +10,59 @@
  * key had gone through `load`; later rows got code made more general, and
  * were deoptimised by rows after them (the number-key map changes the shape
  * of the read cache's records). Measured that way, the same build gave ttlMs
- * 1.19x-1.26x in the table's order and 0.93x-1.00x in the reverse order.
- * Here each map runs in a fresh isolate, so each load is compiled for its own
- * kind of map only, as in a service that keeps one. The isolates take turns,
- * one at a time, the first of each round rotating; each keeps its best round.
- * An isolate's figure is not always its kind's: one in a few runs a loop V8
- * compiled worse (the same plain load measured 36.5, 58.0 and 39.8 ns in
- * three isolates), so each variant runs in REPLICAS isolates and keeps the
- * best, as each keeps its best round.
+ * 1.19x-1.26x in the table's order and 0.93x-1.00x in the reverse order, and
+ * the store row 173-222 ns across three runs of the same build.
+ * Here each row runs in a fresh isolate, so each is compiled for its own kind
+ * of map only, as in a service that keeps one. The rows a goal compares form a
+ * group, whose isolates run together and take turns, one at a time, the first
+ * of each round rotating; each keeps its best round. An isolate's figure is
+ * not always its row's: one in a few runs a loop V8 compiled worse (the same
+ * plain load measured 36.5, 58.0 and 39.8 ns in three isolates), so each row
+ * runs in REPLICAS isolates and keeps the best, as each keeps its best round.
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Registry } from 'prom-client';
 import { SyncMap } from 'syncmap-wasm';
 import { registerMetrics } from 'syncmap-wasm/prometheus';
 import type { BenchConfig } from './config.js';
-import { keptKeys } from './keys.js';
-import { tightLoop } from './tight-loop.js';
+import { freshBuilder, keptKeys } from './keys.js';
+import { tightLoop, type Op } from './tight-loop.js';
 
-export const ISOLATED_VARIANTS = ['SyncMap', 'SyncMap, ttlMs', 'SyncMap, metrics'] as const;
-export type IsolatedVariant = (typeof ISOLATED_VARIANTS)[number];
+/** What each isolated row measures; `impl`, `op` and `keys` name it as the in-process table does. */
+const ROWS = {
+  'SyncMap load': { impl: 'SyncMap', op: 'load', keys: 'kept' },
+  'Map load': { impl: 'Map', op: 'load', keys: 'kept' },
+  'SyncMap, ttlMs load': { impl: 'SyncMap, ttlMs', op: 'load', keys: 'kept' },
+  'SyncMap, metrics load': { impl: 'SyncMap, metrics', op: 'load', keys: 'kept' },
+  'SyncMap load, fresh keys': { impl: 'SyncMap', op: 'load', keys: 'fresh' },
+  'Map load, fresh keys': { impl: 'Map', op: 'load', keys: 'fresh' },
+  'SyncMap, number keys load': { impl: 'SyncMap, number keys', op: 'load', keys: 'kept' },
+  'Map, number keys load': { impl: 'Map, number keys', op: 'load', keys: 'kept' },
+  'SyncMap store': { impl: 'SyncMap', op: 'store', keys: 'kept' },
+  'Map store': { impl: 'Map', op: 'store', keys: 'kept' },
+} as const;
+export type IsolatedVariant = keyof typeof ROWS;
+
+/** The rows each goal compares, measured side by side in time; a group's first row is its baseline's peer. */
+const GROUPS: readonly (readonly IsolatedVariant[])[] = [
+  ['SyncMap load', 'Map load', 'SyncMap, ttlMs load', 'SyncMap, metrics load'],
+  ['SyncMap load, fresh keys', 'Map load, fresh keys'],
+  ['SyncMap, number keys load', 'Map, number keys load'],
+  ['SyncMap store', 'Map store'],
+];
 
 export interface IsolatedRow {
-  impl: IsolatedVariant;
-  /** The tight loop's best ns per load of a present kept key. */
+  impl: string;
+  op: 'load' | 'store';
+  keys: 'kept' | 'fresh';
+  /** The tight loop's best ns per call, over every isolate and round of the row. */
   loopNs: number;
 }
 
 /** How long each isolate runs its loop before its rounds count. */
 const WARMUP_MS = 300;
 
-/** Isolates per variant. */
+/** Isolates per row. */
 const REPLICAS = 3;
 
 interface Start {
@@ -49,26 +73,63 @@ interface Start {
   passes: number;
 }
 
-async function mapFor(variant: IsolatedVariant): Promise<SyncMap<string, string>> {
+/** In the isolate: the row's map, filled, and the operation its loop calls. */
+async function opFor(variant: IsolatedVariant, keys: string[], value: string): Promise<Op> {
+  const syncMap = async (options: { ttlMs?: number } = {}): Promise<SyncMap<string, string>> => {
+    const map = await SyncMap.create<string, string>({ values: 'string', ...options });
+    for (const key of keys) map.store(key, value);
+    return map;
+  };
+  const plain = new Map<string, string>(keys.map((key) => [key, value]));
+  const fresh = freshBuilder(keys);
   switch (variant) {
-    case 'SyncMap':
-      return SyncMap.create<string, string>({ values: 'string' });
-    case 'SyncMap, ttlMs':
-      return SyncMap.create<string, string>({ values: 'string', ttlMs: 3_600_000 });
-    case 'SyncMap, metrics': {
-      const map = await SyncMap.create<string, string>({ values: 'string' });
-      registerMetrics(map, { registry: new Registry() });
-      return map;
+    case 'SyncMap load': {
+      const map = await syncMap();
+      return (i) => map.load(keys[i]!);
     }
+    case 'Map load':
+      return (i) => plain.get(keys[i]!);
+    case 'SyncMap, ttlMs load': {
+      const map = await syncMap({ ttlMs: 3_600_000 });
+      return (i) => map.load(keys[i]!);
+    }
+    case 'SyncMap, metrics load': {
+      const map = await syncMap();
+      registerMetrics(map, { registry: new Registry() });
+      return (i) => map.load(keys[i]!);
+    }
+    case 'SyncMap load, fresh keys': {
+      const map = await syncMap();
+      return (i) => map.load(fresh(i));
+    }
+    case 'Map load, fresh keys':
+      return (i) => plain.get(fresh(i));
+    case 'SyncMap, number keys load':
+    case 'Map, number keys load': {
+      // 'number' keys and values, as counters or ids keyed by number would be.
+      const numberKeys = keys.map((_, i) => (i * 2654435761) % 4294967296);
+      if (variant === 'Map, number keys load') {
+        const numbers = new Map<number, number>(numberKeys.map((key, i) => [key, i]));
+        return (i) => numbers.get(numberKeys[i]!);
+      }
+      const map = await SyncMap.create<number, number>({ keys: 'number', values: 'number' });
+      numberKeys.forEach((key, i) => map.store(key, i));
+      return (i) => map.load(numberKeys[i]!);
+    }
+    case 'SyncMap store': {
+      // The same value again: the map stays as it is.
+      const map = await syncMap();
+      return (i) => map.store(keys[i]!, value) ?? 0;
+    }
+    case 'Map store':
+      return (i) => plain.set(keys[i]!, value);
   }
 }
 
-/** In the isolate: fills its map, warms its loop up, then runs one round per message. */
+/** In the isolate: makes its row's map, warms its loop up, then runs one round per message. */
 async function serve(start: Start): Promise<void> {
   const keys = keptKeys(start.keys);
-  const map = await mapFor(start.variant);
-  for (const key of keys) map.store(key, start.value);
-  const round = tightLoop((i) => map.load(keys[i]!), keys.length);
+  const round = tightLoop(await opFor(start.variant, keys, start.value), keys.length);
   // The main process's rows have had benchmark.js's seconds of warm-up by the
   // time their loops run; give this one time to tier up as far.
   for (const end = performance.now() + WARMUP_MS; performance.now() < end; ) round(start.passes);
@@ -135,19 +196,27 @@ class Isolate {
   }
 }
 
-/** Each variant's best ns per load, each in an isolate of its own (see above). */
+/** Each row's best ns per call, each in isolates of its own (see above), group by group. */
 export async function isolatedLoads(cfg: BenchConfig, keys: number, value: string): Promise<IsolatedRow[]> {
+  const best = new Map<IsolatedVariant, number>();
+  for (const group of GROUPS) {
+    for (const [variant, ns] of await groupBest(cfg, group, keys, value)) best.set(variant, ns);
+  }
+  return GROUPS.flat().map((variant) => ({ ...ROWS[variant], loopNs: best.get(variant)! }));
+}
+
+async function groupBest(cfg: BenchConfig, group: readonly IsolatedVariant[], keys: number, value: string): Promise<Map<IsolatedVariant, number>> {
   const isolates: Isolate[] = [];
   try {
     // One at a time: warm-ups that compete for 2 cores would tier up differently.
     for (let replica = 0; replica < REPLICAS; replica++) {
-      for (const variant of ISOLATED_VARIANTS) {
+      for (const variant of group) {
         const isolate = new Isolate(variant, { role: 'isolated-load', variant, keys, value, passes: cfg.loopPasses });
         isolates.push(isolate);
         if ((await isolate.next()) !== 'ready') throw new Error(`${variant}: the isolate did not start`);
       }
     }
-    const best = new Map<IsolatedVariant, number>(ISOLATED_VARIANTS.map((variant) => [variant, Infinity]));
+    const best = new Map<IsolatedVariant, number>(group.map((variant) => [variant, Infinity]));
     for (let round = 0; round < cfg.loopRounds; round++) {
       for (let k = 0; k < isolates.length; k++) {
         const isolate = isolates[(round + k) % isolates.length]!;
@@ -156,7 +225,7 @@ export async function isolatedLoads(cfg: BenchConfig, keys: number, value: strin
         best.set(isolate.variant, Math.min(best.get(isolate.variant)!, ns));
       }
     }
-    return ISOLATED_VARIANTS.map((impl) => ({ impl, loopNs: best.get(impl)! }));
+    return best;
   } finally {
     await Promise.all(isolates.map((isolate) => isolate.stop()));
   }

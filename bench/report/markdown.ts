@@ -127,16 +127,30 @@ export function markdown(r: Results): string {
     );
     out.push('');
     if (s.isolated) {
-      const alone = s.isolated.find((row) => row.impl === 'SyncMap')?.loopNs;
+      const rows = s.isolated;
+      const find = (impl: string, op: string, keys: string): number | undefined =>
+        rows.find((row) => row.impl === impl && row.op === op && row.keys === keys)?.loopNs;
+      const alone = find('SyncMap', 'load', 'kept');
       out.push(
-        'The same loads of kept keys, each map in a thread of its own (a fresh V8 isolate, the threads taking turns): in one process the rows share the bindings\' code, which V8 specialises for whatever ran through it first, so a row\'s figure there depends on the rows measured before it. The ttlMs and metrics goals are read from these.',
+        "The goals' rows again, each in a thread of its own (a fresh V8 isolate per row, three per row, the rows a goal compares taking turns): in one process the rows share the bindings' code, which V8 specialises for whatever ran through it first, so a row's figure there depends on the rows measured before it. The one-thread goals are read from these.",
       );
       out.push('');
       out.push(
         table(
-          ['load', 'tight loop ns/op', 'vs the plain load'],
-          s.isolated.map((row) => [row.impl, ns(row.loopNs), alone ? ratio(row.loopNs / alone) : '']),
-          ['l', 'r', 'r'],
+          ['operation', 'implementation', 'keys', 'tight loop ns/op', 'vs Map (same operation and keys)', 'vs the plain load'],
+          rows.map((row) => {
+            const feature = row.impl === 'SyncMap, ttlMs' || row.impl === 'SyncMap, metrics';
+            const peer = row.impl.startsWith('SyncMap') && !feature ? find(row.impl.replace('SyncMap', 'Map'), row.op, row.keys) : undefined;
+            return [
+              row.op,
+              row.impl,
+              row.keys,
+              ns(row.loopNs),
+              peer ? ratio(row.loopNs / peer) : '',
+              feature && alone ? ratio(row.loopNs / alone) : '',
+            ];
+          }),
+          ['l', 'l', 'l', 'r', 'r', 'r'],
         ),
       );
       out.push('');
