@@ -45,8 +45,18 @@ function tree(spec: Spec, handle?: unknown): Worker {
   return worker;
 }
 
+/** The worker's next message; rejects if it fails or exits first (a hang would only say "timed out"). */
 function nextMessage<T>(worker: Worker): Promise<T> {
-  return new Promise((resolve) => worker.once('message', resolve));
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => settle(() => reject(error));
+    const onExit = (code: number): void => settle(() => reject(new Error(`the worker exited (code ${code}) before answering`)));
+    const onMessage = (message: T): void => settle(() => resolve(message));
+    const settle = (then: () => void): void => {
+      worker.off('error', onError).off('exit', onExit).off('message', onMessage);
+      then();
+    };
+    worker.on('error', onError).on('exit', onExit).on('message', onMessage);
+  });
 }
 
 /** Tells a tree's root to do its `end` and resolves with the message it answers when done. */
