@@ -38,7 +38,8 @@ import {
   slotsScratchBytes,
 } from "./slots";
 import {
-  collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimFlush, reclaimIsPinned, reclaimResetPin, unpin,
+  collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimAdoptUnretired, reclaimFlush, reclaimIsPinned,
+  reclaimResetPin, unpin,
 } from "./reclaim";
 import { reapDead, reapThread, reaperBind, reaperRecoverSelf } from "./reaper";
 import { MAX_BLOCK, SIZE_CLASSES, classOf, classSize } from "./sizeclass";
@@ -65,8 +66,8 @@ import {
 } from "./map";
 import { Status } from "./status";
 import { threadBind, threadUnbind } from "./thread";
-import { heldValueWord, letGoValue } from "./inflight";
-import { faultAfter, faultFailAllocation } from "./faults";
+import { heldValueWord, inflightFree, letGoValue } from "./inflight";
+import { faultAfter, faultFailAllocation, faultFired } from "./faults";
 
 // Room in the scratch beyond maxKeyBytes + maxValueBytes: a range record's
 // header, the padding of its two fields, and the end marker.
@@ -283,7 +284,14 @@ function recoverFromTrap(): void {
  * threads do not wait until this one happens to call again.
  */
 export function sm_recover(): void {
-  if (slot) recoverFromTrap();
+  if (!slot) return;
+  recoverFromTrap();
+  // What recoverFromTrap cannot see: a trap before the operation pinned (in
+  // valueNew, before swapOnce's pin) or inside a range's callback (whose pin
+  // is the range's) left blocks held. No operation of this thread is under way
+  // now, so whatever its words name is its own to give back (inflight.ts).
+  inflightFree(slot);
+  if (ranging) reclaimAdoptUnretired(slot);
 }
 
 // ── the map's operations ───────────────────────────────────────────────────
@@ -992,6 +1000,11 @@ export function sm_clearLockWord(): usize {
  */
 export function sm_debugFaultAfter(crashPoints: u32): void {
   faultAfter(crashPoints);
+}
+
+/** Debug build only (false otherwise): whether the crash point sm_debugFaultAfter armed has trapped. */
+export function sm_debugFaultFired(): bool {
+  return faultFired();
 }
 
 /**

@@ -295,6 +295,7 @@ export function valueNew(bytes: usize, len: usize, record: usize): u32 {
     const n = min(CHUNK_BYTES, len - done);
     const chunk = allocOrCollect(CHUNK_HEADER_SIZE + n);
     if (!chunk) {
+      if (record) store<u32>(record, 0); // let go of it before it is freed (inflight.ts)
       freeUnfinished(block);
       return 0;
     }

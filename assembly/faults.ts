@@ -12,6 +12,8 @@ import { DEBUG } from "./config";
 
 // Thread-local: crash points left before the trap; 0 = disarmed.
 let countdown: u32 = 0;
+// Thread-local: whether the armed crash point trapped (a test tells it from any other trap).
+let fired = false;
 // Thread-local: allocations left before they fail; 0 = disarmed.
 let allocationsLeft: u32 = 0;
 // Thread-local: true once the armed allocation has failed; every later one fails too.
@@ -19,6 +21,12 @@ let failing = false;
 
 export function faultAfter(crashPoints: u32): void {
   countdown = crashPoints;
+  fired = false;
+}
+
+/** True once the crash point armed by faultAfter has trapped. */
+export function faultFired(): bool {
+  return fired;
 }
 
 /**
@@ -48,6 +56,9 @@ export function faultFailAllocation(n: u32): void {
 // @ts-ignore: decorator
 @inline export function crashPoint(): void {
   if (DEBUG) {
-    if (countdown && --countdown == 0) unreachable();
+    if (countdown && --countdown == 0) {
+      fired = true;
+      unreachable();
+    }
   }
 }

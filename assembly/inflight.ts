@@ -31,6 +31,7 @@
 // entry into a table) by program order, which neither Binaryen nor V8 changes
 // for two stores to memory.
 
+import { DEBUG } from "./config";
 import { SLOT_HELD_ENTRY, SLOT_HELD_VALUE } from "./slots";
 import { xchg32 } from "./atomics";
 import { free } from "./alloc";
@@ -46,12 +47,14 @@ export function inflightBind(bound: usize): void {
 /** The word valueNew records a new value block in (this thread's held value). */
 // @ts-ignore: decorator
 @inline export function heldValueWord(): usize {
+  if (DEBUG) assert(slot != 0); // attached: else the word would be at address 216
   return slot + SLOT_HELD_VALUE;
 }
 
 /** The word entryNew records a new entry in (this thread's held entry). */
 // @ts-ignore: decorator
 @inline export function heldEntryWord(): usize {
+  if (DEBUG) assert(slot != 0);
   return slot + SLOT_HELD_ENTRY;
 }
 

@@ -897,13 +897,15 @@ export function mapDelete(
             unlinked(entry, KIND_ENTRY); // its value word DELETED: no one stores into it without the lock
             crashPoint();
             store32(entry + ENTRY_VALUE, EXPUNGED);
+            // Both retired before the miss, whose promotion may unlink and
+            // retire entries of its own: a thread records two at most (slots.ts).
+            retire(entry, KIND_ENTRY);
+            if (isLive(value)) retire(value, KIND_VALUE);
             missLocked(shard);
             unlock(shard + SHARD_LOCK);
-            retire(entry, KIND_ENTRY);
             if (!isLive(value)) return Status.ABSENT;
             const wasPresent = present(value);
             if (!wasPresent) statsCount(STAT_EXPIRED);
-            retire(value, KIND_VALUE);
             result = value;
             return wasPresent ? Status.OK : Status.ABSENT;
           }

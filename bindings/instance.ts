@@ -84,6 +84,7 @@ export interface CoreExports {
   sm_sizeClassOf(size: number): number;
   sm_classSize(c: number): number;
   sm_debugFaultAfter(crashPoints: number): void;
+  sm_debugFaultFired(): number;
   sm_debugFailAllocation(n: number): void;
   /** Wasm bool: 0 or 1. */
   sm_debugCoalesce(): number;

@@ -12,7 +12,7 @@
  * exactly where the same steps brought it before: not one byte lost.
  */
 import { describe, expect, it } from 'vitest';
-import { crashAt, internal, type SyncMap } from './helpers.js';
+import { crashAt, internal, type SyncMap, type SyncMapError } from './helpers.js';
 
 const KEYS = 36;
 const key = (i: number): string => `key-${i % KEYS}`;
@@ -96,6 +96,61 @@ describe('a thread stopped at any crash point', () => {
       shards: 1, values: 'number', lockTimeoutMs: 1000, versioned: true, ttlMs: 0,
     });
     expect(leaksAtEveryCrashPoint(map, counters)).toEqual([]);
+    map.close();
+  });
+});
+
+describe('a thread that dies after an operation that held blocks', () => {
+  it('whose large value ran out of memory half-way through its chunks: its reaper frees nothing twice', () => {
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
+    const big = (n: number): string => `big-${n}-`.padEnd(20_000, 'y'); // a first block and four chunks
+    const floor = (): number => {
+      map.clear();
+      internal.collect(map);
+      internal.collect(map);
+      return map.stats().bytesInUse;
+    };
+    let before = floor();
+    let refused = 0;
+    for (let n = 1; n <= 8; n++) {
+      const deadThread = 6_000_000 + n;
+      const victim = internal.attachAs<string, string>(map.handle, deadThread);
+      const core = internal.coreOfMap(victim);
+      core.sm_debugFailAllocation(n); // the n-th allocation fails, and every one after it
+      try {
+        victim.store(`key-${n}`, big(n));
+      } catch (error) {
+        expect((error as SyncMapError).code).toBe('ERR_SYNCMAP_FULL');
+        refused++;
+      }
+      core.sm_debugFailAllocation(0);
+      internal.abandonMap(victim);
+      expect(internal.reapThread(map, deadThread)).toBe(1);
+      expect(internal.verify(map)).toBe(0);
+      // Nothing freed twice: every block the heap hands out again holds what was stored in it.
+      for (let i = 0; i < 6; i++) map.store(`after-${i}`, big(100 + i));
+      for (let i = 0; i < 6; i++) expect(map.load(`after-${i}`)).toBe(big(100 + i));
+      const after = floor();
+      expect(after, `after failing allocation ${n}`).toBe(before);
+      before = after;
+    }
+    expect(refused).toBeGreaterThanOrEqual(4);
+    map.close();
+  });
+
+  it('that deleted a dirty-only key while its miss promoted: no third object is left to retire', () => {
+    // A delete of a key in dirty only unlinks its entry and value; the miss it
+    // counts may promote dirty, and retiring the old read table unlinks its
+    // EXPUNGED entries in turn. The debug build asserts that a thread never
+    // has more than two unlinked and not yet retired (slots.ts).
+    const map = internal.createWithBuild<string, number>('debug', { shards: 1, values: 'number' });
+    map.store('a', 1);
+    for (let i = 0; i < 4; i++) map.load('a'); // misses: promotes the one-key dirty table
+    map.delete('a'); // DELETED in read
+    map.store('b', 2); // dirty made from read: 'a' EXPUNGED
+    map.delete('b'); // dirty only: dropped, and its miss promotes
+    expect(internal.verify(map)).toBe(0);
+    expect([...map.keys()]).toEqual([]);
     map.close();
   });
 });
