@@ -39,6 +39,7 @@ const ROWS = {
   'SyncMap, number keys load': { impl: 'SyncMap, number keys', op: 'load', keys: 'kept' },
   'Map, number keys load': { impl: 'Map, number keys', op: 'load', keys: 'kept' },
   'SyncMap store': { impl: 'SyncMap', op: 'store', keys: 'kept' },
+  'SyncMap store, read first': { impl: 'SyncMap, read first', op: 'store', keys: 'kept' },
   'Map store': { impl: 'Map', op: 'store', keys: 'kept' },
 } as const;
 export type IsolatedVariant = keyof typeof ROWS;
@@ -48,7 +49,7 @@ const GROUPS: readonly (readonly IsolatedVariant[])[] = [
   ['SyncMap load', 'Map load', 'SyncMap, ttlMs load', 'SyncMap, metrics load'],
   ['SyncMap load, fresh keys', 'Map load, fresh keys'],
   ['SyncMap, number keys load', 'Map, number keys load'],
-  ['SyncMap store', 'Map store'],
+  ['SyncMap store', 'SyncMap store, read first', 'Map store'],
 ];
 
 export interface IsolatedRow {
@@ -116,9 +117,13 @@ async function opFor(variant: IsolatedVariant, keys: string[], value: string): P
       numberKeys.forEach((key, i) => map.store(key, i));
       return (i) => map.load(numberKeys[i]!);
     }
-    case 'SyncMap store': {
-      // The same value again: the map stays as it is.
+    case 'SyncMap store':
+    case 'SyncMap store, read first': {
+      // The same value again: the map stays as it is. A key this thread has
+      // read is in its read cache, and is stored by the place it recorded
+      // (no encoding or hashing of the key); one it has not read goes by key.
       const map = await syncMap();
+      if (variant === 'SyncMap store, read first') for (const key of keys) map.load(key);
       return (i) => map.store(keys[i]!, value) ?? 0;
     }
     case 'Map store':

@@ -140,7 +140,8 @@ export function markdown(r: Results): string {
           ['operation', 'implementation', 'keys', 'tight loop ns/op', 'vs Map (same operation and keys)', 'vs the plain load'],
           rows.map((row) => {
             const feature = row.impl === 'SyncMap, ttlMs' || row.impl === 'SyncMap, metrics';
-            const peer = row.impl.startsWith('SyncMap') && !feature ? find(row.impl.replace('SyncMap', 'Map'), row.op, row.keys) : undefined;
+            const peerImpl = row.impl.includes('number keys') ? 'Map, number keys' : 'Map';
+            const peer = row.impl.startsWith('SyncMap') && !feature ? find(peerImpl, row.op, row.keys) : undefined;
             return [
               row.op,
               row.impl,
