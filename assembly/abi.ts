@@ -66,7 +66,7 @@ import {
 } from "./map";
 import { Status } from "./status";
 import { threadBind, threadUnbind } from "./thread";
-import { heldValueWord, inflightFree, letGoValue } from "./inflight";
+import { freeHeldValue, heldValueWord, inflightFree } from "./inflight";
 import { faultAfter, faultFailAllocation, faultFired } from "./faults";
 
 // Room in the scratch beyond maxKeyBytes + maxValueBytes: a range record's
@@ -279,7 +279,8 @@ function recoverFromTrap(): void {
 
 /**
  * Releases whatever a trap (a stack overflow, a bug) left this thread holding
- * mid-operation: its shard locks and its epoch pin. The bindings call it as soon
+ * mid-operation: its shard locks, its epoch pin, and the blocks it held
+ * unpublished or had unlinked (inflight.ts, reclaim.ts). The bindings call it as soon
  * as an exception other than their own escapes a core call, so that other
  * threads do not wait until this one happens to call again.
  */
@@ -428,14 +429,8 @@ function swapOnce(keyLen: usize, hash: u64, valueAt: usize, valueLen: usize, wan
     else if (wantPrevious) status = copyOut(result);
   }
   unpin();
-  if (status < Status.ABSENT) freeUnpublished(block);
+  if (status < Status.ABSENT) freeHeldValue(block); // never published
   return status;
-}
-
-/** Frees this thread's held value block, which an operation did not publish. */
-function freeUnpublished(block: u32): void {
-  letGoValue();
-  valueFree(<usize>block);
 }
 
 /**
@@ -467,7 +462,7 @@ export function sm_swapFound(
     else if (wantPrevious) status = copyOut(result);
   }
   unpin();
-  if (status < Status.ABSENT) freeUnpublished(block);
+  if (status < Status.ABSENT) freeHeldValue(block); // never published
   return status;
 }
 

@@ -35,7 +35,7 @@ import { free } from "./alloc";
 import { pin, unpin } from "./reclaim";
 import { sipHash13 } from "./hash";
 import { ENTRY_KEY, ENTRY_VALUE, VALUE_BYTES, isLive, valueFree, valueNew } from "./entry";
-import { heldValueWord, letGoValue } from "./inflight";
+import { freeHeldValue, heldValueWord } from "./inflight";
 import { tableCapacity, tableEntryAt } from "./table";
 import {
   MAP_KIND_LOCKED, mapClear, mapCompareAndSwap, mapDelete, mapK0, mapK1, mapKind, mapLoad, mapLoadOrStore,
@@ -209,10 +209,7 @@ function opSwap(k: u64, v: u64): i32 {
   if (status == Status.OK && result) sink += load<u64>(<usize>result + VALUE_BYTES);
   else if (status == Status.OK) status = Status.ABSENT;
   unpin();
-  if (status < Status.ABSENT) {
-    letGoValue();
-    valueFree(<usize>block); // never published
-  }
+  if (status < Status.ABSENT) freeHeldValue(block); // never published
   return flag(status);
 }
 

@@ -161,7 +161,11 @@ export function valueBindMeta(bytes: usize): void {
   return ENTRY_HEADER_SIZE + entryKeyLen(entry);
 }
 
-/** A new entry holding a copy of the key and `value`; 0 when memory is exhausted. */
+/**
+ * A new entry holding a copy of the key and `value`; 0 when memory is
+ * exhausted. `record` (0: none) names it while it is unpublished (inflight.ts),
+ * from the moment its size can be read from it.
+ */
 export function entryNew(key: usize, keyLen: usize, value: u32, record: usize): usize {
   const entry = allocOrCollect(ENTRY_HEADER_SIZE + keyLen);
   if (!entry) return 0;
@@ -269,7 +273,9 @@ function copyChunked(block: usize, dest: usize, len: usize): void {
 /**
  * A new value block holding a copy of `len` bytes (chunked past the inline
  * maximum), its metadata zero; 0 when memory is exhausted, having freed what
- * it made.
+ * it made. `record` (0: none) is a word that names the block while it is
+ * unpublished (inflight.ts): set once its size can be read from it, cleared
+ * before a value this cannot finish is freed.
  */
 export function valueNew(bytes: usize, len: usize, record: usize): u32 {
   if (len <= valueInlineMax()) {
@@ -300,8 +306,8 @@ export function valueNew(bytes: usize, len: usize, record: usize): u32 {
       return 0;
     }
     store<u32>(chunk + CHUNK_NEXT, 0);
+    store<u32>(link, <u32>chunk); // in the chain, and so named with the value, before it is filled
     memory.copy(chunk + CHUNK_HEADER_SIZE, bytes + done, n);
-    store<u32>(link, <u32>chunk);
     link = chunk + CHUNK_NEXT;
     done += n;
   }
@@ -346,7 +352,7 @@ function freeUnfinished(block: usize): void {
   free(block, PAGE_BYTES);
 }
 
-/** A tombstone: an empty block marked as a deletion, at `version` (versioned maps). */
+/** A tombstone: an empty block marked as a deletion, at `version` (versioned maps); `record` as valueNew's. */
 export function valueNewTombstone(version: u64, record: usize): u32 {
   const block = allocOrCollect(VALUE_HEADER_SIZE + meta);
   if (!block) return 0;

@@ -8,18 +8,21 @@
 //   held value   A value block (entry.ts, valueNew), complete or not: a chunked
 //                value is named from its first block on, its chain well formed
 //                at every instruction.
-//   held entry   An entry (entryNew), its key complete. Its value word names
-//                the held value, which is freed on its own.
+//   held entry   An entry (entryNew), named once its key length is stored (its
+//                size known); its key is copied after. Its value word names the
+//                held value, which is freed on its own.
 //
 // The rule that makes the reaper's free safe: a word names a block only while
 // nothing but this thread can reach it. So the owner
 //   - records a block as soon as it is allocated: valueNew and entryNew take
 //     the word to record it in (as tableNew takes an intent's word);
 //   - lets go of it (letGoValue, letGoEntry) just before the store or CAS that
-//     publishes it, and before it frees it;
-//   - records it again after a CAS that failed, when it will try again.
-// A thread stopped between a let-go and the step after it leaks that block: a
-// window of one instruction, against the whole operation without the words.
+//     publishes it, and before it frees it (freeHeldValue);
+//   - records it again right after a CAS that failed.
+// A thread stopped between a let-go and the publication or the free leaks that
+// block, a window of a few instructions against the whole operation without
+// the words. Worker.terminate() stops a thread at a function's entry or a loop's
+// back-edge, so the window that counts is a let-go followed by a call: the free.
 //
 // What a thread has taken *out* of the map and not yet retired is the other
 // half of the same problem; reclaim.ts keeps it (the slot's unretired words).
@@ -35,7 +38,7 @@ import { DEBUG } from "./config";
 import { SLOT_HELD_ENTRY, SLOT_HELD_VALUE } from "./slots";
 import { xchg32 } from "./atomics";
 import { free } from "./alloc";
-import { entryBlockSize, valueFreeUnpublished } from "./entry";
+import { entryBlockSize, valueFree, valueFreeUnpublished } from "./entry";
 
 // Thread-local: this thread's slot, 0 while not attached.
 let slot: usize = 0;
@@ -74,6 +77,12 @@ export function inflightBind(bound: usize): void {
 // @ts-ignore: decorator
 @inline export function letGoEntry(): void {
   store<u32>(slot + SLOT_HELD_ENTRY, 0);
+}
+
+/** Frees this thread's held value block, which its operation did not publish. */
+export function freeHeldValue(block: u32): void {
+  letGoValue();
+  valueFree(<usize>block);
 }
 
 /**

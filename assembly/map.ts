@@ -63,8 +63,8 @@ import {
 } from "./mutex";
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
-import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire, unlinked } from "./reclaim";
-import { heldEntryWord, heldValueWord, holdValue, letGoEntry, letGoValue } from "./inflight";
+import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire, recordUnlinked } from "./reclaim";
+import { freeHeldValue, heldEntryWord, heldValueWord, holdValue, letGoEntry, letGoValue } from "./inflight";
 import {
   DELETED, ENTRY_KEY, ENTRY_VALUE, EXPUNGED, VALUE_META_SIZE, entryBlockSize, entryKeyLen, entryNew, isLive,
   valueBindMeta, valueBlockSize, valueCopyTo, valueEquals, valueExpired, valueFree, valueFreeChunks, valueIsTombstone,
@@ -645,7 +645,7 @@ function lockForInsert(map: usize, shard: usize): bool {
     letGoValue();
     const seen = cas32(entry + ENTRY_VALUE, value, block);
     if (seen == value) {
-      unlinked(value, KIND_VALUE);
+      recordUnlinked(value, KIND_VALUE);
       crashPoint(); // dying here publishes the new value; its reaper retires the old one
       result = present(value) ? value : 0;
       if (!result && flags) statsCount(STAT_EXPIRED); // an expired value, replaced
@@ -706,7 +706,7 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
       return status;
     }
   }
-  if (isLive(previous)) unlinked(previous, KIND_VALUE);
+  if (isLive(previous)) recordUnlinked(previous, KIND_VALUE);
   crashPoint();
   if (DEBUG) assert(previous != EXPUNGED);
   replacedLocked(shard, previous);
@@ -811,8 +811,7 @@ export function mapLoadOrStore(
       result = block;
       status = Status.ABSENT;
     } else if (block) {
-      letGoValue();
-      valueFree(<usize>block); // never published
+      freeHeldValue(block); // never published
     }
   }
   unlock(shard + SHARD_LOCK);
@@ -837,15 +836,15 @@ function loadOrStoreLocked(shard: usize, entry: usize, bytes: usize, len: usize,
     letGoValue();
     const seen = cas32(entry + ENTRY_VALUE, value, block);
     if (seen == value) break;
+    holdValue(block);
     value = seen;
     if (present(value)) {
-      valueFree(<usize>block); // never published
+      freeHeldValue(block); // never published
       result = value;
       return Status.OK;
     }
-    holdValue(block);
   }
-  if (isLive(value)) unlinked(value, KIND_VALUE);
+  if (isLive(value)) recordUnlinked(value, KIND_VALUE);
   crashPoint();
   replacedLocked(shard, value);
   if (isLive(value)) retire(value, KIND_VALUE);
@@ -889,12 +888,12 @@ export function mapDelete(
             // who reaches the entry without a table (the bindings' read cache,
             // by its value word) finds a value the table no longer holds.
             const value = xchg32(entry + ENTRY_VALUE, DELETED);
-            if (isLive(value)) unlinked(value, KIND_VALUE);
+            if (isLive(value)) recordUnlinked(value, KIND_VALUE);
             crashPoint();
             if (isLive(value)) sizeAddLocked(shard, -1);
             crashPoint();
             tableRemoveLocked(dirtyOf(tables), h, key, keyLen);
-            unlinked(entry, KIND_ENTRY); // its value word DELETED: no one stores into it without the lock
+            recordUnlinked(entry, KIND_ENTRY); // its value word DELETED: no one stores into it without the lock
             crashPoint();
             store32(entry + ENTRY_VALUE, EXPUNGED);
             // Both retired before the miss, whose promotion may unlink and
@@ -963,7 +962,7 @@ function deleteLocked(shard: usize, entry: usize, compare: bool, old: usize, old
     stampLocked(tombstone);
     letGoValue();
     if (cas32(entry + ENTRY_VALUE, value, tombstone) == value) {
-      unlinked(value, KIND_VALUE);
+      recordUnlinked(value, KIND_VALUE);
       crashPoint();
       sizeAddLocked(shard, -1);
       if (tombstone) atomicAdd32(state + STATE_TOMBSTONES, 1);
@@ -976,9 +975,8 @@ function deleteLocked(shard: usize, entry: usize, compare: bool, old: usize, old
     }
     holdValue(tombstone);
   }
-  letGoValue();
   unlock(shard + SHARD_LOCK);
-  if (tombstone) valueFree(<usize>tombstone); // never published
+  if (tombstone) freeHeldValue(tombstone); // never published
   return Status.ABSENT;
 }
 
@@ -1045,17 +1043,17 @@ function tryCompareAndSwap(entry: usize, old: usize, oldLen: usize, nu: usize, n
     letGoValue();
     const seen = cas32(entry + ENTRY_VALUE, value, block);
     if (seen == value) {
-      unlinked(value, KIND_VALUE);
+      recordUnlinked(value, KIND_VALUE);
       retire(value, KIND_VALUE);
       result = value;
       return Status.OK;
     }
+    holdValue(block);
     value = seen;
     if (!present(value) || !valueEquals(value, old, oldLen)) {
-      valueFree(<usize>block); // never published
+      freeHeldValue(block); // never published
       return Status.ABSENT;
     }
-    holdValue(block);
   }
 }
 
@@ -1108,12 +1106,12 @@ function tryAdd(entry: usize, delta: f64, expiry: u64, scratch: usize): i32 {
     letGoValue();
     const seen = cas32(entry + ENTRY_VALUE, value, block);
     if (seen == value) {
-      unlinked(value, KIND_VALUE);
+      recordUnlinked(value, KIND_VALUE);
       retire(value, KIND_VALUE);
       result = block;
       return Status.OK;
     }
-    valueFree(<usize>block); // never published
+    freeHeldValue(block); // never published
     value = seen;
   }
   return Status.ABSENT;
@@ -1398,7 +1396,7 @@ function squeezeReadLocked(read: usize): u32 {
       // entry as in no table, for whoever still holds it (entry.ts).
       if (cas32(entry + ENTRY_VALUE, DELETED, EXPUNGED) != DELETED) continue;
       tableRetireSlotLocked(read, slot);
-      unlinked(entry, KIND_ENTRY);
+      recordUnlinked(entry, KIND_ENTRY);
       crashPoint();
       retire(entry, KIND_ENTRY);
       retired++;
@@ -1486,10 +1484,10 @@ function expireLocked(shard: usize, entry: usize, value: u32, h: u32): bool {
   letGoValue();
   if (cas32(entry + ENTRY_VALUE, value, replacement) != value) {
     // A lock-free store replaced it meanwhile: it is no longer this value's to remove.
-    if (replacement) valueFree(<usize>replacement);
+    if (replacement) freeHeldValue(replacement); // never published
     return false;
   }
-  unlinked(value, KIND_VALUE);
+  recordUnlinked(value, KIND_VALUE);
   sizeAddLocked(shard, -1);
   if (replacement) atomicAdd32(state + STATE_TOMBSTONES, 1);
   statsCount(STAT_EXPIRED);
@@ -1516,10 +1514,10 @@ function dropDirtyOnlyLocked(shard: usize, entry: usize, h: u32): bool {
   if (!dirty || tableFind(readOf(tables), h, key, keyLen) == entry) return false;
   if (tableFind(dirty, h, key, keyLen) != entry) return false;
   const value = xchg32(entry + ENTRY_VALUE, DELETED);
-  if (isLive(value)) unlinked(value, KIND_VALUE);
+  if (isLive(value)) recordUnlinked(value, KIND_VALUE);
   crashPoint();
   tableRemoveLocked(dirty, h, key, keyLen);
-  unlinked(entry, KIND_ENTRY);
+  recordUnlinked(entry, KIND_ENTRY);
   crashPoint();
   store32(entry + ENTRY_VALUE, EXPUNGED);
   retire(entry, KIND_ENTRY);
@@ -1594,7 +1592,7 @@ export function mapCompact(map: usize, watermark: u64): i32 {
       // entry in dirty only leaves the tables with it.
       if (!dropDirtyOnlyLocked(shard, entry, tableHashAt(holder, i))) {
         cas32(entry + ENTRY_VALUE, value, DELETED);
-        unlinked(value, KIND_VALUE); // dropDirtyOnlyLocked records it itself
+        recordUnlinked(value, KIND_VALUE); // dropDirtyOnlyLocked records it itself
       }
       crashPoint();
       atomicAdd32(state + STATE_TOMBSTONES, -1);
@@ -1749,7 +1747,7 @@ function retireReadLocked(read: usize): void {
       const entry = <usize>slotEntry(slot);
       if (entry <= TOMBSTONE_WORD || load32(entry + ENTRY_VALUE) != EXPUNGED) continue;
       slotRetire(slot);
-      unlinked(entry, KIND_ENTRY);
+      recordUnlinked(entry, KIND_ENTRY);
       crashPoint();
       retire(entry, KIND_ENTRY);
     }

@@ -53,7 +53,7 @@
 //
 // Per thread too: the objects it has unlinked and not yet retired (at most two:
 // a deleted key's entry and its value), its slot's unretired words. The owner
-// records each one (unlinked) just after the store or CAS that unlinked it, and
+// records each one (recordUnlinked) just after the store or CAS that unlinked it, and
 // retire() takes it off the record just before the store that puts it in the
 // batch. Plain words: only the owner writes them while it lives.
 //
@@ -63,7 +63,8 @@
 //     that it had already been pushed; no retired object is lost.
 //   - between unlinking an object and retiring it: the reaper retires what the
 //     unretired words name (reclaimAdoptUnretired). Only a thread stopped
-//     between the unlinking store and the record leaks the object.
+//     between the unlinking store and the record, or in retire() between
+//     clearing the record and storing the batch head, leaks the object.
 //   - while freeing a limbo list: the list keeps what is left, and the objects
 //     are freed one cycle later. Objects are freed one at a time, after their
 //     contents (a table's pages, a value's chunks: each kind's `drain`, which
@@ -195,7 +196,7 @@ export function reclaimBind(bound: usize): void {
  * the thread stop first. At most two at a time (slots.ts).
  */
 // @ts-ignore: decorator
-@inline export function unlinked(object: usize, kind: u32): void {
+@inline export function recordUnlinked(object: usize, kind: u32): void {
   const first = slot + SLOT_UNRETIRED;
   const at = load<u32>(first) ? first + 4 : first;
   if (DEBUG) assert(!load<u32>(at));

@@ -77,10 +77,12 @@
 //              (sm_swapFound). Owner only, plain.
 //   held       A value block and an entry the owner has allocated and not yet
 //              published or freed (inflight.ts). Owner only, plain; taken with
-//              an exchange by whoever frees them after the owner died.
+//              an exchange by whoever frees them: the reaper after the owner
+//              died, or the owner after a trap (sm_recover).
 //   unretired  Up to two objects the owner has taken out of the map and not yet
 //              retired, each with its retire kind in the low bits (reclaim.ts).
-//              Owner only, plain; a reaper retires them.
+//              Owner only, plain; taken with an exchange and retired by the
+//              reaper, or by the owner after a trap (reclaimAdoptUnretired).
 //   intent     What the owner is in the middle of under a shard's lock (map.ts):
 //              an operation, the shard, and the blocks it involves. Written by
 //              the owner (atomic stores) before the step it describes; read by

@@ -513,7 +513,7 @@ export function tableRemoveLocked(table: usize, hash: u32, key: usize, keyLen: u
 export function tableRetireSlotLocked(table: usize, slot: usize): void {
   // The counts first (only lock holders read them), so that the store that
   // removes the entry is the last step: the caller records the entry as
-  // unlinked right after it (reclaim.ts, unlinked). A holder stopped in
+  // unlinked right after it (reclaim.ts, recordUnlinked). A holder stopped in
   // between leaves the entry in place and counts that repair recounts.
   store<u32>(table + TABLE_COUNT, load<u32>(table + TABLE_COUNT) - 1);
   store<u32>(table + TABLE_TOMBSTONES, load<u32>(table + TABLE_TOMBSTONES) + 1);

@@ -1,8 +1,9 @@
 // This instance's thread identity: the slot it claimed (slots.ts) becomes its
 // byte account, block cache and lock-owner id for the allocator (alloc.ts), its
-// epoch announcement and retire batch (reclaim.ts), its held blocks
-// (inflight.ts), and its lock-owner id and intent record (map.ts). Wasm globals are per instance, so each instance (one
-// per Node thread, or the one of a proxy-wasm VM) binds its own.
+// epoch announcement, retire batch and unretired objects (reclaim.ts), its held
+// blocks (inflight.ts), and its lock-owner id and intent record (map.ts). Wasm
+// globals are per instance, so each instance (one per Node thread, or the one of
+// a proxy-wasm VM) binds its own.
 
 import { HEADER_INIT_ACCOUNT } from "./heap";
 import { CACHE_SIZE, alloc, allocBind, allocCacheDrain, allocCarveRelease, free } from "./alloc";

@@ -59,15 +59,17 @@ function counters(map: SyncMap<string, number>): void {
   for (let i = 0; i < KEYS; i += 2) map.add(key(i), i);
 }
 
+/** Bytes in use once the map is emptied and everything retired is freed. */
+function floor(map: SyncMap<string, unknown>): number {
+  map.clear();
+  internal.collect(map);
+  internal.collect(map);
+  return map.stats().bytesInUse;
+}
+
 function leaksAtEveryCrashPoint<V>(map: SyncMap<string, V>, script: (victim: SyncMap<string, V>) => void): string[] {
-  const floor = (): number => {
-    map.clear();
-    internal.collect(map);
-    internal.collect(map);
-    return map.stats().bytesInUse;
-  };
   script(map);
-  let before = floor();
+  let before = floor(map);
   const leaks: string[] = [];
   let crashes = 0;
   for (let n = 1; ; n++) {
@@ -76,7 +78,7 @@ function leaksAtEveryCrashPoint<V>(map: SyncMap<string, V>, script: (victim: Syn
     crashes++;
     expect(internal.reapThread(map, deadThread)).toBe(1);
     expect(internal.verify(map)).toBe(0);
-    const after = floor();
+    const after = floor(map);
     if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
     before = after;
   }
@@ -104,13 +106,7 @@ describe('a thread that dies after an operation that held blocks', () => {
   it('whose large value ran out of memory half-way through its chunks: its reaper frees nothing twice', () => {
     const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
     const big = (n: number): string => `big-${n}-`.padEnd(20_000, 'y'); // a first block and four chunks
-    const floor = (): number => {
-      map.clear();
-      internal.collect(map);
-      internal.collect(map);
-      return map.stats().bytesInUse;
-    };
-    let before = floor();
+    let before = floor(map);
     let refused = 0;
     for (let n = 1; n <= 8; n++) {
       const deadThread = 6_000_000 + n;
@@ -130,7 +126,7 @@ describe('a thread that dies after an operation that held blocks', () => {
       // Nothing freed twice: every block the heap hands out again holds what was stored in it.
       for (let i = 0; i < 6; i++) map.store(`after-${i}`, big(100 + i));
       for (let i = 0; i < 6; i++) expect(map.load(`after-${i}`)).toBe(big(100 + i));
-      const after = floor();
+      const after = floor(map);
       expect(after, `after failing allocation ${n}`).toBe(before);
       before = after;
     }
@@ -142,7 +138,7 @@ describe('a thread that dies after an operation that held blocks', () => {
     // A delete of a key in dirty only unlinks its entry and value; the miss it
     // counts may promote dirty, and retiring the old read table unlinks its
     // EXPUNGED entries in turn. The debug build asserts that a thread never
-    // has more than two unlinked and not yet retired (slots.ts).
+    // has more than two unlinked and not yet retired (reclaim.ts, recordUnlinked).
     const map = internal.createWithBuild<string, number>('debug', { shards: 1, values: 'number' });
     map.store('a', 1);
     for (let i = 0; i < 4; i++) map.load('a'); // misses: promotes the one-key dirty table

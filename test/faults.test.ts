@@ -73,11 +73,13 @@ describe('a reaper stopped while reaping', () => {
       const victim = internal.attachAs<string, number>(map.handle, 2_000_000 + n);
       internal.coreOfMap(victim).sm_debugFaultAfter(1);
       expect(() => victim.store(`new-${n}`, n)).toThrow(WebAssembly.RuntimeError);
+      expect(internal.coreOfMap(victim).sm_debugFaultFired()).toBeTruthy(); // the armed crash point, no other trap
       internal.abandonMap(victim);
       // …its reaper dies at the n-th crash point of the reap…
       const reaper = internal.attachAs<string, number>(map.handle, 3_000_000 + n);
       internal.coreOfMap(reaper).sm_debugFaultAfter(n);
       expect(() => internal.reapThread(reaper, 2_000_000 + n)).toThrow(WebAssembly.RuntimeError);
+      expect(internal.coreOfMap(reaper).sm_debugFaultFired()).toBeTruthy();
       internal.abandonMap(reaper);
       // …and reaping the reaper finishes both.
       expect(internal.reapThread(map, 3_000_000 + n)).toBe(1);
@@ -99,7 +101,7 @@ describe('a thread that trapped inside a critical section and carries on', () =>
       try {
         script(thread);
       } catch (error) {
-        if (!(error instanceof WebAssembly.RuntimeError)) throw error;
+        if (!(error instanceof WebAssembly.RuntimeError) || !internal.coreOfMap(thread).sm_debugFaultFired()) throw error;
       }
       internal.coreOfMap(thread).sm_debugFaultAfter(0);
       thread.store(`after-${n}`, n); // would wait on its own lock without recovery

@@ -39,7 +39,7 @@ import { allocOrCollect } from "../memory";
 import { collect, pin, unpin } from "../reclaim";
 import { mapDestroy, mapK0, mapK1, mapLoad, mapNew, mapRangeBegin, mapSeal, mapSwap, result } from "../map";
 import { VALUE_BYTES, bytesEqual, valueBlockSize, valueNew } from "../entry";
-import { heldValueWord, letGoValue } from "../inflight";
+import { freeHeldValue, heldValueWord } from "../inflight";
 import { sipHash13 } from "../hash";
 import { Status } from "../status";
 import { WASI_SUCCESS, random_get } from "./abi";
@@ -285,8 +285,7 @@ export function policyTableAdd(table: usize, name: usize, nameLen: usize, b: usi
   status = block ? mapSwap(map, name, nameLen, hash, block) : Status.FULL;
   unpin();
   if (status != Status.OK) {
-    letGoValue();
-    if (block) free(<usize>block, valueBlockSize(<usize>block));
+    if (block) freeHeldValue(block);
     return Status.FULL;
   }
   store<u32>(table + TABLE_POLICIES, load<u32>(table + TABLE_POLICIES) + 1);
