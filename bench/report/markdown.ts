@@ -5,6 +5,7 @@
  */
 import type { GoCell } from '../go-suite.bench.js';
 import { GO_CASES } from '../lib/go-cases.js';
+import { REPLICAS } from '../lib/isolated-loads.js';
 import { describeMachine } from '../lib/machine.js';
 import { bytes, count, ns, percent, ratio, si } from './format.js';
 import type { Results } from './results.js';
@@ -132,7 +133,7 @@ export function markdown(r: Results): string {
         rows.find((row) => row.impl === impl && row.op === op && row.keys === keys)?.loopNs;
       const alone = find('SyncMap', 'load', 'kept');
       out.push(
-        "The goals' rows again, each in a thread of its own (a fresh V8 isolate per row, three per row, the rows a goal compares taking turns): in one process the rows share the bindings' code, which V8 specialises for whatever ran through it first, so a row's figure there depends on the rows measured before it. The one-thread goals are read from these.",
+        `The goals' rows again, each in a thread of its own (a fresh V8 isolate per row, ${REPLICAS} per row, the rows a goal compares taking turns): in one process the rows share the bindings' code, which V8 specialises for whatever ran through it first, so a row's figure there depends on the rows measured before it. The one-thread goals are read from these. The store rows read their keys twice first, as a service reads the keys it updates (each shard's table promoted, the read cache filled); "readCache: false" stores through an attachment without the cache, by key.`,
       );
       out.push('');
       out.push(
