@@ -45,7 +45,7 @@ import { reapDead, reapThread, reaperBind, reaperRecoverSelf } from "./reaper";
 import { MAX_BLOCK, SIZE_CLASSES, classOf, classSize } from "./sizeclass";
 import { setLockPatience } from "./mutex";
 import {
-  ENTRY_KEY, ENTRY_VALUE, entryKeyLen, isLive, valueCopyTo, valueExpiresAt, valueFree, valueIsTombstone, valueLength,
+  ENTRY_KEY, ENTRY_VALUE, entryKeyLen, isLive, valueCopyTo, valueExpiresAt, valueIsTombstone, valueLength,
   valueNew, valueSetMeta, valueVersion,
 } from "./entry";
 import { STAT_COUNT, STAT_HITS, STAT_MISSES, STAT_WRITES, statsCacheHits, statsCount, statsTotal } from "./stats";
@@ -280,9 +280,9 @@ function recoverFromTrap(): void {
 /**
  * Releases whatever a trap (a stack overflow, a bug) left this thread holding
  * mid-operation: its shard locks, its epoch pin, and the blocks it held
- * unpublished or had unlinked (inflight.ts, reclaim.ts). The bindings call it as soon
- * as an exception other than their own escapes a core call, so that other
- * threads do not wait until this one happens to call again.
+ * unpublished or had unlinked (inflight.ts, reclaim.ts). The bindings call it
+ * as soon as an exception other than their own escapes a core call, so that
+ * other threads do not wait until this one happens to call again.
  */
 export function sm_recover(): void {
   if (!slot) return;
@@ -336,8 +336,8 @@ export function sm_recover(): void {
  * "found"), for the bindings' read cache: after a load that found it
  * (mapLoad, or mapLoadOrStore), or a store that put it there without the lock
  * (mapSwap's trySwap, or mapSwapFound). `tablesWord` is the address of the
- * key's shard's tables word. While the shard's read table and the count of epoch advances are both
- * unchanged, the entry is still the key's and has not been freed, so its value
+ * key's shard's tables word. While the shard's read table and the count of
+ * epoch advances are both unchanged, the entry is still the key's and has not been freed, so its value
  * word equal to `block` means the key still has this value. The count is read
  * while pinned: anything reached in this operation is freed only in the second
  * advance after the pin, whose thread counts it before freeing (reclaim.ts,

@@ -34,7 +34,7 @@ import { heapRootMap } from "./heap";
 import { free } from "./alloc";
 import { pin, unpin } from "./reclaim";
 import { sipHash13 } from "./hash";
-import { ENTRY_KEY, ENTRY_VALUE, VALUE_BYTES, isLive, valueFree, valueNew } from "./entry";
+import { ENTRY_KEY, ENTRY_VALUE, VALUE_BYTES, isLive, valueNew } from "./entry";
 import { freeHeldValue, heldValueWord } from "./inflight";
 import { tableCapacity, tableEntryAt } from "./table";
 import {

@@ -67,7 +67,7 @@ import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRe
 import { freeHeldValue, heldEntryWord, heldValueWord, holdValue, letGoEntry, letGoValue } from "./inflight";
 import {
   DELETED, ENTRY_KEY, ENTRY_VALUE, EXPUNGED, VALUE_META_SIZE, entryBlockSize, entryKeyLen, entryNew, isLive,
-  valueBindMeta, valueBlockSize, valueCopyTo, valueEquals, valueExpired, valueFree, valueFreeChunks, valueIsTombstone,
+  valueBindMeta, valueBlockSize, valueCopyTo, valueEquals, valueExpired, valueFreeChunks, valueIsTombstone,
   valueExpiresAt, valueNew, valueNewTombstone, valueSetMeta, valueSetVersion, valueVersion,
 } from "./entry";
 import {

@@ -12,7 +12,7 @@
  * exactly where the same steps brought it before: not one byte lost.
  */
 import { describe, expect, it } from 'vitest';
-import { crashAt, internal, type SyncMap, type SyncMapError } from './helpers.js';
+import { internal, reapAtEveryCrashPoint, type SyncMap, type SyncMapError } from './helpers.js';
 
 const KEYS = 36;
 const key = (i: number): string => `key-${i % KEYS}`;
@@ -71,17 +71,11 @@ function leaksAtEveryCrashPoint<V>(map: SyncMap<string, V>, script: (victim: Syn
   script(map);
   let before = floor(map);
   const leaks: string[] = [];
-  let crashes = 0;
-  for (let n = 1; ; n++) {
-    const deadThread = 5_000_000 + n;
-    if (!crashAt(map.handle, deadThread, n, script)) break;
-    crashes++;
-    expect(internal.reapThread(map, deadThread)).toBe(1);
-    expect(internal.verify(map)).toBe(0);
+  const crashes = reapAtEveryCrashPoint(map, 5_000_000, script, (n) => {
     const after = floor(map);
     if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
     before = after;
-  }
+  });
   expect(crashes).toBeGreaterThan(100);
   return leaks;
 }

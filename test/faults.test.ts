@@ -12,7 +12,7 @@
  * real terminated workers, at random instants.)
  */
 import { describe, expect, it } from 'vitest';
-import { crashAt, internal, type SyncMap } from './helpers.js';
+import { internal, reapAtEveryCrashPoint, type SyncMap } from './helpers.js';
 
 const KEYS = 48;
 const key = (i: number): string => `key-${i % KEYS}`;
@@ -41,15 +41,8 @@ describe('a thread stopped at any crash point of a critical section', () => {
     [1, true],
   ])('is repaired by its reaper (%i shards, versioned: %s)', (shards, versioned) => {
     const map = internal.createWithBuild<string, number>('debug', { shards, values: 'number', lockTimeoutMs: 1000, versioned });
-    let crashes = 0;
-    for (let n = 1; ; n++) {
-      const deadThread = 1_000_000 + n;
-      if (!crashAt(map.handle, deadThread, n, script)) break;
-      crashes++;
-      expect(internal.reapThread(map, deadThread)).toBe(1);
-      // Consistent: every invariant, and no lock left behind (verify takes them all);
-      // size counts the keys a walk finds (a versioned map's tombstones do not count).
-      expect(internal.verify(map)).toBe(0);
+    const crashes = reapAtEveryCrashPoint(map, 1_000_000, script, (n) => {
+      // Size counts the keys a walk finds (a versioned map's tombstones do not count).
       expect(map.size, `size after crash point ${n}`).toBe([...map.keys()].length);
       // Correct: every present key holds a value the script stored for it.
       for (const [k, v] of map) expect(k.startsWith('key-') ? key(v) : `${k}=0`).toBe(k.startsWith('key-') ? k : `${k}=${v}`);
@@ -58,7 +51,7 @@ describe('a thread stopped at any crash point of a critical section', () => {
       expect(internal.verify(map)).toBe(0);
       expect(map.size).toBe([...map.keys()].length);
       expect(map.stats().threads).toBe(1);
-    }
+    });
     expect(crashes).toBeGreaterThan(100);
     console.log(`${shards} shard(s)${versioned ? ', versioned' : ''}: recovered from ${crashes} crash points, ${map.stats().locksRecovered} held locks`);
     map.close();

@@ -3,6 +3,7 @@
  * (tests run against build/, the same files a user installs).
  */
 import { Worker } from 'node:worker_threads';
+import { expect } from 'vitest';
 import type { SyncMap, SyncMapHandle } from '../build/bindings/index.js';
 import * as internal from '../build/bindings/internal.js';
 
@@ -66,6 +67,27 @@ export function crashAt<K, V>(
   internal.coreOfMap(victim).sm_debugFaultAfter(0);
   victim.close();
   return false;
+}
+
+/**
+ * For n = 1, 2, …: thread `firstThread + n` runs `work` and dies at its n-th
+ * crash point (crashAt), and this thread reaps it: exactly one slot, and every
+ * invariant holds after (verify). Then `check(n)`. Ends when `work` runs to its
+ * end; returns how many crash points it stopped at.
+ */
+export function reapAtEveryCrashPoint<K, V>(
+  map: SyncMap<K, V>, firstThread: number, work: (victim: SyncMap<K, V>) => void, check: (n: number) => void,
+): number {
+  let crashes = 0;
+  for (let n = 1; ; n++) {
+    const deadThread = firstThread + n;
+    if (!crashAt(map.handle, deadThread, n, work)) return crashes;
+    crashes++;
+    expect(internal.reapThread(map, deadThread)).toBe(1);
+    // Consistent: every invariant, and no lock left behind (verify takes them all).
+    expect(internal.verify(map)).toBe(0);
+    check(n);
+  }
 }
 
 /** A small shared control block: [0] start flag, [1] stop flag, further words free. */

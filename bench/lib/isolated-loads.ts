@@ -74,6 +74,11 @@ interface Start {
   passes: number;
 }
 
+/** Loads every key twice: the misses promote each shard's dirty table to read, the hits fill the read cache. */
+function readTwice(map: SyncMap<string, string>, keys: readonly string[]): void {
+  for (let pass = 0; pass < 2; pass++) for (const key of keys) map.load(key);
+}
+
 /** In the isolate: the row's map, filled, and the operation its loop calls. */
 async function opFor(variant: IsolatedVariant, keys: string[], value: string): Promise<Op> {
   const syncMap = async (options: { ttlMs?: number } = {}): Promise<SyncMap<string, string>> => {
@@ -124,7 +129,7 @@ async function opFor(variant: IsolatedVariant, keys: string[], value: string): P
       // the hits fill the read cache, so every store goes by the place it
       // recorded, without encoding or hashing the key.
       const map = await syncMap();
-      for (let pass = 0; pass < 2; pass++) for (const key of keys) map.load(key);
+      readTwice(map, keys);
       return (i) => map.store(keys[i]!, value) ?? 0;
     }
     case 'SyncMap, readCache: false store': {
@@ -132,7 +137,7 @@ async function opFor(variant: IsolatedVariant, keys: string[], value: string): P
       // cache: every store encodes and hashes its key, and swaps without a lock.
       const map = await syncMap();
       const byKey = SyncMap.attach<string, string>(map.handle, { readCache: false });
-      for (let pass = 0; pass < 2; pass++) for (const key of keys) byKey.load(key);
+      readTwice(byKey, keys);
       return (i) => byKey.store(keys[i]!, value) ?? 0;
     }
     case 'Map store':
