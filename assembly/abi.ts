@@ -34,7 +34,8 @@ import { allocOrCollect } from "./memory";
 import {
   MAX_THREAD_ID, SLOT_FOUND_ADVANCES, SLOT_FOUND_BLOCK, SLOT_FOUND_EXPIRY, SLOT_FOUND_READ, SLOT_FOUND_SERIAL,
   SLOT_FOUND_SLOT, SLOT_FOUND_TABLES_WORD,
-  SLOT_FOUND_VALUE_WORD, bytesInUse, slotClaim, slotFreeScratch, slotIndex, slotRelease, slotSetScratch, slotsAttached,
+  SLOT_FOUND_VALUE_WORD, bytesInUse, slotClaim, slotFreeHeldScratch, slotFreeScratch, slotHoldScratch, slotIndex,
+  slotPublishHeldScratch, slotRelease, slotsAttached,
   slotsScratchBytes,
 } from "./slots";
 import {
@@ -67,7 +68,7 @@ import {
 import { Status } from "./status";
 import { threadBind, threadUnbind } from "./thread";
 import { freeHeldValue, heldValueWord, inflightFree } from "./inflight";
-import { faultAfter, faultFailAllocation, faultFired } from "./faults";
+import { crashPoint, faultAfter, faultFailAllocation, faultFired } from "./faults";
 
 // Room in the scratch beyond maxKeyBytes + maxValueBytes: a range record's
 // header, the padding of its two fields, and the end marker.
@@ -251,18 +252,26 @@ export function sm_scratchCap(): usize {
   return scratchCap;
 }
 
+/**
+ * Replaces the scratch with one of at least `bytes`, keeping its contents. Each
+ * region is named by a word of the slot at every call (slots.ts, "held
+ * scratch"), so that a thread killed anywhere here leaks neither: the new
+ * region is held from the instruction after its allocation returns, published
+ * with the old one held instead, and the old one freed by free()'s `name`.
+ */
 function reserveScratch(bytes: usize): i32 {
   if (bytes > MAX_BLOCK) return Status.FULL; // and the rounding below cannot wrap
   bytes = (bytes + 63) & ~<usize>63;
   const fresh = allocOrCollect(bytes);
   if (!fresh) return Status.FULL;
+  slotHoldScratch(slot, fresh, bytes);
+  crashPoint();
   if (scratchCap) memory.copy(fresh, scratch, scratchCap);
-  const previous = scratch;
-  const previousCap = scratchCap;
-  slotSetScratch(slot, fresh, bytes);
-  if (previousCap) free(previous, previousCap);
-  scratch = fresh;
+  slotPublishHeldScratch(slot);
+  scratch = fresh; // with the publication: a trap after it (sm_recover) frees the old one, not this
   scratchCap = bytes;
+  crashPoint();
+  slotFreeHeldScratch(slot);
   return Status.OK;
 }
 
@@ -292,6 +301,7 @@ export function sm_recover(): void {
   // is the range's) left blocks held. No operation of this thread is under way
   // now, so whatever its words name is its own to give back (inflight.ts).
   inflightFree(slot);
+  slotFreeHeldScratch(slot); // a trap while growing the scratch (reserveScratch)
   if (ranging) reclaimAdoptUnretired(slot);
 }
 

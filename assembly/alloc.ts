@@ -220,7 +220,7 @@ export function allocCacheDrain(block: usize): void {
     let cached = <usize>load<u32>(block + ((<usize>c) << 3));
     while (cached) {
       const next = <usize>load<u32>(cached);
-      pushFree(c, cached);
+      pushFree(c, cached, 0);
       cached = next;
     }
   }
@@ -316,21 +316,37 @@ function carve(size: usize, split: bool, mayGrow: bool = true): usize {
   return chunk;
 }
 
-/** Returns a block of `size` bytes (the size it was allocated with) to its class. */
-export function free(block: usize, size: usize): void {
+/**
+ * Returns a block of `size` bytes (the size it was allocated with) to its class.
+ *
+ * `name`, if not 0, is a shared word that names the block until it is free (a
+ * slot's scratch region, slots.ts): whoever takes over after this thread dies
+ * frees what such a word names. It is cleared right after the store or CAS
+ * that links the block into a list, with no call or loop between the two, so
+ * a thread stopped anywhere in here (Worker.terminate() stops one at a call or
+ * a loop's back-edge) leaves the block either named and not yet free, or free
+ * and not named: never lost, never freed twice. The block's bytes may have
+ * been overwritten by then: a word named this way stands for raw bytes, whose
+ * size its owner keeps beside it. Freed bytes are counted after the link, so a
+ * block freed again by a reaper is counted once.
+ */
+export function free(block: usize, size: usize, name: usize = 0): void {
   const c = classOf(size);
-  count(account + ACCOUNT_FREED, classSize(c));
   if (cache && c < CACHED_CLASSES) {
     const headAt = cache + ((<usize>c) << 3);
     const cached = load<u32>(headAt + 4);
     if (cached < CACHE_LIMIT) {
       store<u32>(block, load<u32>(headAt));
       store<u32>(headAt, <u32>block); // linked in one store
+      if (name) store<u32>(name, 0);
       store<u32>(headAt + 4, cached + 1);
+      count(account + ACCOUNT_FREED, classSize(c));
       return;
     }
   }
-  pushFree(c, block);
+  if (name) crashPoint(); // a death before the link: `name` still names the block
+  pushFree(c, block, name);
+  count(account + ACCOUNT_FREED, classSize(c));
 }
 
 /**
@@ -445,7 +461,7 @@ function freeRun(start: usize, bytes: usize, frozen: bool): void {
     let c = classOf(min(bytes, MAX_BLOCK));
     if (classSize(c) > bytes) c--;
     if (frozen) pushFrozen(c, start);
-    else pushFree(c, start);
+    else pushFree(c, start, 0);
     start += classSize(c);
     bytes -= classSize(c);
   }
@@ -496,10 +512,11 @@ function popFree(c: u32): usize {
  * Pushes a block of class c; onto the DEFERRED list if a coalesce has the
  * list frozen. Never waits: see DEFERRED.
  */
-function pushFree(c: u32, block: usize): void {
-  if (pushListed(c, block)) return;
+function pushFree(c: u32, block: usize, name: usize): void {
+  if (pushListed(c, block, name)) return;
   while (true) {
-    pushDeferred(c, block);
+    pushDeferred(c, block, name);
+    name = 0; // linked (and let go of): the blocks below are other threads' deferred ones
     // Still frozen: the coalesce under way empties DEFERRED after it unfreezes
     // the lists, which comes after this look, so after the push above.
     if (load64(headOf(c)) & FROZEN) return;
@@ -509,31 +526,37 @@ function pushFree(c: u32, block: usize): void {
       block = popDeferred();
       if (!block) return;
       c = load<u32>(block + DEFERRED_CLASS);
-      if (!pushListed(c, block)) break; // a new coalesce: defer it again, and look again
+      if (!pushListed(c, block, 0)) break; // a new coalesce: defer it again, and look again
     }
   }
 }
 
 /** Pushes a block of class c onto its list; false (nothing done) if the list is frozen. */
-function pushListed(c: u32, block: usize): bool {
+function pushListed(c: u32, block: usize, name: usize): bool {
   const headAt = headOf(c);
   let head = load64(headAt);
   while (!(head & FROZEN)) {
     store<u32>(block, <u32>head); // published by the CAS below
     const seen = cas64(headAt, head, nextTag(head) | <u64>block);
-    if (seen == head) return true;
+    if (seen == head) {
+      if (name) store<u32>(name, 0); // free(): no call between the link and this
+      return true;
+    }
     head = seen;
   }
   return false;
 }
 
-function pushDeferred(c: u32, block: usize): void {
+function pushDeferred(c: u32, block: usize, name: usize): void {
   store<u32>(block + DEFERRED_CLASS, c);
   let head = load64(DEFERRED);
   while (true) {
     store<u32>(block, <u32>head); // published by the CAS below
     const seen = cas64(DEFERRED, head, nextTag(head) | <u64>block);
-    if (seen == head) return;
+    if (seen == head) {
+      if (name) store<u32>(name, 0); // as in pushListed
+      return;
+    }
     head = seen;
   }
 }
@@ -559,7 +582,7 @@ function popDeferred(): usize {
 function drainDeferred(): void {
   let block = popDeferred();
   while (block) {
-    pushFree(load<u32>(block + DEFERRED_CLASS), block);
+    pushFree(load<u32>(block + DEFERRED_CLASS), block, 0);
     block = popDeferred();
   }
 }

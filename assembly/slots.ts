@@ -18,9 +18,10 @@
 //   ├────────────┬─┴──────────────┬──────────────────┬──────────────┤
 //   │ found slot │ found expiry f64│ found advances f64│ found serial │  +184 … +216
 //   │ u32, —     │                 │                   │ f64          │
-//   ├────────────┬────────────┬────────────────────────┬─────────────┤
-//   │ held value │ held entry │ unretired (2 × u32)    │ —           │  +216 … +256
-//   └────────────┴────────────┴────────────────────────┴─────────────┘
+//   ├────────────┬────────────┬──────────────────────┬───────────────┬─────┤
+//   │ held value │ held entry │ unretired (2 × u32)  │ held scratch, │ —   │  +216 … +256
+//   │            │            │                      │ its capacity  │     │
+//   └────────────┴────────────┴──────────────────────┴───────────────┴─────┘
 //
 //   owner      Who holds the slot, in one word so that every change of hands
 //              is one CAS:
@@ -39,9 +40,11 @@
 //              Owner stores (sequentially consistent), epoch advancers load,
 //              a reaper clears it. See reclaim.ts.
 //   scratch    The owner's scratch region (key and value bytes marshalled by
-//   scratchCap the bindings). Written by the owner, capacity last; freed by
-//              whoever takes the capacity with an exchange (owner on detach, or
-//              a reaper), so it is freed at most once.
+//   scratchCap the bindings). Written by the owner (slotPublishHeldScratch);
+//              freed by the owner on detach or by a reaper (slotFreeScratch),
+//              with free()'s `name`: the address word is cleared as the region
+//              is linked into a free list, so it is freed once, and lost by no
+//              death in between.
 //   cache      The owner's cache of free blocks (alloc.ts). Set by the owner when
 //              it binds; taken (exchanged for 0) and drained by whoever releases
 //              the slot, owner or reaper, so it is drained at most once.
@@ -79,6 +82,14 @@
 //              published or freed (inflight.ts). Owner only, plain; taken with
 //              an exchange by whoever frees them: the reaper after the owner
 //              died, or the owner after a trap (sm_recover).
+//   held scratch  A scratch region not the published one while the owner
+//              grows its scratch (abi.ts, reserveScratch): the new region from
+//              its allocation until it is published, then the previous one until
+//              it is freed; 0 otherwise. Address and capacity, plain, owner
+//              only; freed (free()'s `name`) by the owner or its reaper. (A
+//              region named by no word while the thread copied its scratch or
+//              freed the old one leaked with every thread killed there: 6-14
+//              KiB over ~700 kills, seen by a stress program.)
 //   unretired  Up to two objects the owner has taken out of the map and not yet
 //              retired, each with its retire kind in the low bits (reclaim.ts).
 //              Owner only, plain; taken with an exchange and retired by the
@@ -153,6 +164,10 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, free } from "./alloc";
 @inline export const SLOT_HELD_ENTRY: usize = 220;
 // @ts-ignore: decorator
 @inline export const SLOT_UNRETIRED: usize = 224;
+// @ts-ignore: decorator
+@inline const SLOT_HELD_SCRATCH: usize = 232;
+// @ts-ignore: decorator
+@inline const SLOT_HELD_SCRATCH_CAP: usize = 236;
 
 // @ts-ignore: decorator
 @inline const FREE: u32 = 0;
@@ -213,20 +228,47 @@ export function slotAdoptReap(slot: usize, deadReaper: u32, reaper: u32): bool {
   return cas32(slot + SLOT_OWNER, reaping, (reaper << 2) | REAPING) == reaping;
 }
 
-/** Publishes a new scratch region; the caller frees the previous one. */
-export function slotSetScratch(slot: usize, scratch: usize, cap: usize): void {
-  // Whoever frees the scratch takes the capacity first (slotFreeScratch), so
-  // it is cleared before the address changes and published after.
-  store32(slot + SLOT_SCRATCH_CAP, 0);
-  store32(slot + SLOT_SCRATCH, <u32>scratch);
-  store32(slot + SLOT_SCRATCH_CAP, <u32>cap);
+/**
+ * Names a new scratch region of `cap` bytes as held, from the instruction
+ * after its allocation returned (no call in between: see "held scratch").
+ */
+// @ts-ignore: decorator
+@inline export function slotHoldScratch(slot: usize, region: usize, cap: usize): void {
+  store<u32>(slot + SLOT_HELD_SCRATCH_CAP, <u32>cap);
+  store<u32>(slot + SLOT_HELD_SCRATCH, <u32>region); // names it: last
 }
 
-/** Frees the slot's scratch region, once: whoever exchanges the capacity for 0 frees it. */
+/**
+ * Publishes the held scratch region as the slot's scratch; the held words then
+ * name the previous scratch (or nothing), for slotFreeHeldScratch. Plain
+ * stores with no call between them: a thread stopped before or after leaves
+ * each region named once.
+ */
+// @ts-ignore: decorator
+@inline export function slotPublishHeldScratch(slot: usize): void {
+  const previous = load<u32>(slot + SLOT_SCRATCH);
+  const previousCap = load<u32>(slot + SLOT_SCRATCH_CAP);
+  store<u32>(slot + SLOT_SCRATCH_CAP, load<u32>(slot + SLOT_HELD_SCRATCH_CAP));
+  store<u32>(slot + SLOT_SCRATCH, load<u32>(slot + SLOT_HELD_SCRATCH));
+  store<u32>(slot + SLOT_HELD_SCRATCH_CAP, previousCap);
+  store<u32>(slot + SLOT_HELD_SCRATCH, previous);
+}
+
+/** Frees the held scratch region, if any (free() clears the word as it links the region). */
+export function slotFreeHeldScratch(slot: usize): void {
+  const region = <usize>load<u32>(slot + SLOT_HELD_SCRATCH);
+  if (region) free(region, <usize>load<u32>(slot + SLOT_HELD_SCRATCH_CAP), slot + SLOT_HELD_SCRATCH);
+}
+
+/**
+ * Frees the slot's scratch regions, the held one and the published one: the
+ * owner on detach, or its reaper. Repeatable (a reaper that dies here, then
+ * the one that takes over): each is named until free() links it.
+ */
 export function slotFreeScratch(slot: usize): void {
-  const cap = <usize>xchg32(slot + SLOT_SCRATCH_CAP, 0);
-  const scratch = <usize>load32(slot + SLOT_SCRATCH);
-  if (cap && scratch) free(scratch, cap);
+  slotFreeHeldScratch(slot);
+  const region = <usize>load<u32>(slot + SLOT_SCRATCH);
+  if (region) free(region, <usize>load<u32>(slot + SLOT_SCRATCH_CAP), slot + SLOT_SCRATCH);
 }
 
 /** Records the owner's cache block (alloc.ts) for whoever releases the slot. */
@@ -264,6 +306,7 @@ export function slotRelease(slot: usize): void {
   store32(slot + SLOT_BATCH_BYTES, 0);
   store32(slot + SLOT_SCRATCH_CAP, 0);
   store32(slot + SLOT_SCRATCH, 0);
+  store32(slot + SLOT_HELD_SCRATCH, 0); // freed by now (slotFreeScratch)
   store32(slot + SLOT_CACHE, 0);
   store32(slot + SLOT_HELD_VALUE, 0);
   store32(slot + SLOT_HELD_ENTRY, 0);
@@ -307,6 +350,11 @@ export function slotsAttached(): u32 {
 export function slotsScratchBytes(): u64 {
   let total: u64 = 0;
   const high = slotHighWater();
-  for (let i: u32 = 0; i < high; i++) total += load32(slotAt(i) + SLOT_SCRATCH_CAP);
+  for (let i: u32 = 0; i < high; i++) {
+    const slot = slotAt(i);
+    // A region counts while its address word names it (free() clears that word, not the capacity).
+    if (load32(slot + SLOT_SCRATCH)) total += load32(slot + SLOT_SCRATCH_CAP);
+    if (load32(slot + SLOT_HELD_SCRATCH)) total += load32(slot + SLOT_HELD_SCRATCH_CAP);
+  }
   return total;
 }

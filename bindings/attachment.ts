@@ -272,6 +272,7 @@ export class Attachment<K, V> implements Scratch {
     if (!this.#open) return;
     try {
       this.ex.sm_recover();
+      this.core.refresh(); // a trap while the scratch grew leaves it in the new region or the old one
     } catch {
       queueMicrotask(() => this.recover());
     }

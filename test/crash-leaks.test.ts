@@ -96,6 +96,40 @@ describe('a thread stopped at any crash point', () => {
   });
 });
 
+describe('a thread stopped while it grows its scratch region', () => {
+  it('leaks neither region, the new one nor the old one, and the map stays usable', () => {
+    // The scratch holds a call's key and values; compareAndSwap needs the old
+    // value beside the new one, past maxKeyBytes + maxValueBytes, so it grows:
+    // allocate the new region, copy, publish it, free the old one.
+    const map = internal.createWithBuild<string, string>('debug', {
+      shards: 1, values: 'string', maxValueBytes: 16_384, lockTimeoutMs: 1000,
+    });
+    const long = (c: string, n: number): string => c.repeat(n);
+    const grows = (victim: SyncMap<string, string>): void => {
+      victim.store('k', long('a', 12_000));
+      expect(victim.compareAndSwap('k', long('a', 12_000), long('b', 12_000))).toBe(true); // 24 KB: grows
+      victim.store('k', long('c', 16_000));
+      expect(victim.compareAndSwap('k', long('c', 16_000), long('d', 16_000))).toBe(true); // 32 KB: again
+      victim.delete('k');
+    };
+    grows(map);
+    let before = floor(map);
+    const scratchBefore = map.stats().scratchBytes;
+    const leaks: string[] = [];
+    const crashes = reapAtEveryCrashPoint(map, 7_000_000, grows, (n) => {
+      const after = floor(map);
+      if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
+      expect(map.stats().scratchBytes, `scratch after crash point ${n}`).toBe(scratchBefore);
+      before = after;
+    });
+    expect(crashes).toBeGreaterThan(4); // the growths' own points among the store's and delete's
+    expect(leaks).toEqual([]);
+    grows(map);
+    expect(map.size).toBe(0);
+    map.close();
+  });
+});
+
 describe('a thread that dies after an operation that held blocks', () => {
   it('whose large value ran out of memory half-way through its chunks: its reaper frees nothing twice', () => {
     const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
