@@ -39,7 +39,8 @@ import {
   slotsScratchBytes,
 } from "./slots";
 import {
-  collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimAdoptUnretired, reclaimFlush, reclaimIsPinned,
+  collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimAdoptUnretired, reclaimFlush, reclaimFreeHeldBlock,
+  reclaimIsPinned,
   reclaimResetPin, unpin,
 } from "./reclaim";
 import { reapDead, reapThread, reaperBind, reaperRecoverSelf } from "./reaper";
@@ -301,6 +302,7 @@ export function sm_recover(): void {
   // is the range's) left blocks held. No operation of this thread is under way
   // now, so whatever its words name is its own to give back (inflight.ts).
   inflightFree(slot);
+  reclaimFreeHeldBlock(slot); // a trap while reclamation freed a retired object
   slotFreeHeldScratch(slot); // a trap while growing the scratch (reserveScratch)
   if (ranging) reclaimAdoptUnretired(slot);
 }

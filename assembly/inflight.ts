@@ -17,12 +17,17 @@
 //   - records a block as soon as it is allocated: valueNew and entryNew take
 //     the word to record it in (as tableNew takes an intent's word);
 //   - lets go of it (letGoValue, letGoEntry) just before the store or CAS that
-//     publishes it, and before it frees it (freeHeldValue);
-//   - records it again right after a CAS that failed.
-// A thread stopped between a let-go and the publication or the free leaks that
-// block, a window of a few instructions against the whole operation without
-// the words. Worker.terminate() stops a thread at a function's entry or a loop's
-// back-edge, so the window that counts is a let-go followed by a call: the free.
+//     publishes it;
+//   - records it again right after a CAS that failed;
+//   - frees an entry with free()'s `name` (alloc.ts), which lets go of it in
+//     the same run of instructions that links it into a free list. A value is
+//     let go of before it is freed (freeHeldValue): its chunks are walked,
+//     and a free list writes over a block's first words.
+// A thread stopped between a let-go and the publication, or the free of a
+// value, leaks that block: a window of a few instructions against the whole
+// operation without the words. Worker.terminate() stops a thread at a
+// function's entry or a loop's back-edge, so the window that counts is a
+// let-go followed by a call: a value's free.
 //
 // What a thread has taken *out* of the map and not yet retired is the other
 // half of the same problem; reclaim.ts keeps it (the slot's unretired words).
@@ -79,6 +84,11 @@ export function inflightBind(bound: usize): void {
   store<u32>(slot + SLOT_HELD_ENTRY, 0);
 }
 
+/** Frees this thread's held entry, which its operation did not publish (free() lets go of it as it links it). */
+export function freeHeldEntry(entry: usize): void {
+  free(entry, entryBlockSize(entry), slot + SLOT_HELD_ENTRY);
+}
+
 /** Frees this thread's held value block, which its operation did not publish. */
 export function freeHeldValue(block: u32): void {
   letGoValue();
@@ -92,8 +102,12 @@ export function freeHeldValue(block: u32): void {
  * it free each block at most once.
  */
 export function inflightFree(owner: usize): void {
-  const entry = <usize>xchg32(owner + SLOT_HELD_ENTRY, 0);
-  if (entry) free(entry, entryBlockSize(entry));
+  // The entry is freed with free()'s name: its size lies past the words a
+  // free list writes over (entry.ts).
+  const entry = <usize>load<u32>(owner + SLOT_HELD_ENTRY);
+  if (entry) free(entry, entryBlockSize(entry), owner + SLOT_HELD_ENTRY);
+  // A value is walked (its chunks): taken first, so that a free list's words
+  // written into it are never read as its own.
   const value = <usize>xchg32(owner + SLOT_HELD_VALUE, 0);
   if (value) valueFreeUnpublished(value);
 }

@@ -64,7 +64,7 @@ import {
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
 import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire, recordUnlinked } from "./reclaim";
-import { freeHeldValue, heldEntryWord, heldValueWord, holdValue, letGoEntry, letGoValue } from "./inflight";
+import { freeHeldEntry, freeHeldValue, heldEntryWord, heldValueWord, holdValue, letGoEntry, letGoValue } from "./inflight";
 import {
   DELETED, ENTRY_KEY, ENTRY_VALUE, EXPUNGED, VALUE_META_SIZE, entryBlockSize, entryKeyLen, entryNew, isLive,
   valueBindMeta, valueBlockSize, valueCopyTo, valueEquals, valueExpired, valueFreeChunks, valueIsTombstone,
@@ -1773,8 +1773,7 @@ function insertLocked(shard: usize, key: usize, keyLen: usize, h: u32, block: u3
     dirty = dirtyWithRoomLocked(shard);
   }
   if (!dirty) {
-    letGoEntry();
-    free(entry, entryBlockSize(entry)); // never published
+    freeHeldEntry(entry); // never published
     return Status.FULL;
   }
   const slot = tableSlotForInsertLocked(dirty, h);

@@ -29,7 +29,7 @@ import { heapCountRecoveredLocks, heapRootMap } from "./heap";
 import { allocRecoverCoalesce } from "./alloc";
 import { memorySetReaper } from "./memory";
 import { mutexSetDeadOwnerHandler } from "./mutex";
-import { pin, reclaimAdoptBatch, reclaimAdoptUnretired, reclaimClearPin, unpin } from "./reclaim";
+import { pin, reclaimAdoptBatch, reclaimAdoptUnretired, reclaimClearPin, reclaimFreeHeldBlock, unpin } from "./reclaim";
 import { inflightFree } from "./inflight";
 import {
   slotAdoptReap, slotAt, slotAttachedThread, slotBeginReap, slotFreeScratch, slotHighWater, slotIndex,
@@ -109,6 +109,7 @@ function reapSlot(dead: usize): void {
   allocRecoverCoalesce(deadOwner);
   crashPoint();
   inflightFree(dead);
+  reclaimFreeHeldBlock(dead);
   reclaimAdoptUnretired(dead);
   reclaimAdoptBatch(dead);
   reclaimClearPin(dead);
@@ -142,6 +143,7 @@ export function reaperRecoverSelf(): void {
   if (mapKind(map) != MAP_KIND_LOCKED) mapRecoverLocks(map, owner);
   allocRecoverCoalesce(owner);
   inflightFree(self);
+  reclaimFreeHeldBlock(self);
   reclaimAdoptUnretired(self);
 }
 

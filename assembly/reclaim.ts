@@ -77,7 +77,8 @@ import { TIMED_OUT, reapIfDead } from "./mutex";
 import { HEADER_INIT_ACCOUNT, RECLAIM_BASE } from "./heap";
 import { allocCoalesceIfWorth, free } from "./alloc";
 import {
-  SLOT_BATCH_BYTES, SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_PIN, SLOT_UNRETIRED, bytesFreed, bytesInUse,
+  SLOT_BATCH_BYTES, SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_HELD_BLOCK, SLOT_HELD_BLOCK_SIZE, SLOT_PIN,
+  SLOT_UNRETIRED, bytesFreed, bytesInUse,
   slotAt, slotHighWater, slotIndex as slotIndexOf,
 } from "./slots";
 
@@ -248,6 +249,16 @@ export function retire(object: usize, kind: u32): void {
 }
 
 /**
+ * Frees the block `owner` (a dead thread's slot, or this thread's own after a
+ * trap) was freeing off a limbo list when it stopped (freeList's held block).
+ * Repeatable: free() clears the name as it links the block.
+ */
+export function reclaimFreeHeldBlock(owner: usize): void {
+  const block = <usize>load<u32>(owner + SLOT_HELD_BLOCK);
+  if (block) free(block, <usize>load<u32>(owner + SLOT_HELD_BLOCK_SIZE), owner + SLOT_HELD_BLOCK);
+}
+
+/**
  * Hands this thread's batch to reclamation now, without waiting for it to
  * fill. For clear(): it retires whole tables with every entry and value in
  * them, weighed far below what they hold (KIND_ORPHAN's weight counts slots),
@@ -330,12 +341,18 @@ function freeList(listAt: usize): bool {
     const link = load<u32>(object + RETIRE_LINK);
     const kind = link & KIND_MASK;
     drainOf(kind)(object);
+    const size = sizeOf(kind)(object); // read while the list still holds it, intact
     const seen = cas64(listAt, head, ((head & ~<u64>0xFFFF_FFFF) + TAG_ONE) | <u64>(link & ~KIND_MASK));
     if (seen != head) { // cannot happen (see LIMBO): look again rather than free
       head = seen;
       continue;
     }
-    free(object, sizeOf(kind)(object));
+    // No call between the unlink and this: a thread stopped here leaves the
+    // object on the list, or named in its slot for its reaper (held block).
+    store<u32>(slot + SLOT_HELD_BLOCK_SIZE, <u32>size);
+    store<u32>(slot + SLOT_HELD_BLOCK, <u32>object);
+    free(object, size, slot + SLOT_HELD_BLOCK); // lets go of it as it links it
+
     head = load64(listAt);
   }
   return any;

@@ -18,10 +18,11 @@
 //   ├────────────┬─┴──────────────┬──────────────────┬──────────────┤
 //   │ found slot │ found expiry f64│ found advances f64│ found serial │  +184 … +216
 //   │ u32, —     │                 │                   │ f64          │
-//   ├────────────┬────────────┬──────────────────────┬───────────────┬─────┤
-//   │ held value │ held entry │ unretired (2 × u32)  │ held scratch, │ —   │  +216 … +256
-//   │            │            │                      │ its capacity  │     │
-//   └────────────┴────────────┴──────────────────────┴───────────────┴─────┘
+//   ├────────────┬────────────┬──────────────────────┬───────────────┬─────────────┬─────┤
+//   │ held value │ held entry │ unretired (2 × u32)  │ held scratch, │ held block, │ —   │
+//   │            │            │                      │ its capacity  │ its size    │     │
+//   └────────────┴────────────┴──────────────────────┴───────────────┴─────────────┴─────┘
+//     +216 … +256
 //
 //   owner      Who holds the slot, in one word so that every change of hands
 //              is one CAS:
@@ -80,8 +81,12 @@
 //              (sm_swapFound). Owner only, plain.
 //   held       A value block and an entry the owner has allocated and not yet
 //              published or freed (inflight.ts). Owner only, plain; taken with
-//              an exchange by whoever frees them: the reaper after the owner
-//              died, or the owner after a trap (sm_recover).
+//              an exchange by whoever frees the value, and freed with free()'s
+//              `name` (the entry): the reaper after the owner died, or the owner
+//              after a trap (sm_recover).
+//   held block A retired object the owner has taken off a limbo list and is
+//              freeing (reclaim.ts, freeList), with its size: raw bytes, freed
+//              with free()'s `name` by the owner or its reaper (inflight.ts).
 //   held scratch  A scratch region not the published one while the owner
 //              grows its scratch (abi.ts, reserveScratch): the new region from
 //              its allocation until it is published, then the previous one until
@@ -164,6 +169,10 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, free } from "./alloc";
 @inline export const SLOT_HELD_ENTRY: usize = 220;
 // @ts-ignore: decorator
 @inline export const SLOT_UNRETIRED: usize = 224;
+// @ts-ignore: decorator
+@inline export const SLOT_HELD_BLOCK: usize = 240;
+// @ts-ignore: decorator
+@inline export const SLOT_HELD_BLOCK_SIZE: usize = 244;
 // @ts-ignore: decorator
 @inline const SLOT_HELD_SCRATCH: usize = 232;
 // @ts-ignore: decorator
@@ -307,6 +316,7 @@ export function slotRelease(slot: usize): void {
   store32(slot + SLOT_SCRATCH_CAP, 0);
   store32(slot + SLOT_SCRATCH, 0);
   store32(slot + SLOT_HELD_SCRATCH, 0); // freed by now (slotFreeScratch)
+  store32(slot + SLOT_HELD_BLOCK, 0); // freed by now (inflightFree)
   store32(slot + SLOT_CACHE, 0);
   store32(slot + SLOT_HELD_VALUE, 0);
   store32(slot + SLOT_HELD_ENTRY, 0);

@@ -130,6 +130,33 @@ describe('a thread stopped while it grows its scratch region', () => {
   });
 });
 
+describe('a thread stopped while reclamation frees what was retired', () => {
+  it('leaks none of the objects it had taken off a limbo list', () => {
+    // Reclamation takes each retired object off its limbo list, then frees it:
+    // in between, only the thread's slot names it (reclaim.ts, held block).
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
+    const page = (i: number): string => `v-${i}-`.padEnd(3000, 'z'); // a value block past the cached classes
+    const reclaims = (victim: SyncMap<string, string>): void => {
+      for (let i = 0; i < 6; i++) victim.store(`r-${i}`, page(i));
+      for (let i = 0; i < 6; i++) victim.store(`r-${i}`, page(i + 1)); // six values retired
+      internal.collect(victim); // three epochs: each freed
+      for (let i = 0; i < 6; i++) victim.delete(`r-${i}`);
+      internal.collect(victim);
+    };
+    reclaims(map);
+    let before = floor(map);
+    const leaks: string[] = [];
+    const crashes = reapAtEveryCrashPoint(map, 8_000_000, reclaims, (n) => {
+      const after = floor(map);
+      if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
+      before = after;
+    });
+    expect(crashes).toBeGreaterThan(20);
+    expect(leaks).toEqual([]);
+    map.close();
+  });
+});
+
 describe('a thread that dies after an operation that held blocks', () => {
   it('whose large value ran out of memory half-way through its chunks: its reaper frees nothing twice', () => {
     const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
