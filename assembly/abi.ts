@@ -39,9 +39,8 @@ import {
   slotsScratchBytes,
 } from "./slots";
 import {
-  collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimAdoptUnretired, reclaimFlush, reclaimFreeHeldBlock,
-  reclaimIsPinned,
-  reclaimResetPin, unpin,
+  collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimAdoptUnretired, reclaimFlush,
+  reclaimFreeHeldBlock, reclaimIsPinned, reclaimResetPin, unpin,
 } from "./reclaim";
 import { reapDead, reapThread, reaperBind, reaperRecoverSelf } from "./reaper";
 import { MAX_BLOCK, SIZE_CLASSES, classOf, classSize } from "./sizeclass";
@@ -258,7 +257,7 @@ export function sm_scratchCap(): usize {
  * region is named by a word of the slot at every call (slots.ts, "held
  * scratch"), so that a thread killed anywhere here leaks neither: the new
  * region is held from the instruction after its allocation returns, published
- * with the old one held instead, and the old one freed by free()'s `name`.
+ * with the old one held instead, and the old one freed by freeNamed().
  */
 function reserveScratch(bytes: usize): i32 {
   if (bytes > MAX_BLOCK) return Status.FULL; // and the rounding below cannot wrap

@@ -316,21 +316,32 @@ function carve(size: usize, split: bool, mayGrow: bool = true): usize {
   return chunk;
 }
 
+/** Returns a block of `size` bytes (the size it was allocated with) to its class. */
+export function free(block: usize, size: usize): void {
+  freeAndLetGo(block, size, 0);
+}
+
 /**
- * Returns a block of `size` bytes (the size it was allocated with) to its class.
- *
- * `name`, if not 0, is a shared word that names the block until it is free (a
- * slot's scratch region, slots.ts): whoever takes over after this thread dies
- * frees what such a word names. It is cleared right after the store or CAS
- * that links the block into a list, with no call or loop between the two, so
- * a thread stopped anywhere in here (Worker.terminate() stops one at a call or
- * a loop's back-edge) leaves the block either named and not yet free, or free
- * and not named: never lost, never freed twice. The block's bytes may have
- * been overwritten by then: a word named this way stands for raw bytes, whose
- * size its owner keeps beside it. Freed bytes are counted after the link, so a
- * block freed again by a reaper is counted once.
+ * free() of a block that the shared word `name` names until it is free (a
+ * slot's held words: scratch regions, an entry, a block reclamation is
+ * freeing): whoever takes over after this thread dies frees what such a word
+ * names. The word is cleared right after the store or CAS that links the block
+ * into a list, with no call or loop between the two, so a thread stopped
+ * anywhere in here (Worker.terminate() stops one at a call or a loop's
+ * back-edge) leaves the block either named and not yet free, or free and not
+ * named: never lost, never freed twice. The block's first two words may have
+ * been overwritten by then (a list's link, a deferred block's class): whoever
+ * frees a named block must not need them. Freed bytes are counted after the
+ * link, so a block freed again by a reaper is counted once.
  */
-export function free(block: usize, size: usize, name: usize = 0): void {
+export function freeNamed(block: usize, size: usize, name: usize): void {
+  freeAndLetGo(block, size, name);
+}
+
+// A separate body for each of the two (name 0 folds away in free()): an
+// optional parameter would send every free() through a varargs trampoline.
+// @ts-ignore: decorator
+@inline function freeAndLetGo(block: usize, size: usize, name: usize): void {
   const c = classOf(size);
   if (cache && c < CACHED_CLASSES) {
     const headAt = cache + ((<usize>c) << 3);

@@ -19,7 +19,7 @@
 //   - lets go of it (letGoValue, letGoEntry) just before the store or CAS that
 //     publishes it;
 //   - records it again right after a CAS that failed;
-//   - frees an entry with free()'s `name` (alloc.ts), which lets go of it in
+//   - frees an entry with freeNamed() (alloc.ts), which lets go of it in
 //     the same run of instructions that links it into a free list. A value is
 //     let go of before it is freed (freeHeldValue): its chunks are walked,
 //     and a free list writes over a block's first words.
@@ -42,7 +42,7 @@
 import { DEBUG } from "./config";
 import { SLOT_HELD_ENTRY, SLOT_HELD_VALUE } from "./slots";
 import { xchg32 } from "./atomics";
-import { free } from "./alloc";
+import { freeNamed } from "./alloc";
 import { entryBlockSize, valueFree, valueFreeUnpublished } from "./entry";
 
 // Thread-local: this thread's slot, 0 while not attached.
@@ -84,9 +84,9 @@ export function inflightBind(bound: usize): void {
   store<u32>(slot + SLOT_HELD_ENTRY, 0);
 }
 
-/** Frees this thread's held entry, which its operation did not publish (free() lets go of it as it links it). */
+/** Frees this thread's held entry, which its operation did not publish (freeNamed() lets go of it as it links it). */
 export function freeHeldEntry(entry: usize): void {
-  free(entry, entryBlockSize(entry), slot + SLOT_HELD_ENTRY);
+  freeNamed(entry, entryBlockSize(entry), slot + SLOT_HELD_ENTRY);
 }
 
 /** Frees this thread's held value block, which its operation did not publish. */
@@ -102,10 +102,10 @@ export function freeHeldValue(block: u32): void {
  * it free each block at most once.
  */
 export function inflightFree(owner: usize): void {
-  // The entry is freed with free()'s name: its size lies past the words a
+  // The entry is freed with freeNamed(): its size lies past the words a
   // free list writes over (entry.ts).
   const entry = <usize>load<u32>(owner + SLOT_HELD_ENTRY);
-  if (entry) free(entry, entryBlockSize(entry), owner + SLOT_HELD_ENTRY);
+  if (entry) freeNamed(entry, entryBlockSize(entry), owner + SLOT_HELD_ENTRY);
   // A value is walked (its chunks): taken first, so that a free list's words
   // written into it are never read as its own.
   const value = <usize>xchg32(owner + SLOT_HELD_VALUE, 0);

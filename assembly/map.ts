@@ -64,7 +64,9 @@ import {
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
 import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire, recordUnlinked } from "./reclaim";
-import { freeHeldEntry, freeHeldValue, heldEntryWord, heldValueWord, holdValue, letGoEntry, letGoValue } from "./inflight";
+import {
+  freeHeldEntry, freeHeldValue, heldEntryWord, heldValueWord, holdValue, letGoEntry, letGoValue,
+} from "./inflight";
 import {
   DELETED, ENTRY_KEY, ENTRY_VALUE, EXPUNGED, VALUE_META_SIZE, entryBlockSize, entryKeyLen, entryNew, isLive,
   valueBindMeta, valueBlockSize, valueCopyTo, valueEquals, valueExpired, valueFreeChunks, valueIsTombstone,

@@ -75,7 +75,7 @@ import { DEBUG, LOCK_WAIT_MS, RETIRE_BATCH } from "./config";
 import { cas64, futexWait, load32, load64, store32, store64, xchg32 } from "./atomics";
 import { TIMED_OUT, reapIfDead } from "./mutex";
 import { HEADER_INIT_ACCOUNT, RECLAIM_BASE } from "./heap";
-import { allocCoalesceIfWorth, free } from "./alloc";
+import { allocCoalesceIfWorth, freeNamed } from "./alloc";
 import {
   SLOT_BATCH_BYTES, SLOT_BATCH_COUNT, SLOT_BATCH_HEAD, SLOT_BATCH_TAIL, SLOT_HELD_BLOCK, SLOT_HELD_BLOCK_SIZE, SLOT_PIN,
   SLOT_UNRETIRED, bytesFreed, bytesInUse,
@@ -251,11 +251,11 @@ export function retire(object: usize, kind: u32): void {
 /**
  * Frees the block `owner` (a dead thread's slot, or this thread's own after a
  * trap) was freeing off a limbo list when it stopped (freeList's held block).
- * Repeatable: free() clears the name as it links the block.
+ * Repeatable: freeNamed() clears the name as it links the block.
  */
 export function reclaimFreeHeldBlock(owner: usize): void {
   const block = <usize>load<u32>(owner + SLOT_HELD_BLOCK);
-  if (block) free(block, <usize>load<u32>(owner + SLOT_HELD_BLOCK_SIZE), owner + SLOT_HELD_BLOCK);
+  if (block) freeNamed(block, <usize>load<u32>(owner + SLOT_HELD_BLOCK_SIZE), owner + SLOT_HELD_BLOCK);
 }
 
 /**
@@ -351,7 +351,7 @@ function freeList(listAt: usize): bool {
     // object on the list, or named in its slot for its reaper (held block).
     store<u32>(slot + SLOT_HELD_BLOCK_SIZE, <u32>size);
     store<u32>(slot + SLOT_HELD_BLOCK, <u32>object);
-    free(object, size, slot + SLOT_HELD_BLOCK); // lets go of it as it links it
+    freeNamed(object, size, slot + SLOT_HELD_BLOCK); // lets go of it as it links it
 
     head = load64(listAt);
   }

@@ -18,11 +18,10 @@
 //   ├────────────┬─┴──────────────┬──────────────────┬──────────────┤
 //   │ found slot │ found expiry f64│ found advances f64│ found serial │  +184 … +216
 //   │ u32, —     │                 │                   │ f64          │
-//   ├────────────┬────────────┬──────────────────────┬───────────────┬─────────────┬─────┤
-//   │ held value │ held entry │ unretired (2 × u32)  │ held scratch, │ held block, │ —   │
-//   │            │            │                      │ its capacity  │ its size    │     │
-//   └────────────┴────────────┴──────────────────────┴───────────────┴─────────────┴─────┘
-//     +216 … +256
+//   ├───────┬───────┬────────────┬───────────────┬─────────────┬───┤
+//   │ held  │ held  │ unretired  │ held scratch, │ held block, │ — │  +216 … +256
+//   │ value │ entry │ (2 × u32)  │ its capacity  │ its size    │   │
+//   └───────┴───────┴────────────┴───────────────┴─────────────┴───┘
 //
 //   owner      Who holds the slot, in one word so that every change of hands
 //              is one CAS:
@@ -43,7 +42,7 @@
 //   scratch    The owner's scratch region (key and value bytes marshalled by
 //   scratchCap the bindings). Written by the owner (slotPublishHeldScratch);
 //              freed by the owner on detach or by a reaper (slotFreeScratch),
-//              with free()'s `name`: the address word is cleared as the region
+//              with freeNamed(): the address word is cleared as the region
 //              is linked into a free list, so it is freed once, and lost by no
 //              death in between.
 //   cache      The owner's cache of free blocks (alloc.ts). Set by the owner when
@@ -86,12 +85,12 @@
 //              after a trap (sm_recover).
 //   held block A retired object the owner has taken off a limbo list and is
 //              freeing (reclaim.ts, freeList), with its size: raw bytes, freed
-//              with free()'s `name` by the owner or its reaper (inflight.ts).
+//              with freeNamed() by the owner or its reaper (inflight.ts).
 //   held scratch  A scratch region not the published one while the owner
 //              grows its scratch (abi.ts, reserveScratch): the new region from
 //              its allocation until it is published, then the previous one until
 //              it is freed; 0 otherwise. Address and capacity, plain, owner
-//              only; freed (free()'s `name`) by the owner or its reaper. (A
+//              only; freed (freeNamed()) by the owner or its reaper. (A
 //              region named by no word while the thread copied its scratch or
 //              freed the old one leaked with every thread killed there: 6-14
 //              KiB over ~700 kills, seen by a stress program.)
@@ -108,7 +107,7 @@
 import { MAX_SLOTS } from "./config";
 import { HEADER_SLOT_HIGH_WATER, SLOTS_BASE, SLOT_SIZE } from "./heap";
 import { cas32, load32, load64, store32, xchg32 } from "./atomics";
-import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, free } from "./alloc";
+import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, freeNamed } from "./alloc";
 
 // @ts-ignore: decorator
 @inline const SLOT_OWNER: usize = 0;
@@ -263,21 +262,21 @@ export function slotAdoptReap(slot: usize, deadReaper: u32, reaper: u32): bool {
   store<u32>(slot + SLOT_HELD_SCRATCH, previous);
 }
 
-/** Frees the held scratch region, if any (free() clears the word as it links the region). */
+/** Frees the held scratch region, if any (freeNamed() clears the word as it links the region). */
 export function slotFreeHeldScratch(slot: usize): void {
   const region = <usize>load<u32>(slot + SLOT_HELD_SCRATCH);
-  if (region) free(region, <usize>load<u32>(slot + SLOT_HELD_SCRATCH_CAP), slot + SLOT_HELD_SCRATCH);
+  if (region) freeNamed(region, <usize>load<u32>(slot + SLOT_HELD_SCRATCH_CAP), slot + SLOT_HELD_SCRATCH);
 }
 
 /**
  * Frees the slot's scratch regions, the held one and the published one: the
  * owner on detach, or its reaper. Repeatable (a reaper that dies here, then
- * the one that takes over): each is named until free() links it.
+ * the one that takes over): each is named until freeNamed() links it.
  */
 export function slotFreeScratch(slot: usize): void {
   slotFreeHeldScratch(slot);
   const region = <usize>load<u32>(slot + SLOT_SCRATCH);
-  if (region) free(region, <usize>load<u32>(slot + SLOT_SCRATCH_CAP), slot + SLOT_SCRATCH);
+  if (region) freeNamed(region, <usize>load<u32>(slot + SLOT_SCRATCH_CAP), slot + SLOT_SCRATCH);
 }
 
 /** Records the owner's cache block (alloc.ts) for whoever releases the slot. */
