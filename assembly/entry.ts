@@ -79,7 +79,7 @@ import { allocOrCollect } from "./memory";
 import { free } from "./alloc";
 import { MAX_VALUE_BYTES } from "./config";
 import { PAGE_BYTES } from "./table";
-import { KIND_ENTRY, KIND_VALUE, reclaimRegisterKind } from "./reclaim";
+import { KIND_ENTRY, KIND_VALUE, freeHeldBlock, holdBlock, reclaimRegisterKind } from "./reclaim";
 
 // @ts-ignore: decorator
 @inline export const ENTRY_VALUE: usize = 0;
@@ -373,8 +373,10 @@ export function valueFreeChunks(block: usize): void {
   let chunk = <usize>load<u32>(head);
   while (chunk) {
     const next = load<u32>(chunk + CHUNK_NEXT);
+    const size = chunkBlockSize(block, chunk);
+    holdBlock(chunk, size); // named from here until free: the unlink below leaves it to the slot
     store<u32>(head, next);
-    free(chunk, chunkBlockSize(block, chunk));
+    freeHeldBlock(chunk, size);
     chunk = <usize>next;
   }
 }

@@ -63,7 +63,10 @@ import {
 } from "./mutex";
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
-import { KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, reclaimRegisterKind, retire, recordUnlinked } from "./reclaim";
+import {
+  KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, freeHeldBlock, holdBlock, reclaimRegisterKind, recordUnlinked,
+  retire,
+} from "./reclaim";
 import {
   freeHeldEntry, freeHeldValue, heldEntryWord, heldValueWord, holdValue, letGoEntry, letGoValue,
 } from "./inflight";
@@ -1267,15 +1270,22 @@ function drainOrphan(table: usize): void {
       for (; i < end; i++, slot = slotNext(slot)) {
         const entry = <usize>slotEntry(slot);
         if (entry <= TOMBSTONE_WORD) continue;
-        const expunged = load32(entry + ENTRY_VALUE) == EXPUNGED;
+        if (load32(entry + ENTRY_VALUE) != EXPUNGED) {
+          slotRetire(slot);
+          continue;
+        }
+        const size = entryBlockSize(entry);
+        holdBlock(entry, size); // this slot was all that reached it
         slotRetire(slot);
-        if (expunged) free(entry, entryBlockSize(entry));
+        freeHeldBlock(entry, size);
       }
     }
     freeEntriesOf(partner);
     tableFreePages(partner);
+    const size = tableHeaderBytes(partner);
+    holdBlock(partner, size);
     tableSetPartner(table, 0);
-    free(partner, tableHeaderBytes(partner));
+    freeHeldBlock(partner, size);
   } else {
     freeEntriesOf(table);
   }
@@ -1301,12 +1311,16 @@ function freeEntriesOf(table: usize): void {
       const value = <usize>load32(entry + ENTRY_VALUE);
       if (isLive(<u32>value)) {
         valueFreeChunks(value); // resumable while the entry still holds it
+        const size = valueBlockSize(value);
+        holdBlock(value, size); // named by the slot once the entry lets go of it
         store32(entry + ENTRY_VALUE, EXPUNGED);
-        free(value, valueBlockSize(value));
+        freeHeldBlock(value, size);
       }
+      const size = entryBlockSize(entry);
+      holdBlock(entry, size);
       slotRetire(slot);
       crashPoint();
-      free(entry, entryBlockSize(entry));
+      freeHeldBlock(entry, size);
     }
   }
 }

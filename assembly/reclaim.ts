@@ -249,6 +249,27 @@ export function retire(object: usize, kind: u32): void {
 }
 
 /**
+ * Names `size` raw bytes at `block` as this thread's held block (slots.ts), for
+ * a block that is about to be unlinked from the one word that reaches it and
+ * then freed: a retired object taken off its limbo list, a value's chunk, a
+ * table's page, an entry or a value that a drain frees. Call it just before
+ * the unlinking store, with no call in between, and free the block with
+ * freeHeldBlock: a thread stopped anywhere leaves the block reachable from its
+ * word (for whoever resumes the drain) or named (for its reaper), never lost.
+ * One at a time: each is freed before the next is named.
+ */
+// @ts-ignore: decorator
+@inline export function holdBlock(block: usize, size: usize): void {
+  store<u32>(slot + SLOT_HELD_BLOCK_SIZE, <u32>size);
+  store<u32>(slot + SLOT_HELD_BLOCK, <u32>block); // names it: last
+}
+
+/** Frees the block holdBlock named: freeNamed() lets go of it as it links it. */
+export function freeHeldBlock(block: usize, size: usize): void {
+  freeNamed(block, size, slot + SLOT_HELD_BLOCK);
+}
+
+/**
  * Frees the block `owner` (a dead thread's slot, or this thread's own after a
  * trap) was freeing off a limbo list when it stopped (freeList's held block).
  * Repeatable: freeNamed() clears the name as it links the block.
@@ -349,9 +370,8 @@ function freeList(listAt: usize): bool {
     }
     // No call between the unlink and this: a thread stopped here leaves the
     // object on the list, or named in its slot for its reaper (held block).
-    store<u32>(slot + SLOT_HELD_BLOCK_SIZE, <u32>size);
-    store<u32>(slot + SLOT_HELD_BLOCK, <u32>object);
-    freeNamed(object, size, slot + SLOT_HELD_BLOCK); // lets go of it as it links it
+    holdBlock(object, size);
+    freeHeldBlock(object, size);
 
     head = load64(listAt);
   }

@@ -59,7 +59,8 @@
 //
 // Freeing is resumable (tableFreePages): each directory entry is cleared before
 // its page is freed, so a thread stopped half-way leaves a table whose
-// remaining pages another thread can free, and leaks at most one page.
+// remaining pages another thread can free; the page it was freeing is named in
+// its slot meanwhile (reclaim.ts, holdBlock), for its reaper.
 
 import { DEBUG } from "./config";
 import { atomicAdd64 } from "./atomics";
@@ -68,7 +69,7 @@ import { entryHasKey } from "./entry";
 import { allocOrCollect } from "./memory";
 import { free } from "./alloc";
 import { crashPoint } from "./faults";
-import { KIND_TABLE, reclaimRegisterKind } from "./reclaim";
+import { KIND_TABLE, freeHeldBlock, holdBlock, reclaimRegisterKind } from "./reclaim";
 
 // @ts-ignore: decorator
 @inline const TABLE_CAPACITY: usize = 0;
@@ -358,16 +359,19 @@ export function tableFreePages(table: usize): void {
     const word = pageWord(table, capacity, p);
     const page = <usize>load<u32>(word);
     if (!page) continue;
+    holdBlock(page, PAGE_BYTES); // named by the slot once the directory lets go of it
     store<u32>(word, 0);
     crashPoint();
-    free(page, PAGE_BYTES);
+    freeHeldBlock(page, PAGE_BYTES);
   }
   for (let d: u32 = 0; d < dirBlocks; d++) {
     const word = table + TABLE_HEADER_SIZE + ((<usize>d) << 2);
     const dir = <usize>load<u32>(word);
     if (!dir) continue;
+    const bytes = dirBlockBytes(pages, d);
+    holdBlock(dir, bytes);
     store<u32>(word, 0);
-    free(dir, dirBlockBytes(pages, d));
+    freeHeldBlock(dir, bytes);
   }
 }
 

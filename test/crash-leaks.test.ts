@@ -155,6 +155,32 @@ describe('a thread stopped while reclamation frees what was retired', () => {
     expect(leaks).toEqual([]);
     map.close();
   });
+
+  it('leaks none of the pages, chunks, entries and values it was draining from a cleared table', () => {
+    // A cleared table is freed by draining it: each entry's value (and its
+    // chunks), the entry, then the table's pages, each unlinked from the one
+    // word that reached it and then freed: in between, the slot names it.
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
+    const drains = (victim: SyncMap<string, string>): void => {
+      // A table of two pages, filled by this thread (its crash points are the victim's only).
+      for (let i = 0; i < 300; i++) map.store(`d-${i}`, `small-${i}`);
+      for (let i = 0; i < 3; i++) victim.store(`d-${i}`, `big-${i}-`.padEnd(9000, 'w')); // chunked values
+      victim.store('d-0', 'replaced'); // a chunked value retired on its own
+      victim.clear();
+      internal.collect(victim);
+    };
+    drains(map);
+    let before = floor(map);
+    const leaks: string[] = [];
+    const crashes = reapAtEveryCrashPoint(map, 9_000_000, drains, (n) => {
+      const after = floor(map);
+      if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
+      before = after;
+    });
+    expect(crashes).toBeGreaterThan(100);
+    expect(leaks).toEqual([]);
+    map.close();
+  });
 });
 
 describe('a thread that dies after an operation that held blocks', () => {

@@ -84,6 +84,7 @@ export function reapAtEveryCrashPoint<K, V>(
     if (!crashAt(map.handle, deadThread, n, work)) return crashes;
     crashes++;
     expect(internal.reapThread(map, deadThread)).toBe(1);
+    internal.recordDeath(deadThread); // as its Worker's 'exit' would: the process's registry reuses its record
     // Consistent: every invariant, and no lock left behind (verify takes them all).
     expect(internal.verify(map)).toBe(0);
     check(n);
