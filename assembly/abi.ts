@@ -262,6 +262,7 @@ export function sm_scratchCap(): usize {
 function reserveScratch(bytes: usize): i32 {
   if (bytes > MAX_BLOCK) return Status.FULL; // and the rounding below cannot wrap
   bytes = (bytes + 63) & ~<usize>63;
+  slotFreeHeldScratch(slot); // left by a growth a trap interrupted, if sm_recover could not run
   const fresh = allocOrCollect(bytes);
   if (!fresh) return Status.FULL;
   slotHoldScratch(slot, fresh, bytes);
@@ -295,14 +296,16 @@ function recoverFromTrap(): void {
  */
 export function sm_recover(): void {
   if (!slot) return;
+  // First what the trap left named in this slot: the repairs after it name the
+  // blocks they free there too (reclaim.ts, holdBlock).
+  reclaimFreeHeldBlock(slot); // a trap while reclamation or a drain freed a block
+  slotFreeHeldScratch(slot); // a trap while growing the scratch (reserveScratch)
   recoverFromTrap();
   // What recoverFromTrap cannot see: a trap before the operation pinned (in
   // valueNew, before swapOnce's pin) or inside a range's callback (whose pin
   // is the range's) left blocks held. No operation of this thread is under way
   // now, so whatever its words name is its own to give back (inflight.ts).
   inflightFree(slot);
-  reclaimFreeHeldBlock(slot); // a trap while reclamation freed a retired object
-  slotFreeHeldScratch(slot); // a trap while growing the scratch (reserveScratch)
   if (ranging) reclaimAdoptUnretired(slot);
 }
 

@@ -220,7 +220,7 @@ export function allocCacheDrain(block: usize): void {
     let cached = <usize>load<u32>(block + ((<usize>c) << 3));
     while (cached) {
       const next = <usize>load<u32>(cached);
-      pushFree(c, cached, 0);
+      pushFree(c, cached, 0, 0);
       cached = next;
     }
   }
@@ -356,8 +356,7 @@ export function freeNamed(block: usize, size: usize, name: usize): void {
     }
   }
   if (name) crashPoint(); // a death before the link: `name` still names the block
-  pushFree(c, block, name);
-  count(account + ACCOUNT_FREED, classSize(c));
+  pushFree(c, block, name, classSize(c));
 }
 
 /**
@@ -472,7 +471,7 @@ function freeRun(start: usize, bytes: usize, frozen: bool): void {
     let c = classOf(min(bytes, MAX_BLOCK));
     if (classSize(c) > bytes) c--;
     if (frozen) pushFrozen(c, start);
-    else pushFree(c, start, 0);
+    else pushFree(c, start, 0, 0);
     start += classSize(c);
     bytes -= classSize(c);
   }
@@ -523,22 +522,29 @@ function popFree(c: u32): usize {
  * Pushes a block of class c; onto the DEFERRED list if a coalesce has the
  * list frozen. Never waits: see DEFERRED.
  */
-function pushFree(c: u32, block: usize, name: usize): void {
-  if (pushListed(c, block, name)) return;
+function pushFree(c: u32, block: usize, name: usize, freedBytes: usize): void {
+  // `freedBytes` (free(): the block's class size; 0 for a block counted when it
+  // entered a cache) is counted right after the link, before any loop below.
+  if (pushListed(c, block, name)) {
+    if (freedBytes) count(account + ACCOUNT_FREED, freedBytes);
+    return;
+  }
+  pushDeferred(c, block, name);
+  if (freedBytes) count(account + ACCOUNT_FREED, freedBytes);
   while (true) {
-    pushDeferred(c, block, name);
-    name = 0; // linked (and let go of): the blocks below are other threads' deferred ones
     // Still frozen: the coalesce under way empties DEFERRED after it unfreezes
     // the lists, which comes after this look, so after the push above.
     if (load64(headOf(c)) & FROZEN) return;
     // Unfrozen since the first look: that coalesce may have emptied DEFERRED
-    // before the push. Take the deferred blocks back to their lists here.
+    // before the push. Take the deferred blocks back to their lists here (other
+    // threads' blocks: linked, counted and let go of already).
     while (true) {
       block = popDeferred();
       if (!block) return;
       c = load<u32>(block + DEFERRED_CLASS);
       if (!pushListed(c, block, 0)) break; // a new coalesce: defer it again, and look again
     }
+    pushDeferred(c, block, 0);
   }
 }
 
@@ -593,7 +599,7 @@ function popDeferred(): usize {
 function drainDeferred(): void {
   let block = popDeferred();
   while (block) {
-    pushFree(load<u32>(block + DEFERRED_CLASS), block, 0);
+    pushFree(load<u32>(block + DEFERRED_CLASS), block, 0, 0);
     block = popDeferred();
   }
 }

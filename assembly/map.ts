@@ -1980,15 +1980,17 @@ function finishIntentLocked(shard: usize, dead: usize): void {
 
 /**
  * Frees a table an intent names at `word` (never published, or displaced):
- * pages, the word, the header. The word is let go of just before the header is
- * freed, as a held block is (inflight.ts): a thread stopped between the two
- * leaks the header, one stopped before them leaves it to its reaper.
+ * pages, then the header, which passes from the word to the slot's held block
+ * (reclaim.ts, holdBlock) in one run of instructions: a thread stopped anywhere
+ * leaves it named, for its reaper.
  */
 function freeIntentTable(word: usize, table: usize): void {
   tableFreePages(table); // resumable
   crashPoint();
+  const size = tableHeaderBytes(table);
+  holdBlock(table, size); // from the intent's word to the slot's held block, with no call between
   store32(word, 0);
-  free(table, tableHeaderBytes(table));
+  freeHeldBlock(table, size);
 }
 
 /**

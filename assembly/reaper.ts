@@ -139,11 +139,12 @@ function reapSlot(dead: usize): void {
  */
 export function reaperRecoverSelf(): void {
   const owner = slotIndex(self) + 1;
+  // First: the repairs below free blocks, naming each in this same slot's held block.
+  reclaimFreeHeldBlock(self);
   const map = heapRootMap();
   if (mapKind(map) != MAP_KIND_LOCKED) mapRecoverLocks(map, owner);
   allocRecoverCoalesce(owner);
   inflightFree(self);
-  reclaimFreeHeldBlock(self);
   reclaimAdoptUnretired(self);
 }
 

@@ -260,6 +260,7 @@ export function retire(object: usize, kind: u32): void {
  */
 // @ts-ignore: decorator
 @inline export function holdBlock(block: usize, size: usize): void {
+  if (DEBUG) assert(slot != 0 && !load<u32>(slot + SLOT_HELD_BLOCK)); // attached; one at a time
   store<u32>(slot + SLOT_HELD_BLOCK_SIZE, <u32>size);
   store<u32>(slot + SLOT_HELD_BLOCK, <u32>block); // names it: last
 }

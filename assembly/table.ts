@@ -311,8 +311,14 @@ export function tableNew(capacity: u32, record: usize): usize {
 
 function failNew(table: usize, record: usize): usize {
   tableFreePages(table);
-  if (record) store32Atomic(record, 0);
-  free(table, tableHeaderBytes(table));
+  const size = tableHeaderBytes(table);
+  if (record) {
+    holdBlock(table, size); // from the record to the slot's held block, with no call between
+    store32Atomic(record, 0);
+    freeHeldBlock(table, size);
+  } else {
+    free(table, size);
+  }
   return 0;
 }
 

@@ -262,6 +262,9 @@ export class Attachment<K, V> implements Scratch {
     if (this.#open) this.ex.sm_reapDead();
   }
 
+  /** False only in tests that play a thread killed where its call trapped (internal.ts). */
+  recoverOnTrap = true;
+
   /**
    * Call when an exception that is not a SyncMapError escaped a core call (a
    * stack overflow, a trap): releases any lock or pin the interrupted call left
@@ -271,8 +274,10 @@ export class Attachment<K, V> implements Scratch {
   recover(): void {
     if (!this.#open) return;
     try {
+      // First where the scratch is: a trap after a growth published the new
+      // region leaves this thread's view on the old one, which sm_recover frees.
+      this.core.refresh();
       this.ex.sm_recover();
-      this.core.refresh(); // a trap while the scratch grew leaves it in the new region or the old one
     } catch {
       queueMicrotask(() => this.recover());
     }

@@ -3,7 +3,9 @@
  * from the package's entry point): the core's raw exports, the debug build,
  * and the invariant checker.
  */
-import { SyncMap, abandon, coreOf, kAttachAs, kCreateWithBuild, type ConcurrentMap, type SyncMapOptions } from './syncmap.js';
+import {
+  SyncMap, abandon, coreOf, kAttachAs, kCreateWithBuild, setRecoverOnTrap, type ConcurrentMap, type SyncMapOptions,
+} from './syncmap.js';
 import type { SyncMapHandle } from './sharing.js';
 import type { CoreBuild, CoreExports } from './instance.js';
 import { recordDeathForTest, recordThreadForTest } from './liveness.js';
@@ -49,6 +51,15 @@ export function attachAs<K, V>(handle: SyncMapHandle, threadId: number): SyncMap
 /** Records the death of a made-up thread id (attachAs), as the 'exit' event of its Worker would. */
 export function recordDeath(threadId: number): void {
   recordDeathForTest(threadId);
+}
+
+/**
+ * Turns off (or on) this thread's recovery from a trap in `map`'s calls: with
+ * it off, a crash point's trap leaves everything as Worker.terminate() would at
+ * that instruction, for the reaper to take over (test/helpers.ts, crashAt).
+ */
+export function recoverOnTrap(map: ConcurrentMap<unknown, unknown>, on: boolean): void {
+  setRecoverOnTrap(map, on);
 }
 
 /** Forgets a map without detaching: its slot, locks and pin stay as they are. */

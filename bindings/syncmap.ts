@@ -182,7 +182,7 @@ function fail(status: number, what: string): never {
  * wait until this thread happens to call again. Returns the error to rethrow.
  */
 function trapped(a: Attachment<unknown, unknown>, error: unknown): unknown {
-  if (!(error instanceof SyncMapError)) a.recover();
+  if (!(error instanceof SyncMapError) && a.recoverOnTrap) a.recover();
   return error;
 }
 
@@ -283,6 +283,8 @@ const INSPECT_MAX_ENTRIES = 100;
 export let coreOf: (map: ConcurrentMap<unknown, unknown>) => CoreExports;
 /** @internal Drops a map without detaching it, as if its thread had died (set by the class below). */
 export let abandon: (map: ConcurrentMap<unknown, unknown>) => void;
+/** @internal Tests: whether a trap in this map's calls is recovered from at once (bindings/internal.ts). */
+export let setRecoverOnTrap: (map: ConcurrentMap<unknown, unknown>, on: boolean) => void;
 
 /**
  * What SyncMap and LockedMap share: every method. One object is one thread's
@@ -1237,6 +1239,9 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
 
   static {
     coreOf = (map) => (map.#a ?? closed('coreOf')).ex;
+    setRecoverOnTrap = (map, on) => {
+      (map.#a ?? closed('setRecoverOnTrap')).recoverOnTrap = on;
+    };
     abandon = (map) => {
       const a = map.#a;
       if (a === null) return;

@@ -43,6 +43,14 @@ export function exited(worker: Worker): Promise<number> {
 }
 
 /**
+ * How a crashAt thread dies at its crash point: 'trapped', its call traps and
+ * the bindings recover what they can at once (sm_recover) before the thread is
+ * abandoned; 'terminated', nothing runs after the trap, as when
+ * Worker.terminate() stops a thread there, and its reaper alone cleans up.
+ */
+export type Death = 'trapped' | 'terminated';
+
+/**
  * Plays a thread that dies at its `n`th crash point (debug build): attaches to
  * `handle` as `deadThread`, runs `work` with a fault armed after `n` crash
  * points, and if it faulted, abandons the attachment as a terminated thread
@@ -52,8 +60,10 @@ export function exited(worker: Worker): Promise<number> {
  */
 export function crashAt<K, V>(
   handle: SyncMapHandle, deadThread: number, n: number, work: (victim: SyncMap<K, V>) => void,
+  death: Death = 'trapped',
 ): boolean {
   const victim = internal.attachAs<K, V>(handle, deadThread);
+  if (death === 'terminated') internal.recoverOnTrap(victim, false);
   internal.coreOfMap(victim).sm_debugFaultAfter(n);
   try {
     work(victim);
@@ -77,11 +87,12 @@ export function crashAt<K, V>(
  */
 export function reapAtEveryCrashPoint<K, V>(
   map: SyncMap<K, V>, firstThread: number, work: (victim: SyncMap<K, V>) => void, check: (n: number) => void,
+  death: Death = 'trapped',
 ): number {
   let crashes = 0;
   for (let n = 1; ; n++) {
     const deadThread = firstThread + n;
-    if (!crashAt(map.handle, deadThread, n, work)) return crashes;
+    if (!crashAt(map.handle, deadThread, n, work, death)) return crashes;
     crashes++;
     expect(internal.reapThread(map, deadThread)).toBe(1);
     internal.recordDeath(deadThread); // as its Worker's 'exit' would: the process's registry reuses its record
