@@ -79,6 +79,7 @@ import { allocOrCollect } from "./memory";
 import { free } from "./alloc";
 import { MAX_VALUE_BYTES } from "./config";
 import { PAGE_BYTES } from "./table";
+import { crashPoint } from "./faults";
 import { KIND_ENTRY, KIND_VALUE, freeHeldBlock, holdBlock, reclaimRegisterKind } from "./reclaim";
 
 // @ts-ignore: decorator
@@ -377,6 +378,7 @@ export function valueFreeChunks(block: usize): void {
     holdBlock(chunk, size); // named from here until free: the unlink below leaves it to the slot
     store<u32>(head, next);
     freeHeldBlock(chunk, size);
+    crashPoint(); // the rest of the chain as well formed as before
     chunk = <usize>next;
   }
 }

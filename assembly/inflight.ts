@@ -20,14 +20,12 @@
 //     publishes it;
 //   - records it again right after a CAS that failed;
 //   - frees an entry with freeNamed() (alloc.ts), which lets go of it in
-//     the same run of instructions that links it into a free list. A value is
-//     let go of before it is freed (freeHeldValue): its chunks are walked,
-//     and a free list writes over a block's first words.
-// A thread stopped between a let-go and the publication, or the free of a
-// value, leaks that block: a window of a few instructions against the whole
-// operation without the words. Worker.terminate() stops a thread at a
-// function's entry or a loop's back-edge, so the window that counts is a
-// let-go followed by a call: a value's free.
+//     the same run of instructions that links it into a free list; a value
+//     stays held, marked as being freed, while its chunks are freed, then
+//     passes to the held block (freeHeldValue).
+// A thread stopped between a let-go and the publication leaks that block: a
+// window of a few instructions (Worker.terminate() stops a thread at a
+// function's entry or a loop's back-edge, none of which lies in between).
 //
 // What a thread has taken *out* of the map and not yet retired is the other
 // half of the same problem; reclaim.ts keeps it (the slot's unretired words).
@@ -43,7 +41,8 @@ import { DEBUG } from "./config";
 import { SLOT_HELD_ENTRY, SLOT_HELD_VALUE } from "./slots";
 import { xchg32 } from "./atomics";
 import { freeNamed } from "./alloc";
-import { entryBlockSize, valueFree, valueFreeUnpublished } from "./entry";
+import { entryBlockSize, valueBlockSize, valueFree, valueFreeChunks, valueFreeUnpublished } from "./entry";
+import { freeHeldBlock, holdBlock } from "./reclaim";
 
 // Thread-local: this thread's slot, 0 while not attached.
 let slot: usize = 0;
@@ -89,10 +88,27 @@ export function freeHeldEntry(entry: usize): void {
   freeNamed(entry, entryBlockSize(entry), slot + SLOT_HELD_ENTRY);
 }
 
-/** Frees this thread's held value block, which its operation did not publish. */
+// A held value word with this bit is a value being freed (freeHeldValue): its
+// chain is a finished value's, shortened from its head, which whoever takes the
+// word frees as a whole value (valueFree), not as one valueNew left unfinished.
+// Blocks are 8-byte aligned: the bit is never part of an address.
+// @ts-ignore: decorator
+@inline const FREEING: u32 = 1;
+
+/**
+ * Frees this thread's held value block, which its operation did not publish.
+ * It stays held, marked FREEING, while its chunks are freed (each named in
+ * turn by the slot's held block, reclaim.ts), and passes from the held value to
+ * the held block for its own free: a thread stopped anywhere loses none of it.
+ */
 export function freeHeldValue(block: u32): void {
+  if (DEBUG) assert((block & FREEING) == 0);
+  store<u32>(slot + SLOT_HELD_VALUE, block | FREEING);
+  valueFreeChunks(<usize>block);
+  const size = valueBlockSize(<usize>block);
+  holdBlock(<usize>block, size); // from the held value to the held block, with no call between
   letGoValue();
-  valueFree(<usize>block);
+  freeHeldBlock(<usize>block, size);
 }
 
 /**
@@ -108,6 +124,7 @@ export function inflightFree(owner: usize): void {
   if (entry) freeNamed(entry, entryBlockSize(entry), owner + SLOT_HELD_ENTRY);
   // A value is walked (its chunks): taken first, so that a free list's words
   // written into it are never read as its own.
-  const value = <usize>xchg32(owner + SLOT_HELD_VALUE, 0);
-  if (value) valueFreeUnpublished(value);
+  const value = xchg32(owner + SLOT_HELD_VALUE, 0);
+  if (value & FREEING) valueFree(<usize>(value & ~FREEING)); // its chain shortened from the head
+  else if (value) valueFreeUnpublished(<usize>value);
 }

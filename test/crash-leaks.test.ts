@@ -181,6 +181,40 @@ describe('a thread stopped while reclamation frees what was retired', () => {
   });
 });
 
+describe('a thread stopped while it frees a value its write could not store', () => {
+  it('leaks none of the value, its chunks freed so far or not yet', () => {
+    // A new key's chunked value is made first (a block and two chunks), then
+    // its entry: with that allocation failing, the write answers FULL and frees
+    // the value, chunk by chunk. The value stays named in the slot throughout.
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
+    const big = 'f'.repeat(9000);
+    const refusedStore = (victim: SyncMap<string, string>): void => {
+      const core = internal.coreOfMap(victim);
+      core.sm_debugFailAllocation(4); // the value's three blocks succeed, the entry fails
+      try {
+        victim.store('new-key', big);
+        throw new Error('the store was not refused');
+      } catch (error) {
+        if ((error as SyncMapError).code !== 'ERR_SYNCMAP_FULL') throw error;
+      } finally {
+        core.sm_debugFailAllocation(0);
+      }
+    };
+    refusedStore(map);
+    let before = floor(map);
+    const leaks: string[] = [];
+    const crashes = reapAtEveryCrashPoint(map, 10_000_000, refusedStore, (n) => {
+      const after = floor(map);
+      if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
+      before = after;
+    }, 'terminated');
+    expect(crashes).toBeGreaterThan(2);
+    expect(leaks).toEqual([]);
+    expect(map.has('new-key')).toBe(false);
+    map.close();
+  });
+});
+
 describe('a thread that dies after an operation that held blocks', () => {
   it('whose large value ran out of memory half-way through its chunks: its reaper frees nothing twice', () => {
     const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
