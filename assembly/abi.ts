@@ -351,12 +351,13 @@ export function sm_recover(): void {
  * (mapLoad, or mapLoadOrStore), or a store that put it there without the lock
  * (mapSwap's trySwap, or mapSwapFound). `tablesWord` is the address of the
  * key's shard's tables word. While the shard's read table and the count of
- * epoch advances are both unchanged, the entry is still the key's and has not been freed, so its value
- * word equal to `block` means the key still has this value. The count is read
- * while pinned: anything reached in this operation is freed only in the second
- * advance after the pin, whose thread counts it before freeing (reclaim.ts,
- * ADVANCES), so an unchanged count proves that nothing was. The slot index
- * and the read table's serial let the next store of the key go by place.
+ * epoch advances are both unchanged, the entry is still the key's and has not
+ * been freed, so its value word equal to `block` means the key still has this
+ * value. The count is read while pinned: anything reached in this operation is
+ * freed only in the second advance after the pin, whose thread counts it
+ * before freeing (reclaim.ts, ADVANCES), so an unchanged count proves that
+ * nothing was. The slot index and the read table's serial let the next store
+ * of the key go by place.
  */
 // @ts-ignore: decorator
 @inline function recordFound(tablesWord: usize, block: u32): void {

@@ -64,8 +64,8 @@ import {
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
 import {
-  KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, freeHeldBlock, holdBlock, reclaimRegisterKind, recordUnlinked,
-  retire,
+  KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, freeHeldBlock, holdBlock, reclaimRegisterKind,
+  recordUnlinked, retire,
 } from "./reclaim";
 import {
   freeHeldEntry, freeHeldValue, heldEntryWord, heldValueWord, holdValue, letGoEntry, letGoValue,

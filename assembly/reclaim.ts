@@ -272,8 +272,8 @@ export function freeHeldBlock(block: usize, size: usize): void {
 
 /**
  * Frees the block `owner` (a dead thread's slot, or this thread's own after a
- * trap) was freeing off a limbo list when it stopped (freeList's held block).
- * Repeatable: freeNamed() clears the name as it links the block.
+ * trap) was freeing when it stopped (its held block, holdBlock). Repeatable:
+ * freeNamed() clears the name as it links the block.
  */
 export function reclaimFreeHeldBlock(owner: usize): void {
   const block = <usize>load<u32>(owner + SLOT_HELD_BLOCK);
@@ -373,7 +373,6 @@ function freeList(listAt: usize): bool {
     // object on the list, or named in its slot for its reaper (held block).
     holdBlock(object, size);
     freeHeldBlock(object, size);
-
     head = load64(listAt);
   }
   return any;

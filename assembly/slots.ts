@@ -79,21 +79,25 @@
 //              it did not, so that the bindings can store by the slot next time
 //              (sm_swapFound). Owner only, plain.
 //   held       A value block and an entry the owner has allocated and not yet
-//              published or freed (inflight.ts). Owner only, plain; taken with
-//              an exchange by whoever frees the value, and freed with free()'s
-//              `name` (the entry): the reaper after the owner died, or the owner
-//              after a trap (sm_recover).
-//   held block A retired object the owner has taken off a limbo list and is
-//              freeing (reclaim.ts, freeList), with its size: raw bytes, freed
-//              with freeNamed() by the owner or its reaper (inflight.ts).
+//              published or freed (inflight.ts); the value word's low bit
+//              (FREEING) marks a value the owner is freeing unpublished.
+//              Owner only, plain. Freed by the reaper after the owner died, or
+//              by the owner after a trap (sm_recover): the value taken with an
+//              exchange, the entry with freeNamed() (inflightFree).
+//   held block One block the owner has unlinked from the one word that reached
+//              it and is freeing, with its size (raw bytes): a retired object
+//              off a limbo list, a drained table's page, entry, value or chunk,
+//              a value freed unpublished (reclaim.ts, holdBlock). Owner only,
+//              plain, one at a time; freed with freeNamed() by the owner or its
+//              reaper (reclaimFreeHeldBlock).
 //   held scratch  A scratch region not the published one while the owner
 //              grows its scratch (abi.ts, reserveScratch): the new region from
 //              its allocation until it is published, then the previous one until
 //              it is freed; 0 otherwise. Address and capacity, plain, owner
 //              only; freed (freeNamed()) by the owner or its reaper. (A
 //              region named by no word while the thread copied its scratch or
-//              freed the old one leaked with every thread killed there: 6-14
-//              KiB over ~700 kills, seen by a stress program.)
+//              freed the old one leaked with every thread killed there: 674
+//              bytes per kill in a stress program growing scratch regions.)
 //   unretired  Up to two objects the owner has taken out of the map and not yet
 //              retired, each with its retire kind in the low bits (reclaim.ts).
 //              Owner only, plain; taken with an exchange and retired by the
@@ -169,13 +173,13 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, freeNamed } from "./alloc";
 // @ts-ignore: decorator
 @inline export const SLOT_UNRETIRED: usize = 224;
 // @ts-ignore: decorator
-@inline export const SLOT_HELD_BLOCK: usize = 240;
-// @ts-ignore: decorator
-@inline export const SLOT_HELD_BLOCK_SIZE: usize = 244;
-// @ts-ignore: decorator
 @inline const SLOT_HELD_SCRATCH: usize = 232;
 // @ts-ignore: decorator
 @inline const SLOT_HELD_SCRATCH_CAP: usize = 236;
+// @ts-ignore: decorator
+@inline export const SLOT_HELD_BLOCK: usize = 240;
+// @ts-ignore: decorator
+@inline export const SLOT_HELD_BLOCK_SIZE: usize = 244;
 
 // @ts-ignore: decorator
 @inline const FREE: u32 = 0;
@@ -315,7 +319,7 @@ export function slotRelease(slot: usize): void {
   store32(slot + SLOT_SCRATCH_CAP, 0);
   store32(slot + SLOT_SCRATCH, 0);
   store32(slot + SLOT_HELD_SCRATCH, 0); // freed by now (slotFreeScratch)
-  store32(slot + SLOT_HELD_BLOCK, 0); // freed by now (inflightFree)
+  store32(slot + SLOT_HELD_BLOCK, 0); // freed by now (reclaimFreeHeldBlock)
   store32(slot + SLOT_CACHE, 0);
   store32(slot + SLOT_HELD_VALUE, 0);
   store32(slot + SLOT_HELD_ENTRY, 0);
@@ -361,7 +365,7 @@ export function slotsScratchBytes(): u64 {
   const high = slotHighWater();
   for (let i: u32 = 0; i < high; i++) {
     const slot = slotAt(i);
-    // A region counts while its address word names it (free() clears that word, not the capacity).
+    // A region counts while its address word names it (freeNamed() clears that word, not the capacity).
     if (load32(slot + SLOT_SCRATCH)) total += load32(slot + SLOT_SCRATCH_CAP);
     if (load32(slot + SLOT_HELD_SCRATCH)) total += load32(slot + SLOT_HELD_SCRATCH_CAP);
   }

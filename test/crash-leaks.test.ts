@@ -67,16 +67,24 @@ function floor(map: SyncMap<string, unknown>): number {
   return map.stats().bytesInUse;
 }
 
-function leaksAtEveryCrashPoint<V>(map: SyncMap<string, V>, script: (victim: SyncMap<string, V>) => void): string[] {
+/**
+ * Runs `script` once in this thread, then at every crash point in a thread that
+ * dies there as a terminated worker would (made-up ids from `firstThread`),
+ * reaped each time: the crash points where bytesInUse, once the map is emptied,
+ * differs from before. Expects more than `atLeast` crash points.
+ */
+function leaksAtEveryCrashPoint<V>(
+  map: SyncMap<string, V>, script: (victim: SyncMap<string, V>) => void, atLeast = 100, firstThread = 5_000_000,
+): string[] {
   script(map);
   let before = floor(map);
   const leaks: string[] = [];
-  const crashes = reapAtEveryCrashPoint(map, 5_000_000, script, (n) => {
+  const crashes = reapAtEveryCrashPoint(map, firstThread, script, (n) => {
     const after = floor(map);
     if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
     before = after;
   }, 'terminated');
-  expect(crashes).toBeGreaterThan(100);
+  expect(crashes).toBeGreaterThan(atLeast);
   return leaks;
 }
 
@@ -112,16 +120,7 @@ describe('a thread stopped while it grows its scratch region', () => {
       expect(victim.compareAndSwap('k', long('c', 16_000), long('d', 16_000))).toBe(true); // 32 KB: again
       victim.delete('k');
     };
-    grows(map);
-    let before = floor(map);
-    const leaks: string[] = [];
-    const crashes = reapAtEveryCrashPoint(map, 7_000_000, grows, (n) => {
-      const after = floor(map);
-      if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
-      before = after;
-    }, 'terminated');
-    expect(crashes).toBeGreaterThan(4); // the growths' own points among the store's and delete's
-    expect(leaks).toEqual([]);
+    expect(leaksAtEveryCrashPoint(map, grows, 4, 7_000_000)).toEqual([]); // among them the growths' own
     grows(map);
     expect(map.size).toBe(0);
     map.close();
@@ -141,16 +140,7 @@ describe('a thread stopped while reclamation frees what was retired', () => {
       for (let i = 0; i < 6; i++) victim.delete(`r-${i}`);
       internal.collect(victim);
     };
-    reclaims(map);
-    let before = floor(map);
-    const leaks: string[] = [];
-    const crashes = reapAtEveryCrashPoint(map, 8_000_000, reclaims, (n) => {
-      const after = floor(map);
-      if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
-      before = after;
-    }, 'terminated');
-    expect(crashes).toBeGreaterThan(20);
-    expect(leaks).toEqual([]);
+    expect(leaksAtEveryCrashPoint(map, reclaims, 20, 8_000_000)).toEqual([]);
     map.close();
   });
 
@@ -167,16 +157,7 @@ describe('a thread stopped while reclamation frees what was retired', () => {
       victim.clear();
       internal.collect(victim);
     };
-    drains(map);
-    let before = floor(map);
-    const leaks: string[] = [];
-    const crashes = reapAtEveryCrashPoint(map, 9_000_000, drains, (n) => {
-      const after = floor(map);
-      if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
-      before = after;
-    }, 'terminated');
-    expect(crashes).toBeGreaterThan(100);
-    expect(leaks).toEqual([]);
+    expect(leaksAtEveryCrashPoint(map, drains, 100, 9_000_000)).toEqual([]);
     map.close();
   });
 });
@@ -200,16 +181,7 @@ describe('a thread stopped while it frees a value its write could not store', ()
         core.sm_debugFailAllocation(0);
       }
     };
-    refusedStore(map);
-    let before = floor(map);
-    const leaks: string[] = [];
-    const crashes = reapAtEveryCrashPoint(map, 10_000_000, refusedStore, (n) => {
-      const after = floor(map);
-      if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
-      before = after;
-    }, 'terminated');
-    expect(crashes).toBeGreaterThan(2);
-    expect(leaks).toEqual([]);
+    expect(leaksAtEveryCrashPoint(map, refusedStore, 2, 10_000_000)).toEqual([]);
     expect(map.has('new-key')).toBe(false);
     map.close();
   });

@@ -57,7 +57,8 @@ describe('a thread stopped at any crash point of a critical section', () => {
       expect(map.stats().threads).toBe(1);
     }, death);
     expect(crashes).toBeGreaterThan(100);
-    console.log(`${shards} shard(s)${versioned ? ', versioned' : ''}, ${death}: recovered from ${crashes} crash points, ${map.stats().locksRecovered} held locks`);
+    const how = `${shards} shard(s)${versioned ? ', versioned' : ''}, ${death}`;
+    console.log(`${how}: recovered from ${crashes} crash points, ${map.stats().locksRecovered} held locks`);
     map.close();
   });
 });
