@@ -26,8 +26,13 @@
 // after deletes, coalesced free memory serves new keys wherever it lies.
 //
 // Crash safety. Allocation and freeing take no lock: a thread stopped by
-// Worker.terminate() at any instruction leaves the lists consistent, and leaks
-// at most the block it was between taking and linking. Coalescing takes the
+// Worker.terminate() at any instruction leaves the lists consistent. Free
+// memory a thread has taken off a list or the bump region and not yet linked
+// again or handed out (a block it splits, a bump's alignment gap, the rest of
+// its carving chunk, a deferred block it moves) is named by a word of its
+// slot throughout (Runs, below), and so is a block being freed by name
+// (freeNamed): its reaper gives them back. What a caller has just been handed
+// is the caller's to name. Coalescing takes the
 // COALESCE lock (mutex.ts, owner recorded) and *freezes* every shared list
 // (FROZEN bit in its head): while frozen, pops find nothing and pushes go to
 // the DEFERRED list instead, so the coalescer owns the lists. It only reads
@@ -176,12 +181,15 @@ let cache: usize = 0;
 let owner: u32 = 0;
 // This thread's carving chunk: two words of its slot, [next, end) (0: none).
 // Written only by the owner (plain); a reaper frees what is left of a dead
-// thread's chunk (allocCarveRelease).
+// thread's chunk (allocCarveRelease). A run (below): its start is `next`.
 let carveAt: usize = 0;
 // @ts-ignore: decorator
 @inline const CARVE_NEXT: usize = 0;
 // @ts-ignore: decorator
 @inline const CARVE_END: usize = 4;
+// This thread's held run: two words of its slot naming free memory it has in
+// hand (0: not bound). See "Runs" below.
+let heldRun: usize = 0;
 // @ts-ignore: decorator
 @inline const CARVE_CHUNK: usize = 16 << 10;
 
@@ -197,30 +205,53 @@ let carveAt: usize = 0;
 
 /**
  * Binds this thread's byte account, cache block (CACHE_SIZE bytes, zeroed, or
- * 0), owner id, and the two words of its carving chunk (slots.ts; 0 for none).
+ * 0), owner id, the two words of its carving chunk and those of its held run
+ * (slots.ts; 0 for none).
  */
-export function allocBind(counters: usize, cacheBlock: usize, ownerId: u32, carve: usize): void {
+export function allocBind(counters: usize, cacheBlock: usize, ownerId: u32, carve: usize, run: usize): void {
   account = counters;
   cache = cacheBlock;
   owner = ownerId;
   carveAt = carve;
+  heldRun = run;
 }
 
-/** Frees what is left of a carving chunk (a thread detaching, or a reaper). */
+/**
+ * Frees what is left of a carving chunk (a thread detaching, or a reaper), a
+ * run whose start advances past each piece as it is linked: repeatable by
+ * whoever takes over after a reaper died here.
+ */
 export function allocCarveRelease(carve: usize): void {
-  const next = <usize>load<u32>(carve + CARVE_NEXT);
-  const end = <usize>load<u32>(carve + CARVE_END);
-  store<u32>(carve + CARVE_END, 0); // empty from here on: a repeat frees nothing twice
-  if (end > next) freeRun(next, end - next, false);
+  allocReleaseRun(carve);
 }
 
-/** Returns every block of a cache to the shared lists (a thread detaching, or a reaper). */
+/**
+ * Gives back the free memory a run names (a thread's held run or carving
+ * chunk: its own after a trap, a dead thread's when reaped), from the front,
+ * each piece let go of as it is linked. Repeatable.
+ */
+export function allocReleaseRun(run: usize): void {
+  const start = <usize>load<u32>(run + RUN_START);
+  const end = <usize>load<u32>(run + RUN_END);
+  const deferred = end > start ? releaseRun(run, start, end, false) : -1;
+  store<u32>(run + RUN_START, 0);
+  store<u32>(run + RUN_END, 0);
+  if (deferred >= 0) redrainDeferred(<u32>deferred);
+}
+
+/**
+ * Returns every block of a cache to the shared lists (a thread detaching, or a
+ * reaper), each unlinked from its cache list as it is linked into a shared
+ * one: a reaper stopped here leaves the rest in the cache for the next.
+ */
 export function allocCacheDrain(block: usize): void {
   for (let c: u32 = 0; c < CACHED_CLASSES; c++) {
-    let cached = <usize>load<u32>(block + ((<usize>c) << 3));
+    const headAt = block + ((<usize>c) << 3);
+    let cached = <usize>load<u32>(headAt);
     while (cached) {
       const next = <usize>load<u32>(cached);
-      pushFree(c, cached, 0, 0);
+      pushFree(c, cached, headAt, <u32>next, 0);
+      crashPoint();
       cached = next;
     }
   }
@@ -299,20 +330,24 @@ function markSplittable(): void {
  * when `split`: allocReusing). The rest of the old chunk goes back to the lists.
  */
 function carve(size: usize, split: bool, mayGrow: bool = true): usize {
-  let next = <usize>load<u32>(carveAt + CARVE_NEXT);
+  const next = <usize>load<u32>(carveAt + CARVE_NEXT);
   if (next + size <= <usize>load<u32>(carveAt + CARVE_END)) {
     store<u32>(carveAt + CARVE_NEXT, <u32>(next + size));
     return next;
   }
+  // The old chunk's rest (too small for this block) goes back first, named by
+  // the chunk's own words as they shrink, so that the new chunk can be named
+  // there from the instruction after it comes back, and the block carved from
+  // it is the caller's with no call in between.
+  allocReleaseRun(carveAt);
   const chunkClass = classOf(CARVE_CHUNK);
   let chunk = popFree(chunkClass);
   if (!chunk) chunk = splitBeforeGrowing(chunkClass);
   if (!chunk && mayGrow) chunk = bump(CARVE_CHUNK, 64);
   if (!chunk && split) chunk = splitLarger(chunkClass);
   if (!chunk) return 0;
-  allocCarveRelease(carveAt);
-  store<u32>(carveAt + CARVE_NEXT, <u32>(chunk + size));
   store<u32>(carveAt + CARVE_END, <u32>(chunk + CARVE_CHUNK));
+  store<u32>(carveAt + CARVE_NEXT, <u32>(chunk + size));
   return chunk;
 }
 
@@ -356,7 +391,7 @@ export function freeNamed(block: usize, size: usize, name: usize): void {
     }
   }
   if (name) crashPoint(); // a death before the link: `name` still names the block
-  pushFree(c, block, name, classSize(c));
+  pushFree(c, block, name, 0, classSize(c));
 }
 
 /**
@@ -387,7 +422,10 @@ export function allocReusing(size: usize, freedBytes: u64): usize {
       block = popFree(c);
       if (!block) block = reuse(c);
     }
+    // Held across the unlock (a call): a thread stopped there gives it back.
+    if (block) holdRun(block, block + classSize(c));
     unlock(COALESCE_LOCK);
+    letGoRun();
   }
   if (block) count(account + ACCOUNT_ALLOCATED, classSize(c));
   return block;
@@ -450,28 +488,108 @@ function reuse(c: u32): usize {
   return block;
 }
 
-/** A block of class `c` cut from the front of a free block of the next larger class that has one; 0 if none has. */
+/**
+ * A block of class `c` cut from the front of a free block of the next larger
+ * class that has one; 0 if none has. The larger block is held as a run from
+ * the instruction after its pop, and its tail given back from the back, so
+ * that a thread stopped while splitting (a coalesced run may be most of the
+ * heap) leaves all of it named.
+ */
 function splitLarger(c: u32): usize {
   for (let larger = c + 1; larger < SIZE_CLASSES; larger++) {
     const block = popFree(larger);
     if (block) {
-      freeRun(block + classSize(c), classSize(larger) - classSize(c), false);
+      holdRun(block, block + classSize(larger));
+      const deferred = releaseRun(heldRun, block + classSize(c), block + classSize(larger), true);
+      letGoRun(); // the head is the caller's from here
+      if (deferred >= 0) redrainDeferred(<u32>deferred);
       return block;
     }
   }
   return 0;
 }
 
+// ── Runs ────────────────────────────────────────────────────────────────────
+//
+// A run is two words, [start u32, end u32], naming free memory [start, end)
+// that a thread has in hand, empty when start >= end: a block popped to be
+// split, a bump with its alignment gap, the rest of a carving chunk being
+// given back, a deferred block being moved to its list. It is given back one
+// piece at a time (blocks of the largest classes that fit), and the linking
+// of each piece and the word that shrinks the run past it follow each other
+// with no call or loop between (pushListed, pushDeferred), as in freeNamed():
+// a thread stopped anywhere leaves every byte either on a list or in the run,
+// once, and whoever takes over gives the run back (allocReleaseRun). Its bytes
+// were never counted as allocated, so they are not counted as freed either.
+// The held run (heldRun) is one per thread, used by one step at a time, never
+// across a call that could need it again (deferred blocks are moved after the
+// run is empty: redrainDeferred).
+
+// @ts-ignore: decorator
+@inline const RUN_START: usize = 0;
+// @ts-ignore: decorator
+@inline const RUN_END: usize = 4;
+
+/** Names [start, end) as this thread's held run (nothing before it is bound: then no other thread runs). */
+// @ts-ignore: decorator
+@inline function holdRun(start: usize, end: usize): void {
+  if (heldRun) {
+    store<u32>(heldRun + RUN_END, <u32>end);
+    store<u32>(heldRun + RUN_START, <u32>start);
+  }
+}
+
+/** Empties this thread's held run, whatever was left in it now being the caller's. */
+// @ts-ignore: decorator
+@inline function letGoRun(): void {
+  if (heldRun) {
+    store<u32>(heldRun + RUN_START, 0);
+    store<u32>(heldRun + RUN_END, 0);
+  }
+}
+
+/** The largest class whose blocks fit in `bytes` (at least GRANULE). */
+// @ts-ignore: decorator
+@inline function classFitting(bytes: usize): u32 {
+  let c = classOf(min(bytes, MAX_BLOCK));
+  if (classSize(c) > bytes) c--;
+  return c;
+}
+
 /**
- * Gives the free run [start, start + bytes) back as blocks of the largest
- * classes that fit; onto frozen lists when `frozen` (the coalescer's rebuild).
+ * Gives back [low, high) of `run` (0: a run no word names), one piece at a
+ * time: from the front, raising the run's start word past each piece as the
+ * piece is linked, or `fromBack`, lowering its end word. Returns the class of
+ * a piece that went to DEFERRED (the caller then moves the deferred blocks
+ * once its run is empty: redrainDeferred), or -1.
  */
-function freeRun(start: usize, bytes: usize, frozen: bool): void {
+function releaseRun(run: usize, low: usize, high: usize, fromBack: bool): i32 {
+  const name = run ? run + (fromBack ? RUN_END : RUN_START) : 0;
+  let deferred: i32 = -1;
+  while (high - low >= GRANULE) {
+    const c = classFitting(high - low);
+    const piece = fromBack ? high - classSize(c) : low;
+    const bound = fromBack ? piece : low + classSize(c); // the run's new end, or start
+    if (!pushListed(c, piece, name, <u32>bound)) {
+      pushDeferred(c, piece, name, <u32>bound);
+      deferred = <i32>c;
+    }
+    crashPoint();
+    if (fromBack) high = bound;
+    else low = bound;
+  }
+  return deferred;
+}
+
+/**
+ * Gives the free run [start, start + bytes) to the frozen lists, as blocks of
+ * the largest classes that fit (the coalescer's rebuild, which the bitmap
+ * names whole until it is done).
+ */
+function freeRunFrozen(start: usize, bytes: usize): void {
   while (bytes >= GRANULE) {
-    let c = classOf(min(bytes, MAX_BLOCK));
-    if (classSize(c) > bytes) c--;
-    if (frozen) pushFrozen(c, start);
-    else pushFree(c, start, 0, 0);
+    const c = classFitting(bytes);
+    pushFrozen(c, start);
     start += classSize(c);
     bytes -= classSize(c);
   }
@@ -522,41 +640,81 @@ function popFree(c: u32): usize {
  * Pushes a block of class c; onto the DEFERRED list if a coalesce has the
  * list frozen. Never waits: see DEFERRED.
  */
-function pushFree(c: u32, block: usize, name: usize, freedBytes: usize): void {
-  // `freedBytes` (free(): the block's class size; 0 for a block counted when it
-  // entered a cache) is counted right after the link, before any loop below.
-  if (pushListed(c, block, name)) {
+function pushFree(c: u32, block: usize, name: usize, nameValue: u32, freedBytes: usize): void {
+  // `name` and `nameValue` as in pushListed. `freedBytes` (free(): the block's
+  // class size; 0 for a block counted when it entered a cache) is counted right
+  // after the link, before any loop below.
+  if (pushListed(c, block, name, nameValue)) {
     if (freedBytes) count(account + ACCOUNT_FREED, freedBytes);
     return;
   }
-  pushDeferred(c, block, name);
+  pushDeferred(c, block, name, nameValue);
   if (freedBytes) count(account + ACCOUNT_FREED, freedBytes);
+  redrainDeferred(c);
+}
+
+/**
+ * After this thread deferred a block of class c: if its list is open again, the
+ * coalesce that froze it may have emptied DEFERRED before the push, so the
+ * deferred blocks (other threads' too: linked, counted and let go of already)
+ * go back to their lists here, each held as this thread's run from its pop to
+ * its link. The held run must be empty.
+ */
+function redrainDeferred(c: u32): void {
   while (true) {
     // Still frozen: the coalesce under way empties DEFERRED after it unfreezes
-    // the lists, which comes after this look, so after the push above.
+    // the lists, which comes after this look, so after the push.
     if (load64(headOf(c)) & FROZEN) return;
-    // Unfrozen since the first look: that coalesce may have emptied DEFERRED
-    // before the push. Take the deferred blocks back to their lists here (other
-    // threads' blocks: linked, counted and let go of already).
-    while (true) {
-      block = popDeferred();
-      if (!block) return;
-      c = load<u32>(block + DEFERRED_CLASS);
-      if (!pushListed(c, block, 0)) break; // a new coalesce: defer it again, and look again
-    }
-    pushDeferred(c, block, 0);
+    // Unfrozen since the push: move them back, until none is left or a new
+    // coalesce has frozen a list again (defer that one again, and look again).
+    c = moveDeferred();
+    if (c == NONE_DEFERRED) return;
   }
 }
 
-/** Pushes a block of class c onto its list; false (nothing done) if the list is frozen. */
-function pushListed(c: u32, block: usize, name: usize): bool {
+// moveDeferred's answer when DEFERRED is empty (no class is this large).
+// @ts-ignore: decorator
+@inline const NONE_DEFERRED: u32 = 0xFFFF_FFFF;
+
+/**
+ * Moves deferred blocks back to their lists until DEFERRED is empty
+ * (NONE_DEFERRED) or a list is frozen again: then the block goes back to
+ * DEFERRED, and its class is returned. Each popped block is this thread's held
+ * run until it is linked, so a thread stopped here leaks none.
+ */
+function moveDeferred(): u32 {
+  const name = heldRun ? heldRun + RUN_START : 0;
+  while (true) {
+    const block = popDeferred();
+    if (!block) return NONE_DEFERRED;
+    const c = load<u32>(block + DEFERRED_CLASS);
+    const end = block + classSize(c);
+    holdRun(block, end); // from the instruction after the pop
+    crashPoint();
+    if (!pushListed(c, block, name, <u32>end)) {
+      pushDeferred(c, block, name, <u32>end);
+      letGoRun();
+      return c;
+    }
+    letGoRun();
+  }
+}
+
+/**
+ * Pushes a block of class c onto its list; false (nothing done) if the list is
+ * frozen. When `name` is not 0, stores `nameValue` there right after the CAS
+ * that links the block, with no call or loop between the two: freeNamed()
+ * clears the word that named the block (nameValue 0), a run raises or lowers
+ * its bound past it (Runs).
+ */
+function pushListed(c: u32, block: usize, name: usize, nameValue: u32): bool {
   const headAt = headOf(c);
   let head = load64(headAt);
   while (!(head & FROZEN)) {
     store<u32>(block, <u32>head); // published by the CAS below
     const seen = cas64(headAt, head, nextTag(head) | <u64>block);
     if (seen == head) {
-      if (name) store<u32>(name, 0); // free(): no call between the link and this
+      if (name) store<u32>(name, nameValue); // no call between the link and this
       return true;
     }
     head = seen;
@@ -564,14 +722,15 @@ function pushListed(c: u32, block: usize, name: usize): bool {
   return false;
 }
 
-function pushDeferred(c: u32, block: usize, name: usize): void {
+/** Pushes a block of class c onto DEFERRED; `name` and `nameValue` as in pushListed. */
+function pushDeferred(c: u32, block: usize, name: usize, nameValue: u32): void {
   store<u32>(block + DEFERRED_CLASS, c);
   let head = load64(DEFERRED);
   while (true) {
     store<u32>(block, <u32>head); // published by the CAS below
     const seen = cas64(DEFERRED, head, nextTag(head) | <u64>block);
     if (seen == head) {
-      if (name) store<u32>(name, 0); // as in pushListed
+      if (name) store<u32>(name, nameValue); // as in pushListed
       return;
     }
     head = seen;
@@ -592,16 +751,12 @@ function popDeferred(): usize {
 }
 
 /**
- * Gives every deferred block back to its list, one at a time (a thread
- * stopped in between leaks one block at most). For whoever has just
- * unfrozen the lists, holding the COALESCE lock: none can freeze again meanwhile.
+ * Gives every deferred block back to its list. For whoever has just unfrozen
+ * the lists, holding the COALESCE lock: none can freeze again meanwhile, so
+ * moveDeferred empties DEFERRED.
  */
 function drainDeferred(): void {
-  let block = popDeferred();
-  while (block) {
-    pushFree(load<u32>(block + DEFERRED_CLASS), block, 0, 0);
-    block = popDeferred();
-  }
+  moveDeferred();
 }
 
 function bump(size: usize, align: usize): usize {
@@ -614,8 +769,14 @@ function bump(size: usize, align: usize): usize {
     const seen = <usize>cas32(HEAP_TOP, <u32>top, <u32>end);
     if (seen == top) {
       // The alignment gap becomes free memory, so that coalescing can merge
-      // across it (it is never counted as allocated, so not as freed either).
-      if (start > top) freeRun(top, start - top, false);
+      // across it (it is never counted as allocated, so not as freed either),
+      // given back as a run: the block with it is named until then.
+      if (start > top) {
+        holdRun(top, end);
+        const deferred = releaseRun(heldRun, top, start, false);
+        letGoRun();
+        if (deferred >= 0) redrainDeferred(<u32>deferred);
+      }
       return start;
     }
     top = seen;
@@ -696,7 +857,7 @@ function rebuild(): void {
         const clear = ~bits >> at;
         if (!clear) break; // the rest of the word is set: the run goes on
         const end = (w << 6) + at + <usize>ctz<u64>(clear);
-        freeRun(HEAP_START + (runStart - 1) * GRANULE, (end - (runStart - 1)) * GRANULE, true);
+        freeRunFrozen(HEAP_START + (runStart - 1) * GRANULE, (end - (runStart - 1)) * GRANULE);
         runStart = 0;
         at = end - (w << 6);
       } else {
@@ -708,7 +869,7 @@ function rebuild(): void {
     }
     crashPoint();
   }
-  if (runStart) freeRun(HEAP_START + (runStart - 1) * GRANULE, (words * 64 - (runStart - 1)) * GRANULE, true);
+  if (runStart) freeRunFrozen(HEAP_START + (runStart - 1) * GRANULE, (words * 64 - (runStart - 1)) * GRANULE);
   store32(COALESCE_STATE, UNFREEZING);
   unfreezeAll();
   drainDeferred();
@@ -777,6 +938,52 @@ export function allocDeferredBlocks(): u32 {
     block = <usize>load<u32>(block);
   }
   return n;
+}
+
+/**
+ * Bytes on the free lists and DEFERRED (for the heap audit, sm_heapUnaccounted:
+ * exact only while no thread allocates or frees; each walk bounded, as in
+ * allocDeferredBlocks).
+ */
+export function allocListedBytes(): u64 {
+  let bytes: u64 = 0;
+  for (let c: u32 = 0; c < SIZE_CLASSES; c++) {
+    bytes += <u64>listLength(<usize>(<u32>load64(headOf(c)))) * <u64>classSize(c);
+  }
+  const most = heapBytes() / GRANULE;
+  let block = <usize>(<u32>load64(DEFERRED));
+  for (let n: usize = 0; block && n < most; n++) {
+    bytes += <u64>classSize(load<u32>(block + DEFERRED_CLASS));
+    block = <usize>load<u32>(block);
+  }
+  return bytes;
+}
+
+/** Bytes in a thread's cache block (for the heap audit; the lists, not the counts). */
+export function allocCacheBytes(cacheBlock: usize): u64 {
+  let bytes: u64 = 0;
+  for (let c: u32 = 0; c < CACHED_CLASSES; c++) {
+    bytes += <u64>listLength(<usize>load<u32>(cacheBlock + ((<usize>c) << 3))) * <u64>classSize(c);
+  }
+  return bytes;
+}
+
+/** Blocks on the list starting at `block` (bounded by the heap's granules). */
+function listLength(block: usize): usize {
+  const most = heapBytes() / GRANULE;
+  let n: usize = 0;
+  while (block && n < most) {
+    n++;
+    block = <usize>load<u32>(block);
+  }
+  return n;
+}
+
+/** Bytes a run's two words name (a carving chunk's rest, a held run). */
+export function allocRunBytes(run: usize): u64 {
+  const start = load<u32>(run + RUN_START);
+  const end = load<u32>(run + RUN_END);
+  return end > start ? <u64>(end - start) : 0;
 }
 
 /**

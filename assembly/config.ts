@@ -16,7 +16,7 @@ export const STAMP: u32 = <u32>BUILD_STAMP;
 
 // Bump this whenever the meaning of any shared byte changes.
 // @ts-ignore: decorator
-@inline export const LAYOUT_VERSION: u32 = 8;
+@inline export const LAYOUT_VERSION: u32 = 9;
 
 // "SMAP", little endian: the first word of a memory that holds our heap.
 // @ts-ignore: decorator

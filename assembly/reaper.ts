@@ -26,14 +26,14 @@
 // a death.
 
 import { heapCountRecoveredLocks, heapRootMap } from "./heap";
-import { allocRecoverCoalesce } from "./alloc";
+import { allocRecoverCoalesce, allocReleaseRun } from "./alloc";
 import { memorySetReaper } from "./memory";
 import { mutexSetDeadOwnerHandler } from "./mutex";
 import { pin, reclaimAdoptBatch, reclaimAdoptUnretired, reclaimClearPin, reclaimFreeHeldBlock, unpin } from "./reclaim";
 import { inflightFree } from "./inflight";
 import {
-  slotAdoptReap, slotAt, slotAttachedThread, slotBeginReap, slotFreeScratch, slotHighWater, slotIndex,
-  slotReapingBy, slotRelease,
+  SLOT_HELD_RUN, slotAdoptReap, slotAt, slotAttachedThread, slotBeginReap, slotFreeScratch, slotHighWater,
+  slotIndex, slotReapingBy, slotRelease,
 } from "./slots";
 import { threadReleaseCache } from "./thread";
 import { MAP_KIND_LOCKED, mapKind, mapRecoverLocks } from "./map";
@@ -107,6 +107,7 @@ function reapSlot(dead: usize): void {
   const map = heapRootMap();
   if (mapKind(map) != MAP_KIND_LOCKED) heapCountRecoveredLocks(mapRecoverLocks(map, deadOwner));
   allocRecoverCoalesce(deadOwner);
+  allocReleaseRun(dead + SLOT_HELD_RUN); // after: a run's pieces go to DEFERRED while lists are frozen
   crashPoint();
   inflightFree(dead);
   reclaimFreeHeldBlock(dead);
@@ -139,7 +140,9 @@ function reapSlot(dead: usize): void {
  */
 export function reaperRecoverSelf(): void {
   const owner = slotIndex(self) + 1;
-  // First: the repairs below free blocks, naming each in this same slot's held block.
+  // First: the repairs below free blocks, naming each in this same slot's held
+  // block, and the allocator's steps use its held run.
+  allocReleaseRun(self + SLOT_HELD_RUN);
   reclaimFreeHeldBlock(self);
   const map = heapRootMap();
   if (mapKind(map) != MAP_KIND_LOCKED) mapRecoverLocks(map, owner);

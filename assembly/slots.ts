@@ -18,10 +18,10 @@
 //   ├────────────┬─┴──────────────┬──────────────────┬──────────────┤
 //   │ found slot │ found expiry f64│ found advances f64│ found serial │  +184 … +216
 //   │ u32, —     │                 │                   │ f64          │
-//   ├───────┬───────┬────────────┬───────────────┬─────────────┬───┤
-//   │ held  │ held  │ unretired  │ held scratch, │ held block, │ — │  +216 … +256
-//   │ value │ entry │ (2 × u32)  │ its capacity  │ its size    │   │
-//   └───────┴───────┴────────────┴───────────────┴─────────────┴───┘
+//   ├───────┬───────┬────────────┬───────────────┬─────────────┬──────────┤
+//   │ held  │ held  │ unretired  │ held scratch, │ held block, │ held run │  +216 … +256
+//   │ value │ entry │ (2 × u32)  │ its capacity  │ its size    │ [s, e)   │
+//   └───────┴───────┴────────────┴───────────────┴─────────────┴──────────┘
 //
 //   owner      Who holds the slot, in one word so that every change of hands
 //              is one CAS:
@@ -46,8 +46,11 @@
 //              is linked into a free list, so it is freed once, and lost by no
 //              death in between.
 //   cache      The owner's cache of free blocks (alloc.ts). Set by the owner when
-//              it binds; taken (exchanged for 0) and drained by whoever releases
-//              the slot, owner or reaper, so it is drained at most once.
+//              it binds; drained by whoever releases the slot, owner or reaper
+//              (never both at once: a reaper reaps only a dead owner), each
+//              block unlinked as it is linked into a shared list, then freed
+//              with freeNamed(), which clears this word: a reaper stopped half-way
+//              leaves the rest to the next one, and nothing is freed twice.
 //   counters   Bytes this thread allocated / freed (alloc.ts); never reset, so
 //              the sums over all slots stay exact when a slot is reused.
 //   batch      The owner's retired objects not yet in a shared limbo list
@@ -98,6 +101,17 @@
 //              region named by no word while the thread copied its scratch or
 //              freed the old one leaked with every thread killed there: 674
 //              bytes per kill in a stress program growing scratch regions.)
+//   held run   Free memory the owner's allocator has in hand, [start, end), empty
+//              when start >= end: a free block popped to be split, a bump
+//              with its alignment gap, the rest of its old carving chunk, a
+//              deferred block on its way back to its list (alloc.ts, "Runs").
+//              Given back one piece at a time, each piece's link followed by
+//              the store that shrinks the run past it, with no call between.
+//              Owner only, plain; given back (allocReleaseRun) by the owner
+//              after a trap or by its reaper. Never counted as allocated. (A
+//              thread killed while splitting a block lost all of it, and a
+//              coalesced block may be most of the heap; one killed while
+//              taking a new carving chunk lost 16 KiB.)
 //   unretired  Up to two objects the owner has taken out of the map and not yet
 //              retired, each with its retire kind in the low bits (reclaim.ts).
 //              Owner only, plain; taken with an exchange and retired by the
@@ -110,8 +124,8 @@
 
 import { MAX_SLOTS } from "./config";
 import { HEADER_SLOT_HIGH_WATER, SLOTS_BASE, SLOT_SIZE } from "./heap";
-import { cas32, load32, load64, store32, xchg32 } from "./atomics";
-import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, freeNamed } from "./alloc";
+import { cas32, load32, load64, store32 } from "./atomics";
+import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, allocCacheBytes, allocRunBytes, freeNamed } from "./alloc";
 
 // @ts-ignore: decorator
 @inline const SLOT_OWNER: usize = 0;
@@ -122,7 +136,7 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, freeNamed } from "./alloc";
 // @ts-ignore: decorator
 @inline const SLOT_SCRATCH_CAP: usize = 12;
 // @ts-ignore: decorator
-@inline const SLOT_CACHE: usize = 16;
+@inline export const SLOT_CACHE: usize = 16;
 // @ts-ignore: decorator
 @inline export const SLOT_BATCH_HEAD: usize = 20;
 // @ts-ignore: decorator
@@ -180,6 +194,8 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, freeNamed } from "./alloc";
 @inline export const SLOT_HELD_BLOCK: usize = 240;
 // @ts-ignore: decorator
 @inline export const SLOT_HELD_BLOCK_SIZE: usize = 244;
+// @ts-ignore: decorator
+@inline export const SLOT_HELD_RUN: usize = 248;
 
 // @ts-ignore: decorator
 @inline const FREE: u32 = 0;
@@ -288,9 +304,9 @@ export function slotSetCache(slot: usize, cache: usize): void {
   store32(slot + SLOT_CACHE, <u32>cache);
 }
 
-/** Takes the slot's cache block, once: returns it (0 if none or already taken). */
-export function slotTakeCache(slot: usize): usize {
-  return <usize>xchg32(slot + SLOT_CACHE, 0);
+/** The slot's cache block (0 if none, or already freed by whoever released the slot). */
+export function slotCache(slot: usize): usize {
+  return <usize>load32(slot + SLOT_CACHE);
 }
 
 /** The thread id of a slot's owner, if it is ATTACHED; else -1. */
@@ -320,6 +336,8 @@ export function slotRelease(slot: usize): void {
   store32(slot + SLOT_SCRATCH, 0);
   store32(slot + SLOT_HELD_SCRATCH, 0); // freed by now (slotFreeScratch)
   store32(slot + SLOT_HELD_BLOCK, 0); // freed by now (reclaimFreeHeldBlock)
+  store32(slot + SLOT_HELD_RUN, 0); // given back by now (allocReleaseRun)
+  store32(slot + SLOT_HELD_RUN + 4, 0);
   store32(slot + SLOT_CACHE, 0);
   store32(slot + SLOT_HELD_VALUE, 0);
   store32(slot + SLOT_HELD_ENTRY, 0);
@@ -357,6 +375,22 @@ export function slotsAttached(): u32 {
     if ((load32(slotAt(i) + SLOT_OWNER) & STATE_MASK) == ATTACHED) n++;
   }
   return n;
+}
+
+/**
+ * Free bytes the slots hold (for the heap audit, sm_heapUnaccounted): each
+ * thread's cached blocks, the rest of its carving chunk and its held run.
+ */
+export function slotsFreeBytes(): u64 {
+  let total: u64 = 0;
+  const high = slotHighWater();
+  for (let i: u32 = 0; i < high; i++) {
+    const slot = slotAt(i);
+    const cache = <usize>load32(slot + SLOT_CACHE);
+    if (cache) total += allocCacheBytes(cache);
+    total += allocRunBytes(slot + SLOT_CARVE) + allocRunBytes(slot + SLOT_HELD_RUN);
+  }
+  return total;
 }
 
 /** Bytes held as scratch regions by attached threads. */

@@ -6,8 +6,8 @@
 // a proxy-wasm VM) binds its own.
 
 import { HEADER_INIT_ACCOUNT } from "./heap";
-import { CACHE_SIZE, alloc, allocBind, allocCacheDrain, allocCarveRelease, free } from "./alloc";
-import { SLOT_ACCOUNT, SLOT_CARVE, SLOT_WAITING, slotIndex, slotSetCache, slotTakeCache } from "./slots";
+import { CACHE_SIZE, alloc, allocBind, allocCacheDrain, allocCarveRelease, freeNamed } from "./alloc";
+import { SLOT_ACCOUNT, SLOT_CACHE, SLOT_CARVE, SLOT_HELD_RUN, SLOT_WAITING, slotCache, slotIndex, slotSetCache } from "./slots";
 import { reclaimBind } from "./reclaim";
 import { inflightBind } from "./inflight";
 import { mapBindOwner } from "./map";
@@ -22,7 +22,7 @@ export function threadBind(slot: usize): void {
   const cache = alloc(CACHE_SIZE);
   if (cache) memory.fill(cache, 0, CACHE_SIZE);
   slotSetCache(slot, cache);
-  allocBind(slot + SLOT_ACCOUNT, cache, slotIndex(slot) + 1, slot + SLOT_CARVE);
+  allocBind(slot + SLOT_ACCOUNT, cache, slotIndex(slot) + 1, slot + SLOT_CARVE, slot + SLOT_HELD_RUN);
   reclaimBind(slot);
   inflightBind(slot);
   mapBindOwner(slotIndex(slot) + 1, slot);
@@ -32,9 +32,9 @@ export function threadBind(slot: usize): void {
 
 /** Forgets this instance's thread identity, returning its cached blocks first. */
 export function threadUnbind(slot: usize): void {
-  allocBind(slot + SLOT_ACCOUNT, 0, slotIndex(slot) + 1, 0); // no cache, no chunk from here on
+  allocBind(slot + SLOT_ACCOUNT, 0, slotIndex(slot) + 1, 0, slot + SLOT_HELD_RUN); // no cache, no chunk from here on
   threadReleaseCache(slot);
-  allocBind(HEADER_INIT_ACCOUNT, 0, 0, 0);
+  allocBind(HEADER_INIT_ACCOUNT, 0, 0, 0, 0);
   reclaimBind(0);
   inflightBind(0);
   mapBindOwner(0, 0);
@@ -45,8 +45,9 @@ export function threadUnbind(slot: usize): void {
 /** Returns the cached blocks and carving chunk of `slot`'s thread to the shared lists (its own, or a dead thread's). */
 export function threadReleaseCache(slot: usize): void {
   allocCarveRelease(slot + SLOT_CARVE);
-  const cache = slotTakeCache(slot);
+  const cache = slotCache(slot);
   if (!cache) return;
-  allocCacheDrain(cache);
-  free(cache, CACHE_SIZE);
+  allocCacheDrain(cache); // repeatable: each block leaves the cache as it is linked
+  freeNamed(cache, CACHE_SIZE, slot + SLOT_CACHE); // the slot's word let go of as it is linked
+
 }

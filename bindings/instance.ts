@@ -89,6 +89,7 @@ export interface CoreExports {
   /** Wasm bool: 0 or 1. */
   sm_debugCoalesce(): number;
   sm_deferredFrees(): number;
+  sm_heapUnaccounted(): number;
   sm_shardLockWord(index: number): number;
   sm_clearLockWord(): number;
   sm_sipHash13(k0: bigint, k1: bigint, at: number, len: number): bigint;

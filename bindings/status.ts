@@ -21,4 +21,4 @@ export const Status = {
 export type StatusName = keyof typeof Status;
 
 /** Must equal LAYOUT_VERSION in assembly/config.ts (checked by test/errors.test.ts). */
-export const LAYOUT_VERSION = 8;
+export const LAYOUT_VERSION = 9;

@@ -12,7 +12,7 @@
  * exactly where the same steps brought it before: not one byte lost.
  */
 import { describe, expect, it } from 'vitest';
-import { internal, reapAtEveryCrashPoint, type SyncMap, type SyncMapError } from './helpers.js';
+import { crashAt, internal, reapAtEveryCrashPoint, type SyncMap, type SyncMapError } from './helpers.js';
 
 const KEYS = 36;
 const key = (i: number): string => `key-${i % KEYS}`;
@@ -82,6 +82,9 @@ function leaksAtEveryCrashPoint<V>(
   const crashes = reapAtEveryCrashPoint(map, firstThread, script, (n) => {
     const after = floor(map);
     if (after !== before) leaks.push(`crash point ${n}: ${after - before} bytes`);
+    // Free memory lost is not in bytesInUse: the heap must still add up.
+    const lost = internal.heapUnaccounted(map);
+    if (lost !== 0) leaks.push(`crash point ${n}: ${lost} bytes neither in use nor free`);
     before = after;
   }, 'terminated');
   expect(crashes).toBeGreaterThan(atLeast);
@@ -183,6 +186,81 @@ describe('a thread stopped while it frees a value its write could not store', ()
     };
     expect(leaksAtEveryCrashPoint(map, refusedStore, 2, 10_000_000)).toEqual([]);
     expect(map.has('new-key')).toBe(false);
+    map.close();
+  });
+});
+
+describe('a thread stopped inside the allocator', () => {
+  it('loses none of a block it was splitting, a carving chunk it was taking or a bump\'s gap', () => {
+    // Merged free memory lies in blocks of up to 256 MiB (a coalesce gives
+    // each run back as the largest blocks that fit). A thread with no carving
+    // chunk yet takes one by splitting such a block: it pops the block and
+    // gives back its tail piece by piece, and the old chunk's rest with it.
+    // The popped block is the thread's held run until each piece is linked.
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
+    const page = (i: number): string => `p-${i}-`.padEnd(3000, 'q'); // past the cached classes: no carving
+    const splits = (victim: SyncMap<string, string>): void => {
+      // Made free and merged by this thread (its crash points are the victim's only).
+      for (let i = 0; i < 12; i++) map.store(`p-${i}`, page(i));
+      for (let i = 0; i < 12; i++) map.delete(`p-${i}`);
+      internal.collect(map);
+      internal.collect(map);
+      expect(internal.coreOfMap(map).sm_debugCoalesce()).toBe(1); // merged, and marked worth splitting
+      // Small blocks: the victim's first chunk, split from a merged block; then more.
+      for (let i = 0; i < 100; i++) victim.store(`s-${i}`, `small-${i}`.padEnd(200, 's'));
+      victim.clear();
+    };
+    expect(leaksAtEveryCrashPoint(map, splits, 100, 11_000_000)).toEqual([]);
+    expect(internal.heapUnaccounted(map)).toBe(0);
+    map.close();
+  });
+
+  it('loses none of the deferred blocks it was moving back to their lists', () => {
+    // While a coalesce has the lists frozen, frees wait on DEFERRED. A
+    // coalescer that died there leaves them frozen until its reaper unfreezes
+    // them and moves each deferred block back, holding it from its pop to its
+    // link. Here the victim is that reaper.
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
+    const page = (i: number): string => `d-${i}-`.padEnd(3000, 'r'); // past the cached classes: freed to the lists
+    let coalescer = 12_000_000;
+    const movesDeferred = (victim: SyncMap<string, string>): void => {
+      const dead = ++coalescer;
+      for (let i = 0; i < 6; i++) map.store(`d-${i}`, page(i));
+      // Dies at its first crash point, the lists frozen, the COALESCE lock held.
+      expect(crashAt(map.handle, dead, 1, (c) => { internal.coreOfMap(c).sm_debugCoalesce(); }, 'terminated')).toBe(true);
+      for (let i = 0; i < 6; i++) map.delete(`d-${i}`);
+      internal.collect(map);
+      internal.collect(map);
+      expect(internal.coreOfMap(map).sm_deferredFrees()).toBeGreaterThanOrEqual(6);
+      expect(internal.reapThread(victim, dead)).toBe(1); // unfreezes, moves them back
+      internal.recordDeath(dead); // as its Worker's 'exit' would (the registry reuses its record)
+    };
+    expect(leaksAtEveryCrashPoint(map, movesDeferred, 6, 13_000_000)).toEqual([]);
+    expect(internal.coreOfMap(map).sm_deferredFrees()).toBe(0);
+    expect(internal.heapUnaccounted(map)).toBe(0);
+    map.close();
+  });
+
+  it('loses none of a dead thread\'s cached blocks and chunk it was giving back as its reaper', () => {
+    // A thread keeps some free blocks of each small class in a cache of its
+    // own, and carves small blocks from a chunk. Its reaper gives both back,
+    // each cached block unlinked from the cache as it is linked into a shared
+    // list: a reaper stopped half-way leaves the rest for the next one.
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
+    let owner = 14_000_000;
+    const reapsCache = (victim: SyncMap<string, string>): void => {
+      const dead = ++owner;
+      const gone = internal.attachAs<string, string>(map.handle, dead);
+      for (let i = 0; i < 24; i++) gone.store(`c-${i}`, `cached-${i}`.padEnd(40 + (i % 4) * 60, 'c'));
+      for (let i = 0; i < 24; i++) gone.delete(`c-${i}`);
+      internal.collect(gone); // freed by the dead thread: into its cache
+      internal.collect(gone);
+      internal.abandonMap(gone); // as a terminated thread leaves it
+      expect(internal.reapThread(victim, dead)).toBe(1);
+      internal.recordDeath(dead);
+    };
+    expect(leaksAtEveryCrashPoint(map, reapsCache, 20, 15_000_000)).toEqual([]);
+    expect(internal.heapUnaccounted(map)).toBe(0);
     map.close();
   });
 });
