@@ -366,7 +366,8 @@ export function valueNewTombstone(version: u64, record: usize): u32 {
 /**
  * Frees a chunked value's chunks, leaving its first block. Resumable: each
  * chunk is unlinked before it is freed, so an interrupted call can be repeated
- * (by one thread at a time) and leaks at most one chunk.
+ * (by one thread at a time), and named by the slot's held block from just
+ * before its unlink until its free, so an interruption loses none.
  */
 export function valueFreeChunks(block: usize): void {
   if (valueLength(block) <= valueInlineMax()) return;

@@ -19,6 +19,9 @@ import { statsBind } from "./stats";
  * (none if memory is short: the cache only saves time).
  */
 export function threadBind(slot: usize): void {
+  // Bound first without a cache, so that the cache's own allocation (a split,
+  // a bump's gap) is named by this slot's held run and counted in its account.
+  allocBind(slot + SLOT_ACCOUNT, 0, slotIndex(slot) + 1, 0, slot + SLOT_HELD_RUN);
   const cache = alloc(CACHE_SIZE);
   if (cache) memory.fill(cache, 0, CACHE_SIZE);
   slotSetCache(slot, cache);
