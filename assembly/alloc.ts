@@ -190,6 +190,11 @@ let carveAt: usize = 0;
 // This thread's held run: two words of its slot naming free memory it has in
 // hand (0: not bound). See "Runs" below.
 let heldRun: usize = 0;
+// A class one of this thread's pieces was deferred in, plus one (0: none),
+// while it held a block just split off or bumped for its caller: the deferred
+// blocks are moved back at its next allocation (redrainDeferred), not then,
+// when the block would be named by nothing across the calls.
+let redrainPending: u32 = 0;
 // @ts-ignore: decorator
 @inline const CARVE_CHUNK: usize = 16 << 10;
 
@@ -226,6 +231,21 @@ export function allocCarveRelease(carve: usize): void {
 }
 
 /**
+ * Frees the block `name` names by moving it into `run` (empty) and counting it
+ * freed, in stores with no call between them, then giving the run back: for a
+ * block whose first words a reaper that takes over would need (the cache
+ * block: its lists' heads), which a free() stopped half-way may overwrite.
+ */
+export function allocFreeThroughRun(block: usize, size: usize, name: usize, run: usize): void {
+  const bytes = classSize(classOf(size));
+  nameRun(run, block, block + bytes);
+  store<u32>(name, 0);
+  count(account + ACCOUNT_FREED, bytes);
+  crashPoint();
+  allocReleaseRun(run);
+}
+
+/**
  * Gives back the free memory a run names (a thread's held run or carving
  * chunk: its own after a trap, a dead thread's when reaped), from the front,
  * each piece let go of as it is linked. Repeatable.
@@ -234,25 +254,33 @@ export function allocReleaseRun(run: usize): void {
   const start = <usize>load<u32>(run + RUN_START);
   const end = <usize>load<u32>(run + RUN_END);
   const deferred = end > start ? releaseRun(run, start, end, false) : -1;
+  store<u32>(run + RUN_END, 0); // end first: every state in between is empty
   store<u32>(run + RUN_START, 0);
-  store<u32>(run + RUN_END, 0);
   if (deferred >= 0) redrainDeferred(<u32>deferred);
 }
 
 /**
  * Returns every block of a cache to the shared lists (a thread detaching, or a
- * reaper), each unlinked from its cache list as it is linked into a shared
- * one: a reaper stopped here leaves the rest in the cache for the next.
+ * reaper), through `run` (the cache's slot's held run, empty): each block is
+ * moved from its cache list into the run, with no call between the stores,
+ * and the run shrinks past it as it is linked. Its first word, the cache's
+ * link, is the shared list's link from the push on, so a cache list is never
+ * walked through a block that has left it. Repeatable: a reaper stopped here
+ * leaves the rest in the cache and at most one block in the run, which its
+ * successor gives back first (reapSlot).
  */
-export function allocCacheDrain(block: usize): void {
+export function allocCacheDrain(block: usize, run: usize): void {
   for (let c: u32 = 0; c < CACHED_CLASSES; c++) {
     const headAt = block + ((<usize>c) << 3);
     let cached = <usize>load<u32>(headAt);
     while (cached) {
-      const next = <usize>load<u32>(cached);
-      pushFree(c, cached, headAt, <u32>next, 0);
+      const next = load<u32>(cached);
+      const end = cached + classSize(c);
+      nameRun(run, cached, end);
+      store<u32>(headAt, next);
       crashPoint();
-      cached = next;
+      pushFree(c, cached, run + RUN_START, <u32>end, 0);
+      cached = <usize>next;
     }
   }
 }
@@ -283,6 +311,7 @@ export function allocInit(): void {
  * the heap should grow). The block's contents are unspecified.
  */
 export function alloc(size: usize, mayGrow: bool = true): usize {
+  if (redrainPending) redrainNow();
   if (size > MAX_BLOCK) return 0;
   const c = classOf(size);
   let block: usize = 0;
@@ -346,8 +375,8 @@ function carve(size: usize, split: bool, mayGrow: bool = true): usize {
   if (!chunk && mayGrow) chunk = bump(CARVE_CHUNK, 64);
   if (!chunk && split) chunk = splitLarger(chunkClass);
   if (!chunk) return 0;
+  store<u32>(carveAt + CARVE_NEXT, <u32>(chunk + size)); // next first: empty until whole
   store<u32>(carveAt + CARVE_END, <u32>(chunk + CARVE_CHUNK));
-  store<u32>(carveAt + CARVE_NEXT, <u32>(chunk + size));
   return chunk;
 }
 
@@ -407,6 +436,7 @@ export function freeNamed(block: usize, size: usize, name: usize): void {
  * on every attempt. 0 when no free memory is large enough.
  */
 export function allocReusing(size: usize, freedBytes: u64): usize {
+  if (redrainPending) redrainNow();
   if (size > MAX_BLOCK) return 0;
   const c = classOf(size);
   let block = reuse(c);
@@ -502,7 +532,7 @@ function splitLarger(c: u32): usize {
       holdRun(block, block + classSize(larger));
       const deferred = releaseRun(heldRun, block + classSize(c), block + classSize(larger), true);
       letGoRun(); // the head is the caller's from here
-      if (deferred >= 0) redrainDeferred(<u32>deferred);
+      if (deferred >= 0) redrainPending = <u32>deferred + 1;
       return block;
     }
   }
@@ -530,21 +560,31 @@ function splitLarger(c: u32): usize {
 // @ts-ignore: decorator
 @inline const RUN_END: usize = 4;
 
+/**
+ * Makes `run` name [start, end), whatever it named before (nothing, or an
+ * empty run): end cleared first, so that no state in between names anything
+ * else. (No call lies between these stores, so none is seen by a reaper; the
+ * order keeps it so if one ever does.)
+ */
+// @ts-ignore: decorator
+@inline function nameRun(run: usize, start: usize, end: usize): void {
+  store<u32>(run + RUN_END, 0);
+  store<u32>(run + RUN_START, <u32>start);
+  store<u32>(run + RUN_END, <u32>end);
+}
+
 /** Names [start, end) as this thread's held run (nothing before it is bound: then no other thread runs). */
 // @ts-ignore: decorator
 @inline function holdRun(start: usize, end: usize): void {
-  if (heldRun) {
-    store<u32>(heldRun + RUN_END, <u32>end);
-    store<u32>(heldRun + RUN_START, <u32>start);
-  }
+  if (heldRun) nameRun(heldRun, start, end);
 }
 
 /** Empties this thread's held run, whatever was left in it now being the caller's. */
 // @ts-ignore: decorator
 @inline function letGoRun(): void {
   if (heldRun) {
+    store<u32>(heldRun + RUN_END, 0); // end first: empty from the first store
     store<u32>(heldRun + RUN_START, 0);
-    store<u32>(heldRun + RUN_END, 0);
   }
 }
 
@@ -672,6 +712,13 @@ function redrainDeferred(c: u32): void {
   }
 }
 
+/** The redrain a split or a bump put off (redrainPending), now that nothing is in hand. */
+function redrainNow(): void {
+  const c = redrainPending - 1;
+  redrainPending = 0;
+  redrainDeferred(c);
+}
+
 // moveDeferred's answer when DEFERRED is empty (no class is this large).
 // @ts-ignore: decorator
 @inline const NONE_DEFERRED: u32 = 0xFFFF_FFFF;
@@ -775,7 +822,7 @@ function bump(size: usize, align: usize): usize {
         holdRun(top, end);
         const deferred = releaseRun(heldRun, top, start, false);
         letGoRun();
-        if (deferred >= 0) redrainDeferred(<u32>deferred);
+        if (deferred >= 0) redrainPending = <u32>deferred + 1;
       }
       return start;
     }
@@ -951,8 +998,9 @@ export function allocListedBytes(): u64 {
     bytes += <u64>listLength(<usize>(<u32>load64(headOf(c)))) * <u64>classSize(c);
   }
   const most = heapBytes() / GRANULE;
+  const top = <usize>load32(HEAP_TOP);
   let block = <usize>(<u32>load64(DEFERRED));
-  for (let n: usize = 0; block && n < most; n++) {
+  for (let n: usize = 0; block && block < top && n < most; n++) {
     bytes += <u64>classSize(load<u32>(block + DEFERRED_CLASS));
     block = <usize>load<u32>(block);
   }
@@ -968,11 +1016,12 @@ export function allocCacheBytes(cacheBlock: usize): u64 {
   return bytes;
 }
 
-/** Blocks on the list starting at `block` (bounded by the heap's granules). */
+/** Blocks on the list starting at `block` (bounded, in steps and in the heap, as allocDeferredBlocks). */
 function listLength(block: usize): usize {
   const most = heapBytes() / GRANULE;
+  const top = <usize>load32(HEAP_TOP);
   let n: usize = 0;
-  while (block && n < most) {
+  while (block && block < top && n < most) {
     n++;
     block = <usize>load<u32>(block);
   }

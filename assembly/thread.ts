@@ -6,7 +6,7 @@
 // a proxy-wasm VM) binds its own.
 
 import { HEADER_INIT_ACCOUNT } from "./heap";
-import { CACHE_SIZE, alloc, allocBind, allocCacheDrain, allocCarveRelease, freeNamed } from "./alloc";
+import { CACHE_SIZE, alloc, allocBind, allocCacheDrain, allocCarveRelease, allocFreeThroughRun } from "./alloc";
 import { SLOT_ACCOUNT, SLOT_CACHE, SLOT_CARVE, SLOT_HELD_RUN, SLOT_WAITING, slotCache, slotIndex, slotSetCache } from "./slots";
 import { reclaimBind } from "./reclaim";
 import { inflightBind } from "./inflight";
@@ -50,7 +50,8 @@ export function threadReleaseCache(slot: usize): void {
   allocCarveRelease(slot + SLOT_CARVE);
   const cache = slotCache(slot);
   if (!cache) return;
-  allocCacheDrain(cache); // repeatable: each block leaves the cache as it is linked
-  freeNamed(cache, CACHE_SIZE, slot + SLOT_CACHE); // the slot's word let go of as it is linked
-
+  // Each block moves from the cache into the slot's held run, then to a list:
+  // repeatable by whoever takes over (reapSlot gives the run back first).
+  allocCacheDrain(cache, slot + SLOT_HELD_RUN);
+  allocFreeThroughRun(cache, CACHE_SIZE, slot + SLOT_CACHE, slot + SLOT_HELD_RUN);
 }

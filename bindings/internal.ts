@@ -34,16 +34,16 @@ export function verify(map: ConcurrentMap<unknown, unknown>): number {
   return coreOf(map).sm_verify();
 }
 
-/** Frees what reclamation can free now (as far as other threads' pins allow). */
 /**
  * Bytes of the heap neither in use nor free anywhere (a list, a thread's cache,
- * carving chunk or held run): memory lost. Exact only while no thread
- * allocates or frees.
+ * carving chunk or held run): memory lost (negative: counted twice). Exact
+ * only while no thread allocates or frees.
  */
 export function heapUnaccounted(map: ConcurrentMap<unknown, unknown>): number {
   return coreOf(map).sm_heapUnaccounted();
 }
 
+/** Frees what reclamation can free now (as far as other threads' pins allow). */
 export function collect(map: ConcurrentMap<unknown, unknown>): void {
   coreOf(map).sm_collect();
 }
