@@ -316,25 +316,20 @@ export function valueNew(bytes: usize, len: usize, record: usize): u32 {
 }
 
 /**
- * Frees a value block that was never published, whether or not valueNew
- * finished it (a thread may have stopped half-way through its chain: the
- * reaper frees what it held, inflight.ts).
+ * Whether a value block valueNew made holds its whole chain (inline, or every
+ * chunk made): then valueFree and valueFreeChunks may free it; otherwise only
+ * freeUnfinished may (its last chunk was never made).
  */
-export function valueFreeUnpublished(block: usize): void {
+export function valueIsWhole(block: usize): bool {
   const len = valueLength(block);
-  if (len <= valueInlineMax()) {
-    free(block, valueBlockSize(block));
-    return;
-  }
+  if (len <= valueInlineMax()) return true;
   let chunks: usize = 0;
   let chunk = <usize>load<u32>(nextWord(block));
   while (chunk) {
     chunks++;
     chunk = <usize>load<u32>(chunk + CHUNK_NEXT);
   }
-  const whole = (len - headChunk() + CHUNK_BYTES - 1) / CHUNK_BYTES;
-  if (chunks < whole) freeUnfinished(block);
-  else valueFree(block);
+  return chunks >= (len - headChunk() + CHUNK_BYTES - 1) / CHUNK_BYTES;
 }
 
 /**
@@ -343,7 +338,7 @@ export function valueFreeUnpublished(block: usize): void {
  * was never made), so chunkBlockSize, which takes the chain's end for the
  * value's end, would free the last of them short.
  */
-function freeUnfinished(block: usize): void {
+export function freeUnfinished(block: usize): void {
   let chunk = <usize>load<u32>(nextWord(block));
   while (chunk) {
     const next = <usize>load<u32>(chunk + CHUNK_NEXT);

@@ -38,10 +38,11 @@
 // for two stores to memory.
 
 import { DEBUG } from "./config";
+import { crashPoint } from "./faults";
 import { SLOT_HELD_ENTRY, SLOT_HELD_VALUE } from "./slots";
 import { xchg32 } from "./atomics";
 import { freeNamed } from "./alloc";
-import { entryBlockSize, valueBlockSize, valueFree, valueFreeChunks, valueFreeUnpublished } from "./entry";
+import { entryBlockSize, freeUnfinished, valueBlockSize, valueFreeChunks, valueIsWhole } from "./entry";
 import { freeHeldBlock, holdBlock } from "./reclaim";
 
 // Thread-local: this thread's slot, 0 while not attached.
@@ -113,18 +114,35 @@ export function freeHeldValue(block: u32): void {
 
 /**
  * Frees what `owner` (a slot whose thread exited, or this thread's own after a
- * trap unwound its operation) held unpublished. Repeatable: each word is taken
- * with an exchange, so a reaper that dies here and the one that finishes after
- * it free each block at most once.
+ * trap unwound its operation) held unpublished. Repeatable, and a reaper that
+ * dies here loses nothing: the value stays named by `owner`'s word, marked
+ * FREEING, while its chunks are freed (each named by this thread's held
+ * block), and passes from that word to this thread's held block for its own
+ * free, as in freeHeldValue. (Taken with an exchange and then freed, it was
+ * lost whole by a reaper stopped at the free's call: 4 KiB in a stress run.)
  */
 export function inflightFree(owner: usize): void {
   // The entry is freed with freeNamed(): its size lies past the words a
   // free list writes over (entry.ts).
   const entry = <usize>load<u32>(owner + SLOT_HELD_ENTRY);
   if (entry) freeNamed(entry, entryBlockSize(entry), owner + SLOT_HELD_ENTRY);
-  // A value is walked (its chunks): taken first, so that a free list's words
-  // written into it are never read as its own.
-  const value = xchg32(owner + SLOT_HELD_VALUE, 0);
-  if (value & FREEING) valueFree(<usize>(value & ~FREEING)); // its chain shortened from the head
-  else if (value) valueFreeUnpublished(<usize>value);
+  const word = owner + SLOT_HELD_VALUE;
+  const value = load<u32>(word);
+  if (!value) return;
+  const block = <usize>(value & ~FREEING);
+  if (!(value & FREEING) && !valueIsWhole(block)) {
+    // valueNew stopped before its last chunk: only freeUnfinished knows its
+    // chunks' sizes, and it is not resumable. Taken first, so that a free
+    // list's words written into it are never read as its own.
+    xchg32(word, 0);
+    freeUnfinished(block);
+    return;
+  }
+  store<u32>(word, <u32>block | FREEING); // its chain is shortened from the head from here on
+  crashPoint(); // a reaper stopped here leaves it named by `owner`'s word
+  valueFreeChunks(block);
+  const size = valueBlockSize(block);
+  holdBlock(block, size); // from `owner`'s word to this thread's held block, with no call between
+  store<u32>(word, 0);
+  freeHeldBlock(block, size);
 }

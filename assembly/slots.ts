@@ -104,14 +104,20 @@
 //   held run   Free memory the owner's allocator has in hand, [start, end), empty
 //              when start >= end: a free block popped to be split, a bump
 //              with its alignment gap, the rest of its old carving chunk, a
-//              deferred block on its way back to its list (alloc.ts, "Runs").
-//              Given back one piece at a time, each piece's link followed by
-//              the store that shrinks the run past it, with no call between.
-//              Owner only, plain; given back (allocReleaseRun) by the owner
-//              after a trap or by its reaper. Never counted as allocated. (A
+//              deferred block on its way back to its list, a block held
+//              across the COALESCE unlock (alloc.ts, "Runs"); and, while the
+//              slot is released, each cached block and then the cache block
+//              on their way to the lists (allocCacheDrain). Given back one
+//              piece at a time, each piece's link followed by the store that
+//              shrinks the run past it, with no call between. Plain; written
+//              by the owner, or by whoever releases the slot (the owner
+//              detaching, or its reaper: never both); given back
+//              (allocReleaseRun) by the owner after a trap or by its reaper,
+//              before it drains the cache. Never counted as allocated. (A
 //              thread killed while splitting a block lost all of it, and a
 //              coalesced block may be most of the heap; one killed while
-//              taking a new carving chunk lost 16 KiB.)
+//              taking a new carving chunk lost 16 KiB; a reaper killed while
+//              draining a cache lost the rest of it.)
 //   unretired  Up to two objects the owner has taken out of the map and not yet
 //              retired, each with its retire kind in the low bits (reclaim.ts).
 //              Owner only, plain; taken with an exchange and retired by the

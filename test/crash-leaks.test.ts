@@ -265,6 +265,54 @@ describe('a thread stopped inside the allocator', () => {
   });
 });
 
+describe('a reaper stopped while it frees or retires what a dead thread held', () => {
+  it('loses none of the value the dead thread had replaced, or made and not stored', () => {
+    // The dead thread dies at each crash point of two writes of 4 KB values
+    // (an overwrite: the old value unlinked and not yet retired; a new key:
+    // the new value made and not yet stored). Its reaper then dies at each of
+    // its own crash points, and this thread reaps both.
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
+    const big = (c: string): string => c.repeat(4000); // one 4096-byte block
+    const writes = (d: SyncMap<string, string>): void => {
+      d.store('k', big('b')); // in the read table: swapped without the lock
+      d.store('new', big('n'));
+    };
+    const setUp = (): void => {
+      map.clear();
+      map.store('k', big('a'));
+      map.load('k'); // a miss: promoted
+    };
+    let writerDeaths = 0;
+    let dead = 16_000_000;
+    let reaper = 17_000_000;
+    const leaks: string[] = [];
+    for (let n = 1; ; n++) {
+      const reaps = (victim: SyncMap<string, string>): void => {
+        setUp();
+        const writer = ++dead;
+        // How many crash points the writes reach depends on what reclamation
+        // has to do then, which moves a little from run to run.
+        if (!crashAt(map.handle, writer, n, writes, 'terminated')) return;
+        expect(internal.reapThread(victim, writer)).toBe(1);
+        internal.recordDeath(writer);
+      };
+      // Past the writes' last crash point: done.
+      setUp();
+      const probe = ++dead;
+      if (!crashAt(map.handle, probe, n, writes, 'terminated')) break;
+      expect(internal.reapThread(map, probe)).toBe(1);
+      internal.recordDeath(probe);
+      leaks.push(...leaksAtEveryCrashPoint(map, reaps, -1, reaper).map((l) => `writer at ${n}, reaper ${l}`));
+      reaper += 10_000;
+      writerDeaths++;
+    }
+    expect(writerDeaths).toBeGreaterThan(4);
+    expect(leaks).toEqual([]);
+    expect(internal.heapUnaccounted(map)).toBe(0);
+    map.close();
+  });
+});
+
 describe('a thread that dies after an operation that held blocks', () => {
   it('whose large value ran out of memory half-way through its chunks: its reaper frees nothing twice', () => {
     const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
