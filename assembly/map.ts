@@ -1116,7 +1116,8 @@ function tryAdd(entry: usize, delta: f64, expiry: u64, scratch: usize): i32 {
       result = block;
       return Status.OK;
     }
-    freeHeldValue(block); // never published
+    holdValue(block); // held again before any call: never published
+    freeHeldValue(block);
     value = seen;
   }
   return Status.ABSENT;
@@ -1500,7 +1501,10 @@ function expireLocked(shard: usize, entry: usize, value: u32, h: u32): bool {
   letGoValue();
   if (cas32(entry + ENTRY_VALUE, value, replacement) != value) {
     // A lock-free store replaced it meanwhile: it is no longer this value's to remove.
-    if (replacement) freeHeldValue(replacement); // never published
+    if (replacement) {
+      holdValue(replacement); // held again before any call: never published
+      freeHeldValue(replacement);
+    }
     return false;
   }
   recordUnlinked(value, KIND_VALUE);
