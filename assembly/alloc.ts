@@ -181,7 +181,7 @@ let cache: usize = 0;
 let owner: u32 = 0;
 // This thread's carving chunk: two words of its slot, [next, end) (0: none).
 // Written only by the owner (plain); a reaper frees what is left of a dead
-// thread's chunk (allocCarveRelease). A run (below): its start is `next`.
+// thread's chunk: a run (below), its start `next` (allocReleaseRun).
 let carveAt: usize = 0;
 // @ts-ignore: decorator
 @inline const CARVE_NEXT: usize = 0;
@@ -219,15 +219,6 @@ export function allocBind(counters: usize, cacheBlock: usize, ownerId: u32, carv
   owner = ownerId;
   carveAt = carve;
   heldRun = run;
-}
-
-/**
- * Frees what is left of a carving chunk (a thread detaching, or a reaper), a
- * run whose start advances past each piece as it is linked: repeatable by
- * whoever takes over after a reaper died here.
- */
-export function allocCarveRelease(carve: usize): void {
-  allocReleaseRun(carve);
 }
 
 /**

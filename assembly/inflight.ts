@@ -104,12 +104,24 @@ export function freeHeldEntry(entry: usize): void {
  */
 export function freeHeldValue(block: u32): void {
   if (DEBUG) assert((block & FREEING) == 0);
-  store<u32>(slot + SLOT_HELD_VALUE, block | FREEING);
-  valueFreeChunks(<usize>block);
-  const size = valueBlockSize(<usize>block);
-  holdBlock(<usize>block, size); // from the held value to the held block, with no call between
-  letGoValue();
-  freeHeldBlock(<usize>block, size);
+  freeValueNamed(slot + SLOT_HELD_VALUE, <usize>block);
+}
+
+/**
+ * Frees the finished value `block` that the held-value word `word` (this
+ * thread's, or a dead owner's) names: marked FREEING there while its chunks
+ * are freed (each named by this thread's held block), then passed from the word
+ * to this thread's held block for its own free. Resumable by whoever takes the
+ * word over; a thread stopped anywhere loses none of it.
+ */
+function freeValueNamed(word: usize, block: usize): void {
+  store<u32>(word, <u32>block | FREEING); // its chain is shortened from the head from here on
+  crashPoint(); // a thread stopped here leaves it named by `word`
+  valueFreeChunks(block);
+  const size = valueBlockSize(block);
+  holdBlock(block, size); // from `word` to this thread's held block, with no call between
+  store<u32>(word, 0);
+  freeHeldBlock(block, size);
 }
 
 /**
@@ -138,11 +150,5 @@ export function inflightFree(owner: usize): void {
     freeUnfinished(block);
     return;
   }
-  store<u32>(word, <u32>block | FREEING); // its chain is shortened from the head from here on
-  crashPoint(); // a reaper stopped here leaves it named by `owner`'s word
-  valueFreeChunks(block);
-  const size = valueBlockSize(block);
-  holdBlock(block, size); // from `owner`'s word to this thread's held block, with no call between
-  store<u32>(word, 0);
-  freeHeldBlock(block, size);
+  freeValueNamed(word, block);
 }

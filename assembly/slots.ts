@@ -83,10 +83,13 @@
 //              (sm_swapFound). Owner only, plain.
 //   held       A value block and an entry the owner has allocated and not yet
 //              published or freed (inflight.ts); the value word's low bit
-//              (FREEING) marks a value the owner is freeing unpublished.
-//              Owner only, plain. Freed by the reaper after the owner died, or
-//              by the owner after a trap (sm_recover): the value taken with an
-//              exchange, the entry with freeNamed() (inflightFree).
+//              (FREEING) marks a value being freed unpublished, its chain
+//              shortened from the head. Plain; written by the owner, and after
+//              it died (or trapped) by its reaper (or itself, sm_recover),
+//              which frees what they name (inflightFree): the entry with
+//              freeNamed(), a whole value marked FREEING and kept named until
+//              it passes to the reaper's held block, a value valueNew left
+//              unfinished taken with an exchange (it is not resumable).
 //   held block One block the owner has unlinked from the one word that reached
 //              it and is freeing, with its size (raw bytes): a retired object
 //              off a limbo list, a drained table's page, entry, value or chunk,
@@ -120,8 +123,10 @@
 //              draining a cache lost the rest of it.)
 //   unretired  Up to two objects the owner has taken out of the map and not yet
 //              retired, each with its retire kind in the low bits (reclaim.ts).
-//              Owner only, plain; taken with an exchange and retired by the
-//              reaper, or by the owner after a trap (reclaimAdoptUnretired).
+//              Written by the owner, plain; retired by the reaper, or by the
+//              owner after a trap (reclaimAdoptUnretired), each word cleared
+//              in the stores that put its object in that thread's batch
+//              (retireNamed), so a reaper stopped between leaves it named.
 //   intent     What the owner is in the middle of under a shard's lock (map.ts):
 //              an operation, the shard, and the blocks it involves. Written by
 //              the owner (atomic stores) before the step it describes; read by

@@ -6,7 +6,7 @@
 // a proxy-wasm VM) binds its own.
 
 import { HEADER_INIT_ACCOUNT } from "./heap";
-import { CACHE_SIZE, alloc, allocBind, allocCacheDrain, allocCarveRelease, allocFreeThroughRun } from "./alloc";
+import { CACHE_SIZE, alloc, allocBind, allocCacheDrain, allocFreeThroughRun, allocReleaseRun } from "./alloc";
 import { SLOT_ACCOUNT, SLOT_CACHE, SLOT_CARVE, SLOT_HELD_RUN, SLOT_WAITING, slotCache, slotIndex, slotSetCache } from "./slots";
 import { reclaimBind } from "./reclaim";
 import { inflightBind } from "./inflight";
@@ -47,7 +47,7 @@ export function threadUnbind(slot: usize): void {
 
 /** Returns the cached blocks and carving chunk of `slot`'s thread to the shared lists (its own, or a dead thread's). */
 export function threadReleaseCache(slot: usize): void {
-  allocCarveRelease(slot + SLOT_CARVE);
+  allocReleaseRun(slot + SLOT_CARVE); // the rest of its carving chunk, a run
   const cache = slotCache(slot);
   if (!cache) return;
   // Each block moves from the cache into the slot's held run, then to a list:
