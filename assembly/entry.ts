@@ -275,8 +275,9 @@ function copyChunked(block: usize, dest: usize, len: usize): void {
  * A new value block holding a copy of `len` bytes (chunked past the inline
  * maximum), its metadata zero; 0 when memory is exhausted, having freed what
  * it made. `record` (0: none) is a word that names the block while it is
- * unpublished (inflight.ts): set once its size can be read from it, cleared
- * before a value this cannot finish is freed.
+ * unpublished (inflight.ts): set once its size can be read from it, and
+ * cleared by freeUnfinishedNamed as the last block of a value this cannot
+ * finish is freed.
  */
 export function valueNew(bytes: usize, len: usize, record: usize): u32 {
   if (len <= valueInlineMax()) {
@@ -302,8 +303,8 @@ export function valueNew(bytes: usize, len: usize, record: usize): u32 {
     const n = min(CHUNK_BYTES, len - done);
     const chunk = allocOrCollect(CHUNK_HEADER_SIZE + n);
     if (!chunk) {
-      if (record) store<u32>(record, 0); // let go of it before it is freed (inflight.ts)
-      freeUnfinished(block);
+      if (record) freeUnfinishedNamed(record, block);
+      else freeUnfinished(block);
       return 0;
     }
     store<u32>(chunk + CHUNK_NEXT, 0);
@@ -333,7 +334,8 @@ export function valueIsWhole(block: usize): bool {
 }
 
 /**
- * Frees a chunked value whose chain valueNew could not finish: every chunk it
+ * Frees a chunked value whose chain valueNew could not finish, which no word
+ * names (a LockedMap's, a filter's: one thread, no reaper). Every chunk it
  * holds is a whole one (only the value's last chunk is shorter, and that one
  * was never made), so chunkBlockSize, which takes the chain's end for the
  * value's end, would free the last of them short.
@@ -346,6 +348,32 @@ export function freeUnfinished(block: usize): void {
     chunk = next;
   }
   free(block, PAGE_BYTES);
+}
+
+/**
+ * freeUnfinished() of a value that the held-value word `word` names (this
+ * thread's, or a dead owner's, inflight.ts), resumable: each chunk is named by
+ * this thread's held block, unlinked from the chain's head and freed, and the
+ * first block passes from `word` to the held block for its own free. A thread
+ * stopped anywhere leaves `word` naming a shorter chain of whole chunks, never
+ * a whole value (valueIsWhole), so whoever takes the word over frees the rest
+ * the same way. (Let go first and then freed, it was lost whole by a thread
+ * stopped while freeing it.)
+ */
+export function freeUnfinishedNamed(word: usize, block: usize): void {
+  const head = nextWord(block);
+  let chunk = <usize>load<u32>(head);
+  while (chunk) {
+    const next = load<u32>(chunk + CHUNK_NEXT);
+    holdBlock(chunk, PAGE_BYTES); // named from here until free: the unlink below leaves it to the slot
+    store<u32>(head, next);
+    freeHeldBlock(chunk, PAGE_BYTES);
+    crashPoint(); // the rest of the chain as unfinished as before
+    chunk = <usize>next;
+  }
+  holdBlock(block, PAGE_BYTES); // from `word` to the held block, with no call between
+  store<u32>(word, 0);
+  freeHeldBlock(block, PAGE_BYTES);
 }
 
 /** A tombstone: an empty block marked as a deletion, at `version` (versioned maps); `record` as valueNew's. */

@@ -40,9 +40,8 @@
 import { DEBUG } from "./config";
 import { crashPoint } from "./faults";
 import { SLOT_HELD_ENTRY, SLOT_HELD_VALUE } from "./slots";
-import { xchg32 } from "./atomics";
 import { freeNamed } from "./alloc";
-import { entryBlockSize, freeUnfinished, valueBlockSize, valueFreeChunks, valueIsWhole } from "./entry";
+import { entryBlockSize, freeUnfinishedNamed, valueBlockSize, valueFreeChunks, valueIsWhole } from "./entry";
 import { freeHeldBlock, holdBlock } from "./reclaim";
 
 // Thread-local: this thread's slot, 0 while not attached.
@@ -143,11 +142,9 @@ export function inflightFree(owner: usize): void {
   if (!value) return;
   const block = <usize>(value & ~FREEING);
   if (!(value & FREEING) && !valueIsWhole(block)) {
-    // valueNew stopped before its last chunk: only freeUnfinished knows its
-    // chunks' sizes, and it is not resumable. Taken first, so that a free
-    // list's words written into it are never read as its own.
-    xchg32(word, 0);
-    freeUnfinished(block);
+    // valueNew stopped before its last chunk, or while it freed the chain it
+    // could not finish: only freeUnfinishedNamed knows its chunks' sizes.
+    freeUnfinishedNamed(word, block);
     return;
   }
   freeValueNamed(word, block);

@@ -59,6 +59,20 @@ function counters(map: SyncMap<string, number>): void {
   for (let i = 0; i < KEYS; i += 2) map.add(key(i), i);
 }
 
+/** Stores `value` with this thread's `failAt`-th allocation failing (and every one after): refused as full. */
+function storeRefused(victim: SyncMap<string, string>, failAt: number, key: string, value: string): void {
+  const core = internal.coreOfMap(victim);
+  core.sm_debugFailAllocation(failAt);
+  try {
+    victim.store(key, value);
+    throw new Error('the store was not refused');
+  } catch (error) {
+    if ((error as SyncMapError).code !== 'ERR_SYNCMAP_FULL') throw error;
+  } finally {
+    core.sm_debugFailAllocation(0);
+  }
+}
+
 /** Bytes in use once the map is emptied and everything retired is freed. */
 function floor(map: SyncMap<string, unknown>): number {
   map.clear();
@@ -172,20 +186,25 @@ describe('a thread stopped while it frees a value its write could not store', ()
     // the value, chunk by chunk. The value stays named in the slot throughout.
     const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
     const big = 'f'.repeat(9000);
-    const refusedStore = (victim: SyncMap<string, string>): void => {
-      const core = internal.coreOfMap(victim);
-      core.sm_debugFailAllocation(4); // the value's three blocks succeed, the entry fails
-      try {
-        victim.store('new-key', big);
-        throw new Error('the store was not refused');
-      } catch (error) {
-        if ((error as SyncMapError).code !== 'ERR_SYNCMAP_FULL') throw error;
-      } finally {
-        core.sm_debugFailAllocation(0);
-      }
-    };
+    // The value's three blocks succeed, the entry fails.
+    const refusedStore = (victim: SyncMap<string, string>): void => storeRefused(victim, 4, 'new-key', big);
     expect(leaksAtEveryCrashPoint(map, refusedStore, 2, 10_000_000)).toEqual([]);
     expect(map.has('new-key')).toBe(false);
+    map.close();
+  });
+
+  it('leaks none of a value whose chunks ran out half-way, freed unfinished', () => {
+    // Memory runs out at the value's third block (its first block and one
+    // chunk made, of four): valueNew frees what it made, chunk by chunk, the
+    // value named in the slot until its last block goes. (Let go first, it
+    // was lost whole by a thread stopped while freeing it.)
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
+    const big = 'u'.repeat(20_000); // a first block and four chunks
+    const unfinished = (victim: SyncMap<string, string>): void => {
+      for (const failAt of [3, 4]) storeRefused(victim, failAt, `unfinished-${failAt}`, big);
+    };
+    expect(leaksAtEveryCrashPoint(map, unfinished, 2, 10_500_000)).toEqual([]);
+    expect(map.size).toBe(0);
     map.close();
   });
 });
@@ -265,12 +284,47 @@ describe('a thread stopped inside the allocator', () => {
   });
 });
 
+/**
+ * A writer dies at each crash point of `writes` (after `setUp`), and then its
+ * reaper at each of its own crash points, and this thread reaps both: the
+ * leaks found, and at how many of the writer's crash points it died.
+ */
+function leaksOfDeadReapers(
+  map: SyncMap<string, string>, setUp: () => void, writes: (d: SyncMap<string, string>) => void,
+  firstDead: number, firstReaper: number,
+): { leaks: string[]; writerDeaths: number } {
+  let writerDeaths = 0;
+  let dead = firstDead;
+  let reaper = firstReaper;
+  const leaks: string[] = [];
+  for (let n = 1; ; n++) {
+    const reaps = (victim: SyncMap<string, string>): void => {
+      setUp();
+      const writer = ++dead;
+      // How many crash points the writes reach depends on what reclamation
+      // has to do then, which moves a little from run to run.
+      if (!crashAt(map.handle, writer, n, writes, 'terminated')) return;
+      expect(internal.reapThread(victim, writer)).toBe(1);
+      internal.recordDeath(writer);
+    };
+    // Past the writes' last crash point: done.
+    setUp();
+    const probe = ++dead;
+    if (!crashAt(map.handle, probe, n, writes, 'terminated')) break;
+    expect(internal.reapThread(map, probe)).toBe(1);
+    internal.recordDeath(probe);
+    leaks.push(...leaksAtEveryCrashPoint(map, reaps, -1, reaper).map((l) => `writer at ${n}, reaper ${l}`));
+    reaper += 10_000;
+    writerDeaths++;
+  }
+  return { leaks, writerDeaths };
+}
+
 describe('a reaper stopped while it frees or retires what a dead thread held', () => {
   it('loses none of the value the dead thread had replaced, or made and not stored', () => {
     // The dead thread dies at each crash point of two writes of 4 KB values
     // (an overwrite: the old value unlinked and not yet retired; a new key:
-    // the new value made and not yet stored). Its reaper then dies at each of
-    // its own crash points, and this thread reaps both.
+    // the new value made and not yet stored).
     const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
     const big = (c: string): string => c.repeat(4000); // one 4096-byte block
     const writes = (d: SyncMap<string, string>): void => {
@@ -282,31 +336,22 @@ describe('a reaper stopped while it frees or retires what a dead thread held', (
       map.store('k', big('a'));
       map.load('k'); // a miss: promoted
     };
-    let writerDeaths = 0;
-    let dead = 16_000_000;
-    let reaper = 17_000_000;
-    const leaks: string[] = [];
-    for (let n = 1; ; n++) {
-      const reaps = (victim: SyncMap<string, string>): void => {
-        setUp();
-        const writer = ++dead;
-        // How many crash points the writes reach depends on what reclamation
-        // has to do then, which moves a little from run to run.
-        if (!crashAt(map.handle, writer, n, writes, 'terminated')) return;
-        expect(internal.reapThread(victim, writer)).toBe(1);
-        internal.recordDeath(writer);
-      };
-      // Past the writes' last crash point: done.
-      setUp();
-      const probe = ++dead;
-      if (!crashAt(map.handle, probe, n, writes, 'terminated')) break;
-      expect(internal.reapThread(map, probe)).toBe(1);
-      internal.recordDeath(probe);
-      leaks.push(...leaksAtEveryCrashPoint(map, reaps, -1, reaper).map((l) => `writer at ${n}, reaper ${l}`));
-      reaper += 10_000;
-      writerDeaths++;
-    }
+    const { leaks, writerDeaths } = leaksOfDeadReapers(map, setUp, writes, 16_000_000, 17_000_000);
     expect(writerDeaths).toBeGreaterThan(4);
+    expect(leaks).toEqual([]);
+    expect(internal.heapUnaccounted(map)).toBe(0);
+    map.close();
+  });
+
+  it('loses none of a value the dead thread was freeing unfinished, its chunks ran out', () => {
+    // The dead thread dies while it frees a value whose fourth block could not
+    // be made (its first block and two chunks made, of five blocks): its held
+    // value then names a chain shorter than a whole value's, which its reaper
+    // frees the same way, chunk by chunk.
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
+    const writes = (d: SyncMap<string, string>): void => storeRefused(d, 4, 'unfinished', 'u'.repeat(20_000));
+    const { leaks, writerDeaths } = leaksOfDeadReapers(map, () => map.clear(), writes, 18_000_000, 19_000_000);
+    expect(writerDeaths).toBeGreaterThan(1);
     expect(leaks).toEqual([]);
     expect(internal.heapUnaccounted(map)).toBe(0);
     map.close();
