@@ -186,14 +186,21 @@ export function describe(value: unknown): string {
   return withArticle(typeof value);
 }
 
+/** The most of a cause's message quoted in another error's (firstLine). */
+const CAUSE_CHARS = 200;
+
 /**
- * The first line of what `error` says: V8's messages can run to several lines
- * (a JSON cycle's path); the whole of it stays in the error's `cause`.
+ * The first line of what `error` says, cut to CAUSE_CHARS: V8's messages can
+ * run to several lines (a JSON cycle's path), and a codec whose encode()
+ * writes to the map again nests the inner write's message in its own, level
+ * after level (~620 KB at the stack's limit). The whole of it stays in the
+ * error's `cause`.
  */
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  const end = text.indexOf('\n');
-  return end < 0 ? text : text.slice(0, end);
+  const newline = text.indexOf('\n');
+  const end = newline < 0 ? text.length : newline;
+  return end <= CAUSE_CHARS ? text.slice(0, end) : `${text.slice(0, CAUSE_CHARS)}…`;
 }
 
 /** Writes the value `text` as UTF-8 at `at`; returns its length. Throws past maxValueBytes. */

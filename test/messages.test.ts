@@ -90,4 +90,32 @@ describe('one-line messages', () => {
     expect(message).toBe("SyncMap.store: the custom codec's encode() threw (first)");
     map.close();
   });
+
+  it('a custom encode() that stores into the same map without end quotes a bounded cause', () => {
+    // Each level's error quotes the inner one's message: without a bound, the
+    // message at the stack's limit ran to ~620 KB. The whole chain stays in `cause`.
+    const map: SyncMap<string, number> = SyncMap.createSync({
+      values: {
+        encode: (n: number): Uint8Array => {
+          map.store(`k${n + 1}`, n + 1);
+          return new Uint8Array(8);
+        },
+        decode: () => 0,
+      },
+    });
+    let error: unknown;
+    try {
+      map.store('k0', 0);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SyncMapValueEncodingError);
+    const e = error as SyncMapValueEncodingError;
+    expect(e.message.startsWith("SyncMap.store: the custom codec's encode() threw (SyncMap.store: ")).toBe(true);
+    expect(e.message.length).toBeLessThan(300);
+    expect(e.message.endsWith('…)')).toBe(true);
+    expect(e.cause).toBeInstanceOf(SyncMapValueEncodingError);
+    expect(map.size).toBe(0);
+    map.close();
+  });
 });
