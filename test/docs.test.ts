@@ -1,7 +1,8 @@
 /**
  * The README and the docs: lines under 100 characters, relative links and
- * anchors that resolve, no internal shorthand; and `npm run docs` (TypeDoc
- * over bindings/index.ts) runs without errors.
+ * anchors that resolve, no internal shorthand; `npm run docs` (TypeDoc over
+ * bindings/index.ts) runs without errors; and the README's benchmark figures
+ * are the committed run's.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -81,5 +82,50 @@ describe('README and docs', () => {
     // Warnings (an export without a TSDoc comment) are a to-do list, not a failure.
     expect(`${stdout}${stderr}`).toMatch(/Found 0 errors/);
     expect(status).toBe(0);
+  });
+});
+
+/**
+ * The README's figures are the committed full run's (bench/results/latest.*):
+ * a full `npm run bench` rewrites those files, and the README must be
+ * rewritten from them in the same change (a quick run writes elsewhere).
+ */
+describe("the README's figures", () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const latestMd = readFileSync(join(root, 'bench/results/latest.md'), 'utf8');
+  const latest = JSON.parse(readFileSync(join(root, 'bench/results/latest.json'), 'utf8')) as {
+    goals: { figure: string; met: boolean }[];
+  };
+  const between = (from: string, to: string): string => {
+    const start = readme.indexOf(from);
+    const end = readme.indexOf(to, start);
+    expect(start, from).toBeGreaterThanOrEqual(0);
+    expect(end, to).toBeGreaterThan(start);
+    return readme.slice(start, end);
+  };
+  /** A figure's leading number: "2.49x (37.3 / 15.0 ns)" → "2.49". */
+  const lead = (figure: string): string => /^[\d.]+/.exec(figure.trim())?.[0] ?? figure;
+
+  it('"Against the goals" is the goals table of bench/results/latest.json, row by row', () => {
+    const table = between('### Against the goals', 'Throughputs are operations');
+    const rows = [...table.matchAll(/^\|(?!:)(?! goal \|)[^|]*\|[^|]*\|([^|]*)\|([^|]*)\|$/gm)];
+    expect(rows.map(([, figure, met]) => [lead(figure!), met!.includes('yes')])).toEqual(
+      latest.goals.map((goal) => [lead(goal.figure), goal.met]),
+    );
+  });
+
+  it('"When to use it" quotes only figures that bench/results/latest.md holds', () => {
+    const section = between('Four figures from the bench', "**Don't use it**");
+    const quoted = [...section.matchAll(/(\d+(?:\.\d+)?) ?(ns|µs|M|k)\b/g)];
+    expect(quoted.length).toBeGreaterThan(8);
+    const missing = quoted
+      .map(([text, number, unit]) => ({ text, number: number!, unit: unit! }))
+      .filter(({ number, unit }) => {
+        // Throughputs appear with their unit ("35.8M"); times as table cells or "37.3 ns".
+        const pattern = unit === 'M' || unit === 'k' ? `${number}${unit}` : `(?<![\\d.])${number}(?![\\d.])`;
+        return !new RegExp(pattern.replace(/\.(?=\d)/g, '\\.')).test(latestMd);
+      })
+      .map(({ text }) => text);
+    expect(missing).toEqual([]);
   });
 });
