@@ -20,6 +20,7 @@ import {
   OPTION_NAMES,
   checkOptionNames,
   expiryOf,
+  freezeOption,
   integerOption,
   valueOption,
   type AttachOptions,
@@ -219,7 +220,7 @@ export class Attachment<K, V> implements Scratch {
     this.buf = core.buf;
     this.f64 = core.f64;
     this.u32 = core.u32;
-    this.cache = ReadCache.for(readCache, keys, values, core.ex, core.u32, core.f64, !handle.versioned);
+    this.cache = ReadCache.for(readCache, keys, values, core.ex, core.u32, core.f64, !handle.versioned && values.storedIsFree);
     core.users++;
     coresOfThisThread.add(core);
   }
@@ -515,6 +516,7 @@ export function attachTo<K, V>(
     }
     values = valueMarshals[handle.values] as ValueMarshal<V>;
   }
+  values = freezeOption(o, values, what);
   const keys = keyCodecs[handle.keys] as unknown as KeyCodec<K>;
   const lockTimeoutMs = integerOption(o, 'lockTimeoutMs', DEFAULTS.lockTimeoutMs, 1, LIMITS.lockTimeoutMs, what);
   const readCache = readCacheOption(o, what);

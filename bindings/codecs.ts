@@ -138,8 +138,18 @@ export interface ValueMarshal<V> {
   readonly id: number;
   /** True when decoding runs user code: the bindings then decode only after unpinning. */
   readonly userCode: boolean;
-  /** True when decoded values are primitives, which a read cache can hand out again and again (read-cache.ts). */
+  /**
+   * True when decoded values cannot change (primitives, or 'json' values
+   * deeply frozen: frozenJson), which a read cache can hand out again and
+   * again (read-cache.ts).
+   */
   readonly immutable: boolean;
+  /**
+   * True when stored() costs nothing (it hands back the value itself, or its
+   * canonical form): a store may then give its value to the read cache. A
+   * frozen copy would cost a decode per store, for a load that may never come.
+   */
+  readonly storedIsFree: boolean;
   /**
    * Step one: checks `value` and runs whatever user code encoding it needs,
    * touching no shared memory. Returns the encoded form for put(), or undefined
@@ -421,6 +431,7 @@ const jsonValues: ValueMarshal<unknown> = {
   id: 1,
   userCode: false,
   immutable: false,
+  storedIsFree: false,
   prepare(value, what) {
     let text: string | undefined;
     try {
@@ -441,11 +452,43 @@ const jsonValues: ValueMarshal<unknown> = {
   stored: (value, scratch, at, len) => (jsonExact(value) ? value : (JSON.parse(readUtf8(scratch, at, len)) as unknown)),
 };
 
+/**
+ * Freezes `root` and every object and array it holds (a JSON value: a tree,
+ * no cycles, no shared parts), with a list rather than recursion, so that a
+ * value nested deeper than the stack is frozen too.
+ */
+function deepFreeze(root: unknown): unknown {
+  if (typeof root !== 'object' || root === null) return root;
+  const pending: object[] = [root];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    Object.freeze(next);
+    for (const member of Object.values(next)) {
+      if (typeof member === 'object' && member !== null) pending.push(member as object);
+    }
+  }
+  return root;
+}
+
+/**
+ * 'json' with `freeze: true`: every value handed out is deeply frozen, so that
+ * the read cache can hand the same object to every load of an unchanged value
+ * (read-cache.ts). The same bytes in the map as 'json' (same id): threads of
+ * one map may differ in this option.
+ */
+const frozenJsonValues: ValueMarshal<unknown> = {
+  ...jsonValues,
+  immutable: true,
+  read: (scratch, at, len, what) => deepFreeze(jsonValues.read(scratch, at, len, what)),
+  decode: (bytes, what) => deepFreeze(jsonValues.decode(bytes, what)),
+  stored: (value, scratch, at, len, what) => deepFreeze(jsonValues.stored(value, scratch, at, len, what)),
+};
+
 const stringValues: ValueMarshal<string> = {
   kind: 'string',
   id: 2,
   userCode: false,
   immutable: true,
+  storedIsFree: true,
   prepare(value, what) {
     if (typeof value !== 'string') throw encodingError(what, `value must be a string, got ${describe(value)}`);
     return undefined;
@@ -468,6 +511,7 @@ const bytesValues: ValueMarshal<Uint8Array> = {
   id: 3,
   userCode: false,
   immutable: false,
+  storedIsFree: false,
   prepare(value, what) {
     if (!(value instanceof Uint8Array)) throw encodingError(what, `value must be a Uint8Array, got ${describe(value)}`);
     if (isDetached(value)) throw encodingError(what, 'value is a Uint8Array whose buffer was transferred (detached)');
@@ -485,6 +529,7 @@ const numberValues: ValueMarshal<number> = {
   id: 4,
   userCode: false,
   immutable: true,
+  storedIsFree: true,
   prepare(value, what) {
     if (typeof value !== 'number') throw encodingError(what, `value must be a number, got ${describe(value)}`);
     return undefined;
@@ -506,6 +551,7 @@ const v8Values: ValueMarshal<unknown> = {
   id: 5,
   userCode: false,
   immutable: false,
+  storedIsFree: false,
   prepare(value, what) {
     try {
       return v8.serialize(value);
@@ -531,6 +577,7 @@ const structuredValues: ValueMarshal<unknown> = {
   id: 7,
   userCode: false,
   immutable: false,
+  storedIsFree: false,
   prepare(value, what) {
     if ((typeof value !== 'object' || value === null) && typeof value !== 'bigint') {
       if (typeof value === 'function' || typeof value === 'symbol') {
@@ -578,6 +625,18 @@ export const valueMarshals: { readonly [K in ValueKind]: ValueMarshal<unknown> }
   v8: v8Values,
 };
 
+/**
+ * The marshal a thread uses with the `freeze` option: 'json' values deeply
+ * frozen, and 'string' and 'number' values as they are (immutable already);
+ * null for values that cannot be frozen whole (bytes, 'structured' and 'v8'
+ * values, which hold typed arrays, Maps and Dates, and a custom codec's).
+ */
+export function frozen<V>(values: ValueMarshal<V>): ValueMarshal<V> | null {
+  if (values.immutable) return values;
+  if (values === (jsonValues as ValueMarshal<unknown>)) return frozenJsonValues as ValueMarshal<V>;
+  return null;
+}
+
 /** The id a custom codec is recorded under in the map's header. */
 export const CUSTOM_VALUE_ID = 6;
 
@@ -588,6 +647,7 @@ export function customValues<V>(codec: ValueCodec<V>): ValueMarshal<V> {
     id: CUSTOM_VALUE_ID,
     userCode: true,
     immutable: false,
+    storedIsFree: false,
     prepare(value, what) {
       let bytes: unknown;
       try {

@@ -5,6 +5,7 @@
 import {
   customValues,
   describe,
+  frozen,
   keyCodecs,
   valueMarshals,
   type JsonCompatible,
@@ -73,7 +74,8 @@ export interface SyncMapOptions<V = unknown> {
   versioned?: boolean;
   /**
    * This thread's cache of decoded values (read-cache.ts), for maps of
-   * 'string' or 'number' values with 'string' or 'number' keys: a load of a
+   * 'string' or 'number' values, or 'json' values under `freeze`, with
+   * 'string' or 'number' keys: a load of a
    * key this thread has read before checks three words of the shared memory
    * instead of encoding, calling the core and decoding. A hit is exactly as
    * fresh as a load through the core. Default on, { maxEntries: 16384,
@@ -81,11 +83,25 @@ export interface SyncMapOptions<V = unknown> {
    * create() and attach() has its own, with its own option.
    */
   readCache?: ReadCacheOption;
+  /**
+   * Hands out 'json' values deeply frozen (Object.freeze on every object and
+   * array in them), so that this thread's read cache can keep them: a load of
+   * a key this thread has read before, whose value has not changed since,
+   * returns the very same object, without decoding (no JSON.parse, no
+   * garbage). Every value this map object hands out is then frozen: loads,
+   * loadOrStore, swap, loadAndDelete, iteration, snapshot, changesSince and
+   * the `current` that compute() passes to its function (which must return a
+   * new object). Only for 'json' values ('string' and 'number' values are
+   * immutable already; other kinds can hold what freezing does not fix, such
+   * as a Map or a typed array). Per map object, like readCache: the map and
+   * other threads are not affected. Default false.
+   */
+  freeze?: boolean;
 }
 
-/** Options of LockedMap.create() and LockedMap.createSync(): SyncMap's, but for shards, expiry and versions. */
+/** Options of LockedMap.create() and LockedMap.createSync(): SyncMap's, but for shards, expiry, versions and the read cache. */
 export type LockedMapOptions<V = unknown> = Omit<
-  SyncMapOptions<V>, 'shards' | 'ttlMs' | 'ttlResolutionMs' | 'versioned' | 'readCache'
+  SyncMapOptions<V>, 'shards' | 'ttlMs' | 'ttlResolutionMs' | 'versioned' | 'readCache' | 'freeze'
 >;
 
 /** The options of a write: store, set, swap, loadOrStore, compareAndSwap, add, compute. */
@@ -159,6 +175,8 @@ export interface AttachOptions<V = unknown> {
   lockTimeoutMs?: number;
   /** As in SyncMapOptions: this thread's read cache (SyncMap only: a LockedMap has none). */
   readCache?: ReadCacheOption;
+  /** As in SyncMapOptions: 'json' values handed out deeply frozen, and kept by the read cache (SyncMap only). */
+  freeze?: boolean;
 }
 
 /** A snapshot of the map's counters. Every figure covers all threads, those that have ended too. */
@@ -245,10 +263,10 @@ export const LIMITS = {
 export const OPTION_NAMES = {
   sync: [
     'keys', 'values', 'maxMemoryBytes', 'shards', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs', 'ttlMs',
-    'ttlResolutionMs', 'versioned', 'readCache',
+    'ttlResolutionMs', 'versioned', 'readCache', 'freeze',
   ],
   locked: ['keys', 'values', 'maxMemoryBytes', 'maxKeyBytes', 'maxValueBytes', 'lockTimeoutMs'],
-  attach: ['values', 'lockTimeoutMs', 'readCache'],
+  attach: ['values', 'lockTimeoutMs', 'readCache', 'freeze'],
   attachLocked: ['values', 'lockTimeoutMs'],
 } as const;
 
@@ -402,7 +420,7 @@ export function resolveOptions<K, V>(options: object | undefined, what: string, 
   );
   return {
     keys: keyCodecs[keyKind as KeyKind] as unknown as KeyCodec<K>,
-    values: valueOption<V>(o.values ?? DEFAULTS.values, what),
+    values: freezeOption(o, valueOption<V>(o.values ?? DEFAULTS.values, what), what),
     maxMemoryBytes,
     shards,
     maxKeyBytes,
@@ -413,6 +431,19 @@ export function resolveOptions<K, V>(options: object | undefined, what: string, 
     versioned: booleanOption(o, 'versioned', what),
     readCache: readCacheOption(o, what),
   };
+}
+
+/** `values` as the `freeze` option of create() or attach() asks: frozen (see SyncMapOptions.freeze), or as they are. */
+export function freezeOption<V>(options: object, values: ValueMarshal<V>, what: string): ValueMarshal<V> {
+  if (!booleanOption(options, 'freeze', what)) return values;
+  const frozenValues = frozen(values);
+  if (frozenValues === null) {
+    throw new SyncMapArgumentError(
+      `${what}: options.freeze applies to 'json' values ('string' and 'number' values are immutable already); ` +
+        `this map's values are ${values.kind === 'custom' ? 'a custom codec\'s' : `'${values.kind}'`}, which freezing cannot make immutable`,
+    );
+  }
+  return frozenValues;
 }
 
 function booleanOption(options: object, name: string, what: string): boolean {

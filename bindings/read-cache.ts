@@ -55,9 +55,12 @@
  * its end, so the cache lets that value go sooner than the map does, never
  * later; the base moves up (and the cache empties) once the clock is far past.
  *
- * Only immutable values are cached ('string' and 'number' values, for
- * 'string' and 'number' keys): a hit hands out the same value every time,
- * which for an object would let one caller's changes reach another. The cache
+ * Only immutable values are cached ('string' and 'number' values, and 'json'
+ * values under the `freeze` option, deeply frozen; for 'string' and 'number'
+ * keys): a hit hands out the same value every time, which for an object that
+ * could change would let one caller's changes reach another. A frozen value
+ * is cached by loads only: a store would have to decode its own value to give
+ * the cache a frozen copy. The cache
  * holds at most `maxEntries` keys and about `maxBytes` bytes (keys, values
  * and a fixed overhead per entry), evicting the oldest filled first.
  *
@@ -224,7 +227,7 @@ export class ReadCache<K, V> {
   readonly #hits: number;
   readonly #maxEntries: number;
   readonly #maxBytes: number;
-  /** Whether a store may go by where a key was found (storeAt): not in a versioned map, whose writes all lock. */
+  /** Whether a store may go by where a key was found (storeAt), and fill the cache: see takesStores. */
   readonly #storesByPlace: boolean;
   readonly #ex: ReadCacheCore;
   #bytes = 0;
@@ -359,6 +362,15 @@ export class ReadCache<K, V> {
     if (this.#stores.bypass > 0 || !this.#storesByPlace) return;
     if (this.#u32[(this.#slot + SLOT_FOUND_SLOT) >>> 2] === 0) return;
     if (this.#fill(key, value, bytes)) this.#stores.fills++;
+  }
+
+  /**
+   * Whether stores give their values to the cache (fillStored, storeAt): not
+   * in a versioned map, whose writes all lock, nor for values whose copy a
+   * store would have to decode (frozen 'json': ValueMarshal.storedIsFree).
+   */
+  get takesStores(): boolean {
+    return this.#storesByPlace;
   }
 
   /**

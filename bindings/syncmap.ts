@@ -444,9 +444,10 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       const at = align8(keyLen);
       const len = values.put(value, prepared, a, at, what);
       // What a load would give back, taken before the core may copy the previous value over it.
-      const stored = cache !== null ? values.stored(value, a, at, len, what) : value;
+      const takes = cache !== null && cache.takesStores;
+      const stored = takes ? values.stored(value, a, at, len, what) : value;
       r = a.ex.sm_swap(keyLen, at, len, wantPrevious, expiry);
-      if (r >= ABSENT && cache !== null) cache.fillStored(key, stored, len);
+      if (r >= ABSENT && takes) cache!.fillStored(key, stored, len);
     } catch (error) {
       throw trapped(a, error);
     }

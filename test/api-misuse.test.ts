@@ -174,7 +174,7 @@ describe('option names', () => {
       'SyncMap.createSync: unknown option "max": this map holds no count of entries and evicts nothing: what bounds it ' +
         'is its memory, maxMemoryBytes (bytes, all threads together), and a write that does not fit throws ERR_SYNCMAP_FULL; ' +
         'the options are keys, values, maxMemoryBytes, shards, maxKeyBytes, maxValueBytes, lockTimeoutMs, ' +
-        'ttlMs, ttlResolutionMs, versioned, readCache',
+        'ttlMs, ttlResolutionMs, versioned, readCache, freeze',
     );
     expect(message({ maxSize: 5000 })).toMatch(/"maxSize": this map evicts nothing: what bounds it is its memory, maxMemoryBytes/);
     expect(errorOf(() => LockedMap.createSync({ max: 1 } as never)).message).toMatch(/^LockedMap\.createSync: unknown option "max": /);

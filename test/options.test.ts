@@ -23,7 +23,7 @@ describe('unknown option names', () => {
     expect(message).toBe(
       'SyncMap.createSync: unknown option "maxMemory" (did you mean maxMemoryBytes?); ' +
         'the options are keys, values, maxMemoryBytes, shards, maxKeyBytes, maxValueBytes, lockTimeoutMs, ' +
-        'ttlMs, ttlResolutionMs, versioned, readCache',
+        'ttlMs, ttlResolutionMs, versioned, readCache, freeze',
     );
   });
 
@@ -49,7 +49,7 @@ describe('unknown option names', () => {
     const locked = LockedMap.createSync();
     expect(errorOf(() => SyncMap.attach(map.handle, { shards: 4 } as never)).message).toBe(
       'SyncMap.attach: options.shards does not apply to attach(): the map keeps what it was created with; ' +
-        'the options are values, lockTimeoutMs, readCache',
+        'the options are values, lockTimeoutMs, readCache, freeze',
     );
     expect(errorOf(() => SyncMap.attach(map.handle, { keys: 'string' } as never)).message).toMatch(/options\.keys does not apply to attach\(\)/);
     expect(errorOf(() => LockedMap.attach(locked.handle, { lockTimeout: 5 } as never)).message).toMatch(

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
 import {
+  LockedMap,
   SyncMap,
   SyncMapArgumentError,
   controlBlock,
@@ -617,5 +618,148 @@ describe('read cache: stores by place', () => {
     for (let i = 0; i < 1000; i++) expect(map.load('hot')).toBe('v');
     expect(map.stats().cacheHits).toBe(before + 1000);
     map.close();
+  });
+});
+
+/** True when `value` and every object and array it holds are frozen. */
+function deeplyFrozen(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  return Object.isFrozen(value) && Object.values(value).every(deeplyFrozen);
+}
+
+interface Pod {
+  name: string;
+  spec: { containers: { image: string; ports: number[] }[] };
+}
+const pod = (name: string, image = 'nginx:1.27'): Pod => ({ name, spec: { containers: [{ image, ports: [80, 443] }] } });
+
+describe("read cache of 'json' values, freeze: true", () => {
+  it('hands out each value deeply frozen, the same object to every load while it is unchanged', async () => {
+    const map = await SyncMap.create<string, Pod>({ values: 'json', freeze: true });
+    map.store('web-0', pod('web-0'));
+    promote(map, 'web-0');
+    const first = map.load('web-0')!;
+    expect(first).toEqual(pod('web-0'));
+    expect(deeplyFrozen(first)).toBe(true);
+    const before = map.stats().cacheHits;
+    for (let i = 0; i < 100; i++) expect(map.load('web-0')).toBe(first);
+    expect(map.stats().cacheHits - before).toBe(100);
+    expect(() => first.spec.containers[0]!.ports.push(8080)).toThrow(TypeError);
+    expect(() => {
+      (first as { name: string }).name = 'changed';
+    }).toThrow(TypeError);
+    expect(map.load('web-0')).toEqual(pod('web-0'));
+    map.close();
+  });
+
+  it("gives another thread's store, delete and clear at once; that thread, without freeze, gets copies", async () => {
+    const map = await SyncMap.create<string, Pod>({ values: 'json', freeze: true });
+    const other = peer(map.handle);
+    map.store('web-0', pod('web-0'));
+    promote(map, 'web-0');
+    const cached = map.load('web-0');
+    expect(map.load('web-0')).toBe(cached);
+
+    await other.run('store', 'web-0', pod('web-0', 'nginx:1.28'));
+    const updated = map.load('web-0')!;
+    expect(updated.spec.containers[0]!.image).toBe('nginx:1.28');
+    expect(deeplyFrozen(updated)).toBe(true);
+    await other.run('delete', 'web-0');
+    expect(map.load('web-0')).toBeUndefined();
+    await other.run('store', 'web-0', pod('web-0', 'nginx:1.29'));
+    expect(map.load('web-0')!.spec.containers[0]!.image).toBe('nginx:1.29');
+    await other.run('clear');
+    expect(map.load('web-0')).toBeUndefined();
+    await other.run('close');
+    await exited(other.worker);
+
+    // The option is this map object's: another attachment of the same thread without it gets fresh copies.
+    map.store('web-1', pod('web-1'));
+    const plain = SyncMap.attach<string, Pod>(map.handle);
+    promote(plain, 'web-1');
+    const copy = plain.load('web-1')!;
+    expect(Object.isFrozen(copy)).toBe(false);
+    expect(plain.load('web-1')).not.toBe(copy);
+    copy.name = 'mine';
+    expect(map.load('web-1')!.name).toBe('web-1');
+    plain.close();
+    map.close();
+  });
+
+  it('hands out every value frozen: loadOrStore, swap, loadAndDelete, iteration, snapshot, compute, changesSince', async () => {
+    const map = await SyncMap.create<string, Pod>({ values: 'json', freeze: true, versioned: true });
+    const start = map.version;
+    const stored = map.loadOrStore('a', pod('a'));
+    expect(stored.loaded).toBe(false);
+    expect(deeplyFrozen(stored.value)).toBe(true);
+    const loaded = map.loadOrStore('a', pod('other'));
+    expect(loaded).toEqual({ value: pod('a'), loaded: true });
+    expect(deeplyFrozen(loaded.value)).toBe(true);
+    map.store('b', pod('b'));
+    const swapped = map.swap('b', pod('b2'));
+    expect(swapped.previous).toEqual(pod('b'));
+    expect(deeplyFrozen(swapped.previous)).toBe(true);
+    map.store('c', pod('c'));
+    const taken = map.loadAndDelete('c');
+    expect(taken.value).toEqual(pod('c'));
+    expect(deeplyFrozen(taken.value)).toBe(true);
+
+    const handedOut: unknown[] = [...map.values(), ...[...map.entries()].map(([, v]) => v)];
+    map.forEach((v) => handedOut.push(v));
+    map.range((_k, v) => {
+      handedOut.push(v);
+    });
+    handedOut.push(...map.snapshot().values());
+    handedOut.push(...map.changesSince(start).upserts.map(([, value]) => value));
+    expect(handedOut.length).toBeGreaterThanOrEqual(12);
+    expect(handedOut.every(deeplyFrozen)).toBe(true);
+
+    // compute's function gets the current value frozen: it returns a new one.
+    const next = map.compute('a', (current) => {
+      expect(deeplyFrozen(current)).toBe(true);
+      return { ...current!, name: 'a2' };
+    });
+    expect(next!.name).toBe('a2');
+    expect(map.load('a')!.name).toBe('a2');
+    map.close();
+  });
+
+  it('leaves the cache to loads: a store decodes nothing for it, and the next load sees the new value', async () => {
+    const map = await SyncMap.create<string, Pod>({ values: 'json', freeze: true });
+    map.store('k', pod('k'));
+    promote(map, 'k');
+    const first = map.load('k');
+    map.store('k', pod('k', 'redis:7'));
+    const hits = map.stats().cacheHits;
+    const second = map.load('k')!; // through the core: the store filled nothing
+    expect(map.stats().cacheHits).toBe(hits);
+    expect(second).not.toBe(first);
+    expect(second.spec.containers[0]!.image).toBe('redis:7');
+    expect(map.load('k')).toBe(second); // and now cached
+    map.close();
+  });
+
+  it('keeps primitives as they are, and refuses values freezing cannot make immutable', async () => {
+    const strings = await SyncMap.create<string, string>({ values: 'string', freeze: true });
+    strings.store('s', 'v');
+    expect(strings.load('s')).toBe('v');
+    strings.close();
+    const json = await SyncMap.create<string, unknown>({ values: 'json', freeze: true });
+    json.store('n', 5);
+    json.store('nothing', null);
+    expect([json.load('n'), json.load('nothing')]).toEqual([5, null]);
+    json.close();
+
+    for (const values of ['bytes', 'structured', 'v8'] as const) {
+      expect(() => SyncMap.createSync({ values, freeze: true })).toThrow(SyncMapArgumentError);
+    }
+    expect(() => SyncMap.createSync({ freeze: true })).toThrow(/options\.freeze applies to 'json' values/);
+    const custom = { encode: (v: number) => new Uint8Array([v]), decode: (b: Uint8Array) => b[0]! };
+    expect(() => SyncMap.createSync({ values: custom, freeze: true })).toThrow(/a custom codec's/);
+    expect(() => SyncMap.createSync({ values: 'json', freeze: 'yes' as never })).toThrow(/options\.freeze must be a boolean/);
+    expect(() => LockedMap.createSync({ values: 'json', freeze: true } as never)).toThrow(/does not apply to a LockedMap/);
+    const bytes = SyncMap.createSync({ values: 'bytes' });
+    expect(() => SyncMap.attach(bytes.handle, { freeze: true })).toThrow(SyncMapArgumentError);
+    bytes.close();
   });
 });
