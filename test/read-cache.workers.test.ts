@@ -763,3 +763,25 @@ describe("read cache of 'json' values, freeze: true", () => {
     bytes.close();
   });
 });
+
+describe("read cache of 'json' values, freeze: true, whose lookups rarely hit", () => {
+  it('steps aside below one hit in 3 lookups (a primitive cache goes on to one in 16)', async () => {
+    // Nine loads in ten follow a store of the key, which leaves the record
+    // stale (a frozen value is never filled by a store): each such load
+    // decodes, freezes and refills. One in ten hits: below a third, so after
+    // a window of 1024 lookups the cache steps aside, and the loads after it
+    // go through the core, the cache not looked in.
+    const map = await SyncMap.create<string, Pod>({ values: 'json', freeze: true });
+    map.store('k', pod('k'));
+    promote(map, 'k');
+    for (let i = 0; i < 3 * 1024; i++) {
+      if (i % 10 !== 0) map.store('k', pod('k', `nginx:${i}`));
+      map.load('k');
+    }
+    const before = map.stats().cacheHits;
+    const value = map.load('k');
+    for (let i = 0; i < 1000; i++) expect(map.load('k')).toEqual(value);
+    expect(map.stats().cacheHits).toBe(before);
+    map.close();
+  });
+});
