@@ -28,6 +28,7 @@
  * table (gc.bench.ts, 'gc'); the value codecs (codecs.bench.ts, 'codecs').
  */
 import { runBroadcast } from './broadcast.bench.js';
+import { codecTable, runCodecs } from './codecs.bench.js';
 import { runCore } from './core.bench.js';
 import { runGc } from './gc.bench.js';
 import { runGoSuite } from './go-suite.bench.js';
@@ -43,8 +44,9 @@ results.goSuite = await run.section('go', () => runGoSuite(cfg, log));
 results.core = await run.section('core', () => runCore(cfg, log));
 results.inflection = await run.section('inflection', () => runInflection(cfg, log));
 results.gc = await run.section('gc', () => runGc(cfg, log));
-await run.section('codecs', async () => {
-  const codecs = await import('./codecs.bench.js');
-  log(`\n${codecs.codecTable(await codecs.runCodecs(cfg, log))}`);
+results.codecs = await run.section('codecs', async () => {
+  const codecs = await runCodecs(cfg, log);
+  log(`\n${codecTable(codecs)}`);
+  return codecs;
 });
 run.finish();

@@ -3,6 +3,7 @@
  * for a quick one; and what the console prints):
  * the goals first, then one table per question.
  */
+import { codecTable } from '../codecs.bench.js';
 import type { GoCell } from '../go-suite.bench.js';
 import { GO_CASES } from '../lib/go-cases.js';
 import { REPLICAS } from '../lib/isolated-loads.js';
@@ -387,6 +388,11 @@ export function markdown(r: Results): string {
       ),
     );
     out.push('');
+  }
+  if (r.codecs) {
+    out.push('## Value codecs');
+    out.push('');
+    out.push(codecTable(r.codecs));
   }
   out.push(
     `Rerun: \`npm run bench\` (full: 4 windows per figure, about 13 minutes on 2 cores) or \`npm run bench:quick\` (one short window per figure, under a minute, written to \`bench/results/quick/\`). A whole run writes every figure and window to \`${r.config.mode === 'quick' ? 'bench/results/quick/' : 'bench/results/'}latest.json\`.`,

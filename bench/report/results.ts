@@ -1,5 +1,6 @@
 /** The whole run, as written to bench/results/latest.json. */
 import type { BroadcastResult } from '../broadcast.bench.js';
+import type { CodecResult } from '../codecs.bench.js';
 import type { CoreResult } from '../core.bench.js';
 import type { GcResult } from '../gc.bench.js';
 import type { GoSuiteResult } from '../go-suite.bench.js';
@@ -41,5 +42,7 @@ export interface Results {
   core?: CoreResult;
   inflection?: InflectionResult;
   gc?: GcResult;
+  /** Value codecs, one thread: store and load through a SyncMap under each. */
+  codecs?: CodecResult;
   goals: Goal[];
 }
