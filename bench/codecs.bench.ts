@@ -57,10 +57,77 @@ export interface CodecRow {
   decodeNs?: number;
 }
 
+/** 'json' with and without freeze: true, loads of random keys among a share of writes. */
+export interface FreezeRow {
+  /** The share of operations that are stores (of a new version of the object). */
+  writeShare: number;
+  plainNs: number;
+  frozenNs: number;
+  /** Of the frozen map's loads, the share its read cache answered. */
+  frozenHitShare: number;
+}
+
 export interface CodecResult {
   jsonBytes: number;
   rows: CodecRow[];
   missing: string[];
+  /** Absent in results written before it was measured. */
+  freeze?: FreezeRow[];
+}
+
+/** Keys of the freeze table: as many objects as a controller cache of a small cluster holds. */
+const FREEZE_KEYS = 10_000;
+const WRITE_SHARES = [0, 0.001, 0.003, 0.01];
+
+/**
+ * ns per operation of `ops` operations on FREEZE_KEYS keys of the xDS object,
+ * each a store with probability `writeShare` (a new version), else a load, the
+ * keys drawn by xorshift; and the share of loads the read cache answered.
+ */
+function mixedLoop(freeze: boolean, writeShare: number, ops: number): { ns: number; hitShare: number } {
+  const map = SyncMap.createSync<string, unknown>({ values: 'json', freeze, maxMemoryBytes: 64 << 20 });
+  const keys = Array.from({ length: FREEZE_KEYS }, (_, i) => `cluster-${i.toString().padStart(6, '0')}`);
+  keys.forEach((key, i) => map.store(key, { ...XDS_CLUSTER, version: i }));
+  for (let pass = 0; pass < 2; pass++) for (const key of keys) map.load(key); // promoted, cached
+  const writeBelow = Math.round(writeShare * 2 ** 32);
+  let x = 0x9e3779b9;
+  let sink = 0;
+  const before = map.stats();
+  const start = process.hrtime.bigint();
+  for (let n = 0; n < ops; n++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const key = keys[(x >>> 0) % FREEZE_KEYS]!;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    if (x >>> 0 < writeBelow) map.store(key, { ...XDS_CLUSTER, version: n });
+    else sink += (map.load(key) as { version: number }).version;
+  }
+  const ns = Number(process.hrtime.bigint() - start) / ops;
+  const after = map.stats();
+  map.close();
+  if (sink < 0) throw new Error('unreachable');
+  return { ns, hitShare: (after.cacheHits - before.cacheHits) / Math.max(1, after.loads - before.loads) };
+}
+
+/** The freeze table: each share of writes, plain 'json' and frozen taking turns, best of `rounds`. */
+function freezeUnderWrites(rounds: number, ops: number): FreezeRow[] {
+  return WRITE_SHARES.map((writeShare) => {
+    let plainNs = Infinity;
+    let frozenNs = Infinity;
+    let frozenHitShare = 0;
+    for (let round = 0; round < rounds; round++) {
+      plainNs = Math.min(plainNs, mixedLoop(false, writeShare, ops).ns);
+      const frozen = mixedLoop(true, writeShare, ops);
+      if (frozen.ns < frozenNs) {
+        frozenNs = frozen.ns;
+        frozenHitShare = frozen.hitShare;
+      }
+    }
+    return { writeShare, plainNs, frozenNs, frozenHitShare };
+  });
 }
 
 /** msgpackr with structuredClone, as a custom codec, if it can be loaded. */
@@ -124,8 +191,9 @@ export async function runCodecs(cfg: Pick<BenchConfig, 'mode'>, log: (line: stri
     loadNs: best[r]![1]!,
     ...(best[r]!.length > 2 ? { encodeNs: best[r]![2]!, decodeNs: best[r]![3]! } : {}),
   }));
+  const freeze = freezeUnderWrites(cfg.mode === 'quick' ? 1 : 3, cfg.mode === 'quick' ? 50_000 : 200_000);
   log(`  codecs: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  return { jsonBytes: JSON.stringify(XDS_CLUSTER).length, rows, missing: msgpackr ? [] : ['msgpackr (not installed)'] };
+  return { jsonBytes: JSON.stringify(XDS_CLUSTER).length, rows, missing: msgpackr ? [] : ['msgpackr (not installed)'], freeze };
 }
 
 /**
@@ -172,6 +240,17 @@ export function codecTable(result: CodecResult): string {
     ...result.rows.map((r) => `| ${r.codec} | ${r.value} | ${r.bytes} | ${f(r.storeNs)} | ${f(r.loadNs)} | ${f(r.encodeNs)} | ${f(r.decodeNs)} |`),
   ];
   if (result.missing.length) lines.push('', `Not measured: ${result.missing.join(', ')}.`);
+  if (result.freeze) {
+    lines.push(
+      '',
+      `'json' with and without freeze: true under writes: ${FREEZE_KEYS.toLocaleString('en-US')} keys of the same object (each its own version), one thread, random keys, each operation a store of a new version with the given probability, else a load; best of the rounds, the two maps taking turns. "cache hits": the share of the frozen map's loads its read cache answered (each write can leave every record stale: an epoch advance).`,
+      '',
+      '| writes | json ns/op | json, freeze ns/op | freeze / json | cache hits |',
+      '|---:|---:|---:|---:|---:|',
+      ...result.freeze.map((r) =>
+        `| ${(r.writeShare * 100).toFixed(1)}% | ${f(r.plainNs)} | ${f(r.frozenNs)} | ${(r.frozenNs / r.plainNs).toFixed(2)}x | ${(r.frozenHitShare * 100).toFixed(0)}% |`),
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
