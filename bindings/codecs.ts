@@ -478,9 +478,10 @@ function deepFreeze(root: unknown): unknown {
     } else {
       const members = next as Record<string, unknown>;
       for (const name in members) {
+        // Own members only, asked first: never what a polluted Object.prototype holds, nor its getters run.
+        if (!Object.hasOwn(members, name)) continue;
         const member = members[name];
-        // Own members only: never what a polluted Object.prototype holds.
-        if (typeof member === 'object' && member !== null && Object.hasOwn(members, name)) pending.push(member);
+        if (typeof member === 'object' && member !== null) pending.push(member);
       }
     }
   }

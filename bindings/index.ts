@@ -29,6 +29,7 @@ export type {
   SyncMapOptions,
   LockedMapOptions,
   AttachOptions,
+  LockedAttachOptions,
   SyncMapStats,
   RangeCallback,
   InferredKey,

@@ -91,7 +91,8 @@ export interface SyncMapOptions<V = unknown> {
    * garbage). Every value this map object hands out is then frozen: loads,
    * loadOrStore, swap, loadAndDelete, iteration, snapshot, changesSince and
    * the `current` that compute() passes to its function (which must return a
-   * new object). Only for 'json' values ('string' and 'number' values are
+   * new object; compute() returns that object, the caller's own, as it
+   * always does). Only for 'json' values ('string' and 'number' values are
    * immutable already; other kinds can hold what freezing does not fix, such
    * as a Map or a typed array). Per map object, like readCache: the map and
    * other threads are not affected. Default false.
@@ -178,6 +179,9 @@ export interface AttachOptions<V = unknown> {
   /** As in SyncMapOptions: 'json' values handed out deeply frozen, and kept by the read cache (SyncMap only). */
   freeze?: boolean;
 }
+
+/** Options of LockedMap.attach(): SyncMap.attach()'s but the read cache's (a LockedMap has none). */
+export type LockedAttachOptions<V = unknown> = Omit<AttachOptions<V>, 'readCache' | 'freeze'>;
 
 /** A snapshot of the map's counters. Every figure covers all threads, those that have ended too. */
 export interface SyncMapStats {
@@ -284,6 +288,12 @@ const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
     'and a write that does not fit throws ERR_SYNCMAP_FULL; maxValueBytes bounds one value',
 };
 
+/** SyncMap's options of a thread's own (create and attach), and why a LockedMap takes neither. */
+const SYNCMAP_THREAD_OPTIONS: Readonly<Record<string, string>> = {
+  readCache: 'it keeps no read cache (every load takes its read lock)',
+  freeze: 'it keeps no read cache, which frozen values are for',
+};
+
 /** Suffixes that name a unit, which a misspelt option often has another of (maxKeySize for maxKeyBytes). */
 const UNIT_SUFFIX = /(?:bytes|size|length|len|ms|millis|milliseconds)$/;
 
@@ -338,7 +348,9 @@ export function checkOptionNames(options: object, known: readonly string[], what
   for (const name of Object.keys(options)) {
     if (known.includes(name)) continue;
     let reason: string;
-    if ((OPTION_NAMES.sync as readonly string[]).includes(name)) {
+    if (what.startsWith('LockedMap') && Object.hasOwn(SYNCMAP_THREAD_OPTIONS, name)) {
+      reason = `options.${name} does not apply to a LockedMap: ${SYNCMAP_THREAD_OPTIONS[name]}`;
+    } else if ((OPTION_NAMES.sync as readonly string[]).includes(name)) {
       reason = what.endsWith('.attach')
         ? `options.${name} does not apply to attach(): the map keeps what it was created with`
         : `options.${name} does not apply to a LockedMap: it is one table behind one lock`;

@@ -36,6 +36,7 @@ import { Attachment, attachTo, createAttachment, type Change, type LoadSampler }
 import {
   resolveOptions,
   type AttachOptions,
+  type LockedAttachOptions,
   type InferredKey,
   type InferredValue,
   type LockedMapOptions,
@@ -52,6 +53,7 @@ import {
 export type {
   WriteOptions,
   AttachOptions,
+  LockedAttachOptions,
   InferredKey,
   InferredValue,
   KeyKindFor,
@@ -1335,7 +1337,7 @@ export class LockedMap<K = string, V = unknown> extends ConcurrentMap<K, V> {
   }
 
   /** Attaches this thread to the LockedMap behind `handle`, as SyncMap.attach() does. */
-  static attach<K = string, V = unknown>(handle: SyncMapHandle, options?: AttachOptions<V>): LockedMap<K, V> {
+  static attach<K = string, V = unknown>(handle: SyncMapHandle, options?: LockedAttachOptions<V>): LockedMap<K, V> {
     checkHandleArgument(handle, 'LockedMap.attach');
     return new LockedMap<K, V>(attachTo<K, V>(handle, options, threadId, 'locked'));
   }

@@ -724,6 +724,27 @@ describe("read cache of 'json' values, freeze: true", () => {
     map.close();
   });
 
+  it('freezes own members only: a getter on Object.prototype neither runs nor gets frozen', async () => {
+    const map = await SyncMap.create<string, Pod>({ values: 'json', freeze: true });
+    map.store('k', pod('k'));
+    let calls = 0;
+    const shared = { inherited: true };
+    // Only around the load: the test runner's own code assigns to objects it makes.
+    Object.defineProperty(Object.prototype, 'pollution', {
+      enumerable: true, configurable: true, get: () => (calls++, shared),
+    });
+    let value: Pod | undefined;
+    try {
+      value = map.load('k');
+    } finally {
+      delete (Object.prototype as { pollution?: unknown }).pollution;
+    }
+    expect(calls).toBe(0);
+    expect(Object.isFrozen(shared)).toBe(false);
+    expect(deeplyFrozen(value)).toBe(true);
+    map.close();
+  });
+
   it('leaves the cache to loads: a store decodes nothing for it, and the next load sees the new value', async () => {
     const map = await SyncMap.create<string, Pod>({ values: 'json', freeze: true });
     map.store('k', pod('k'));
@@ -757,7 +778,10 @@ describe("read cache of 'json' values, freeze: true", () => {
     const custom = { encode: (v: number) => new Uint8Array([v]), decode: (b: Uint8Array) => b[0]! };
     expect(() => SyncMap.createSync({ values: custom, freeze: true })).toThrow(/a custom codec's/);
     expect(() => SyncMap.createSync({ values: 'json', freeze: 'yes' as never })).toThrow(/options\.freeze must be a boolean/);
-    expect(() => LockedMap.createSync({ values: 'json', freeze: true } as never)).toThrow(/does not apply to a LockedMap/);
+    expect(() => LockedMap.createSync({ values: 'json', freeze: true } as never)).toThrow(/does not apply to a LockedMap: it keeps no read cache/);
+    const locked = LockedMap.createSync({ values: 'json' });
+    expect(() => LockedMap.attach(locked.handle, { freeze: true } as never)).toThrow(/options\.freeze does not apply to a LockedMap/);
+    locked.close();
     const bytes = SyncMap.createSync({ values: 'bytes' });
     expect(() => SyncMap.attach(bytes.handle, { freeze: true })).toThrow(SyncMapArgumentError);
     bytes.close();
