@@ -87,13 +87,15 @@
 //              shortened from the head. Plain; written by the owner, and after
 //              it died (or trapped) by its reaper (or itself, sm_recover),
 //              which frees what they name (inflightFree): the entry with
-//              freeNamed(), a whole value marked FREEING and kept named until
-//              it passes to the reaper's held block, a value valueNew left
-//              unfinished taken with an exchange (it is not resumable).
+//              freeNamed(), a whole value marked FREEING, and a value valueNew
+//              left unfinished (its chain shorter than a whole value's,
+//              freeUnfinishedNamed), each kept named until its first block
+//              passes to the freeing thread's held block.
 //   held block One block the owner has unlinked from the one word that reached
 //              it and is freeing, with its size (raw bytes): a retired object
 //              off a limbo list, a drained table's page, entry, value or chunk,
-//              a value freed unpublished (reclaim.ts, holdBlock). Owner only,
+//              a value freed unpublished, finished or not, and its chunks
+//              (reclaim.ts, holdBlock). Owner only,
 //              plain, one at a time; freed with freeNamed() by the owner or its
 //              reaper (reclaimFreeHeldBlock).
 //   held scratch  A scratch region not the published one while the owner

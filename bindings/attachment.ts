@@ -220,7 +220,7 @@ export class Attachment<K, V> implements Scratch {
     this.buf = core.buf;
     this.f64 = core.f64;
     this.u32 = core.u32;
-    this.cache = ReadCache.for(readCache, keys, values, core.ex, core.u32, core.f64, !handle.versioned && values.storedIsFree);
+    this.cache = ReadCache.for(readCache, keys, values, core.ex, core.u32, core.f64, !handle.versioned && values.objects !== true);
     core.users++;
     coresOfThisThread.add(core);
   }

@@ -145,18 +145,14 @@ export interface ValueMarshal<V> {
    */
   readonly immutable: boolean;
   /**
-   * True when stored() costs nothing (it hands back the value itself, or its
-   * canonical form): a store may then give its value to the read cache. A
-   * frozen copy would cost a decode per store, for a load that may never come.
-   */
-  readonly storedIsFree: boolean;
-  /**
    * True when decoded values are objects kept frozen (frozen 'json'): a read
    * cache miss that fills costs a freeze and an object that outlives the young
-   * generation, so the cache must hit more often to pay (read-cache.ts, Window).
+   * generation, so the cache must hit more often to pay (read-cache.ts,
+   * Window); and stores do not fill the cache, since stored() would decode a
+   * frozen copy per store for a load that may never come (an immutable value
+   * without it is a primitive, which stored() hands back at no cost).
    */
   readonly objects?: boolean;
-
   /**
    * Step one: checks `value` and runs whatever user code encoding it needs,
    * touching no shared memory. Returns the encoded form for put(), or undefined
@@ -438,7 +434,6 @@ const jsonValues: ValueMarshal<unknown> = {
   id: 1,
   userCode: false,
   immutable: false,
-  storedIsFree: false,
   prepare(value, what) {
     let text: string | undefined;
     try {
@@ -508,7 +503,6 @@ const stringValues: ValueMarshal<string> = {
   id: 2,
   userCode: false,
   immutable: true,
-  storedIsFree: true,
   prepare(value, what) {
     if (typeof value !== 'string') throw encodingError(what, `value must be a string, got ${describe(value)}`);
     return undefined;
@@ -531,7 +525,6 @@ const bytesValues: ValueMarshal<Uint8Array> = {
   id: 3,
   userCode: false,
   immutable: false,
-  storedIsFree: false,
   prepare(value, what) {
     if (!(value instanceof Uint8Array)) throw encodingError(what, `value must be a Uint8Array, got ${describe(value)}`);
     if (isDetached(value)) throw encodingError(what, 'value is a Uint8Array whose buffer was transferred (detached)');
@@ -549,7 +542,6 @@ const numberValues: ValueMarshal<number> = {
   id: 4,
   userCode: false,
   immutable: true,
-  storedIsFree: true,
   prepare(value, what) {
     if (typeof value !== 'number') throw encodingError(what, `value must be a number, got ${describe(value)}`);
     return undefined;
@@ -571,7 +563,6 @@ const v8Values: ValueMarshal<unknown> = {
   id: 5,
   userCode: false,
   immutable: false,
-  storedIsFree: false,
   prepare(value, what) {
     try {
       return v8.serialize(value);
@@ -597,7 +588,6 @@ const structuredValues: ValueMarshal<unknown> = {
   id: 7,
   userCode: false,
   immutable: false,
-  storedIsFree: false,
   prepare(value, what) {
     if ((typeof value !== 'object' || value === null) && typeof value !== 'bigint') {
       if (typeof value === 'function' || typeof value === 'symbol') {
@@ -667,7 +657,6 @@ export function customValues<V>(codec: ValueCodec<V>): ValueMarshal<V> {
     id: CUSTOM_VALUE_ID,
     userCode: true,
     immutable: false,
-    storedIsFree: false,
     prepare(value, what) {
       let bytes: unknown;
       try {

@@ -385,7 +385,7 @@ export class ReadCache<K, V> {
   /**
    * Whether stores give their values to the cache (fillStored, storeAt): not
    * in a versioned map, whose writes all lock, nor for values whose copy a
-   * store would have to decode (frozen 'json': ValueMarshal.storedIsFree).
+   * store would have to decode (frozen 'json': ValueMarshal.objects).
    */
   get takesStores(): boolean {
     return this.#storesByPlace;
