@@ -64,7 +64,7 @@ import {
   mapMaxValueBytes, mapNew, mapPresent, mapRangeBegin, mapRemainingMs, mapShardCount, mapShardLockWord,
   mapShardTable, mapSize, mapSwap, mapSweep, mapTick, mapTombstones, mapUnfreeze, mapValueKind, mapVerify,
   mapVersion, mapVersionWord, mapWalkBegin, mapWalkEnd, mapWatermark, mapRaiseLow, mapShardSize, mapShardLockTakes,
-  mapSqueeze, mapClockWord, mapTablesWord, mapSwapFound,
+  mapSqueeze, mapClockWord, mapTablesWord, mapSwapFound, mapRevalidate,
   result, resultEntry, resultInRead, resultIndex, resultRead,
 } from "./map";
 import { Status } from "./status";
@@ -482,6 +482,22 @@ export function sm_swapFound(
   unpin();
   if (status < Status.ABSENT) freeHeldValue(block); // never published
   return status;
+}
+
+/**
+ * For the bindings' read cache, after epoch advances made a record stale: the
+ * count of advances now if the key still has the value block `block` at the
+ * place the record names (map.ts, mapRevalidate), else -1. `since` is the
+ * count when the record was made or last checked. Counts nothing: the
+ * bindings count the load as the cache's hit.
+ */
+export function sm_revalidate(tablesWord: usize, read: u32, serial: f64, index: u32, block: u32, since: f64): f64 {
+  if (!slot || locked) return -1;
+  recoverFromTrap(); // as checkKey does for every operation by key
+  pin();
+  const now = mapRevalidate(map, tablesWord, read, serial, index, block, since);
+  unpin();
+  return now;
 }
 
 /**

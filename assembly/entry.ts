@@ -9,12 +9,22 @@
 //
 //   value block, inline (length <= valueInlineMax(); VALUE_HEADER_SIZE + meta + length bytes)
 //   ┌─────────┬─────────────┬──────────────────────┬────────────────────┐
-//   │ length  │ retire link │ meta (0 or 16 bytes) │ bytes …            │
+//   │ length  │ birth, then │ meta (0 or 16 bytes) │ bytes …            │
+//   │         │ retire link │                      │                    │
 //   └─────────┴─────────────┴──────────────────────┴────────────────────┘
 //   value block, chunked (longer values; PAGE_BYTES, then chunks)
 //   ┌─────────┬─────────────┬──────┬────────────┬─────┬─────────────────────┐
 //   │ length  │ retire link │ meta │ next chunk │ —   │ first bytes …       │
 //   └─────────┴─────────────┴──────┴────────────┴─────┴─────────────────────┘
+//   birth      until the block is retired: the count of epoch advances when it
+//              was made (reclaim.ts, ADVANCES), modulo 2^29, shifted left by 3
+//              (low bits 0, where a retire link holds its kind, never 0).
+//              Written by valueNew before the block is published; replaced by
+//              the retire link when it is retired. A block reached again by an
+//              address kept from long ago is this block if its birth is no
+//              later than a count read while it was reachable: a block freed
+//              since and made again at the same address was made after the
+//              advance that freed it, counted first (valueBornBy).
 //   chunk (CHUNK_HEADER_SIZE + up to CHUNK_BYTES bytes; the last one is shorter)
 //   ┌────────────┬─────┬──────────────────┐
 //   │ next chunk │ —   │ bytes …          │
@@ -80,7 +90,7 @@ import { free } from "./alloc";
 import { MAX_VALUE_BYTES } from "./config";
 import { PAGE_BYTES } from "./table";
 import { crashPoint } from "./faults";
-import { KIND_ENTRY, KIND_VALUE, freeHeldBlock, holdBlock, reclaimRegisterKind } from "./reclaim";
+import { KIND_ENTRY, KIND_VALUE, epochAdvances, freeHeldBlock, holdBlock, reclaimRegisterKind } from "./reclaim";
 
 // @ts-ignore: decorator
 @inline export const ENTRY_VALUE: usize = 0;
@@ -97,6 +107,10 @@ import { KIND_ENTRY, KIND_VALUE, freeHeldBlock, holdBlock, reclaimRegisterKind }
 @inline const VALUE_LENGTH: usize = 0;
 // @ts-ignore: decorator
 @inline export const VALUE_RETIRE_LINK: usize = 4; // reclaim.ts
+// @ts-ignore: decorator
+@inline const VALUE_BIRTH: usize = VALUE_RETIRE_LINK; // until retired (the layout above)
+// @ts-ignore: decorator
+@inline const BIRTH_SHIFT: u32 = 3; // a retire link's kind bits, always 0 in a birth
 // @ts-ignore: decorator
 @inline export const VALUE_HEADER_SIZE: usize = 8;
 /** Where an inline value's bytes begin in a map without metadata (the proxy filter's, the benchmarks'). */
@@ -271,6 +285,28 @@ function copyChunked(block: usize, dest: usize, len: usize): void {
   }
 }
 
+/** A new block's birth (the layout above): read after the block was taken from the allocator. */
+// @ts-ignore: decorator
+@inline function birthNow(): u32 {
+  return <u32><u64>epochAdvances() << BIRTH_SHIFT;
+}
+
+/**
+ * Whether `block`, the value of an entry just read while pinned, was made no
+ * later than the count of epoch advances `advances` (less than 2^27 advances
+ * ago), read while a block at this address was reachable. Then it is that
+ * block: one freed after that read can be made again at the same address only
+ * after the advance that freed it, which counts first (reclaim.ts, ADVANCES),
+ * so a block made again is born later. False for a block retired since (its
+ * birth replaced by a link) and, harmlessly, for one born 2^28 advances or more
+ * before `advances`.
+ */
+export function valueBornBy(block: usize, advances: f64): bool {
+  const birth = load<u32>(block + VALUE_BIRTH);
+  if (birth & ((1 << BIRTH_SHIFT) - 1)) return false;
+  return (<u32><u64>advances << BIRTH_SHIFT) - birth < <u32>0x80000000;
+}
+
 /**
  * A new value block holding a copy of `len` bytes (chunked past the inline
  * maximum), its metadata zero; 0 when memory is exhausted, having freed what
@@ -285,6 +321,7 @@ export function valueNew(bytes: usize, len: usize, record: usize): u32 {
     if (!block) return 0;
     store<u32>(block + VALUE_LENGTH, <u32>len);
     if (record) store<u32>(record, <u32>block); // its size is known from here on (inflight.ts)
+    store<u32>(block + VALUE_BIRTH, birthNow());
     valueSetMeta(block, 0, 0);
     memory.copy(block + VALUE_HEADER_SIZE + meta, bytes, len);
     return <u32>block;
@@ -292,6 +329,7 @@ export function valueNew(bytes: usize, len: usize, record: usize): u32 {
   const block = allocOrCollect(PAGE_BYTES);
   if (!block) return 0;
   store<u32>(block + VALUE_LENGTH, <u32>len);
+  store<u32>(block + VALUE_BIRTH, birthNow());
   valueSetMeta(block, 0, 0);
   store<u32>(nextWord(block), 0);
   if (record) store<u32>(record, <u32>block); // its chain is well formed from here on
@@ -382,6 +420,7 @@ export function valueNewTombstone(version: u64, record: usize): u32 {
   if (!block) return 0;
   store<u32>(block + VALUE_LENGTH, 0);
   if (record) store<u32>(record, <u32>block);
+  store<u32>(block + VALUE_BIRTH, birthNow());
   valueSetMeta(block, version, TOMBSTONE);
   return <u32>block;
 }

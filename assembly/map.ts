@@ -64,8 +64,8 @@ import {
 import { LOCK_WAIT_MS } from "./config";
 import { STAT_COMPACTED, STAT_EXPIRED, STAT_PROMOTIONS, STAT_SLOW_LOADS, statsCount } from "./stats";
 import {
-  KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, freeHeldBlock, holdBlock, reclaimRegisterKind,
-  recordUnlinked, retire,
+  KIND_ENTRY, KIND_ORPHAN, KIND_TABLE, KIND_VALUE, RETIRE_LINK, epochAdvances, freeHeldBlock, holdBlock,
+  reclaimRegisterKind, recordUnlinked, retire,
 } from "./reclaim";
 import {
   freeHeldEntry, freeHeldValue, heldEntryWord, heldValueWord, holdValue, letGoEntry, letGoValue,
@@ -73,7 +73,7 @@ import {
 import {
   DELETED, ENTRY_KEY, ENTRY_VALUE, EXPUNGED, VALUE_META_SIZE, entryBlockSize, entryKeyLen, entryNew, isLive,
   valueBindMeta, valueBlockSize, valueCopyTo, valueEquals, valueExpired, valueFreeChunks, valueIsTombstone,
-  valueExpiresAt, valueNew, valueNewTombstone, valueSetMeta, valueSetVersion, valueVersion,
+  valueBornBy, valueExpiresAt, valueNew, valueNewTombstone, valueSetMeta, valueSetVersion, valueVersion,
 } from "./entry";
 import {
   capacityFor, slotEntry, slotHash, slotNext, slotRetire, tableCapacity, tableCount, tableEntryAt, tableFind,
@@ -739,18 +739,69 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
  * this write anywhere but the value word of an entry in a read table.
  */
 export function mapSwapFound(map: usize, tablesWord: usize, read: u32, serial: f64, index: u32, block: u32): i32 {
-  const shard = tablesWord - SHARD_TABLES;
-  const first = shardAt(map, 0);
-  if (shard < first || shard >= shardAt(map, mapShardCount(map)) || (shard - first) & (SHARD_SIZE - 1)) {
-    return Status.BAD_ARGUMENT;
-  }
+  const shard = shardOfTablesWord(map, tablesWord);
+  if (!shard) return Status.BAD_ARGUMENT;
   if (!lockFreeWrites(shard)) return Status.MOVED; // before the tables
-  if (!read || <u32>readOf(loadTables(shard)) != read || <f64>tableSerial(read) != serial) return Status.MOVED;
-  if (index >= tableCapacity(read)) return Status.BAD_ARGUMENT;
-  const entry = tableEntryAt(read, index);
+  const entry = entryAtPlace(shard, read, serial, index);
+  if (entry == NO_PLACE) return Status.BAD_ARGUMENT;
   if (!entry || !trySwapRead(entry, block)) return Status.MOVED;
   foundAt(entry, read, true, index);
   return Status.OK;
+}
+
+/**
+ * Whether the value a thread found at a place (as mapSwapFound's arguments)
+ * while the count of epoch advances was `since` is still the key's, after
+ * advances that may have freed and reused what that thread reached: for the
+ * bindings' read cache, whose records otherwise go stale at every advance
+ * (bindings/read-cache.ts). The count now, read after the value word, when
+ * the slot still holds an entry whose value word is `block` and that block
+ * was born by `since` (entry.ts, valueBornBy: then it is the block found, not
+ * a block made since at the same address), else -1. The caller is pinned, so
+ * the count returned proves what an unchanged count proves after recordFound
+ * (abi.ts): nothing reached here is freed before the count moves. Reads only:
+ * an argument that names no shard or slot of the map gives -1.
+ */
+export function mapRevalidate(
+  map: usize, tablesWord: usize, read: u32, serial: f64, index: u32, block: u32, since: f64,
+): f64 {
+  const shard = shardOfTablesWord(map, tablesWord);
+  if (!shard) return -1;
+  const entry = entryAtPlace(shard, read, serial, index);
+  if (entry == NO_PLACE || !entry || load32(entry + ENTRY_VALUE) != block) return -1;
+  const now = epochAdvances(); // after the value word: a block reused later is born later
+  if (!(since >= 0) || now - since >= REVALIDATE_HORIZON || !valueBornBy(<usize>block, since)) return -1;
+  return now;
+}
+
+// How many advances after a record was last checked mapRevalidate still tries
+// (valueBornBy tells births apart within 2^28 advances; half of that is kept).
+// @ts-ignore: decorator
+@inline const REVALIDATE_HORIZON: f64 = 134217728; // 2^27
+
+/** What entryAtPlace returns for a slot index beyond the table. */
+// @ts-ignore: decorator
+@inline const NO_PLACE: usize = 1; // entries are 8-aligned: never an entry
+
+/** The shard whose tables word is at `tablesWord`, or 0 if no shard of the map has it there. */
+function shardOfTablesWord(map: usize, tablesWord: usize): usize {
+  const shard = tablesWord - SHARD_TABLES;
+  const first = shardAt(map, 0);
+  if (shard < first || shard >= shardAt(map, mapShardCount(map)) || (shard - first) & (SHARD_SIZE - 1)) return 0;
+  return shard;
+}
+
+/**
+ * The entry in slot `index` of `read` if that (its address and serial) is
+ * still the shard's read table, as mapSwapFound explains: then the slot holds
+ * the entry it held when the place was recorded, or none. 0 when the read
+ * table is another or the slot holds none; NO_PLACE when `index` is beyond the
+ * table. The caller is pinned.
+ */
+function entryAtPlace(shard: usize, read: u32, serial: f64, index: u32): usize {
+  if (!read || <u32>readOf(loadTables(shard)) != read || <f64>tableSerial(read) != serial) return 0;
+  if (index >= tableCapacity(read)) return NO_PLACE;
+  return tableEntryAt(read, index);
 }
 
 /**

@@ -16,8 +16,10 @@
 //
 // This file knows no object layouts: each kind of object registers how to free
 // it (reclaimRegisterKind), and every retirable object keeps a u32 RETIRE_LINK
-// at offset 4, which readers never look at; the link's low three bits (blocks
-// are 8-aligned) hold the object's kind.
+// at offset 4; the link's low three bits (blocks are 8-aligned) hold the
+// object's kind, never 0. Until it is retired, a value block keeps its birth
+// there instead (entry.ts), whose low three bits are 0: the only use readers
+// make of the word (mapRevalidate).
 //
 // Shared words (RECLAIM_BASE, in heap.ts):
 //
@@ -36,7 +38,9 @@
 //                  reached has been freed since, since that needs two advances
 //                  after the pin, the second of which counts before it frees
 //                  (abi.ts, recordFound). As a float64 it is read whole in one
-//                  load from JavaScript.
+//                  load from JavaScript. Value blocks record it at birth
+//                  (entry.ts): a block freed and made again at the same address
+//                  is born after the count of the advance that freed it.
 //   LIMBO[e] u64   Head of the objects retired while EPOCH was e, linked through
 //                  each object's RETIRE_LINK word: low 32 bits the first object,
 //                  high 32 bits a tag bumped by every change. Pushed by CAS by

@@ -41,6 +41,7 @@ export interface CoreExports {
   sm_swapFound(
     tablesWord: number, read: number, serial: number, index: number, valueLen: number, wantPrevious: number, expiry: number,
   ): number;
+  sm_revalidate(tablesWord: number, read: number, serial: number, index: number, block: number, since: number): number;
   sm_loadOrStore(keyLen: number, valueAt: number, valueLen: number, expiry: number): number;
   sm_delete(keyLen: number, wantValue: number): number;
   sm_compareAndSwap(keyLen: number, oldAt: number, oldLen: number, newAt: number, newLen: number, expiry: number): number;

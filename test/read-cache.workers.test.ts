@@ -382,6 +382,7 @@ function place(map: SyncMap<string, string>) {
     read: word(internal.SLOT_FOUND_READ),
     slot: word(internal.SLOT_FOUND_SLOT),
     serial: f64[(slot + internal.SLOT_FOUND_SERIAL) >>> 3]!,
+    advances: f64[(slot + internal.SLOT_FOUND_ADVANCES) >>> 3]!,
   };
 }
 
@@ -632,6 +633,119 @@ interface Pod {
   spec: { containers: { image: string; ports: number[] }[] };
 }
 const pod = (name: string, image = 'nginx:1.27'): Pod => ({ name, spec: { containers: [{ image, ports: [80, 443] }] } });
+
+describe('read cache: records across epoch advances', () => {
+  it('keeps a record whose key kept its value, answering from the cache after advances', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 1 });
+    const other = SyncMap.attach<string, string>(map.handle, { readCache: false });
+    map.store('key', 'value-1');
+    promote(map, 'key');
+    expect(map.load('key')).toBe('value-1'); // fills
+    // Writes to other keys, each retiring a block, and collections: the epoch advances.
+    for (let i = 0; i < 300; i++) other.store(`other-${i % 10}`, `v${i}`);
+    const advances = map.stats().epochAdvances;
+    for (let i = 0; i < 3; i++) internal.collect(map);
+    expect(map.stats().epochAdvances).toBeGreaterThan(advances);
+    const { cacheHits } = map.stats();
+    expect(map.load('key')).toBe('value-1');
+    expect(map.load('key')).toBe('value-1');
+    expect(map.stats().cacheHits).toBe(cacheHits + 2); // the first asked the core, which copied nothing
+    other.close();
+    map.close();
+  });
+
+  it('sees through the key’s own value block freed and made again, at the same address, for a new value', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 1 });
+    const other = SyncMap.attach<string, string>(map.handle, { readCache: false });
+    map.store('key', 'value-1');
+    promote(map, 'key');
+    expect(map.load('key')).toBe('value-1');
+    const found = place(map);
+    other.store('key', 'value-2'); // without the lock, in read: the record is not told
+    for (let i = 0; i < 3; i++) internal.collect(map); // frees value-1's block
+    other.store('key', 'value-3'); // same size: takes value-1's block back
+    // The reuse happened: the same read table, slot and value word hold the same block
+    // address as when the record was made; only the block's birth tells them apart.
+    const now = place(other);
+    expect([now.tablesWord, now.read, now.serial, now.slot, now.valueWord, now.block])
+      .toEqual([found.tablesWord, found.read, found.serial, found.slot, found.valueWord, found.block]);
+    expect(map.load('key')).toBe('value-3');
+    expect(map.load('key')).toBe('value-3');
+    other.close();
+    map.close();
+  });
+
+  it('the core confirms a place only while its key holds the block, born by then; reads only, whatever it is given', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 2 });
+    for (let i = 0; i < 3; i++) internal.collect(map); // a count above 0, so that one below it means something
+    map.store('key', 'v1');
+    promote(map, 'key');
+    expect(map.load('key')).toBe('v1');
+    const { tablesWord, read, slot, serial, block, advances } = place(map);
+    expect(advances).toBeGreaterThan(0);
+    const core = internal.coreOfMap(map);
+    const mine = [0, 1].find((i) => core.sm_shardLockWord(i) - tablesWord >= 0 && core.sm_shardLockWord(i) - tablesWord < 64)!;
+    const otherShard = tablesWord + core.sm_shardLockWord(1 - mine) - core.sm_shardLockWord(mine);
+    const now = core.sm_revalidate(tablesWord, read, serial, slot - 1, block, advances);
+    expect(now).toBe(map.stats().epochAdvances);
+    const refused: [string, number[]][] = [
+      ['another block', [tablesWord, read, serial, slot - 1, block + 8, advances]],
+      ['a block born after the count given', [tablesWord, read, serial, slot - 1, block, advances - 1]],
+      ['a table made later at the same address', [tablesWord, read, serial + 1, slot - 1, block, advances]],
+      ['a read table that is not the shard’s', [tablesWord, read + 64, serial, slot - 1, block, advances]],
+      ['the other shard', [otherShard, read, serial, slot - 1, block, advances]],
+      ['a slot without an entry', [tablesWord, read, serial, slot === 1 ? 1 : 0, block, advances]],
+      ['a word between shards', [tablesWord + 4, read, serial, slot - 1, block, advances]],
+      ['a word before the shards', [64, read, serial, slot - 1, block, advances]],
+      ['a word past the shards', [tablesWord + 64 * 1000, read, serial, slot - 1, block, advances]],
+      ['a slot past the table', [tablesWord, read, serial, 2 ** 31, block, advances]],
+      ['a count 2^27 advances back', [tablesWord, read, serial, slot - 1, block, advances - 2 ** 27]],
+      ['a count below 0', [tablesWord, read, serial, slot - 1, block, -1]],
+    ];
+    const inUse = map.stats().bytesInUse;
+    for (const [what, [t, r, s, i, b, a]] of refused) {
+      expect([what, core.sm_revalidate(t!, r!, s!, i!, b!, a!)]).toEqual([what, -1]);
+    }
+    expect(map.stats().bytesInUse).toBe(inUse);
+    expect(internal.verify(map)).toBe(0);
+    map.store('key', 'v2');
+    expect(core.sm_revalidate(tablesWord, read, serial, slot - 1, block, advances)).toBe(-1); // the key has another block
+    map.close();
+  });
+
+  it('answers from the cache while another thread’s writes to other keys keep the epoch advancing', async () => {
+    const keys = Array.from({ length: 2000 }, (_, i) => `kept-${i}`);
+    const churned = Array.from({ length: 64 }, (_, i) => `overwritten-${i}`);
+    const map = await SyncMap.create<string, string>({ values: 'string', maxMemoryBytes: 16 << 20 });
+    keys.forEach((key) => map.store(key, `${key}:value`));
+    churned.forEach((key) => map.store(key, `${key}:0`));
+    promote(map, ...keys, ...churned); // every key in read: the overwrites take no lock and promote nothing
+    const control = controlBlock();
+    const worker = startWorker('read-cache-peer.mjs', { handle: map.handle, role: 'overwrite', keys: churned, control: control.buffer });
+    const rounds = firstMessage<number>(worker);
+    while (Atomics.load(control, 0) === 0) await sleep(1);
+    let passesAfterAdvances = 0;
+    let wrong = 0;
+    const hitShares: number[] = [];
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      const before = map.stats();
+      for (const key of keys) if (map.load(key) !== `${key}:value`) wrong++;
+      const after = map.stats();
+      if (after.epochAdvances > before.epochAdvances) passesAfterAdvances++;
+      hitShares.push((after.cacheHits - before.cacheHits) / keys.length);
+      await sleep(1); // the worker's advances fall between passes too
+    }
+    Atomics.store(control, 1, 1);
+    expect(await rounds).toBeGreaterThan(10);
+    await exited(worker);
+    expect(wrong).toBe(0);
+    expect(passesAfterAdvances).toBeGreaterThan(3);
+    // Every record stays the key's: after the first pass every load is a hit, advances or not.
+    expect(Math.min(...hitShares.slice(1))).toBe(1);
+    map.close();
+  });
+});
 
 describe("read cache of 'json' values, freeze: true", () => {
   it('hands out each value deeply frozen, the same object to every load while it is unchanged', async () => {
