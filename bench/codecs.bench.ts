@@ -243,7 +243,7 @@ export function codecTable(result: CodecResult): string {
   if (result.freeze) {
     lines.push(
       '',
-      `'json' with and without freeze: true under writes: ${FREEZE_KEYS.toLocaleString('en-US')} keys of the same object (each its own version), one thread, random keys, each operation a store of a new version with the given probability, else a load; best of the rounds, the two maps taking turns. "cache hits": the share of the frozen map's loads its read cache answered (each write can leave every record stale: an epoch advance).`,
+      `'json' with and without freeze: true under writes: ${FREEZE_KEYS.toLocaleString('en-US')} keys of the same object (each its own version), one thread, random keys, each operation a store of a new version with the given probability, else a load; best of the rounds, the two maps taking turns. "cache hits": the share of the frozen map's loads its read cache answered (a write makes its key's record stale; an epoch advance costs each other record one check by the core).`,
       '',
       '| writes | json ns/op | json, freeze ns/op | freeze / json | cache hits |',
       '|---:|---:|---:|---:|---:|',

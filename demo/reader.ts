@@ -17,7 +17,10 @@ export interface ReaderData {
 }
 
 const { handle, keys, index, counters, control } = workerData as ReaderData;
-const map = SyncMap.attach<string, Pod>(handle);
+// freeze: the pods this thread loads come deeply frozen, so its read cache keeps
+// them: a lookup of a pod unchanged since the thread last read it returns the
+// same object, without a JSON.parse (README, Frozen values). Handlers only read.
+const map = SyncMap.attach<string, Pod>(handle, { freeze: true });
 const counts = new Float64Array(counters);
 const stop = new Int32Array(control);
 const uids = Array.from({ length: keys }, (_, i) => uidOf(i));
