@@ -14,13 +14,19 @@
 //   └─────────┴─────────────┴──────────────────────┴────────────────────┘
 //   value block, chunked (longer values; PAGE_BYTES, then chunks)
 //   ┌─────────┬─────────────┬──────┬────────────┬─────┬─────────────────────┐
-//   │ length  │ retire link │ meta │ next chunk │ —   │ first bytes …       │
+//   │ length  │ birth, then │ meta │ next chunk │ —   │ first bytes …       │
+//   │         │ retire link │      │            │     │                     │
 //   └─────────┴─────────────┴──────┴────────────┴─────┴─────────────────────┘
 //   birth      until the block is retired: the count of epoch advances when it
 //              was made (reclaim.ts, ADVANCES), modulo 2^29, shifted left by 3
 //              (low bits 0, where a retire link holds its kind, never 0).
-//              Written by valueNew before the block is published; replaced by
-//              the retire link when it is retired. A block reached again by an
+//              Written by valueNew (a plain store) before the block is
+//              published by the atomic swap that puts it in an entry; replaced
+//              by the retire link (plain stores, reclaim.ts retire) once it is
+//              unlinked, while pinned readers may still load it. Read only by
+//              mapRevalidate, plainly, after its atomic load of the entry's
+//              value word: an aligned u32 does not tear, and nonzero low bits
+//              say the word is a link by then. A block reached again by an
 //              address kept from long ago is this block if its birth is no
 //              later than a count read while it was reachable: a block freed
 //              since and made again at the same address was made after the
@@ -48,8 +54,8 @@
 // any 4 KiB of free memory serves. Reading a chunked value follows its chain.
 // The proxy-wasm build (one thread, a memory that grows) keeps every value inline.
 //
-// Everything but an entry's `value` word is immutable once the record is
-// reachable: keys and value bytes are written into a private block, and a new
+// Everything but an entry's `value` word (and a value block's birth, which its
+// retire link replaces) is immutable once the record is reachable: keys and value bytes are written into a private block, and a new
 // value is a new block swapped in whole. A reader that loads `value` therefore
 // sees either the old bytes or the new ones, never a mix, as long as it is
 // pinned (reclaim.ts) while it copies them out.
@@ -90,7 +96,9 @@ import { free } from "./alloc";
 import { MAX_VALUE_BYTES } from "./config";
 import { PAGE_BYTES } from "./table";
 import { crashPoint } from "./faults";
-import { KIND_ENTRY, KIND_VALUE, epochAdvances, freeHeldBlock, holdBlock, reclaimRegisterKind } from "./reclaim";
+import {
+  KIND_ENTRY, KIND_VALUE, RETIRE_KIND_BITS, epochAdvances, freeHeldBlock, holdBlock, reclaimRegisterKind,
+} from "./reclaim";
 
 // @ts-ignore: decorator
 @inline export const ENTRY_VALUE: usize = 0;
@@ -110,7 +118,7 @@ import { KIND_ENTRY, KIND_VALUE, epochAdvances, freeHeldBlock, holdBlock, reclai
 // @ts-ignore: decorator
 @inline const VALUE_BIRTH: usize = VALUE_RETIRE_LINK; // until retired (the layout above)
 // @ts-ignore: decorator
-@inline const BIRTH_SHIFT: u32 = 3; // a retire link's kind bits, always 0 in a birth
+@inline const BIRTH_SHIFT: u32 = RETIRE_KIND_BITS; // a retire link's kind bits, always 0 in a birth
 // @ts-ignore: decorator
 @inline export const VALUE_HEADER_SIZE: usize = 8;
 /** Where an inline value's bytes begin in a map without metadata (the proxy filter's, the benchmarks'). */
@@ -298,12 +306,12 @@ function copyChunked(block: usize, dest: usize, len: usize): void {
  * block: one freed after that read can be made again at the same address only
  * after the advance that freed it, which counts first (reclaim.ts, ADVANCES),
  * so a block made again is born later. False for a block retired since (its
- * birth replaced by a link) and, harmlessly, for one born 2^28 advances or more
- * before `advances`.
+ * birth replaced by a link); may be false, harmlessly, for one born 2^28
+ * advances or more before `advances` (births are kept modulo 2^29).
  */
 export function valueBornBy(block: usize, advances: f64): bool {
   const birth = load<u32>(block + VALUE_BIRTH);
-  if (birth & ((1 << BIRTH_SHIFT) - 1)) return false;
+  if (birth & ((1 << BIRTH_SHIFT) - 1)) return false; // a retire link's kind
   return (<u32><u64>advances << BIRTH_SHIFT) - birth < <u32>0x80000000;
 }
 

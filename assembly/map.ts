@@ -766,12 +766,13 @@ export function mapRevalidate(
   map: usize, tablesWord: usize, read: u32, serial: f64, index: u32, block: u32, since: f64,
 ): f64 {
   const shard = shardOfTablesWord(map, tablesWord);
-  if (!shard) return -1;
+  if (!shard || !isLive(block)) return -1;
   const entry = entryAtPlace(shard, read, serial, index);
   if (entry == NO_PLACE || !entry || load32(entry + ENTRY_VALUE) != block) return -1;
+  crashPoint(); // pinned: a trap here must not leave the pin held (the bindings recover)
   const now = epochAdvances(); // after the value word: a block reused later is born later
-  if (!(since >= 0) || now - since >= REVALIDATE_HORIZON || !valueBornBy(<usize>block, since)) return -1;
-  return now;
+  if (!(since >= 0) || since > now || now - since >= REVALIDATE_HORIZON) return -1;
+  return valueBornBy(<usize>block, since) ? now : -1;
 }
 
 // How many advances after a record was last checked mapRevalidate still tries
@@ -779,12 +780,17 @@ export function mapRevalidate(
 // @ts-ignore: decorator
 @inline const REVALIDATE_HORIZON: f64 = 134217728; // 2^27
 
-/** What entryAtPlace returns for a slot index beyond the table. */
+/**
+ * What entryAtPlace returns for a slot index beyond the table: never an entry
+ * (entries are 8-aligned). A slot's own TOMBSTONE word has the same value, but
+ * tableEntryAt gives 0 for it, so the two never meet.
+ */
 // @ts-ignore: decorator
-@inline const NO_PLACE: usize = 1; // entries are 8-aligned: never an entry
+@inline const NO_PLACE: usize = 1;
 
 /** The shard whose tables word is at `tablesWord`, or 0 if no shard of the map has it there. */
-function shardOfTablesWord(map: usize, tablesWord: usize): usize {
+// @ts-ignore: decorator
+@inline function shardOfTablesWord(map: usize, tablesWord: usize): usize {
   const shard = tablesWord - SHARD_TABLES;
   const first = shardAt(map, 0);
   if (shard < first || shard >= shardAt(map, mapShardCount(map)) || (shard - first) & (SHARD_SIZE - 1)) return 0;
@@ -796,9 +802,10 @@ function shardOfTablesWord(map: usize, tablesWord: usize): usize {
  * still the shard's read table, as mapSwapFound explains: then the slot holds
  * the entry it held when the place was recorded, or none. 0 when the read
  * table is another or the slot holds none; NO_PLACE when `index` is beyond the
- * table. The caller is pinned.
+ * table. The caller is pinned. Inlined: a store by place ran it in line before.
  */
-function entryAtPlace(shard: usize, read: u32, serial: f64, index: u32): usize {
+// @ts-ignore: decorator
+@inline function entryAtPlace(shard: usize, read: u32, serial: f64, index: u32): usize {
   if (!read || <u32>readOf(loadTables(shard)) != read || <f64>tableSerial(read) != serial) return 0;
   if (index >= tableCapacity(read)) return NO_PLACE;
   return tableEntryAt(read, index);

@@ -41,6 +41,12 @@
 //                  load from JavaScript. Value blocks record it at birth
 //                  (entry.ts): a block freed and made again at the same address
 //                  is born after the count of the advance that freed it.
+//                  The core reads it with load64 and a reinterpret, which
+//                  Binaryen folds into a plain f64.load: an aligned 8-byte
+//                  load (single-copy atomic on x86-64 and arm64, as V8 emits
+//                  it), ordered after the atomic operations before it, which
+//                  is all its readers need (the allocation a birth follows,
+//                  the value word mapRevalidate loads first).
 //   LIMBO[e] u64   Head of the objects retired while EPOCH was e, linked through
 //                  each object's RETIRE_LINK word: low 32 bits the first object,
 //                  high 32 bits a tag bumped by every change. Pushed by CAS by
@@ -99,8 +105,12 @@ import {
 // The pin word's epoch and pinned bits (pin()).
 // @ts-ignore: decorator
 @inline const PIN_EPOCH_MASK: u32 = 7;
+// How many low bits of a retire link hold the object's kind (value blocks'
+// births keep them 0: entry.ts).
 // @ts-ignore: decorator
-@inline const KIND_MASK: u32 = 7;
+@inline export const RETIRE_KIND_BITS: u32 = 3;
+// @ts-ignore: decorator
+@inline const KIND_MASK: u32 = (1 << RETIRE_KIND_BITS) - 1;
 // @ts-ignore: decorator
 @inline const TAG_ONE: u64 = 1 << 32;
 // A batch joins a limbo list once it holds about this many bytes: at most what

@@ -220,7 +220,12 @@ export class Attachment<K, V> implements Scratch {
     this.buf = core.buf;
     this.f64 = core.f64;
     this.u32 = core.u32;
-    this.cache = ReadCache.for(readCache, keys, values, core.ex, core.u32, core.f64, !handle.versioned && values.objects !== true);
+    this.cache = ReadCache.for(
+      readCache, keys, values, core.ex, core.u32, core.f64, !handle.versioned && values.objects !== true,
+      () => {
+        if (this.recoverOnTrap) this.recover();
+      },
+    );
     core.users++;
     coresOfThisThread.add(core);
   }

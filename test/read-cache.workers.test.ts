@@ -683,6 +683,7 @@ describe('read cache: records across epoch advances', () => {
     expect(map.load('key')).toBe('v1');
     const { tablesWord, read, slot, serial, block, advances } = place(map);
     expect(advances).toBeGreaterThan(0);
+    expect(map.stats().epochAdvances).toBe(advances); // none since the store: the block was born at `advances`
     const core = internal.coreOfMap(map);
     const mine = [0, 1].find((i) => core.sm_shardLockWord(i) - tablesWord >= 0 && core.sm_shardLockWord(i) - tablesWord < 64)!;
     const otherShard = tablesWord + core.sm_shardLockWord(1 - mine) - core.sm_shardLockWord(mine);
@@ -701,6 +702,8 @@ describe('read cache: records across epoch advances', () => {
       ['a slot past the table', [tablesWord, read, serial, 2 ** 31, block, advances]],
       ['a count 2^27 advances back', [tablesWord, read, serial, slot - 1, block, advances - 2 ** 27]],
       ['a count below 0', [tablesWord, read, serial, slot - 1, block, -1]],
+      ['a count after the map’s', [tablesWord, read, serial, slot - 1, block, advances + 1]],
+      ['no block', [tablesWord, read, serial, slot - 1, 0, advances]],
     ];
     const inUse = map.stats().bytesInUse;
     for (const [what, [t, r, s, i, b, a]] of refused) {
@@ -710,6 +713,29 @@ describe('read cache: records across epoch advances', () => {
     expect(internal.verify(map)).toBe(0);
     map.store('key', 'v2');
     expect(core.sm_revalidate(tablesWord, read, serial, slot - 1, block, advances)).toBe(-1); // the key has another block
+    map.close();
+  });
+
+  it('tells births apart modulo 2^29, within 2^27 advances of the count given', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 1 });
+    const core = internal.coreOfMap(map);
+    // The count of advances, set by hand (nothing else runs): where the birth's modulus wraps.
+    const count = new Float64Array(map.handle.memory.buffer);
+    const countAt = core.sm_readCacheWord(internal.WORD_ADVANCES) >>> 3;
+    const born = 2 ** 29 + 10; // kept as 10
+    count[countAt] = born;
+    map.store('key', 'v1');
+    promote(map, 'key');
+    expect(map.load('key')).toBe('v1');
+    const { tablesWord, read, slot, serial, block } = place(map);
+    const check = (since: number) => core.sm_revalidate(tablesWord, read, serial, slot - 1, block, since);
+    expect(check(born)).toBe(born);
+    expect(check(born - 1)).toBe(-1); // born after the count given, across the wrap
+    count[countAt] = born + 2 ** 27 + 5; // later advances
+    expect(check(born)).toBe(-1); // 2^27 + 5 advances since: beyond the horizon
+    expect(check(born + 6)).toBe(born + 2 ** 27 + 5); // within it, born before
+    count[countAt] = born + 2 ** 28; // births 2^28 or more before the count given: not told apart
+    expect(check(born + 2 ** 28)).toBe(-1);
     map.close();
   });
 

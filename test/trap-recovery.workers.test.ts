@@ -34,6 +34,28 @@ const operations: Record<string, (map: SyncMap<string, number>, i: number) => un
   clear: (m, i) => (m.store(`new-${i}`, i), m.clear()),
 };
 
+describe('a trap while a read-cache hit asks the core (after epoch advances)', () => {
+  it('leaves no epoch pin held once the error reaches the caller', () => {
+    const { map } = debugMap();
+    const core = internal.coreOfMap(map);
+    const pinWord = (core.sm_readCacheWord(internal.WORD_SLOT) + 4) >>> 2; // SLOT_PIN (assembly/slots.ts)
+    const words = new Int32Array(map.handle.memory.buffer);
+    map.store('key', 1);
+    for (let round = 0; round < 4; round++) map.load('key'); // promoted, then cached
+    for (let i = 0; i < 300; i++) map.store(`other-${i % 10}`, i);
+    const advances = map.stats().epochAdvances;
+    for (let i = 0; i < 3; i++) internal.collect(map);
+    expect(map.stats().epochAdvances).toBeGreaterThan(advances); // the record must be checked again
+    core.sm_debugFaultAfter(1); // the check's crash point, inside its pin
+    expect(() => map.load('key')).toThrow(WebAssembly.RuntimeError);
+    const pin = Atomics.load(words, pinWord); // before any other call into the core by this thread
+    core.sm_debugFaultAfter(0);
+    expect(pin).toBe(0);
+    expect(map.load('key')).toBe(1);
+    map.close();
+  });
+});
+
 describe('a trap inside a critical section', () => {
   it.each(Object.keys(operations))('%s: no lock is left held once the error reaches the caller', (name) => {
     const { map, heldLocks } = debugMap();
