@@ -209,7 +209,11 @@ export interface SyncMapStats {
   loads: number;
   hits: number;
   misses: number;
-  /** Of the hits, those a thread's read cache answered without calling the core (readCache). */
+  /**
+   * Of the hits, those a thread's read cache answered (readCache): no key
+   * encoded, nothing decoded; after an epoch advance the core checks the
+   * record once (a call without the key), which counts here too.
+   */
   cacheHits: number;
   /** Loads that had to take a shard's lock (a key not yet in the read table, Go's miss path). */
   slowLoads: number;
