@@ -55,10 +55,11 @@
 // The proxy-wasm build (one thread, a memory that grows) keeps every value inline.
 //
 // Everything but an entry's `value` word (and a value block's birth, which its
-// retire link replaces) is immutable once the record is reachable: keys and value bytes are written into a private block, and a new
-// value is a new block swapped in whole. A reader that loads `value` therefore
-// sees either the old bytes or the new ones, never a mix, as long as it is
-// pinned (reclaim.ts) while it copies them out.
+// retire link replaces) is immutable once the record is reachable: keys and
+// value bytes are written into a private block, and a new value is a new block
+// swapped in whole. A reader that loads `value` therefore sees either the old
+// bytes or the new ones, never a mix, as long as it is pinned (reclaim.ts)
+// while it copies them out.
 //
 // `value` is Go's entry.p: the entry's state, changed only by atomic operations.
 //

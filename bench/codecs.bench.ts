@@ -24,6 +24,7 @@ import v8 from 'node:v8';
 import { SyncMap, type ValueCodec, type ValueKind } from 'syncmap-wasm';
 import { decodeValue, encodeValue } from '../bindings/structured.js';
 import type { BenchConfig } from './lib/config.js';
+import { xorshift32 } from './lib/keys.js';
 import { tightLoop, type Op } from './lib/tight-loop.js';
 
 /** An xDS-like cluster: 194 bytes as JSON. */
@@ -95,13 +96,9 @@ function mixedLoop(freeze: boolean, writeShare: number, ops: number): { ns: numb
   const before = map.stats();
   const start = process.hrtime.bigint();
   for (let n = 0; n < ops; n++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
+    x = xorshift32(x);
     const key = keys[(x >>> 0) % FREEZE_KEYS]!;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
+    x = xorshift32(x);
     if (x >>> 0 < writeBelow) map.store(key, { ...XDS_CLUSTER, version: n });
     else sink += (map.load(key) as { version: number }).version;
   }

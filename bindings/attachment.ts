@@ -12,7 +12,7 @@ import {
   type Scratch,
   type ValueMarshal,
 } from './codecs.js';
-import { SyncMapArgumentError, SyncMapFullError, SyncMapInvalidHandleError, statusError } from './errors.js';
+import { SyncMapArgumentError, SyncMapError, SyncMapFullError, SyncMapInvalidHandleError, statusError } from './errors.js';
 import { instantiate, type CoreExports } from './instance.js';
 import {
   DEFAULTS,
@@ -221,10 +221,7 @@ export class Attachment<K, V> implements Scratch {
     this.f64 = core.f64;
     this.u32 = core.u32;
     this.cache = ReadCache.for(
-      readCache, keys, values, core.ex, core.u32, core.f64, !handle.versioned && values.objects !== true,
-      () => {
-        if (this.recoverOnTrap) this.recover();
-      },
+      readCache, keys, values, core.ex, core.u32, core.f64, handle.versioned, (error) => this.trapped(error),
     );
     core.users++;
     coresOfThisThread.add(core);
@@ -270,6 +267,18 @@ export class Attachment<K, V> implements Scratch {
 
   /** False only in tests that play a thread killed where its call trapped (internal.ts). */
   recoverOnTrap = true;
+
+  /**
+   * An exception that escaped a core call. One that is not ours (a stack
+   * overflow inside the core, a trap) may have left this thread holding a
+   * shard lock or its epoch pin: they are released now, so that other threads
+   * do not wait until this thread happens to call again. Returns the error to
+   * rethrow.
+   */
+  trapped(error: unknown): unknown {
+    if (!(error instanceof SyncMapError) && this.recoverOnTrap) this.recover();
+    return error;
+  }
 
   /**
    * Call when an exception that is not a SyncMapError escaped a core call (a

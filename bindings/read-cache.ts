@@ -256,8 +256,8 @@ export class ReadCache<K, V> {
   /** Whether a store may go by where a key was found (storeAt), and fill the cache: see takesStores. */
   readonly #storesByPlace: boolean;
   readonly #ex: ReadCacheCore;
-  /** Releases what a trapped core call left held (Attachment.recover). */
-  readonly #onTrap: () => void;
+  /** Releases what a trapped core call left held (Attachment.trapped). */
+  readonly #onTrap: (error: unknown) => unknown;
   #bytes = 0;
   /** The time (map clock, ms) relative expiries count from. */
   #base: number;
@@ -279,7 +279,7 @@ export class ReadCache<K, V> {
 
   private constructor(
     ex: ReadCacheCore, u32: Uint32Array, f64: Float64Array, slot: number, advances: number, clock: number,
-    maxEntries: number, maxBytes: number, storesByPlace: boolean, objects: boolean, onTrap: () => void,
+    maxEntries: number, maxBytes: number, storesByPlace: boolean, objects: boolean, onTrap: (error: unknown) => unknown,
   ) {
     this.#ex = ex;
     this.#onTrap = onTrap;
@@ -300,11 +300,14 @@ export class ReadCache<K, V> {
   /**
    * A cache for these codecs over this core, or null when there is to be none:
    * `option` false, values that are not immutable, keys a Map cannot compare
-   * by content ('bytes'), or a core without one (a LockedMap).
+   * by content ('bytes'), or a core without one (a LockedMap). Stores go by
+   * place and fill it unless the map is `versioned` (its writes all lock) or
+   * its values are frozen objects (ValueMarshal.objects): see takesStores.
+   * `onTrap` gets what escaped a call into the core (Attachment.trapped).
    */
   static for<K, V>(
     option: ReadCacheOption | undefined, keys: KeyCodec<K>, values: ValueMarshal<V>, ex: ReadCacheCore,
-    u32: Uint32Array, f64: Float64Array, storesByPlace: boolean, onTrap: () => void,
+    u32: Uint32Array, f64: Float64Array, versioned: boolean, onTrap: (error: unknown) => unknown,
   ): ReadCache<K, V> | null {
     if (option === false || !keys.cacheable || !values.immutable) return null;
     const slot = ex.sm_readCacheWord(WORD_SLOT);
@@ -312,7 +315,7 @@ export class ReadCache<K, V> {
     return new ReadCache<K, V>(
       ex, u32, f64, slot, ex.sm_readCacheWord(WORD_ADVANCES), ex.sm_readCacheWord(WORD_CLOCK),
       option?.maxEntries ?? READ_CACHE_DEFAULTS.maxEntries, option?.maxBytes ?? READ_CACHE_DEFAULTS.maxBytes,
-      storesByPlace, values.objects === true, onTrap,
+      !versioned && values.objects !== true, values.objects === true, onTrap,
     );
   }
 
@@ -405,8 +408,7 @@ export class ReadCache<K, V> {
     } catch (error) {
       // A trap (a stack overflow) while the core was pinned: unpin now, or this
       // thread would hold reclamation back for as long as its loads hit.
-      this.#onTrap();
-      throw error;
+      throw this.#onTrap(error);
     }
     if (now < 0) return false;
     if (cached.expiry !== 0 && this.#f64[this.#clock]! - this.#base >= cached.expiry) return false;

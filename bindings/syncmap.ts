@@ -177,15 +177,9 @@ function fail(status: number, what: string): never {
   throw statusError(status, what);
 }
 
-/**
- * An exception that escaped a core call. One that is not ours (a stack
- * overflow inside the core, a trap) may have left this thread holding a shard
- * lock or its epoch pin: they are released now, so that other threads do not
- * wait until this thread happens to call again. Returns the error to rethrow.
- */
+/** Attachment.trapped: releases what a trap left held; returns the error to rethrow. */
 function trapped(a: Attachment<unknown, unknown>, error: unknown): unknown {
-  if (!(error instanceof SyncMapError) && a.recoverOnTrap) a.recover();
-  return error;
+  return a.trapped(error);
 }
 
 /** The TypeError `new SyncMap()` throws: maps are made by the static methods. */

@@ -16,7 +16,7 @@ import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf
 import { getHeapStatistics } from 'node:v8';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SyncMap } from 'syncmap-wasm';
-import { freshKey } from './keys.js';
+import { freshKey, xorshift32 } from './keys.js';
 
 export type GcImpl = 'syncmap' | 'map' | 'none';
 
@@ -91,9 +91,7 @@ async function measure({ impl, entries, ops }: GcRequest): Promise<GcReport> {
   let sink = 0;
   const start = performance.now();
   for (let n = 0; n < ops; n++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
+    x = xorshift32(x);
     const i = (x >>> 0) % entries;
     if (n % 10 === 0) store(freshKey(i), pod(i, n));
     else sink += load(freshKey(i))?.restarts ?? 0;

@@ -56,3 +56,14 @@ export function keptKeys(n: number): string[] {
   for (let i = 0; i < n; i++) keys[i] = i < TABLE_SIZE ? table[i]! : Buffer.from(freshKey(i), 'latin1').toString('latin1');
   return keys;
 }
+
+/**
+ * Marsaglia's xorshift32: the state after `x` (never 0 if `x` is not). The
+ * bench's loops draw their keys and coin flips from it, not Math.random(), so
+ * that each run makes the same draws; small enough for V8 to inline.
+ */
+export function xorshift32(x: number): number {
+  x ^= x << 13;
+  x ^= x >>> 17;
+  return x ^ (x << 5);
+}

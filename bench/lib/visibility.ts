@@ -20,7 +20,7 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { SyncMap, type SyncMapHandle } from 'syncmap-wasm';
 import { ReplicatedMap } from '../adapters/broadcast.js';
-import { freshKey } from './keys.js';
+import { freshKey, xorshift32 } from './keys.js';
 
 export type Polling = 'turn' | 'loop';
 
@@ -137,9 +137,7 @@ export async function measureVisibility(kind: 'syncmap' | 'broadcast', polling: 
     let x = 0x2545f491;
     for (let i = 0; i < writes; i++) {
       waitSeen(control, i);
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
+      x = xorshift32(x);
       const until = process.hrtime.bigint() + BigInt((x >>> 0) % 50_000);
       while (process.hrtime.bigint() < until);
       written[i] = process.hrtime.bigint();

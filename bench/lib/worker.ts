@@ -19,7 +19,7 @@ import { SmdAdapter } from '../adapters/smd.js';
 import type { BenchMap, ImplSpec } from '../adapters/types.js';
 import { describeError } from './describe-error.js';
 import { goCase, loopState } from './go-cases.js';
-import { freshKey, keyOf, keptKeys } from './keys.js';
+import { freshKey, keyOf, keptKeys, xorshift32 } from './keys.js';
 import { kGo, kReady, kSetupDone, kStop, type Job, type JobResult, type ToWorker } from './protocol.js';
 
 export interface WorkerRole {
@@ -160,13 +160,9 @@ function mixStep(map: BenchMap, keys: string[], count: number, writes: number, g
   const threshold = Math.round(writes * 2 ** 32);
   let i = 0;
   return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
+    x = xorshift32(x);
     const key = keys[(x >>> 0) % count]!;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
+    x = xorshift32(x);
     if (x >>> 0 < threshold) map.store(key, i++);
     else map.load(key);
   };
