@@ -26,7 +26,11 @@
 //              unlinked, while pinned readers may still load it. Read only by
 //              mapRevalidate, plainly, after its atomic load of the entry's
 //              value word: an aligned u32 does not tear, and nonzero low bits
-//              say the word is a link by then. A block reached again by an
+//              say the word is a link by then. Raised (valueRestamp, by CAS)
+//              by a pinned reader that finds the block in its entry with a
+//              birth 2^26 advances old, so that a value kept for hours stays
+//              within the 2^28 advances births are told apart in; the CAS
+//              fails once the word is a link. A block reached again by an
 //              address kept from long ago is this block if its birth is no
 //              later than a count read while it was reachable: a block freed
 //              since and made again at the same address was made after the
@@ -97,6 +101,7 @@ import { free } from "./alloc";
 import { MAX_VALUE_BYTES } from "./config";
 import { PAGE_BYTES } from "./table";
 import { crashPoint } from "./faults";
+import { cas32 } from "./atomics";
 import {
   KIND_ENTRY, KIND_VALUE, RETIRE_KIND_BITS, epochAdvances, freeHeldBlock, holdBlock, reclaimRegisterKind,
 } from "./reclaim";
@@ -315,6 +320,33 @@ export function valueBornBy(block: usize, advances: f64): bool {
   if (birth & ((1 << BIRTH_SHIFT) - 1)) return false; // a retire link's kind
   return (<u32><u64>advances << BIRTH_SHIFT) - birth < <u32>0x80000000;
 }
+
+/**
+ * Moves the birth of `block` up to `advances` when it is RESTAMP_AGE
+ * advances older or more: `block` is the value of an entry just read while
+ * pinned, and `advances` a count read after that. Sound for the reason a
+ * record's count is (valueBornBy): the block was reachable when `advances`
+ * was read, so it is not freed, nor made again, before a later advance; a
+ * record made before `advances` then fails once (born after it, as far as
+ * the record can tell) and is made again. Without this, births kept modulo
+ * 2^29 stop telling a value unchanged for 2^28 advances (hours of churn)
+ * apart from a newer block, and every advance would send its loads back to
+ * the core for the next 2^28. A CAS, so that a retire link written since
+ * (retire(), plain stores) is never overwritten: it never equals a birth.
+ */
+export function valueRestamp(block: usize, advances: f64): void {
+  const birth = load<u32>(block + VALUE_BIRTH);
+  if (birth & ((1 << BIRTH_SHIFT) - 1)) return; // retired: a link now
+  const now = <u32><u64>advances << BIRTH_SHIFT;
+  if (now - birth < RESTAMP_AGE << BIRTH_SHIFT) return; // young (modulo 2^29: still told apart)
+  cas32(block + VALUE_BIRTH, birth, now);
+}
+
+// How old a birth may grow before a reader moves it up: a quarter of the 2^28
+// advances births are told apart in, so that one revalidation in 2^26 advances
+// (an hour at 20k advances a second) keeps a value's records checkable.
+// @ts-ignore: decorator
+@inline const RESTAMP_AGE: u32 = 1 << 26;
 
 /**
  * A new value block holding a copy of `len` bytes (chunked past the inline

@@ -73,7 +73,7 @@ import {
 import {
   DELETED, ENTRY_KEY, ENTRY_VALUE, EXPUNGED, VALUE_META_SIZE, entryBlockSize, entryKeyLen, entryNew, isLive,
   valueBindMeta, valueBlockSize, valueCopyTo, valueEquals, valueExpired, valueFreeChunks, valueIsTombstone,
-  valueBornBy, valueExpiresAt, valueNew, valueNewTombstone, valueSetMeta, valueSetVersion, valueVersion,
+  valueBornBy, valueExpiresAt, valueNew, valueNewTombstone, valueRestamp, valueSetMeta, valueSetVersion, valueVersion,
 } from "./entry";
 import {
   capacityFor, slotEntry, slotHash, slotNext, slotRetire, tableCapacity, tableCount, tableEntryAt, tableFind,
@@ -759,8 +759,11 @@ export function mapSwapFound(map: usize, tablesWord: usize, read: u32, serial: f
  * was born by `since` (entry.ts, valueBornBy: then it is the block found, not
  * a block made since at the same address), else -1. The caller is pinned, so
  * the count returned proves what an unchanged count proves after recordFound
- * (abi.ts): nothing reached here is freed before the count moves. Reads only:
- * an argument that names no shard or slot of the map gives -1.
+ * (abi.ts): nothing reached here is freed before the count moves. An
+ * argument that names no shard or slot of the map gives -1. The one write is
+ * to the birth of the block the key holds (valueRestamp), found through the
+ * place and checked to be in its entry: whatever the arguments, it lands
+ * nowhere else.
  */
 export function mapRevalidate(
   map: usize, tablesWord: usize, read: u32, serial: f64, index: u32, block: u32, since: f64,
@@ -771,8 +774,10 @@ export function mapRevalidate(
   if (entry == NO_PLACE || !entry || load32(entry + ENTRY_VALUE) != block) return -1;
   crashPoint(); // pinned: a trap here must not leave the pin held (the bindings recover)
   const now = epochAdvances(); // after the value word: a block reused later is born later
-  if (!(since >= 0) || since > now || now - since >= REVALIDATE_HORIZON) return -1;
-  return valueBornBy(<usize>block, since) ? now : -1;
+  if (!(since >= 0) || since > now) return -1;
+  const bornBy = now - since < REVALIDATE_HORIZON && valueBornBy(<usize>block, since);
+  valueRestamp(<usize>block, now); // the key's block now, whatever the record: kept checkable
+  return bornBy ? now : -1;
 }
 
 // How many advances after a record was last checked mapRevalidate still tries

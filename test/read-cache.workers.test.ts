@@ -675,7 +675,7 @@ describe('read cache: records across epoch advances', () => {
     map.close();
   });
 
-  it('the core confirms a place only while its key holds the block, born by then; reads only, whatever it is given', async () => {
+  it('the core confirms a place only while its key holds the block, born by then; writes nothing else, whatever it is given', async () => {
     const map = await SyncMap.create<string, string>({ values: 'string', shards: 2 });
     for (let i = 0; i < 3; i++) internal.collect(map); // a count above 0, so that one below it means something
     map.store('key', 'v1');
@@ -724,18 +724,70 @@ describe('read cache: records across epoch advances', () => {
     const countAt = core.sm_readCacheWord(internal.WORD_ADVANCES) >>> 3;
     const born = 2 ** 29 + 10; // kept as 10
     count[countAt] = born;
+    // One key per check that finds its value 2^26 advances old or more (which moves its birth up).
+    const keys = ['wrap', 'horizon', 'within', 'apart'];
+    for (const key of keys) map.store(key, 'v1');
+    promote(map, ...keys);
+    const uncached = SyncMap.attach<string, string>(map.handle, { readCache: false }); // each load finds
+    const checks = Object.fromEntries(keys.map((key) => {
+      expect(uncached.load(key)).toBe('v1');
+      const { tablesWord, read, slot, serial, block } = place(uncached);
+      return [key, (since: number) => core.sm_revalidate(tablesWord, read, serial, slot - 1, block, since)];
+    }));
+    expect(checks.wrap!(born)).toBe(born);
+    expect(checks.wrap!(born - 1)).toBe(-1); // born after the count given, across the wrap
+    count[countAt] = born + 2 ** 27 + 5; // later advances
+    expect(checks.horizon!(born)).toBe(-1); // 2^27 + 5 advances since: beyond the horizon
+    expect(checks.within!(born + 6)).toBe(born + 2 ** 27 + 5); // within it, born before
+    count[countAt] = born + 2 ** 28; // births 2^28 or more before the count given: not told apart
+    expect(checks.apart!(born + 2 ** 28)).toBe(-1);
+    uncached.close();
+    map.close();
+  });
+
+  it('moves up the birth of a value 2^26 advances old, so that one kept unchanged for hours stays checkable', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 1 });
+    const core = internal.coreOfMap(map);
+    const count = new Float64Array(map.handle.memory.buffer);
+    const countAt = core.sm_readCacheWord(internal.WORD_ADVANCES) >>> 3;
+    const born = 2 ** 29 + 10;
+    count[countAt] = born;
     map.store('key', 'v1');
     promote(map, 'key');
     expect(map.load('key')).toBe('v1');
     const { tablesWord, read, slot, serial, block } = place(map);
     const check = (since: number) => core.sm_revalidate(tablesWord, read, serial, slot - 1, block, since);
-    expect(check(born)).toBe(born);
-    expect(check(born - 1)).toBe(-1); // born after the count given, across the wrap
-    count[countAt] = born + 2 ** 27 + 5; // later advances
-    expect(check(born)).toBe(-1); // 2^27 + 5 advances since: beyond the horizon
-    expect(check(born + 6)).toBe(born + 2 ** 27 + 5); // within it, born before
-    count[countAt] = born + 2 ** 28; // births 2^28 or more before the count given: not told apart
-    expect(check(born + 2 ** 28)).toBe(-1);
+    count[countAt] = born + 2 ** 26 - 1; // young: left as it is
+    expect(check(born)).toBe(born + 2 ** 26 - 1);
+    expect(check(born)).toBe(born + 2 ** 26 - 1);
+    count[countAt] = born + 2 ** 26; // old enough: confirmed, and its birth moved up to the count
+    expect(check(born)).toBe(born + 2 ** 26);
+    expect(check(born)).toBe(-1); // a record from before the move fails once: born after it, as it can tell
+    expect(check(born + 2 ** 26)).toBe(born + 2 ** 26);
+    // A value left unread for 2^28 advances: its first check fails (not told apart), and moves it up.
+    const later = born + 2 ** 26 + 2 ** 28;
+    count[countAt] = later;
+    expect(check(later)).toBe(-1);
+    expect(check(later)).toBe(later);
+    expect(internal.verify(map)).toBe(0);
+    // Through the bindings, with real advances between loads: one load asks the core
+    // again, then every load is a hit, as for a value stored a moment ago.
+    count[countAt] = born + 2 ** 29 + 2 ** 28 + 3;
+    const other = SyncMap.attach<string, string>(map.handle, { readCache: false });
+    const hitsPerRound: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      const advances = map.stats().epochAdvances;
+      for (let i = 0; map.stats().epochAdvances === advances; i++) {
+        other.store(`other-${i % 10}`, `x${i}`);
+        if (i % 50 === 49) internal.collect(map);
+      }
+      const before = map.stats().cacheHits;
+      for (let i = 0; i < 5; i++) expect(map.load('key')).toBe('v1');
+      hitsPerRound.push(map.stats().cacheHits - before);
+    }
+    expect(hitsPerRound[0]).toBeGreaterThanOrEqual(4);
+    expect(hitsPerRound.slice(1)).toEqual(Array(19).fill(5));
+    other.close();
     map.close();
   });
 
