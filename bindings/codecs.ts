@@ -48,6 +48,13 @@ export interface ValueCodec<V> {
   encode(value: V): Uint8Array;
   /** The value of `bytes`, as encode() wrote them; throwing gives ERR_SYNCMAP_VALUE_DECODING. */
   decode(bytes: Uint8Array): V;
+  /**
+   * A promise that nobody changes what decode() returns (primitives, frozen
+   * objects): the thread's read cache may then hand the same value to every
+   * load of a key unchanged since, without decode(), as it does for 'string'
+   * values and for 'json' under `freeze`. Default false: each load decodes.
+   */
+  readonly immutable?: boolean;
 }
 
 /** The JavaScript type of keys for each KeyKind. */
@@ -145,7 +152,8 @@ export interface ValueMarshal<V> {
    */
   readonly immutable: boolean;
   /**
-   * True when decoded values are objects kept frozen (frozen 'json'): a read
+   * True when decoded values are objects kept frozen (frozen 'json', an
+   * immutable custom codec's): a read
    * cache miss that fills costs a freeze and an object that outlives the young
    * generation, so the cache must hit more often to pay (read-cache.ts,
    * Window); and stores do not fill the cache, since stored() would decode a
@@ -638,8 +646,9 @@ export const valueMarshals: { readonly [K in ValueKind]: ValueMarshal<unknown> }
 /**
  * The marshal a thread uses with the `freeze` option: 'json' values deeply
  * frozen, and 'string' and 'number' values as they are (immutable already);
- * null for values that cannot be frozen whole (bytes, 'structured' and 'v8'
- * values, which hold typed arrays, Maps and Dates, and a custom codec's).
+ * (and a custom codec's declared immutable); null for values that cannot be
+ * frozen whole (bytes, 'structured' and 'v8' values, which hold typed arrays,
+ * Maps and Dates, and other custom codecs').
  */
 export function frozen<V>(values: ValueMarshal<V>): ValueMarshal<V> | null {
   if (values.immutable) return values;
@@ -650,13 +659,18 @@ export function frozen<V>(values: ValueMarshal<V>): ValueMarshal<V> | null {
 /** The id a custom codec is recorded under in the map's header. */
 export const CUSTOM_VALUE_ID = 6;
 
-/** Wraps a codec of the user's own. */
+/**
+ * Wraps a codec of the user's own. An `immutable` codec's values are cached
+ * as frozen 'json' values are (objects: loads fill the cache, stores do not).
+ */
 export function customValues<V>(codec: ValueCodec<V>): ValueMarshal<V> {
+  const immutable = codec.immutable === true;
   return {
     kind: 'custom',
     id: CUSTOM_VALUE_ID,
     userCode: true,
-    immutable: false,
+    immutable,
+    objects: immutable,
     prepare(value, what) {
       let bytes: unknown;
       try {

@@ -384,6 +384,9 @@ export function valueOption<V>(values: unknown, what: string): ValueMarshal<V> {
   if (typeof values === 'object' && values !== null) {
     const codec = values as Partial<ValueCodec<V>>;
     if (typeof codec.encode === 'function' && typeof codec.decode === 'function') {
+      if (codec.immutable !== undefined && typeof codec.immutable !== 'boolean') {
+        throw new SyncMapArgumentError(`${what}: options.values.immutable must be a boolean, got ${describe(codec.immutable)}`);
+      }
       return customValues(codec as ValueCodec<V>);
     }
   }

@@ -64,12 +64,14 @@
  * its end, so the cache lets that value go sooner than the map does, never
  * later; the base moves up (and the cache empties) once the clock is far past.
  *
- * Only immutable values are cached ('string' and 'number' values, and 'json'
- * values under the `freeze` option, deeply frozen; for 'string' and 'number'
- * keys): a hit hands out the same value every time, which for an object that
- * could change would let one caller's changes reach another. A frozen value
- * is cached by loads only: a store would have to decode its own value to give
- * the cache a frozen copy. The cache
+ * Only immutable values are cached ('string' and 'number' values, 'json'
+ * values under the `freeze` option, deeply frozen, and those of a custom codec
+ * that declares them immutable; for 'string' and 'number' keys): a hit hands
+ * out the same value every time, which for an object that could change would
+ * let one caller's changes reach another. An object is cached by loads only:
+ * a store would have to decode its own value to give the cache a copy. A
+ * custom codec's decode() may call the map, so the words that say where the
+ * key was found are copied before it runs (foundWords). The cache
  * holds at most `maxEntries` keys and about `maxBytes` bytes (keys, values
  * and a fixed overhead per entry), evicting the oldest filled first.
  *
@@ -157,6 +159,18 @@ export const SLOT_FOUND_SLOT = 184;
 export const SLOT_FOUND_EXPIRY = 192;
 export const SLOT_FOUND_ADVANCES = 200;
 export const SLOT_FOUND_SERIAL = 208;
+/** Where the found words begin and end in a slot (foundWords copies them). */
+const FOUND_START = SLOT_FOUND_VALUE_WORD;
+const FOUND_END = SLOT_FOUND_SERIAL + 8;
+
+/**
+ * The slot's found words, copied out at their offsets in a slot (the rest
+ * zero): what a fill reads, kept from before user code ran (foundWords).
+ */
+export interface FoundWords {
+  readonly u32: Uint32Array;
+  readonly f64: Float64Array;
+}
 
 /** Which word sm_readCacheWord returns (assembly/abi.ts, READ_CACHE_WORD_*). */
 export const WORD_SLOT = 0;
@@ -427,7 +441,25 @@ export class ReadCache<K, V> {
    */
   fill(key: K, value: V, bytes: number): void {
     if (this.#loads.bypass > 0) return;
-    if (this.#fill(key, value, bytes)) this.#loads.fills++;
+    if (this.#fill(key, value, bytes, this.#u32, this.#f64, this.#slot)) this.#loads.fills++;
+  }
+
+  /**
+   * The found words of the core's load just made, copied: for values whose
+   * decoding runs user code (a custom codec's decode(), which may call the
+   * map and so change the words), taken before it runs and handed to
+   * fillFound() after.
+   */
+  foundWords(): FoundWords {
+    const f64 = new Float64Array(FOUND_END >>> 3);
+    f64.set(this.#f64.subarray((this.#slot + FOUND_START) >>> 3, (this.#slot + FOUND_END) >>> 3), FOUND_START >>> 3);
+    return { u32: new Uint32Array(f64.buffer), f64 };
+  }
+
+  /** As fill(), from found words copied before the value was decoded (foundWords). */
+  fillFound(found: FoundWords, key: K, value: V, bytes: number): void {
+    if (this.#loads.bypass > 0) return;
+    if (this.#fill(key, value, bytes, found.u32, found.f64, 0)) this.#loads.fills++;
   }
 
   /**
@@ -439,7 +471,7 @@ export class ReadCache<K, V> {
   fillStored(key: K, value: V, bytes: number): void {
     if (this.#stores.bypass > 0 || !this.#storesByPlace) return;
     if (this.#u32[(this.#slot + SLOT_FOUND_SLOT) >>> 2] === 0) return;
-    if (this.#fill(key, value, bytes)) this.#stores.fills++;
+    if (this.#fill(key, value, bytes, this.#u32, this.#f64, this.#slot)) this.#stores.fills++;
   }
 
   /**
@@ -512,13 +544,12 @@ export class ReadCache<K, V> {
   }
 
   /**
-   * Caches `value` from the slot's found words. True for a useful fill: a
-   * key's first, or one found in dirty while read is empty (in the map,
-   * cacheable once promoted).
+   * Caches `value` from found words: the slot's, in the memory (`u32` and
+   * `f64` its views, `slot` its address), or a copy of them (foundWords, at
+   * 0). True for a useful fill: a key's first, or one found in dirty while
+   * read is empty (in the map, cacheable once promoted).
    */
-  #fill(key: K, value: V, bytes: number): boolean {
-    const u32 = this.#u32;
-    const slot = this.#slot;
+  #fill(key: K, value: V, bytes: number, u32: Uint32Array, f64: Float64Array, slot: number): boolean {
     const read = u32[(slot + SLOT_FOUND_READ) >>> 2]!;
     // A key found in dirty while read is empty has no read table to be checked
     // by; it is in the map, and cacheable once promoted: a useful lookup.
@@ -528,10 +559,10 @@ export class ReadCache<K, V> {
     const valueWord = u32[(slot + SLOT_FOUND_VALUE_WORD) >>> 2]! >>> 2;
     const block = u32[(slot + SLOT_FOUND_BLOCK) >>> 2]!;
     const tablesWord = u32[(slot + SLOT_FOUND_TABLES_WORD) >>> 2]! >>> 2;
-    const serial = this.#f64[(slot + SLOT_FOUND_SERIAL) >>> 3]!;
+    const serial = f64[(slot + SLOT_FOUND_SERIAL) >>> 3]!;
     const readSlot = u32[(slot + SLOT_FOUND_SLOT) >>> 2]!;
-    const advances = this.#relativeAdvances(this.#f64[(slot + SLOT_FOUND_ADVANCES) >>> 3]!);
-    const expiry = this.#relative(this.#f64[(slot + SLOT_FOUND_EXPIRY) >>> 3]!);
+    const advances = this.#relativeAdvances(f64[(slot + SLOT_FOUND_ADVANCES) >>> 3]!);
+    const expiry = this.#relative(f64[(slot + SLOT_FOUND_EXPIRY) >>> 3]!);
     if (expiry < 0) return false; // expires before the base: about to, by the clock
     const entries = this.#entries;
     let first = false;

@@ -370,8 +370,16 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
    * out (`len` bytes), decoded, and given to the read cache.
    */
   #decoded(a: Attachment<K, V>, key: K, len: number, what: string): V {
+    const cache = a.cache;
+    if (cache !== null && a.values.userCode) {
+      // A custom codec's decode() may call the map, which rewrites the found words.
+      const found = cache.foundWords();
+      const value = a.values.read(a, 0, len, what);
+      cache.fillFound(found, key, value, len);
+      return value;
+    }
     const value = a.values.read(a, 0, len, what);
-    a.cache?.fill(key, value, len);
+    cache?.fill(key, value, len);
     return value;
   }
 

@@ -23,8 +23,10 @@ import {
 } from './helpers.js';
 
 /** A worker that makes one write per call and resolves once it has returned. */
-function peer(handle: SyncMapHandle): { worker: Worker; run(op: string, key?: string, value?: unknown): Promise<void> } {
-  const worker = startWorker('read-cache-peer.mjs', { handle, role: 'commands' });
+function peer(
+  handle: SyncMapHandle, codec?: 'frozen',
+): { worker: Worker; run(op: string, key?: string, value?: unknown): Promise<void> } {
+  const worker = startWorker('read-cache-peer.mjs', { handle, role: 'commands', codec });
   return {
     worker,
     async run(op, key, value) {
@@ -998,6 +1000,86 @@ describe("read cache of 'json' values, freeze: true, whose lookups rarely hit", 
     const value = map.load('k');
     for (let i = 0; i < 1000; i++) expect(map.load('k')).toEqual(value);
     expect(map.stats().cacheHits).toBe(before);
+    map.close();
+  });
+});
+
+/** A codec of the user's own whose decode() returns frozen objects, as fixtures/read-cache-peer.mjs's 'frozen'. */
+interface Tag {
+  readonly name: string;
+  readonly n: number;
+}
+const frozenCodec = {
+  encode: (value: Tag) => new TextEncoder().encode(JSON.stringify(value)),
+  decode: (bytes: Uint8Array): Tag => Object.freeze(JSON.parse(new TextDecoder().decode(bytes)) as Tag),
+  immutable: true,
+};
+
+describe('read cache of a custom codec declared immutable', () => {
+  it('hands the same value to each load while unchanged, and another thread’s store at once', async () => {
+    const map = await SyncMap.create<string, Tag>({ values: frozenCodec });
+    const other = peer(map.handle, 'frozen');
+    map.store('k', { name: 'k', n: 1 });
+    promote(map, 'k');
+    const first = map.load('k')!;
+    expect(first).toEqual({ name: 'k', n: 1 });
+    const before = map.stats().cacheHits;
+    for (let i = 0; i < 10; i++) expect(map.load('k')).toBe(first); // no decode(): the same object
+    expect(map.stats().cacheHits - before).toBe(10);
+    await other.run('store', 'k', { name: 'k', n: 2 });
+    expect(map.load('k')).toEqual({ name: 'k', n: 2 });
+    await other.run('delete', 'k');
+    expect(map.load('k')).toBeUndefined();
+    // A store does not fill the cache (it would decode its own value): the next load decodes.
+    map.store('k', { name: 'k', n: 3 });
+    const hits = map.stats().cacheHits;
+    expect(map.load('k')).toEqual({ name: 'k', n: 3 });
+    expect(map.stats().cacheHits).toBe(hits);
+    await other.run('close');
+    await exited(other.worker);
+    map.close();
+  });
+
+  it('without the promise, caches nothing: each load decodes', async () => {
+    const { immutable: _, ...mutable } = frozenCodec;
+    const map = await SyncMap.create<string, Tag>({ values: mutable });
+    map.store('k', { name: 'k', n: 1 });
+    promote(map, 'k');
+    const first = map.load('k');
+    expect(map.load('k')).not.toBe(first);
+    expect(map.stats().cacheHits).toBe(0);
+    map.close();
+    expect(() => SyncMap.createSync({ values: { ...frozenCodec, immutable: 'yes' as never } }))
+      .toThrow(/options\.values\.immutable must be a boolean, got a string/);
+  });
+
+  it('records where the key was found before decode() runs, though decode() loads other keys through the core', async () => {
+    const map = await SyncMap.create<string, Tag>({ values: frozenCodec });
+    let inner: SyncMap<string, Tag> | undefined; // same thread, no cache: each of its loads calls the core
+    const reentrant = {
+      ...frozenCodec,
+      decode: (bytes: Uint8Array): Tag => {
+        inner?.load('other'); // rewrites this thread's "found" words, as any core call does
+        return frozenCodec.decode(bytes);
+      },
+    };
+    const reader = SyncMap.attach<string, Tag>(map.handle, { values: reentrant });
+    inner = SyncMap.attach<string, Tag>(map.handle, { values: frozenCodec, readCache: false });
+    map.store('k', { name: 'k', n: 1 });
+    map.store('other', { name: 'other', n: 1 });
+    promote(reader, 'k', 'other');
+    expect(reader.load('k')).toEqual({ name: 'k', n: 1 });
+    // The key's value replaced without the lock (in read): the record, had it named 'other''s
+    // place and block, would still hit and hand out n: 1.
+    inner.store('k', { name: 'k', n: 2 });
+    expect(reader.load('k')).toEqual({ name: 'k', n: 2 });
+    inner.store('k', { name: 'k', n: 3 });
+    expect(reader.load('k')).toEqual({ name: 'k', n: 3 });
+    const hits = reader.stats().cacheHits;
+    expect(reader.load('k')).toEqual({ name: 'k', n: 3 });
+    expect(reader.stats().cacheHits).toBe(hits + 1);
+    inner.close();
+    reader.close();
     map.close();
   });
 });
