@@ -41,6 +41,10 @@ describe('the types create() infers from its options', () => {
     expectTypeOf(SyncMap.createSync({ values: pointCodec })).toEqualTypeOf<SyncMap<string, { x: number; y: number }>>();
     expectTypeOf(SyncMap.createSync({ keys: 'number', values: { encode: (v: boolean) => new Uint8Array([+v]), decode: (b) => b[0] === 1 } }))
       .toEqualTypeOf<SyncMap<number, boolean>>();
+    const frozenPoints = { ...pointCodec, decode: (b: Uint8Array) => Object.freeze(pointCodec.decode(b)), immutable: true };
+    expectTypeOf(SyncMap.createSync({ values: frozenPoints })).toEqualTypeOf<SyncMap<string, Readonly<{ x: number; y: number }>>>();
+    // @ts-expect-error: immutable is a boolean
+    SyncMap.createSync({ values: { ...pointCodec, immutable: 'yes' } });
     expectTypeOf(SyncMap.create({ keys: 'number', values: 'string' })).toEqualTypeOf<Promise<SyncMap<number, string>>>();
     expectTypeOf(LockedMap.createSync({ keys: 'number', values: 'number' })).toEqualTypeOf<LockedMap<number, number>>();
     expectTypeOf(LockedMap.create({ values: 'bytes' })).toEqualTypeOf<Promise<LockedMap<string, Uint8Array>>>();
