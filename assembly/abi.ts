@@ -486,10 +486,10 @@ export function sm_swapFound(
 
 /**
  * For the bindings' read cache, after epoch advances made a record stale: the
- * count of advances now if the key still has the value block `block` at the
- * place the record names (map.ts, mapRevalidate), else -1. `since` is the
- * count when the record was made or last checked. Counts nothing: the
- * bindings count the load as the cache's hit.
+ * count of advances now if the key still has the value block `block`,
+ * unexpired, at the place the record names (map.ts, mapRevalidate), else -1.
+ * `since` is the count when the record was made or last checked. Counts
+ * nothing: the bindings count the load as the cache's hit.
  */
 export function sm_revalidate(tablesWord: usize, read: u32, serial: f64, index: u32, block: u32, since: f64): f64 {
   if (!slot || locked) return -1;

@@ -408,9 +408,9 @@ export class ReadCache<K, V> {
    * place (assembly/map.ts, mapRevalidate: the read table, the slot, and the
    * block's birth, which tells it from a block made since at the same
    * address). If so the record holds the count the core read, and the hit is
-   * as fresh as a core load: the core read the value word. Only a record of a
-   * key found in a read table has a place to be checked by. The clock is read
-   * again after the call, as a hit reads it after the value word.
+   * as fresh as a core load: the core read the value word, and then the clock
+   * for the value's expiry. Only a record of a key found in a read table has a
+   * place to be checked by.
    */
   #revalidate(cached: Cached<V>): boolean {
     let now: number;
@@ -425,7 +425,6 @@ export class ReadCache<K, V> {
       throw this.#onTrap(error);
     }
     if (now < 0) return false;
-    if (cached.expiry !== 0 && this.#f64[this.#clock]! - this.#base >= cached.expiry) return false;
     const cleared = this.#cleared;
     const advances = this.#relativeAdvances(now);
     if (cleared !== this.#cleared) return false; // the base moved: the record is no longer the cache's

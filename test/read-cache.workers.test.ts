@@ -747,6 +747,23 @@ describe('read cache: records across epoch advances', () => {
     map.close();
   });
 
+  it('the core confirms no value expired by the clock it reads after the value word', async () => {
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 1, ttlMs: 60_000 });
+    map.store('key', 'v1');
+    promote(map, 'key');
+    expect(map.load('key')).toBe('v1');
+    const { tablesWord, read, slot, serial, block, advances } = place(map);
+    const core = internal.coreOfMap(map);
+    const check = () => core.sm_revalidate(tablesWord, read, serial, slot - 1, block, advances);
+    expect(check()).toBe(advances);
+    core.sm_tick(Date.now() + 59_000); // the map clock, as another thread's tick moves it
+    expect(check()).toBe(advances);
+    core.sm_tick(Date.now() + 61_000); // past the value's expiry
+    expect(check()).toBe(-1);
+    expect(map.load('key')).toBeUndefined();
+    map.close();
+  });
+
   it('moves up the birth of a value 2^26 advances old, so that one kept unchanged for hours stays checkable', async () => {
     const map = await SyncMap.create<string, string>({ values: 'string', shards: 1 });
     const core = internal.coreOfMap(map);
