@@ -754,17 +754,16 @@ export function mapSwapFound(map: usize, tablesWord: usize, read: u32, serial: f
  * while the count of epoch advances was `since` is still the key's, after
  * advances that may have freed and reused what that thread reached: for the
  * bindings' read cache, whose records otherwise go stale at every advance
- * (bindings/read-cache.ts). The count now, read after the value word, when
- * the slot still holds an entry whose value word is `block`, that block has
- * not expired by the map clock, and it was born by `since` (entry.ts,
- * valueBornBy: then it is the block found, not a block made since at the same
- * address), else -1. The caller is pinned, so
- * the count returned proves what an unchanged count proves after recordFound
- * (abi.ts): nothing reached here is freed before the count moves. An
- * argument that names no shard or slot of the map gives -1. The one write is
- * to the birth of the block the key holds (valueRestamp), found through the
- * place and checked to be in its entry: whatever the arguments, it lands
- * nowhere else.
+ * (bindings/read-cache.ts). The count now, read after the value word, when the
+ * slot still holds an entry whose value word is `block`, that block has not
+ * expired by the map clock, and it was born by `since` (entry.ts, valueBornBy:
+ * then it is the block found, not a block made since at the same address), else
+ * -1. The caller is pinned, so the count returned proves what an unchanged
+ * count proves after recordFound (abi.ts): nothing reached here is freed before
+ * the count moves. An argument that names no shard or slot of the map gives -1.
+ * The one write is to the birth of the block the key holds (valueRestamp),
+ * found through the place and checked to be in its entry: whatever the
+ * arguments, it lands nowhere else.
  */
 export function mapRevalidate(
   map: usize, tablesWord: usize, read: u32, serial: f64, index: u32, block: u32, since: f64,
@@ -773,7 +772,7 @@ export function mapRevalidate(
   if (!shard || !isLive(block)) return -1;
   const entry = entryAtPlace(shard, read, serial, index);
   if (entry == NO_PLACE || !entry || load32(entry + ENTRY_VALUE) != block) return -1;
-  if (!present(block)) return -1; // expired by the clock read now, after the value word, as a load reads it
+  if (!present(block)) return -1; // expired: the clock read after the value word, as a load reads it
   crashPoint(); // pinned: a trap here must not leave the pin held (the bindings recover)
   const now = epochAdvances(); // after the value word: a block reused later is born later
   if (!(since >= 0) || since > now) return -1;

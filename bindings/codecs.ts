@@ -153,12 +153,12 @@ export interface ValueMarshal<V> {
   readonly immutable: boolean;
   /**
    * True when decoded values are objects kept frozen (frozen 'json', an
-   * immutable custom codec's): a read
-   * cache miss that fills costs a freeze and an object that outlives the young
-   * generation, so the cache must hit more often to pay (read-cache.ts,
-   * Window); and stores do not fill the cache, since stored() would decode a
-   * frozen copy per store for a load that may never come (an immutable value
-   * without it is a primitive, which stored() hands back at no cost).
+   * immutable custom codec's): a read cache miss that fills costs a freeze and
+   * an object that outlives the young generation, so the cache must hit more
+   * often to pay (read-cache.ts, Window); and stores do not fill the cache,
+   * since stored() would decode a frozen copy per store for a load that may
+   * never come (an immutable value without it is a primitive, which stored()
+   * hands back at no cost).
    */
   readonly objects?: boolean;
   /**
@@ -645,8 +645,8 @@ export const valueMarshals: { readonly [K in ValueKind]: ValueMarshal<unknown> }
 
 /**
  * The marshal a thread uses with the `freeze` option: 'json' values deeply
- * frozen, and 'string' and 'number' values as they are (immutable already);
- * (and a custom codec's declared immutable); null for values that cannot be
+ * frozen, and 'string' and 'number' values as they are (immutable already),
+ * as is a custom codec's declared immutable; null for values that cannot be
  * frozen whole (bytes, 'structured' and 'v8' values, which hold typed arrays,
  * Maps and Dates, and other custom codecs').
  */
