@@ -26,15 +26,16 @@
 //              unlinked, while pinned readers may still load it. Read only by
 //              mapRevalidate, plainly, after its atomic load of the entry's
 //              value word: an aligned u32 does not tear, and nonzero low bits
-//              say the word is a link by then. Raised (valueRestamp, by CAS)
-//              by a pinned reader that finds the block in its entry with a
-//              birth 2^26 advances old, so that a value kept for hours stays
-//              within the 2^28 advances births are told apart in; the CAS
-//              fails once the word is a link. A block reached again by an
-//              address kept from long ago is this block if its birth is no
-//              later than a count read while it was reachable: a block freed
-//              since and made again at the same address was made after the
-//              advance that freed it, counted first (valueBornBy).
+//              say the word is a link by then. Replaced (valueRestamp, by
+//              CAS) with the count a pinned reader read after finding the
+//              block in its entry with a birth 2^26 advances old, so that a
+//              value kept for hours stays within the 2^28 advances births
+//              are told apart in; the CAS fails once the word is a link.
+//              A block reached again by an address kept from long ago is
+//              this block if its birth is no later than a count read while
+//              it was reachable: a block freed since and made again at the
+//              same address was made after the advance that freed it,
+//              counted first (valueBornBy).
 //   chunk (CHUNK_HEADER_SIZE + up to CHUNK_BYTES bytes; the last one is shorter)
 //   ┌────────────┬─────┬──────────────────┐
 //   │ next chunk │ —   │ bytes …          │
@@ -333,6 +334,10 @@ export function valueBornBy(block: usize, advances: f64): bool {
  * apart from a newer block, and every advance would send its loads back to
  * the core for the next 2^28. A CAS, so that a retire link written since
  * (retire(), plain stores) is never overwritten: it never equals a birth.
+ * Two readers may race: one that read the count before another re-stamped
+ * sees that birth as born after its count, 2^29 advances old as far as it
+ * can tell, and sets it back by the advances between their counts. Harmless:
+ * its count, too, was read while the block was reachable.
  */
 export function valueRestamp(block: usize, advances: f64): void {
   const birth = load<u32>(block + VALUE_BIRTH);
