@@ -322,6 +322,12 @@ export function valueBornBy(block: usize, advances: f64): bool {
   return (<u32><u64>advances << BIRTH_SHIFT) - birth < <u32>0x80000000;
 }
 
+// How old a birth may grow before a reader moves it up: a quarter of the 2^28
+// advances births are told apart in, so that one revalidation in 2^26 advances
+// (an hour at 20k advances a second) keeps a value's records checkable.
+// @ts-ignore: decorator
+@inline const RESTAMP_AGE: u32 = 1 << 26;
+
 /**
  * Moves the birth of `block` up to `advances` when it is RESTAMP_AGE
  * advances older or more: `block` is the value of an entry just read while
@@ -346,12 +352,6 @@ export function valueRestamp(block: usize, advances: f64): void {
   if (now - birth < RESTAMP_AGE << BIRTH_SHIFT) return; // young (modulo 2^29: still told apart)
   cas32(block + VALUE_BIRTH, birth, now);
 }
-
-// How old a birth may grow before a reader moves it up: a quarter of the 2^28
-// advances births are told apart in, so that one revalidation in 2^26 advances
-// (an hour at 20k advances a second) keeps a value's records checkable.
-// @ts-ignore: decorator
-@inline const RESTAMP_AGE: u32 = 1 << 26;
 
 /**
  * A new value block holding a copy of `len` bytes (chunked past the inline

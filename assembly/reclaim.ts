@@ -18,8 +18,9 @@
 // it (reclaimRegisterKind), and every retirable object keeps a u32 RETIRE_LINK
 // at offset 4; the link's low three bits (blocks are 8-aligned) hold the
 // object's kind, never 0. Until it is retired, a value block keeps its birth
-// there instead (entry.ts), whose low three bits are 0: the only use readers
-// make of the word (mapRevalidate).
+// there instead (entry.ts), whose low three bits are 0: readers load it
+// (mapRevalidate), and may replace an old birth by CAS (valueRestamp), which
+// fails once retire() has written the link.
 //
 // Shared words (RECLAIM_BASE, in heap.ts):
 //

@@ -51,8 +51,11 @@ export interface ValueCodec<V> {
   /**
    * A promise that nobody changes what decode() returns (primitives, frozen
    * objects): the thread's read cache may then hand the same value to every
-   * load of a key unchanged since, without decode(), as it does for 'string'
-   * values and for 'json' under `freeze`. Default false: each load decodes.
+   * load of a key unchanged since, without decode(), as it does for 'json'
+   * under `freeze` (an object decode() returns unfrozen is not kept). As
+   * there, loads fill the cache and stores do not (nor go by place), and the
+   * cache steps aside below one hit in 3 lookups. Default false: each load
+   * decodes.
    */
   readonly immutable?: boolean;
 }
@@ -146,9 +149,9 @@ export interface ValueMarshal<V> {
   /** True when decoding runs user code: the bindings then decode only after unpinning. */
   readonly userCode: boolean;
   /**
-   * True when decoded values cannot change (primitives, or 'json' values
-   * deeply frozen: frozenJson), which a read cache can hand out again and
-   * again (read-cache.ts).
+   * True when decoded values cannot change (primitives, 'json' values deeply
+   * frozen: frozenJson, or a custom codec's that promises it), which a read
+   * cache can hand out again and again (read-cache.ts).
    */
   readonly immutable: boolean;
   /**

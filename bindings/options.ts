@@ -74,8 +74,9 @@ export interface SyncMapOptions<V = unknown> {
   versioned?: boolean;
   /**
    * This thread's cache of decoded values (read-cache.ts), for maps of
-   * 'string' or 'number' values, or 'json' values under `freeze`, with
-   * 'string' or 'number' keys: a load of a
+   * 'string' or 'number' values, 'json' values under `freeze`, or a custom
+   * codec's that declares them immutable, with 'string' or 'number' keys: a
+   * load of a
    * key this thread has read before checks three words of the shared memory
    * instead of encoding, calling the core and decoding. A hit is exactly as
    * fresh as a load through the core. Default on, { maxEntries: 16384,
@@ -93,8 +94,9 @@ export interface SyncMapOptions<V = unknown> {
    * the `current` that compute() passes to its function (which must return a
    * new object; compute() returns that object, the caller's own, as it
    * always does). Only for 'json' values ('string' and 'number' values are
-   * immutable already; other kinds can hold what freezing does not fix, such
-   * as a Map or a typed array). Per map object, like readCache: the map and
+   * immutable already, and so are a custom codec's that declares them so,
+   * which `freeze` leaves as decode() returns them; other kinds can hold what
+   * freezing does not fix, such as a Map or a typed array). Per map object, like readCache: the map and
    * other threads are not affected. Default false.
    */
   freeze?: boolean;
@@ -459,7 +461,8 @@ export function freezeOption<V>(options: object, values: ValueMarshal<V>, what: 
   if (frozenValues === null) {
     throw new SyncMapArgumentError(
       `${what}: options.freeze applies to 'json' values ('string' and 'number' values are immutable already); ` +
-        `this map's values are ${values.kind === 'custom' ? 'a custom codec\'s' : `'${values.kind}'`}, which freezing cannot make immutable`,
+        `this map's values are ${values.kind === 'custom' ? 'a custom codec\'s' : `'${values.kind}'`}, which freezing cannot make immutable` +
+        (values.kind === 'custom' ? " (a codec whose decode() returns frozen values can say so: { encode, decode, immutable: true })" : ''),
     );
   }
   return frozenValues;

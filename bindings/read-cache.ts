@@ -164,12 +164,14 @@ const FOUND_START = SLOT_FOUND_VALUE_WORD;
 const FOUND_END = SLOT_FOUND_SERIAL + 8;
 
 /**
- * The slot's found words, copied out at their offsets in a slot (the rest
- * zero): what a fill reads, kept from before user code ran (foundWords).
+ * The slot's found words, copied out at their offsets in a slot (the bytes
+ * before them unused): what a fill reads, kept from before user code ran
+ * (foundWords). A buffer of its own, so that #fill reads it as it reads the
+ * memory, at the same offsets.
  */
-export interface FoundWords {
-  readonly u32: Uint32Array;
-  readonly f64: Float64Array;
+export class FoundWords {
+  readonly f64 = new Float64Array(FOUND_END >>> 3);
+  readonly u32 = new Uint32Array(this.f64.buffer);
 }
 
 /** Which word sm_readCacheWord returns (assembly/abi.ts, READ_CACHE_WORD_*). */
@@ -290,6 +292,8 @@ export class ReadCache<K, V> {
   #head = 0;
   /** How many times clear() ran: a record held across a call that may clear is then no longer the cache's. */
   #cleared = 0;
+  /** A buffer for foundWords() to copy into, given back by fillFound(). */
+  #spareFound: FoundWords | undefined;
 
   private constructor(
     ex: ReadCacheCore, u32: Uint32Array, f64: Float64Array, slot: number, advances: number, clock: number,
@@ -315,8 +319,9 @@ export class ReadCache<K, V> {
    * A cache for these codecs over this core, or null when there is to be none:
    * `option` false, values that are not immutable, keys a Map cannot compare
    * by content ('bytes'), or a core without one (a LockedMap). Stores go by
-   * place and fill it unless the map is `versioned` (its writes all lock) or
-   * its values are frozen objects (ValueMarshal.objects): see takesStores.
+   * place and fill it unless the map is `versioned` (its writes all lock),
+   * its values are frozen objects (ValueMarshal.objects), or decoding them
+   * runs user code: see takesStores.
    * `onTrap` gets what escaped a call into the core (Attachment.trapped).
    */
   static for<K, V>(
@@ -329,7 +334,7 @@ export class ReadCache<K, V> {
     return new ReadCache<K, V>(
       ex, u32, f64, slot, ex.sm_readCacheWord(WORD_ADVANCES), ex.sm_readCacheWord(WORD_CLOCK),
       option?.maxEntries ?? READ_CACHE_DEFAULTS.maxEntries, option?.maxBytes ?? READ_CACHE_DEFAULTS.maxBytes,
-      !versioned && values.objects !== true, values.objects === true, onTrap,
+      !versioned && values.objects !== true && !values.userCode, values.objects === true, onTrap,
     );
   }
 
@@ -447,17 +452,31 @@ export class ReadCache<K, V> {
    * The found words of the core's load just made, copied: for values whose
    * decoding runs user code (a custom codec's decode(), which may call the
    * map and so change the words), taken before it runs and handed to
-   * fillFound() after.
+   * fillFound() after; undefined while the cache steps aside (nothing to
+   * fill). The copy is made into the buffer the last fillFound() gave back
+   * (a new one only when a decode() loads through the map in turn): a typed
+   * array made per load cost ~0.6 µs.
    */
-  foundWords(): FoundWords {
-    const f64 = new Float64Array(FOUND_END >>> 3);
-    f64.set(this.#f64.subarray((this.#slot + FOUND_START) >>> 3, (this.#slot + FOUND_END) >>> 3), FOUND_START >>> 3);
-    return { u32: new Uint32Array(f64.buffer), f64 };
+  foundWords(): FoundWords | undefined {
+    if (this.#loads.bypass > 0) return undefined;
+    const found = this.#spareFound ?? new FoundWords();
+    this.#spareFound = undefined;
+    const from = this.#f64;
+    const to = found.f64;
+    for (let at = FOUND_START >>> 3, base = this.#slot >>> 3; at < FOUND_END >>> 3; at++) to[at] = from[base + at]!;
+    return found;
   }
 
-  /** As fill(), from found words copied before the value was decoded (foundWords). */
-  fillFound(found: FoundWords, key: K, value: V, bytes: number): void {
-    if (this.#loads.bypass > 0) return;
+  /**
+   * As fill(), from found words copied before user code decoded the value
+   * (foundWords), unless the map object was closed since (`open` false). An
+   * object is kept only frozen: a codec that declares its values immutable
+   * promises that, and a value every load shares must not change.
+   */
+  fillFound(found: FoundWords, key: K, value: V, bytes: number, open: boolean): void {
+    this.#spareFound = found; // #fill runs no user code: no foundWords() before it returns
+    if (!open || this.#loads.bypass > 0) return; // the decode() may have loaded enough to step aside
+    if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) return;
     if (this.#fill(key, value, bytes, found.u32, found.f64, 0)) this.#loads.fills++;
   }
 
@@ -476,7 +495,10 @@ export class ReadCache<K, V> {
   /**
    * Whether stores give their values to the cache (fillStored, storeAt): not
    * in a versioned map, whose writes all lock, nor for values whose copy a
-   * store would have to decode (frozen 'json': ValueMarshal.objects).
+   * store would have to decode (frozen 'json': ValueMarshal.objects). Never
+   * when decoding runs user code (a custom codec's decode()): the copy is
+   * decoded after the value is written to the scratch and before the core
+   * call, and a decode() that calls the map would write over it.
    */
   get takesStores(): boolean {
     return this.#storesByPlace;

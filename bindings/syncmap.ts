@@ -375,7 +375,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       // A custom codec's decode() may call the map, which rewrites the found words.
       const found = cache.foundWords();
       const value = a.values.read(a, 0, len, what);
-      cache.fillFound(found, key, value, len);
+      if (found !== undefined) cache.fillFound(found, key, value, len, this.#a === a); // decode() may close it
       return value;
     }
     const value = a.values.read(a, 0, len, what);

@@ -678,7 +678,8 @@ describe('read cache: records across epoch advances', () => {
   });
 
   it('the core confirms a place only while its key holds the block, born by then; writes nothing else, whatever it is given', async () => {
-    const map = await SyncMap.create<string, string>({ values: 'string', shards: 2 });
+    // A small memory, compared whole below.
+    const map = await SyncMap.create<string, string>({ values: 'string', shards: 2, maxMemoryBytes: 2 << 20, maxValueBytes: 1024 });
     for (let i = 0; i < 3; i++) internal.collect(map); // a count above 0, so that one below it means something
     map.store('key', 'v1');
     promote(map, 'key');
@@ -708,9 +709,15 @@ describe('read cache: records across epoch advances', () => {
       ['no block', [tablesWord, read, serial, slot - 1, 0, advances]],
     ];
     const inUse = map.stats().bytesInUse;
+    const memory = new Uint8Array(map.handle.memory.buffer);
+    const before = memory.slice();
     for (const [what, [t, r, s, i, b, a]] of refused) {
       expect([what, core.sm_revalidate(t!, r!, s!, i!, b!, a!)]).toEqual([what, -1]);
     }
+    // Not a byte changed but in this thread's own slot (its pin word): SLOT_SIZE, assembly/slots.ts.
+    const ownSlot = core.sm_readCacheWord(internal.WORD_SLOT);
+    const changed = memory.findIndex((byte, at) => byte !== before[at] && (at < ownSlot || at >= ownSlot + 256));
+    expect(changed).toBe(-1);
     expect(map.stats().bytesInUse).toBe(inUse);
     expect(internal.verify(map)).toBe(0);
     map.store('key', 'v2');
@@ -1054,6 +1061,49 @@ describe('read cache of a custom codec declared immutable', () => {
     expect(map.stats().cacheHits).toBe(hits);
     await other.run('close');
     await exited(other.worker);
+    map.close();
+  });
+
+  it('keeps no object decode() returns unfrozen; freeze: true is accepted and changes nothing', async () => {
+    const unfrozen = { ...frozenCodec, decode: (bytes: Uint8Array): Tag => JSON.parse(new TextDecoder().decode(bytes)) as Tag };
+    const map = await SyncMap.create<string, Tag>({ values: unfrozen });
+    map.store('k', { name: 'k', n: 1 });
+    promote(map, 'k');
+    const first = map.load('k')!;
+    expect(map.load('k')).not.toBe(first); // decoded again: a shared copy could be changed
+    expect(map.stats().cacheHits).toBe(0);
+    const frozen = SyncMap.attach<string, Tag>(map.handle, { values: frozenCodec, freeze: true });
+    const once = frozen.load('k')!;
+    expect(Object.isFrozen(once)).toBe(true);
+    expect(frozen.load('k')).toBe(once);
+    frozen.close();
+    map.close();
+  });
+
+  it('stores as before when decode() writes to the map: a store neither decodes nor goes by place', async () => {
+    let writer: SyncMap<string, Tag> | undefined;
+    const writing = {
+      ...frozenCodec,
+      decode: (bytes: Uint8Array): Tag => {
+        const value = frozenCodec.decode(bytes);
+        if (value.name !== 'side') writer?.store('side', { name: 'side', n: value.n }); // writes the scratch
+        return value;
+      },
+    };
+    const map = await SyncMap.create<string, Tag>({ values: writing });
+    writer = map;
+    const check = SyncMap.attach<string, Tag>(map.handle, { values: frozenCodec, readCache: false });
+    for (const key of ['a', 'b']) map.store(key, { name: key, n: 0 });
+    promote(map, 'a', 'b');
+    for (let n = 1; n <= 50; n++) {
+      const key = n % 2 ? 'a' : 'b';
+      expect(map.load(key)).toEqual({ name: key, n: n - 2 < 0 ? 0 : n - 2 });
+      map.store(key, { name: key, n });
+      expect(check.load(key)).toEqual({ name: key, n });
+    }
+    expect(check.load('side')?.name).toBe('side');
+    expect(internal.verify(map)).toBe(0);
+    check.close();
     map.close();
   });
 
