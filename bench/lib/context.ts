@@ -129,6 +129,8 @@ export function startRun(args: string[], alone?: Section): BenchRun {
       return undefined;
     } finally {
       const interference = meter();
+      const after = results.cpus ? checkCpus() : undefined;
+      if (after) (results.cpusAfter ??= {})[name] = after.loadNsByCpu;
       if (interference) {
         results.interference[name] = interference;
         if (interference.foreignShare > NOISY) {

@@ -12,6 +12,9 @@ import { bytes, count, ns, percent, ratio, si } from './format.js';
 import type { Results } from './results.js';
 import { RETAKE_ABOVE } from '../lib/quiet.js';
 
+/** How far the pinned loop may move from its start before the report says the host's speed moved. */
+const HOST_MOVED = 0.1;
+
 function table(header: string[], rows: string[][], align?: ('l' | 'r')[]): string {
   const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'));
   return [
@@ -80,6 +83,18 @@ export function markdown(r: Results): string {
               : ' A quick run measures each cell once, wherever it lands: read its 1-thread figures with that in mind.')
           : '.'),
     );
+    const after = Object.entries(r.cpusAfter ?? {});
+    if (after.length) {
+      const start = Math.min(...r.cpus.loadNsByCpu);
+      const moved = after.filter(([, ns]) => Math.abs(Math.min(...ns) / start - 1) > HOST_MOVED);
+      out.push(
+        '',
+        `The same loop after each section: ${after.map(([name, ns]) => `${name} ${ns.map((n) => n.toFixed(0)).join('/')} ns`).join(', ')}.` +
+          (moved.length
+            ? ` The host's speed moved during the run (the fastest CPU more than ${HOST_MOVED * 100}% off its start after ${moved.map(([n]) => n).join(', ')}): ratios measured side by side hold better than absolute figures there.`
+            : ' The host kept its speed.'),
+      );
+    }
     out.push('');
   }
 

@@ -35,6 +35,12 @@ export interface Results {
   interference: Record<string, Interference>;
   /** The same load loop pinned to each CPU (lib/cpus.ts); absent without taskset. */
   cpus?: CpuCheck;
+  /**
+   * The same loop again after each section, ns per load by CPU: the host's
+   * own speed can move during a run (other guests of the VM's host) where the
+   * CPU share other programs take here does not show it.
+   */
+  cpusAfter?: Record<string, number[]>;
   singleThread?: SingleResult;
   /** A Map per thread kept in step by BroadcastChannel, beside SyncMap. */
   broadcast?: BroadcastResult;
