@@ -460,7 +460,8 @@ export function freezeOption<V>(options: object, values: ValueMarshal<V>, what: 
   const frozenValues = frozen(values);
   if (frozenValues === null) {
     throw new SyncMapArgumentError(
-      `${what}: options.freeze applies to 'json' values ('string' and 'number' values are immutable already); ` +
+      `${what}: options.freeze applies to 'json' values ('string' and 'number' values, and a custom codec's ` +
+        "declared immutable, are immutable already); " +
         `this map's values are ${values.kind === 'custom' ? 'a custom codec\'s' : `'${values.kind}'`}, which freezing cannot make immutable` +
         (values.kind === 'custom' ? " (a codec whose decode() returns frozen values can say so: { encode, decode, immutable: true })" : ''),
     );

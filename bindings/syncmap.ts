@@ -19,7 +19,7 @@
  * is released at once (Attachment.recover) rather than at this thread's next
  * call, so that other threads do not wait.
  */
-import { inspect, type InspectOptionsStylized } from 'node:util';
+import { inspect } from 'node:util';
 import { threadId } from 'node:worker_threads';
 import {
   SyncMapArgumentError,
@@ -272,6 +272,19 @@ const enum Yield { Entries, Keys, Values }
 
 /** Above this many entries, inspect() shows the first ones and a count of the rest (util.inspect's default). */
 const INSPECT_MAX_ENTRIES = 100;
+
+/**
+ * What util.inspect hands a custom inspector, the parts read here. Declared
+ * here rather than imported: @types/node named it InspectOptionsStylized up to
+ * major 25 and dropped that name in 26, which broke the shipped types under
+ * skipLibCheck off.
+ */
+export interface InspectorOptions {
+  readonly depth?: number | null;
+  readonly maxArrayLength?: number | null;
+  readonly breakLength?: number;
+  stylize(text: string, styleType: string): string;
+}
 
 // ── the public classes ─────────────────────────────────────────────────────
 
@@ -1213,7 +1226,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
    * its first entries (util.inspect's depth and maxArrayLength apply), e.g.
    * `SyncMap(2) { 'a' => 1, 'b' => 2 }`; a closed one as `SyncMap { <closed> }`.
    */
-  [inspect.custom](depth: number, options: InspectOptionsStylized, show: typeof inspect = inspect): string {
+  [inspect.custom](depth: number, options: InspectorOptions, show: typeof inspect = inspect): string {
     if (!(#a in this)) return 'ConcurrentMap {}'; // the prototype
     const n = this.#n;
     const cls = n.cls;

@@ -18,6 +18,10 @@ const tsc = join(root, 'node_modules/typescript/bin/tsc');
 const dir = mkdtempSync(join(tmpdir(), 'syncmap-types-'));
 mkdirSync(join(dir, 'node_modules'));
 symlinkSync(root, join(dir, 'node_modules/syncmap-wasm'), 'dir');
+// The newest @types/node major too (a devDependency under another name): what a
+// project that runs `npm install @types/node` today gets, where ours pins 20.
+mkdirSync(join(dir, 'types-node-26'));
+symlinkSync(join(root, 'node_modules/@types/node-26'), join(dir, 'types-node-26/node'), 'dir');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const consumer = `
@@ -65,6 +69,10 @@ function compile(name: string, options: Record<string, unknown>): string {
 describe('the shipped types', () => {
   it('compile with @types/node alone, skipLibCheck off (no TS2503 for WebAssembly)', () => {
     expect(compile('plain', { lib: ['ES2022'], skipLibCheck: false })).toBe('');
+  });
+
+  it('compile with @types/node 26, skipLibCheck off (it renamed a util type the bindings once imported)', () => {
+    expect(compile('node26', { lib: ['ES2022'], skipLibCheck: false, typeRoots: [join(dir, 'types-node-26')] })).toBe('');
   });
 
   it('type handle.memory with skipLibCheck on (not silently any)', () => {
