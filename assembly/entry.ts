@@ -300,10 +300,22 @@ function copyChunked(block: usize, dest: usize, len: usize): void {
   }
 }
 
+/** A count of epoch advances as a birth (the layout above): modulo 2^29, clear of a link's kind bits. */
+// @ts-ignore: decorator
+@inline function birthAt(advances: f64): u32 {
+  return <u32><u64>advances << BIRTH_SHIFT;
+}
+
+/** Whether a block's birth word holds a retire link by now: a link's kind bits are never 0. */
+// @ts-ignore: decorator
+@inline function isRetireLink(word: u32): bool {
+  return (word & ((1 << BIRTH_SHIFT) - 1)) != 0;
+}
+
 /** A new block's birth (the layout above): read after the block was taken from the allocator. */
 // @ts-ignore: decorator
 @inline function birthNow(): u32 {
-  return <u32><u64>epochAdvances() << BIRTH_SHIFT;
+  return birthAt(epochAdvances());
 }
 
 /**
@@ -318,8 +330,8 @@ function copyChunked(block: usize, dest: usize, len: usize): void {
  */
 export function valueBornBy(block: usize, advances: f64): bool {
   const birth = load<u32>(block + VALUE_BIRTH);
-  if (birth & ((1 << BIRTH_SHIFT) - 1)) return false; // a retire link's kind
-  return (<u32><u64>advances << BIRTH_SHIFT) - birth < <u32>0x80000000;
+  if (isRetireLink(birth)) return false;
+  return birthAt(advances) - birth < <u32>0x80000000;
 }
 
 // How old a birth may grow before a reader moves it up: a quarter of the 2^28
@@ -347,8 +359,8 @@ export function valueBornBy(block: usize, advances: f64): bool {
  */
 export function valueRestamp(block: usize, advances: f64): void {
   const birth = load<u32>(block + VALUE_BIRTH);
-  if (birth & ((1 << BIRTH_SHIFT) - 1)) return; // retired: a link now
-  const now = <u32><u64>advances << BIRTH_SHIFT;
+  if (isRetireLink(birth)) return;
+  const now = birthAt(advances);
   if (now - birth < RESTAMP_AGE << BIRTH_SHIFT) return; // young (modulo 2^29: still told apart)
   cas32(block + VALUE_BIRTH, birth, now);
 }

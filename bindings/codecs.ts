@@ -156,12 +156,12 @@ export interface ValueMarshal<V> {
   readonly immutable: boolean;
   /**
    * True when decoded values are objects kept frozen (frozen 'json', an
-   * immutable custom codec's): a read cache miss that fills costs a freeze and
-   * an object that outlives the young generation, so the cache must hit more
-   * often to pay (read-cache.ts, Window); and stores do not fill the cache,
-   * since stored() would decode a frozen copy per store for a load that may
-   * never come (an immutable value without it is a primitive, which stored()
-   * hands back at no cost).
+   * immutable custom codec's): a read cache miss that fills costs a freeze (or
+   * the codec's decode()) and an object that outlives the young generation, so
+   * the cache must hit more often to pay (read-cache.ts, Window); and stores do
+   * not fill the cache, since stored() would decode a frozen copy per store for
+   * a load that may never come (an immutable value without it is a primitive,
+   * which stored() hands back at no cost).
    */
   readonly objects?: boolean;
   /**

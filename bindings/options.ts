@@ -73,31 +73,30 @@ export interface SyncMapOptions<V = unknown> {
    */
   versioned?: boolean;
   /**
-   * This thread's cache of decoded values (read-cache.ts), for maps of
-   * 'string' or 'number' values, 'json' values under `freeze`, or a custom
-   * codec's that declares them immutable, with 'string' or 'number' keys: a
-   * load of a
-   * key this thread has read before checks three words of the shared memory
-   * instead of encoding, calling the core and decoding. A hit is exactly as
-   * fresh as a load through the core. Default on, { maxEntries: 16384,
-   * maxBytes: 4 MiB }; false for none. One cache per map object: each
-   * create() and attach() has its own, with its own option.
+   * This thread's cache of decoded values (read-cache.ts), for maps of 'string'
+   * or 'number' values, 'json' values under `freeze`, or a custom codec's that
+   * declares them immutable, with 'string' or 'number' keys: a load of a key
+   * this thread has read before checks three words of the shared memory instead
+   * of encoding, calling the core and decoding. A hit is exactly as fresh as a
+   * load through the core. Default on, { maxEntries: 16384, maxBytes: 4 MiB };
+   * false for none. One cache per map object: each create() and attach() has
+   * its own, with its own option.
    */
   readCache?: ReadCacheOption;
   /**
    * Hands out 'json' values deeply frozen (Object.freeze on every object and
-   * array in them), so that this thread's read cache can keep them: a load of
-   * a key this thread has read before, whose value has not changed since,
-   * returns the very same object, without decoding (no JSON.parse, no
-   * garbage). Every value this map object hands out is then frozen: loads,
-   * loadOrStore, swap, loadAndDelete, iteration, snapshot, changesSince and
-   * the `current` that compute() passes to its function (which must return a
-   * new object; compute() returns that object, the caller's own, as it
-   * always does). Only for 'json' values ('string' and 'number' values are
-   * immutable already, and so are a custom codec's that declares them so,
-   * which `freeze` leaves as decode() returns them; other kinds can hold what
-   * freezing does not fix, such as a Map or a typed array). Per map object, like readCache: the map and
-   * other threads are not affected. Default false.
+   * array in them), so that this thread's read cache can keep them: a load of a
+   * key this thread has read before, whose value has not changed since, returns
+   * the very same object, without decoding (no JSON.parse, no garbage). Every
+   * value this map object hands out is then frozen: loads, loadOrStore, swap,
+   * loadAndDelete, iteration, snapshot, changesSince and the `current` that
+   * compute() passes to its function (which must return a new object; compute()
+   * returns that object, the caller's own, as it always does). Only for 'json'
+   * values ('string' and 'number' values are immutable already, and so are a
+   * custom codec's that declares them so, which `freeze` leaves as decode()
+   * returns them; other kinds can hold what freezing does not fix, such as a
+   * Map or a typed array). Per map object, like readCache: the map and other
+   * threads are not affected. Default false.
    */
   freeze?: boolean;
 }

@@ -16,7 +16,7 @@
  * Every core call sits in a try/catch (free in V8 while nothing throws): an
  * exception that is not a SyncMapError (a stack overflow inside the core, a
  * trap) may have left this thread holding a shard lock or its epoch pin, and
- * is released at once (Attachment.recover) rather than at this thread's next
+ * is released at once (Attachment.trapped) rather than at this thread's next
  * call, so that other threads do not wait.
  */
 import { inspect } from 'node:util';
@@ -24,7 +24,6 @@ import { threadId } from 'node:worker_threads';
 import {
   SyncMapArgumentError,
   SyncMapClosedError,
-  SyncMapError,
   SyncMapInvalidHandleError,
   statusError,
 } from './errors.js';
@@ -175,11 +174,6 @@ function closed(what: string): never {
 
 function fail(status: number, what: string): never {
   throw statusError(status, what);
-}
-
-/** Attachment.trapped: releases what a trap left held; returns the error to rethrow. */
-function trapped(a: Attachment<unknown, unknown>, error: unknown): unknown {
-  return a.trapped(error);
 }
 
 /** The TypeError `new SyncMap()` throws: maps are made by the static methods. */
@@ -374,7 +368,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       return a.ex.sm_load(a.keys.write(key, a, what));
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
   }
 
@@ -466,7 +460,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       r = a.ex.sm_swap(keyLen, at, len, wantPrevious, expiry);
       if (r >= ABSENT && takes) cache!.fillStored(key, stored, len);
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     return r;
   }
@@ -497,7 +491,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       len = values.put(value, prepared, a, at, what);
       r = a.ex.sm_loadOrStore(keyLen, at, len, expiry);
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     if (r >= 0) return { value: this.#decoded(a, key, r, what), loaded: true };
     // Stored: the bytes just written are still in the scratch.
@@ -514,7 +508,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       r = a.ex.sm_delete(a.keys.write(key, a, what), 1);
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     if (r >= 0) {
       this.#afterDelete(a);
@@ -533,7 +527,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       r = a.ex.sm_delete(a.keys.write(key, a, what), 0);
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     if (r >= 0) {
       this.#afterDelete(a);
@@ -584,7 +578,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       const newLen = values.put(value, preparedNew, a, newAt, n.compareAndSwapNew);
       r = a.ex.sm_compareAndSwap(keyLen, oldAt, oldLen, newAt, newLen, expiry);
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     return r >= 0 ? r === 1 : fail(r, what);
   }
@@ -604,7 +598,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       const oldAt = align8(keyLen);
       r = a.ex.sm_compareAndDelete(keyLen, oldAt, values.put(old, prepared, a, oldAt, n.compareAndDeleteOld));
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     if (r === 1) this.#afterDelete(a);
     return r >= 0 ? r === 1 : fail(r, what);
@@ -656,7 +650,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       a.collectShard(shard, batch, what);
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
   }
 
@@ -673,7 +667,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       r = a.ex.sm_clear();
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     if (r < 0) fail(r, what);
   }
@@ -693,7 +687,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       r = a.ex.sm_size();
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     return r >= 0 ? r : fail(r, what);
   }
@@ -708,7 +702,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       r = a.ex.sm_has(a.keys.write(key, a, what));
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     return r >= 0 ? r === 1 : fail(r, what);
   }
@@ -774,7 +768,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       r = a.ex.sm_add(a.keys.write(key, a, what), delta, expiry);
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     if (r < 0) fail(r, what);
     return a.f64[a.base >>> 3]!;
@@ -800,7 +794,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       try {
         r = a.ex.sm_load(a.keys.write(key, a, what));
       } catch (error) {
-        throw trapped(a, error);
+        throw a.trapped(error);
       }
       if (r < ABSENT) fail(r, what);
       const present = r >= 0;
@@ -837,7 +831,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       const newLen = values.put(value, prepared, a, newAt, what);
       r = a.ex.sm_compareAndSwap(keyLen, oldAt, old.length, newAt, newLen, expiry);
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     return r >= 0 ? r === 1 : fail(r, what);
   }
@@ -853,7 +847,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       a.u8.set(old, a.base + oldAt);
       r = a.ex.sm_compareAndDelete(keyLen, oldAt, old.length);
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     if (r === 1) this.#afterDelete(a);
     return r >= 0 ? r === 1 : fail(r, what);
@@ -875,7 +869,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       r = a.ex.sm_remainingMs(a.keys.write(key, a, what));
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     if (r === -1) return Infinity;
     if (r === -2) return 0;
@@ -913,7 +907,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
           if (r < 0 || r & SWEEP_WRAPPED || performance.now() - start >= maxTickMs) break;
         }
       } catch (error) {
-        trapped(now, error);
+        now.trapped(error);
       }
       this.#afterDelete(now);
     }, intervalMs);
@@ -973,7 +967,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       for (let shard = 0; shard < a.shards; shard++) a.collectChanges(shard, since, changes, what);
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     // A compaction that began after the check above may have removed tombstones
     // this walk would have reported: then this delta is not whole either.
@@ -1060,7 +1054,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       r = a.ex.sm_compact(lowWatermark);
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     return r >= 0 ? r : fail(r, what);
   }
@@ -1100,7 +1094,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       try {
         now.ex.sm_compact(now.ex.sm_setLowWatermark(0));
       } catch (error) {
-        trapped(now, error);
+        now.trapped(error);
       }
     }).unref();
   }
@@ -1127,7 +1121,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     try {
       version = a.snapshotInto(pairs, what);
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
     const copy = new SyncMapSnapshot<K, V>(a.handle.versioned ? version : 0);
     for (let i = 0; i < pairs.length; i += 2) copy.set(pairs[i] as K, pairs[i + 1] as V);
@@ -1192,7 +1186,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       }
       return stats;
     } catch (error) {
-      throw trapped(a, error);
+      throw a.trapped(error);
     }
   }
 

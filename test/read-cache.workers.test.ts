@@ -388,6 +388,19 @@ function place(map: SyncMap<string, string>) {
   };
 }
 
+/** Sets the map's count of epoch advances by hand (reclaim.ts, ADVANCES): only where nothing else runs. */
+function setAdvances(map: SyncMap<string, string>, count: number): void {
+  const at = internal.coreOfMap(map).sm_readCacheWord(internal.WORD_ADVANCES) >>> 3;
+  new Float64Array(map.handle.memory.buffer)[at] = count;
+}
+
+/** The core's check (sm_revalidate) of where `found`'s thread last found a key (place), from a given count. */
+function revalidator(found: SyncMap<string, string>): (since: number) => number {
+  const { tablesWord, read, slot, serial, block } = place(found);
+  const core = internal.coreOfMap(found);
+  return (since) => core.sm_revalidate(tablesWord, read, serial, slot - 1, block, since);
+}
+
 /** Writes `text` (ASCII) at the map's scratch offset 0, as the bindings put a value stored by place. */
 function putValue(map: SyncMap<string, string>, text: string): number {
   const core = internal.coreOfMap(map);
@@ -727,12 +740,9 @@ describe('read cache: records across epoch advances', () => {
 
   it('tells births apart modulo 2^29, within 2^27 advances of the count given', async () => {
     const map = await SyncMap.create<string, string>({ values: 'string', shards: 1 });
-    const core = internal.coreOfMap(map);
     // The count of advances, set by hand (nothing else runs): where the birth's modulus wraps.
-    const count = new Float64Array(map.handle.memory.buffer);
-    const countAt = core.sm_readCacheWord(internal.WORD_ADVANCES) >>> 3;
     const born = 2 ** 29 + 10; // kept as 10
-    count[countAt] = born;
+    setAdvances(map, born);
     // One key per check that finds its value 2^26 advances old or more (which moves its birth up).
     const keys = ['wrap', 'horizon', 'within', 'apart'];
     for (const key of keys) map.store(key, 'v1');
@@ -740,15 +750,14 @@ describe('read cache: records across epoch advances', () => {
     const uncached = SyncMap.attach<string, string>(map.handle, { readCache: false }); // each load finds
     const checks = Object.fromEntries(keys.map((key) => {
       expect(uncached.load(key)).toBe('v1');
-      const { tablesWord, read, slot, serial, block } = place(uncached);
-      return [key, (since: number) => core.sm_revalidate(tablesWord, read, serial, slot - 1, block, since)];
+      return [key, revalidator(uncached)];
     }));
     expect(checks.wrap!(born)).toBe(born);
     expect(checks.wrap!(born - 1)).toBe(-1); // born after the count given, across the wrap
-    count[countAt] = born + 2 ** 27 + 5; // later advances
+    setAdvances(map, born + 2 ** 27 + 5); // later advances
     expect(checks.horizon!(born)).toBe(-1); // 2^27 + 5 advances since: beyond the horizon
     expect(checks.within!(born + 6)).toBe(born + 2 ** 27 + 5); // within it, born before
-    count[countAt] = born + 2 ** 28; // births 2^28 or more before the count given: not told apart
+    setAdvances(map, born + 2 ** 28); // births 2^28 or more before the count given: not told apart
     expect(checks.apart!(born + 2 ** 28)).toBe(-1);
     uncached.close();
     map.close();
@@ -759,46 +768,42 @@ describe('read cache: records across epoch advances', () => {
     map.store('key', 'v1');
     promote(map, 'key');
     expect(map.load('key')).toBe('v1');
-    const { tablesWord, read, slot, serial, block, advances } = place(map);
+    const { advances } = place(map);
     const core = internal.coreOfMap(map);
-    const check = () => core.sm_revalidate(tablesWord, read, serial, slot - 1, block, advances);
-    expect(check()).toBe(advances);
+    const check = revalidator(map);
+    expect(check(advances)).toBe(advances);
     core.sm_tick(Date.now() + 59_000); // the map clock, as another thread's tick moves it
-    expect(check()).toBe(advances);
+    expect(check(advances)).toBe(advances);
     core.sm_tick(Date.now() + 61_000); // past the value's expiry
-    expect(check()).toBe(-1);
+    expect(check(advances)).toBe(-1);
     expect(map.load('key')).toBeUndefined();
     map.close();
   });
 
   it('moves up the birth of a value 2^26 advances old, so that one kept unchanged for hours stays checkable', async () => {
     const map = await SyncMap.create<string, string>({ values: 'string', shards: 1 });
-    const core = internal.coreOfMap(map);
-    const count = new Float64Array(map.handle.memory.buffer);
-    const countAt = core.sm_readCacheWord(internal.WORD_ADVANCES) >>> 3;
     const born = 2 ** 29 + 10;
-    count[countAt] = born;
+    setAdvances(map, born);
     map.store('key', 'v1');
     promote(map, 'key');
     expect(map.load('key')).toBe('v1');
-    const { tablesWord, read, slot, serial, block } = place(map);
-    const check = (since: number) => core.sm_revalidate(tablesWord, read, serial, slot - 1, block, since);
-    count[countAt] = born + 2 ** 26 - 1; // young: left as it is
+    const check = revalidator(map);
+    setAdvances(map, born + 2 ** 26 - 1); // young: left as it is
     expect(check(born)).toBe(born + 2 ** 26 - 1);
     expect(check(born)).toBe(born + 2 ** 26 - 1);
-    count[countAt] = born + 2 ** 26; // old enough: confirmed, and its birth moved up to the count
+    setAdvances(map, born + 2 ** 26); // old enough: confirmed, and its birth moved up to the count
     expect(check(born)).toBe(born + 2 ** 26);
     expect(check(born)).toBe(-1); // a record from before the move fails once: born after it, as it can tell
     expect(check(born + 2 ** 26)).toBe(born + 2 ** 26);
     // A value left unread for 2^28 advances: its first check fails (not told apart), and moves it up.
     const later = born + 2 ** 26 + 2 ** 28;
-    count[countAt] = later;
+    setAdvances(map, later);
     expect(check(later)).toBe(-1);
     expect(check(later)).toBe(later);
     expect(internal.verify(map)).toBe(0);
     // Through the bindings, with real advances between loads: one load asks the core
     // again, then every load is a hit, as for a value stored a moment ago.
-    count[countAt] = born + 2 ** 29 + 2 ** 28 + 3;
+    setAdvances(map, born + 2 ** 29 + 2 ** 28 + 3);
     const other = SyncMap.attach<string, string>(map.handle, { readCache: false });
     const hitsPerRound: number[] = [];
     for (let round = 0; round < 20; round++) {
