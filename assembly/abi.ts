@@ -189,6 +189,29 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
   return <i32>slotIndex(claimed);
 }
 
+/**
+ * Uses `frames` frames of stack, then returns (a number nobody needs). The
+ * bindings call it just before sm_attach and sm_detach, whose steps a stack
+ * overflow must not split (it is raised at any function's entry): at the very
+ * edge of the stack it overflows here instead, before anything has changed,
+ * and the bindings finish the detach later from a shallow stack. Its frames,
+ * this many, take several times the stack either call's deepest path does.
+ */
+export function sm_stackProbe(frames: u32): u32 {
+  return probeFrame(frames);
+}
+
+function probeFrame(frames: u32): u32 {
+  if (!frames) return 0;
+  // Eight words read before the call and used after it: every frame keeps
+  // them (64 bytes and more, in every tier of V8's compilers), and no tail
+  // call can fold the frames. The words are the heap header's; any would do.
+  const a = load<u64>(0), b = load<u64>(8), c = load<u64>(16), d = load<u64>(24);
+  const e = load<u64>(32), f = load<u64>(40), g = load<u64>(48), h = load<u64>(56);
+  const below = <u64>probeFrame(frames - 1);
+  return <u32>((((((((below + a) * b + c) * d + e) * f + g) * h) >> 32) & 1));
+}
+
 /** The scratch region a thread needs to attach to the heap's map (0 if there is no map yet). */
 export function sm_scratchNeeded(): u32 {
   if (!heapIsReady()) return 0;
@@ -196,11 +219,14 @@ export function sm_scratchNeeded(): u32 {
   return mapMaxKeyBytes(root) + mapMaxValueBytes(root) + <u32>SCRATCH_SLACK;
 }
 
-/** Releases this thread's slot and scratch. The instance is unusable afterwards. */
+/**
+ * Releases this thread's slot and scratch. The instance is unusable afterwards.
+ * Called again after an interruption (a trap), it finishes the release.
+ */
 export function sm_detach(): void {
   if (!slot) return;
   if (ranging) sm_rangeEnd(); // a LockedMap range holds the read lock until then
-  recoverFromTrap(); // in case a trap left this thread's locks held
+  sm_recover(); // in case a trap left this thread's locks, pin or blocks held
   collect(); // free what this thread's retirements made freeable
   slotFreeScratch(slot);
   const released = slot;

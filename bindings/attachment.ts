@@ -63,8 +63,23 @@ class ThreadCore implements Scratch {
   readonly buf: Buffer;
   readonly f64: Float64Array;
   readonly u32: Uint32Array;
-  /** SyncMap objects of this thread sharing it; detached when the last one closes. */
+  /**
+   * The map objects of this thread that hold it: raised as the last step of a
+   * map object's construction and lowered as the first step of its close(),
+   * each time with no call in between (a stack overflow, which V8 raises at
+   * any call, cannot split either). A core with none is being made or taken
+   * apart, or was left so by an overflow: coreFor() never hands one out, and
+   * this thread's watch (below) detaches it.
+   */
   users = 0;
+  /** The thread this core attached as: threadId, or a made-up one in tests that play another thread. */
+  readonly asThread: number;
+  /**
+   * False only in tests (internal.ts): the catch around a core call then gives
+   * back nothing, as a thread killed where its call trapped, or one whose
+   * handler overflowed too, leaves it. (The watch still does, for threadId.)
+   */
+  recoverOnTrap = true;
   /** SyncMap or LockedMap, for messages. */
   readonly className: string;
   /** Values carry an expiry (the map was created with ttlMs or versioned). */
@@ -86,17 +101,26 @@ class ThreadCore implements Scratch {
     ex: CoreExports, module: WebAssembly.Module, memory: WebAssembly.Memory, lockTimeoutMs: number, asThread: number,
     what: string, expires: boolean, resolutionMs: number,
   ) {
+    this.ex = ex;
+    this.asThread = asThread;
+    // Known to the watch before it claims anything: should an overflow
+    // interrupt what follows, it has no users, and the watch detaches it.
+    watchCores();
+    coresOfThisThread.add(this);
+    ex.sm_stackProbe(STACK_PROBE_FRAMES);
+    detachUnused(this); // a close the edge of the stack interrupted: this deep, its detach goes through
     const slot = ex.sm_attach(asThread, 0, lockTimeoutMs);
+    if (slot < 0) coresOfThisThread.delete(this); // nothing claimed
     if (slot === Status.FULL) {
       const need = ex.sm_scratchNeeded();
       throw new SyncMapFullError(
-        `${what}: the map's memory has no room for this thread's scratch region (${need} bytes: ` +
-          'maxKeyBytes + maxValueBytes + 64); delete keys, or create the map with a larger maxMemoryBytes ' +
-          'or a smaller maxValueBytes',
+        `${what}: the map's memory has no free run of ${need} bytes for this thread's scratch region ` +
+          '(maxKeyBytes + maxValueBytes + 64; deleting keys frees memory, but in holes that may each be ' +
+          'shorter); attach threads before the map fills, or create it with a larger maxMemoryBytes or a ' +
+          'smaller maxValueBytes',
       );
     }
     if (slot < 0) fail(slot, what);
-    this.ex = ex;
     this.module = module;
     this.memory = memory;
     this.className = what.slice(0, what.indexOf('.'));
@@ -149,10 +173,31 @@ class ThreadCore implements Scratch {
     }
   }
 
-  /** Stops the clock's timer (the last attachment closed). */
-  stopClock(): void {
+  /**
+   * Detaches this core if no map object holds it (the last one closed, or an
+   * overflow interrupted its attach or close), else does nothing. Every step
+   * can be taken again: an overflow at any of them leaves the core where the
+   * watch finds it and finishes.
+   */
+  detachIfUnused(): void {
+    if (this.users > 0) return;
     if (this.#clockTimer !== undefined) clearTimeout(this.#clockTimer);
     this.#clockTimer = undefined;
+    this.ex.sm_stackProbe(STACK_PROBE_FRAMES);
+    this.ex.sm_detach(); // nothing if it is not attached (any more)
+    coresOfThisThread.delete(this); // last: until here the watch finds it
+  }
+
+  /**
+   * Gives back whatever an interrupted call of this thread left held (its
+   * locks, its epoch pin, blocks in flight); nothing if none was. Only when
+   * no call of this thread into the core is under way.
+   */
+  recover(): void {
+    // First where the scratch is: a trap after a growth published the new
+    // region leaves this thread's view on the old one, which sm_recover frees.
+    this.refresh();
+    this.ex.sm_recover();
   }
 
   /** True if `memory` is this core's memory: a map's random hash key, read through both, agrees. */
@@ -171,14 +216,81 @@ const CALLS_PER_TICK = 256;
 /** Where a map without expiry counts its calls down from: the largest small integer. */
 const NO_EXPIRY_CALLS = 2 ** 30 - 1;
 
-/** This thread's cores, one per map it is attached to. */
+/**
+ * Frames of stack sm_stackProbe takes before sm_attach and sm_detach: ~110 KiB
+ * here, about twice what an attach and a close take in all at the edge of the
+ * stack (~60 KiB: V8 keeps 40 KiB for a compilation a call may start). So at
+ * the very edge of the stack the probe overflows, before either call has
+ * changed anything, and never halfway through one. (~8 µs.)
+ */
+const STACK_PROBE_FRAMES = 1024;
+
+/** This thread's cores, one per map it is attached to, and any left half attached or half detached. */
 const coresOfThisThread = new Set<ThreadCore>();
 
 /** This thread's core for the map in `memory`, if it has one. */
 function coreFor(memory: WebAssembly.Memory, asThread: number): ThreadCore | undefined {
   if (asThread !== threadId) return undefined; // tests playing another thread get their own
-  for (const core of coresOfThisThread) if (core.holds(memory)) return core;
+  for (const core of coresOfThisThread) if (core.users > 0 && core.holds(memory)) return core;
   return undefined;
+}
+
+/**
+ * Detaches the cores that no map object holds (but `making`, the one being
+ * made): a close the edge of the stack interrupted, or an attach.
+ */
+function detachUnused(making: ThreadCore | null): void {
+  for (const core of coresOfThisThread) {
+    if (core === making || core.users > 0) continue;
+    try {
+      core.detachIfUnused();
+    } catch {
+      // Still too deep in the stack: at the next look.
+    }
+  }
+}
+
+/** How often this thread's watch looks at its cores. */
+const WATCH_MS = 1000;
+
+/**
+ * This thread's watch: while it has a core, every WATCH_MS it finishes what a
+ * stack overflow at the very edge of the stack left half done when the code
+ * it interrupted could not finish it itself (its own handler overflowed too):
+ * - a core with no users (an attach or a close interrupted) is detached;
+ * - every other core gives back what an interrupted call left held
+ *   (sm_recover; nothing if nothing is). The catch around each core call does
+ *   that at once (Attachment.trapped), unless even that call overflows; the
+ *   thread would then hold its epoch pin, and with it every thread's
+ *   reclamation, until its next call into the map.
+ * On the event loop no call of this thread into the core is under way, which
+ * is what makes both safe. Unref'd: it keeps no process alive, and it stops
+ * once the thread has no core. Cores of made-up threads (tests that play
+ * another thread) are left as they are.
+ */
+let watch: ReturnType<typeof setInterval> | undefined;
+
+/** Starts this thread's watch if it is not running (a new core is about to be made). */
+function watchCores(): void {
+  if (watch !== undefined) return;
+  watch = setInterval(lookAtCores, WATCH_MS);
+  watch.unref();
+}
+
+function lookAtCores(): void {
+  detachUnused(null);
+  for (const core of coresOfThisThread) {
+    if (core.users === 0 || core.asThread !== threadId) continue;
+    try {
+      core.recover();
+    } catch {
+      // At the next look.
+    }
+  }
+  if (coresOfThisThread.size === 0) {
+    clearInterval(watch);
+    watch = undefined;
+  }
 }
 
 /**
@@ -203,7 +315,11 @@ export class Attachment<K, V> implements Scratch {
   sampler: LoadSampler | null = null;
   /** This object's cache of decoded values (read-cache.ts), or null. */
   readonly cache: ReadCache<K, V> | null;
-  #open = true;
+  /**
+   * Counted in its core's users: from the end of its map object's
+   * construction (opened) to the start of its close (see ThreadCore.users).
+   */
+  open = false;
 
   constructor(
     core: ThreadCore, handle: SyncMapHandle, keys: KeyCodec<K>, values: ValueMarshal<V>, readCache: ReadCacheOption | undefined,
@@ -223,8 +339,15 @@ export class Attachment<K, V> implements Scratch {
     this.cache = ReadCache.for(
       readCache, keys, values, core.ex, core.u32, core.f64, handle.versioned, (error) => this.trapped(error),
     );
-    core.users++;
-    coresOfThisThread.add(core);
+  }
+
+  /**
+   * The last step of its map object's construction: from here the object
+   * holds the core. No call in it, so no overflow can split it.
+   */
+  opened(): void {
+    this.open = true;
+    this.core.users++;
   }
 
   // The scratch moves when it grows, for every attachment sharing the core.
@@ -262,21 +385,20 @@ export class Attachment<K, V> implements Scratch {
 
   /** Reaps every thread of the map that has died (liveness.ts); cheap when none has. */
   reapDead(): void {
-    if (this.#open) this.ex.sm_reapDead();
+    if (this.open) this.ex.sm_reapDead();
   }
-
-  /** False only in tests that play a thread killed where its call trapped (internal.ts). */
-  recoverOnTrap = true;
 
   /**
    * An exception that escaped a core call. One that is not ours (a stack
    * overflow inside the core, a trap) may have left this thread holding a
    * shard lock or its epoch pin: they are released now, so that other threads
-   * do not wait until this thread happens to call again. Returns the error to
-   * rethrow.
+   * do not wait until this thread happens to call again. Ours (a SyncMapError
+   * thrown before the call) left nothing, and sm_recover then finds nothing to
+   * do: telling them apart would take `instanceof`, a call that can overflow
+   * too. Returns the error to rethrow.
    */
   trapped(error: unknown): unknown {
-    if (!(error instanceof SyncMapError) && this.recoverOnTrap) this.recover();
+    if (this.core.recoverOnTrap) this.recover();
     return error;
   }
 
@@ -284,28 +406,30 @@ export class Attachment<K, V> implements Scratch {
    * Call when an exception that is not a SyncMapError escaped a core call (a
    * stack overflow, a trap): releases any lock or pin the interrupted call left
    * held. If even that call fails (the stack is still nearly full), it is
-   * retried from a microtask, and in any case at this thread's next call.
+   * retried from a microtask; if even the catch could not run, this thread's
+   * watch does it within WATCH_MS, or this thread's next call into the map.
    */
   recover(): void {
-    if (!this.#open) return;
+    if (!this.open) return;
     try {
-      // First where the scratch is: a trap after a growth published the new
-      // region leaves this thread's view on the old one, which sm_recover frees.
-      this.core.refresh();
-      this.ex.sm_recover();
+      this.core.recover();
     } catch {
       queueMicrotask(() => this.recover());
     }
   }
 
+  /**
+   * Stops holding the core, and detaches it if it was the last holder. Can
+   * be called again: an overflow after the first two stores leaves the core
+   * with no users, and the next close() or the watch detaches it.
+   */
   close(): void {
-    if (!this.#open) return;
-    this.#open = false;
+    if (this.open) {
+      this.open = false;
+      this.core.users--;
+    }
     this.cache?.clear();
-    if (--this.core.users > 0) return;
-    coresOfThisThread.delete(this.core);
-    this.core.stopClock();
-    this.ex.sm_detach();
+    this.core.detachIfUnused();
   }
 
   /**
@@ -501,6 +625,12 @@ export function createAttachment<K, V>(
   return new Attachment(core, handle, o.keys, o.values, o.readCache);
 }
 
+/** What to throw when a handle's module did not instantiate: a stack overflow as it is, else why. */
+function notACore(error: unknown, what: string): unknown {
+  if (error instanceof RangeError) return error;
+  return new SyncMapInvalidHandleError(`${what}: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
+}
+
 export function attachTo<K, V>(
   handle: SyncMapHandle, options: AttachOptions<V> | undefined, asThread: number, kind: MapKind,
 ): Attachment<K, V> {
@@ -544,7 +674,7 @@ export function attachTo<K, V>(
     try {
       stamp = instantiate(handle.module, handle.memory, handle.registry).sm_buildStamp();
     } catch (error) {
-      throw new SyncMapInvalidHandleError(`${what}: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
+      throw notACore(error, what);
     }
     if (stamp !== core.ex.sm_buildStamp()) fail(Status.BUILD_MISMATCH, what);
   }
@@ -553,7 +683,7 @@ export function attachTo<K, V>(
     try {
       ex = instantiate(handle.module, handle.memory, handle.registry);
     } catch (error) {
-      throw new SyncMapInvalidHandleError(`${what}: handle.module is not a syncmap-wasm core (${(error as Error).message})`);
+      throw notACore(error, what);
     }
     core = new ThreadCore(
       ex, handle.module, handle.memory, lockTimeoutMs, asThread, what, handle.ttlMs !== null || handle.versioned,

@@ -30,6 +30,7 @@ export interface CoreExports {
   sm_detach(): void;
   sm_scratchNeeded(): number;
   sm_recover(): void;
+  sm_stackProbe(frames: number): number;
   sm_reapThread(threadId: number): number;
   sm_reapDead(): number;
   sm_reserve(bytes: number): number;

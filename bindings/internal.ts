@@ -63,9 +63,11 @@ export function recordDeath(threadId: number): void {
 }
 
 /**
- * Turns off (or on) this thread's recovery from a trap in `map`'s calls: with
- * it off, a crash point's trap leaves everything as Worker.terminate() would at
- * that instruction, for the reaper to take over (test/helpers.ts, crashAt).
+ * Turns off (or on) the recovery from a trap in `map`'s calls by the catch
+ * around them: with it off, a crash point's trap leaves everything as
+ * Worker.terminate() would at that instruction, for the reaper to take over
+ * (test/helpers.ts, crashAt, under a made-up thread id), or as a catch whose
+ * own call overflowed would, for this thread's watch (attachment.ts).
  */
 export function recoverOnTrap(map: ConcurrentMap<unknown, unknown>, on: boolean): void {
   setRecoverOnTrap(map, on);

@@ -17,7 +17,8 @@
  * exception that is not a SyncMapError (a stack overflow inside the core, a
  * trap) may have left this thread holding a shard lock or its epoch pin, and
  * is released at once (Attachment.trapped) rather than at this thread's next
- * call, so that other threads do not wait.
+ * call, so that other threads do not wait; if even that handler's call
+ * overflows, by this thread's watch within a second (attachment.ts).
  */
 import { inspect } from 'node:util';
 import { threadId } from 'node:worker_threads';
@@ -324,6 +325,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     this.#n = NAMES[a.handle.map];
     registerOpen(a, a.handle.registry);
     finalizer.register(this, a as Attachment<unknown, unknown>, a);
+    a.opened(); // last (see ThreadCore.users): an overflow before it leaves the core to be detached
   }
 
   /**
@@ -1204,10 +1206,20 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const a = this.#a;
     if (a === null) return;
     this.#stopSweeper?.();
+    try {
+      a.close();
+      finalizer.unregister(a);
+      unregisterOpen(a);
+    } catch (error) {
+      if (a.open) throw error; // before anything changed (a stack overflow): still open
+      this.#a = null;
+      // At the very edge of the stack, an overflow after the attachment let go
+      // of its core: this thread's watch detaches the core (attachment.ts).
+      // Not `instanceof`, which calls Symbol.hasInstance and can overflow too.
+      if ((error as object | null)?.constructor !== RangeError) throw error;
+      return;
+    }
     this.#a = null;
-    finalizer.unregister(a);
-    unregisterOpen(a);
-    a.close();
   }
 
   /** close(), for `using map = SyncMap.createSync()`: the attachment is closed when the block ends. */
@@ -1252,7 +1264,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
   static {
     coreOf = (map) => (map.#a ?? closed('coreOf')).ex;
     setRecoverOnTrap = (map, on) => {
-      (map.#a ?? closed('setRecoverOnTrap')).recoverOnTrap = on;
+      (map.#a ?? closed('setRecoverOnTrap')).core.recoverOnTrap = on;
     };
     abandon = (map) => {
       const a = map.#a;

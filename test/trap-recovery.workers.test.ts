@@ -2,14 +2,17 @@
  * An exception that is not a SyncMapError escaping a core call (a stack
  * overflow inside the Wasm, a trap) must not leave this thread's shard locks
  * held until it happens to call the map again: the bindings release them
- * before rethrowing (Attachment.recover), so that other threads do not wait.
+ * before rethrowing (Attachment.recover), so that other threads do not wait;
+ * and if even that handler cannot run (the stack is at its very edge), this
+ * thread's watch does within a second (attachment.ts).
  *
  * The core's debug build traps at a chosen crash point inside a critical
  * section (assembly/faults.ts), which is what a stack overflow there does;
- * and a real stack overflow is provoked too, at every depth near the edge.
+ * and a real stack overflow is provoked too, at every depth near the edge,
+ * in calls, in attach() and in close().
  */
 import { describe, expect, it } from 'vitest';
-import { firstMessage, internal, SyncMap, startWorker } from './helpers.js';
+import { firstMessage, internal, SyncMap, startWorker, until } from './helpers.js';
 
 const SHARDS = 8;
 
@@ -105,6 +108,55 @@ describe('a trap inside a critical section', () => {
     const { ms, error } = await firstMessage<{ ms: number; error: string | null }>(worker);
     expect(error).toBe(null);
     expect(ms).toBeLessThan(1000);
+    map.close();
+  });
+});
+
+describe('a trap whose handler could not run (its own call overflowed)', () => {
+  it('this thread\'s watch gives back the locks and the pin, with no call from this thread', async () => {
+    const { map, heldLocks } = debugMap();
+    const core = internal.coreOfMap(map);
+    const pinWord = (core.sm_readCacheWord(internal.WORD_SLOT) + 4) >>> 2; // SLOT_PIN (assembly/slots.ts)
+    const words = new Int32Array(map.handle.memory.buffer);
+    // The catch around the call gives back nothing, as when its own call overflows.
+    internal.recoverOnTrap(map, false);
+    core.sm_debugFaultAfter(1); // a fresh key's first crash point: inside its shard's lock
+    expect(() => map.store('fresh', 1)).toThrow(WebAssembly.RuntimeError);
+    core.sm_debugFaultAfter(0);
+    await Promise.resolve(); // a microtask retry would have run by now
+    expect(heldLocks()).toBe(1);
+    expect(Atomics.load(words, pinWord)).not.toBe(0);
+    await until(() => heldLocks() === 0 && Atomics.load(words, pinWord) === 0, 'the watch to recover', 5000, 20);
+    internal.recoverOnTrap(map, true);
+    // Another thread writes every shard without waiting for a lock.
+    const worker = startWorker('write-every-shard.mjs', { handle: map.handle, keys: 400, lockTimeoutMs: 1000 });
+    const { ms, error } = await firstMessage<{ ms: number; error: string | null }>(worker);
+    expect(error).toBe(null);
+    expect(ms).toBeLessThan(1000);
+    expect(internal.verify(map)).toBe(0);
+    map.store('after', 2);
+    expect(map.load('after')).toBe(2);
+    map.close();
+  });
+});
+
+describe('attach() and close() at every depth near the edge of the stack', () => {
+  // A worker attaches and closes on its way back from the edge (test/fixtures/
+  // stack-edge.mjs), then closes what it holds and stays alive: a slot left
+  // half attached or half detached would stay its own, for no reaper to take.
+  it.each(['shared', 'own'])('%s core: no slot or byte stays held by the live thread', async (mode) => {
+    const map = SyncMap.createSync({ maxMemoryBytes: 64 << 20, maxValueBytes: 1 << 20 });
+    const before = map.stats().bytesInUse;
+    const worker = startWorker('stack-edge.mjs', { handle: map.handle, mode, depths: 100, every: 1, rounds: 20 });
+    const counts = await firstMessage<Record<string, number>>(worker);
+    // The edge was reached: calls there overflowed.
+    expect(counts.attachOverflowed! + counts.closeOverflowed!).toBeGreaterThan(0);
+    expect(counts.closed).toBeGreaterThan(0);
+    // Within the watch's second, with the worker alive and idle.
+    await until(() => map.stats().threads === 1, 'the worker\'s slots to be given back', 5000, 20);
+    expect(map.stats().bytesInUse).toBe(before);
+    worker.postMessage('exit');
+    expect(internal.verify(map)).toBe(0);
     map.close();
   });
 });
