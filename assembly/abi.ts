@@ -36,9 +36,9 @@ import { allocOrCollect } from "./memory";
 import {
   MAX_THREAD_ID, SLOT_FOUND_ADVANCES, SLOT_FOUND_BLOCK, SLOT_FOUND_EXPIRY, SLOT_FOUND_READ, SLOT_FOUND_SERIAL,
   SLOT_FOUND_SLOT, SLOT_FOUND_TABLES_WORD,
-  SLOT_FOUND_VALUE_WORD, SLOT_HELD_RUN, bytesInUse, slotsFreeBytes, slotClaim, slotFreeHeldScratch, slotFreeScratch, slotHoldScratch, slotIndex,
+  SLOT_FOUND_VALUE_WORD, SLOT_HELD_RUN, bytesInUse, slotsFreeBytes, slotClaim, slotFreeHeldScratch, slotHoldScratch, slotIndex,
   slotPublishHeldScratch, slotRelease, slotsAttached,
-  slotsScratchBytes,
+  slotsScratchBytes, slotScratch, slotScratchCap,
 } from "./slots";
 import {
   collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimAdoptUnretired, reclaimFlush,
@@ -110,6 +110,9 @@ import { crashPoint, faultAfter, faultFailAllocation, faultFired } from "./fault
 // And after them, the read caches' hits (a part of STAT_HITS).
 // @ts-ignore: decorator
 @inline const STAT_CACHE_HITS: u32 = STAT_COUNTERS + STAT_COUNT;
+// The spare scratch regions of FREE slots (slots.ts, "scratch").
+// @ts-ignore: decorator
+@inline const STAT_SPARE_SCRATCH_BYTES: u32 = STAT_CACHE_HITS + 1;
 
 // Thread-local state of this instance.
 let slot: usize = 0; // this thread's slot; 0 until attached
@@ -181,7 +184,12 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
   maxKeyBytes = mapMaxKeyBytes(map);
   maxValueBytes = mapMaxValueBytes(map);
   const minimum = maxKeyBytes + maxValueBytes + SCRATCH_SLACK;
-  if (reserveScratch(max(<usize>scratchBytes, minimum)) != Status.OK) {
+  // The slot's spare, if it has one (slots.ts, "scratch"): named by the slot's
+  // words all along, so adopting it is only this instance's view of them.
+  scratch = slotScratch(claimed);
+  scratchCap = scratch ? slotScratchCap(claimed) : 0;
+  const wanted = max(<usize>scratchBytes, minimum);
+  if (scratchCap < wanted && reserveScratch(wanted) != Status.OK) {
     bind(0); // before the release: once released, the slot may be another thread's
     slotRelease(claimed);
     return Status.FULL;
@@ -228,7 +236,7 @@ export function sm_detach(): void {
   if (ranging) sm_rangeEnd(); // a LockedMap range holds the read lock until then
   sm_recover(); // in case a trap left this thread's locks, pin or blocks held
   collect(); // free what this thread's retirements made freeable
-  slotFreeScratch(slot);
+  slotFreeHeldScratch(slot); // the published one stays: the slot's spare
   const released = slot;
   bind(0);
   slotRelease(released);
@@ -989,7 +997,8 @@ export function sm_stat(which: u32): f64 {
   if (which == STAT_THREADS) return <f64>slotsAttached();
   if (which == STAT_EPOCH_ADVANCES) return epochAdvances();
   if (which == STAT_LOCKS_RECOVERED) return <f64>heapRecoveredLocks();
-  if (which == STAT_SCRATCH_BYTES) return <f64>slotsScratchBytes();
+  if (which == STAT_SCRATCH_BYTES) return <f64>slotsScratchBytes(false);
+  if (which == STAT_SPARE_SCRATCH_BYTES) return <f64>slotsScratchBytes(true);
   if (which == STAT_COALESCES) return <f64>allocCoalesces();
   if (which >= STAT_COUNTERS && which < STAT_COUNTERS + STAT_COUNT) return <f64>statsTotal(which - STAT_COUNTERS);
   if (which == STAT_CACHE_HITS) return <f64>statsCacheHits();

@@ -32,7 +32,7 @@ import { mutexSetDeadOwnerHandler } from "./mutex";
 import { pin, reclaimAdoptBatch, reclaimAdoptUnretired, reclaimClearPin, reclaimFreeHeldBlock, unpin } from "./reclaim";
 import { inflightFree } from "./inflight";
 import {
-  SLOT_HELD_RUN, slotAdoptReap, slotAt, slotAttachedThread, slotBeginReap, slotFreeScratch, slotHighWater,
+  SLOT_HELD_RUN, slotAdoptReap, slotAt, slotAttachedThread, slotBeginReap, slotFreeHeldScratch, slotHighWater,
   slotIndex, slotReapingBy, slotRelease,
 } from "./slots";
 import { threadReleaseCache } from "./thread";
@@ -116,7 +116,7 @@ function reapSlot(dead: usize): void {
   reclaimClearPin(dead);
   unpin();
   crashPoint();
-  slotFreeScratch(dead);
+  slotFreeHeldScratch(dead); // the published one stays: the slot's spare (slots.ts)
   threadReleaseCache(dead);
   crashPoint();
   // The dead thread may itself have been reaping other slots: finish those.

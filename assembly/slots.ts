@@ -41,10 +41,17 @@
 //              a reaper clears it. See reclaim.ts.
 //   scratch    The owner's scratch region (key and value bytes marshalled by
 //   scratchCap the bindings). Written by the owner (slotPublishHeldScratch);
-//              freed by the owner on detach or by a reaper (slotFreeScratch),
-//              with freeNamed(): the address word is cleared as the region
-//              is linked into a free list, so it is freed once, and lost by no
-//              death in between.
+//              freed with freeNamed() (the address word is cleared as the
+//              region is linked into a free list, so it is freed once, and
+//              lost by no death in between) only when the owner grows it.
+//              Kept when the slot is released, by its owner or a reaper: a
+//              FREE slot's words name its *spare*, which the thread that
+//              claims the slot next adopts (abi.ts, sm_attach). A thread that
+//              attaches to a map already full needs one free run of
+//              maxKeyBytes + maxValueBytes, which churn at the limit may have
+//              cut into holes: a worker restarted after a death would be
+//              refused. The spares never outnumber the most threads ever
+//              attached at once, whose scratch the map held then anyway.
 //   cache      The owner's cache of free blocks (alloc.ts). Set by the owner when
 //              it binds; drained by whoever releases the slot, owner or reaper
 //              (never both at once: a reaper reaps only a dead owner), each
@@ -139,6 +146,7 @@ import { MAX_SLOTS } from "./config";
 import { HEADER_SLOT_HIGH_WATER, SLOTS_BASE, SLOT_SIZE } from "./heap";
 import { cas32, load32, load64, store32 } from "./atomics";
 import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, allocCacheBytes, allocRunBytes, freeNamed } from "./alloc";
+import { classOf, classSize } from "./sizeclass";
 
 // @ts-ignore: decorator
 @inline const SLOT_OWNER: usize = 0;
@@ -239,8 +247,18 @@ import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, allocCacheBytes, allocRunBytes, freeN
   return load32(HEADER_SLOT_HIGH_WATER);
 }
 
-/** Claims a free slot for `threadId`; returns its address, or 0 when all are taken. */
+/**
+ * Claims a free slot for `threadId`, one with a spare scratch region if there
+ * is one (see "scratch"); returns its address, or 0 when all are taken.
+ */
 export function slotClaim(threadId: u32): usize {
+  const used = slotHighWater(); // slots ever claimed: only they can have a spare
+  for (let i: u32 = 0; i < used; i++) {
+    const slot = slotAt(i);
+    // The spare is read before the claim, so it is a hint: the owner adopts whatever its slot holds.
+    if (load32(slot + SLOT_OWNER) != FREE || !load32(slot + SLOT_SCRATCH)) continue;
+    if (cas32(slot + SLOT_OWNER, FREE, (threadId << 2) | ATTACHED) == FREE) return slot;
+  }
   for (let i: u32 = 0; i < MAX_SLOTS; i++) {
     const slot = slotAt(i);
     if (load32(slot + SLOT_OWNER) != FREE) continue;
@@ -301,15 +319,14 @@ export function slotFreeHeldScratch(slot: usize): void {
   if (region) freeNamed(region, <usize>load<u32>(slot + SLOT_HELD_SCRATCH_CAP), slot + SLOT_HELD_SCRATCH);
 }
 
-/**
- * Frees the slot's scratch regions, the held one and the published one: the
- * owner on detach, or its reaper. Repeatable (a reaper that dies here, then
- * the one that takes over): each is named until freeNamed() links it.
- */
-export function slotFreeScratch(slot: usize): void {
-  slotFreeHeldScratch(slot);
-  const region = <usize>load<u32>(slot + SLOT_SCRATCH);
-  if (region) freeNamed(region, <usize>load<u32>(slot + SLOT_SCRATCH_CAP), slot + SLOT_SCRATCH);
+/** The slot's scratch region (its spare while the slot is FREE), or 0. */
+export function slotScratch(slot: usize): usize {
+  return <usize>load<u32>(slot + SLOT_SCRATCH);
+}
+
+/** The capacity of the slot's scratch region. */
+export function slotScratchCap(slot: usize): usize {
+  return <usize>load<u32>(slot + SLOT_SCRATCH_CAP);
 }
 
 /** Records the owner's cache block (alloc.ts) for whoever releases the slot. */
@@ -345,9 +362,8 @@ export function slotRelease(slot: usize): void {
   store32(slot + SLOT_CARVE + 4, 0);
   store32(slot + SLOT_WAITING, 0);
   store32(slot + SLOT_BATCH_BYTES, 0);
-  store32(slot + SLOT_SCRATCH_CAP, 0);
-  store32(slot + SLOT_SCRATCH, 0);
-  store32(slot + SLOT_HELD_SCRATCH, 0); // freed by now (slotFreeScratch)
+  // Not the scratch words: they name the slot's spare from here on.
+  store32(slot + SLOT_HELD_SCRATCH, 0); // freed by now (slotFreeHeldScratch)
   store32(slot + SLOT_HELD_BLOCK, 0); // freed by now (reclaimFreeHeldBlock)
   store32(slot + SLOT_HELD_RUN, 0); // given back by now (allocReleaseRun)
   store32(slot + SLOT_HELD_RUN + 4, 0);
@@ -406,15 +422,20 @@ export function slotsFreeBytes(): u64 {
   return total;
 }
 
-/** Bytes held as scratch regions by attached threads. */
-export function slotsScratchBytes(): u64 {
+/**
+ * Bytes held as scratch regions: by slots that are claimed (attached, or being
+ * reaped), or as the spares of FREE slots (`spares`).
+ */
+export function slotsScratchBytes(spares: bool): u64 {
   let total: u64 = 0;
   const high = slotHighWater();
   for (let i: u32 = 0; i < high; i++) {
     const slot = slotAt(i);
-    // A region counts while its address word names it (freeNamed() clears that word, not the capacity).
-    if (load32(slot + SLOT_SCRATCH)) total += load32(slot + SLOT_SCRATCH_CAP);
-    if (load32(slot + SLOT_HELD_SCRATCH)) total += load32(slot + SLOT_HELD_SCRATCH_CAP);
+    if ((load32(slot + SLOT_OWNER) == FREE) != spares) continue;
+    // A region counts while its address word names it (freeNamed() clears
+    // that word, not the capacity), as the block its capacity was rounded to.
+    if (load32(slot + SLOT_SCRATCH)) total += classSize(classOf(load32(slot + SLOT_SCRATCH_CAP)));
+    if (load32(slot + SLOT_HELD_SCRATCH)) total += classSize(classOf(load32(slot + SLOT_HELD_SCRATCH_CAP)));
   }
   return total;
 }

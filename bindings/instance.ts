@@ -106,6 +106,8 @@ export const Stat = {
   COMPACTED: 16, WRITES: 17,
   // The read caches' hits (bindings/read-cache.ts), a part of HITS.
   CACHE_HITS: 18,
+  // The spare scratch regions of free slots (assembly/slots.ts, "scratch").
+  SPARE_SCRATCH_BYTES: 19,
 } as const;
 
 /**

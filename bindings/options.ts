@@ -190,8 +190,20 @@ export interface SyncMapStats {
   size: number;
   /** Bytes allocated and not yet freed: entries, values, tables, scratch regions, blocks awaiting reclamation. */
   bytesInUse: number;
-  /** The part of bytesInUse that is the attached threads' scratch regions (maxKeyBytes + maxValueBytes each). */
+  /**
+   * The part of bytesInUse that is the attached threads' scratch regions
+   * (maxKeyBytes + maxValueBytes each, as the allocator rounds it: up to an
+   * eighth more).
+   */
   scratchBytes: number;
+  /**
+   * The part of bytesInUse kept for threads that attach later: the scratch
+   * regions of threads that closed the map or died, each kept in its slot for
+   * the next thread that attaches, which would otherwise need a free run that
+   * long in a map that may have filled meanwhile. At most one per thread that
+   * was ever attached at the same time as the others.
+   */
+  spareScratchBytes: number;
   /**
    * Bytes the allocator has ever taken from the memory: its high-water mark,
    * and about as much of the memory as the OS has had to commit.

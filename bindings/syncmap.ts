@@ -1158,6 +1158,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
         size,
         bytesInUse: ex.sm_stat(Stat.BYTES_IN_USE),
         scratchBytes: ex.sm_stat(Stat.SCRATCH_BYTES),
+        spareScratchBytes: ex.sm_stat(Stat.SPARE_SCRATCH_BYTES),
         heapBytes: ex.sm_stat(Stat.HEAP_BYTES),
         maxMemoryBytes: a.handle.maxMemoryBytes,
         threads: ex.sm_stat(Stat.THREADS),

@@ -20,7 +20,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
-import { SyncMap, exited, firstMessage, internal, startWorker } from './helpers.js';
+import { SyncMap, exited, firstMessage, internal, runWorker, startWorker, until } from './helpers.js';
 
 type Spec = {
   create?: boolean;
@@ -195,6 +195,34 @@ describe('issue 8 §2: every thread death is reaped', () => {
     expect(ready.trapped).toBe(true);
     await expectRecovered(map, 2, 'trapped, alive');
     await a.terminate();
+    map.close();
+  });
+
+  it('a worker terminated, the map then filled and churned into holes: a worker started again attaches', async () => {
+    const map = SyncMap.createSync<string, string>({ maxMemoryBytes: 8 << 20, maxValueBytes: 256 << 10 });
+    map.store('shared', 'from main');
+    const first = startWorker('restarted.mjs', { handle: map.handle, key: 'shared', wait: true });
+    expect((await firstMessage<{ error: string | null }>(first)).error).toBe(null);
+    await first.terminate();
+    await until(() => map.stats().threads === 1, 'the terminated worker to be reaped', 5000, 10);
+    // Its scratch region stays in its slot, kept for the next thread.
+    expect(map.stats().spareScratchBytes).toBeGreaterThan(256 << 10);
+    let n = 0;
+    try {
+      for (;;) map.store(`key-${n++}`, 'v'.repeat(200));
+    } catch (error) {
+      expect((error as { code?: string }).code).toBe('ERR_SYNCMAP_FULL');
+    }
+    for (let i = 0; i < n; i += 2) map.delete(`key-${i}`);
+    internal.collect(map);
+    // No free run of memory is as long as a scratch region any more.
+    expect(internal.coreOfMap(map).sm_reserve(2 * map.stats().scratchBytes)).toBe(internal.Status.FULL);
+    const again = await runWorker<{ read?: string; seen?: string; error: string | null }>(
+      'restarted.mjs', { handle: map.handle, key: 'shared', wait: false },
+    );
+    expect(again).toEqual({ read: 'from the restarted worker', seen: 'from the restarted worker', error: null });
+    expect(map.load('shared')).toBe('from the restarted worker');
+    expect(internal.verify(map)).toBe(0);
     map.close();
   });
 

@@ -22,22 +22,58 @@ describe('thread slots', () => {
     map.close();
   });
 
-  it('reaping frees the dead thread\'s scratch once, and the memory is reused', () => {
+  it('reaping keeps the dead thread\'s scratch as its slot\'s spare, once, for the next thread', () => {
     const map = SyncMap.createSync<string, number>({ values: 'number', maxValueBytes: 1 << 20 });
     const before = map.stats();
     const dead = internal.attachAs<string, number>(map.handle, 5003);
-    expect(map.stats().scratchBytes).toBeGreaterThan(before.scratchBytes + (1 << 20));
+    const region = internal.coreOfMap(dead).sm_scratch();
+    const size = map.stats().scratchBytes - before.scratchBytes;
+    expect(size).toBeGreaterThan(1 << 20);
     internal.abandonMap(dead);
     expect(internal.reapThread(map, 5003)).toBe(1);
     expect(internal.reapThread(map, 5003)).toBe(0);
     expect(map.stats().scratchBytes).toBe(before.scratchBytes);
-    expect(map.stats().bytesInUse).toBe(before.bytesInUse);
-    // Two new threads get two different scratch regions (a double free would hand out one twice).
+    expect(map.stats().spareScratchBytes).toBe(size);
+    expect(map.stats().bytesInUse).toBe(before.bytesInUse + size);
+    // The next thread adopts the spare; the one after gets a region of its own
+    // (a double free would hand out one twice).
     const a = internal.attachAs(map.handle, 5004);
     const b = internal.attachAs(map.handle, 5005);
-    expect(internal.coreOfMap(a).sm_scratch()).not.toBe(internal.coreOfMap(b).sm_scratch());
+    expect(internal.coreOfMap(a).sm_scratch()).toBe(region);
+    expect(internal.coreOfMap(b).sm_scratch()).not.toBe(region);
+    expect(map.stats().spareScratchBytes).toBe(0);
     a.close();
     b.close();
+    expect(map.stats().spareScratchBytes).toBe(2 * size);
+    expect(map.stats().bytesInUse).toBe(before.bytesInUse + 2 * size);
+    expect(internal.heapUnaccounted(map)).toBe(0);
+    map.close();
+  });
+
+  it('a thread that closed leaves its scratch for the next, which attaches to a map filled meanwhile', () => {
+    const map = SyncMap.createSync<string, string>({ maxMemoryBytes: 8 << 20, maxValueBytes: 256 << 10 });
+    const first = SyncMap.attach<string, string>(map.handle);
+    first.close(); // this thread's core is shared: a made-up thread stands for a worker
+    const gone = internal.attachAs<string, string>(map.handle, 5006);
+    gone.close();
+    // Fill the map until it refuses, then open holes all over it by deleting every other key.
+    let n = 0;
+    try {
+      for (;;) map.store(`key-${n++}`, 'v'.repeat(200));
+    } catch (error) {
+      expect((error as { code?: string }).code).toBe('ERR_SYNCMAP_FULL');
+    }
+    for (let i = 0; i < n; i += 2) map.delete(`key-${i}`);
+    internal.collect(map);
+    // No free run is as long as a scratch region: a new thread's own would be refused.
+    expect(internal.coreOfMap(map).sm_reserve(map.stats().scratchBytes * 2)).toBe(internal.Status.FULL);
+    const next = internal.attachAs<string, string>(map.handle, 5007);
+    expect(map.stats().threads).toBe(2);
+    expect(next.load('key-1')).toBe('v'.repeat(200));
+    next.store('key-1', 'from the next thread'); // a key of the full map's, overwritten
+    expect(map.load('key-1')).toBe('from the next thread');
+    next.close();
+    expect(internal.verify(map)).toBe(0);
     map.close();
   });
 
