@@ -102,6 +102,25 @@ export function reapAtEveryCrashPoint<K, V>(
   }
 }
 
+/**
+ * Fills `map` with 200-byte values until it refuses (ERR_SYNCMAP_FULL), then
+ * deletes every other key and frees what that retired: free memory in holes
+ * all over the heap, none as long as a thread's scratch region (checked: this
+ * thread's cannot grow by one line), as churn at the limit leaves it.
+ */
+export function fillWithHoles(map: SyncMap<string, string>): void {
+  let n = 0;
+  try {
+    for (;;) map.store(`key-${n++}`, 'v'.repeat(200));
+  } catch (error) {
+    expect((error as { code?: string }).code).toBe('ERR_SYNCMAP_FULL');
+  }
+  for (let i = 0; i < n; i += 2) map.delete(`key-${i}`);
+  internal.collect(map);
+  const core = internal.coreOfMap(map);
+  expect(core.sm_reserve(core.sm_scratchCap() + 64)).toBe(internal.Status.FULL);
+}
+
 /** A small shared control block: [0] start flag, [1] stop flag, further words free. */
 export function controlBlock(words = 16): Int32Array {
   return new Int32Array(new SharedArrayBuffer(words * 4));

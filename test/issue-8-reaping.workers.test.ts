@@ -20,7 +20,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Worker } from 'node:worker_threads';
-import { SyncMap, exited, firstMessage, internal, runWorker, startWorker, until } from './helpers.js';
+import {
+  SyncMap, exited, fillWithHoles, firstMessage, internal, runWorker, startWorker, until,
+} from './helpers.js';
 
 type Spec = {
   create?: boolean;
@@ -207,16 +209,7 @@ describe('issue 8 §2: every thread death is reaped', () => {
     await until(() => map.stats().threads === 1, 'the terminated worker to be reaped', 5000, 10);
     // Its scratch region stays in its slot, kept for the next thread.
     expect(map.stats().spareScratchBytes).toBeGreaterThan(256 << 10);
-    let n = 0;
-    try {
-      for (;;) map.store(`key-${n++}`, 'v'.repeat(200));
-    } catch (error) {
-      expect((error as { code?: string }).code).toBe('ERR_SYNCMAP_FULL');
-    }
-    for (let i = 0; i < n; i += 2) map.delete(`key-${i}`);
-    internal.collect(map);
-    // No free run of memory is as long as a scratch region any more.
-    expect(internal.coreOfMap(map).sm_reserve(2 * map.stats().scratchBytes)).toBe(internal.Status.FULL);
+    fillWithHoles(map);
     const again = await runWorker<{ read?: string; seen?: string; error: string | null }>(
       'restarted.mjs', { handle: map.handle, key: 'shared', wait: false },
     );

@@ -3,7 +3,7 @@
  * released and reaped exactly once, whatever the order of events.
  */
 import { describe, expect, it } from 'vitest';
-import { internal, SyncMap } from './helpers.js';
+import { fillWithHoles, internal, SyncMap } from './helpers.js';
 
 describe('thread slots', () => {
   it('a slot freed by its owner and claimed by another thread is not reaped for the first', () => {
@@ -52,21 +52,9 @@ describe('thread slots', () => {
 
   it('a thread that closed leaves its scratch for the next, which attaches to a map filled meanwhile', () => {
     const map = SyncMap.createSync<string, string>({ maxMemoryBytes: 8 << 20, maxValueBytes: 256 << 10 });
-    const first = SyncMap.attach<string, string>(map.handle);
-    first.close(); // this thread's core is shared: a made-up thread stands for a worker
-    const gone = internal.attachAs<string, string>(map.handle, 5006);
+    const gone = internal.attachAs<string, string>(map.handle, 5006); // a worker, played by this thread
     gone.close();
-    // Fill the map until it refuses, then open holes all over it by deleting every other key.
-    let n = 0;
-    try {
-      for (;;) map.store(`key-${n++}`, 'v'.repeat(200));
-    } catch (error) {
-      expect((error as { code?: string }).code).toBe('ERR_SYNCMAP_FULL');
-    }
-    for (let i = 0; i < n; i += 2) map.delete(`key-${i}`);
-    internal.collect(map);
-    // No free run is as long as a scratch region: a new thread's own would be refused.
-    expect(internal.coreOfMap(map).sm_reserve(map.stats().scratchBytes * 2)).toBe(internal.Status.FULL);
+    fillWithHoles(map);
     const next = internal.attachAs<string, string>(map.handle, 5007);
     expect(map.stats().threads).toBe(2);
     expect(next.load('key-1')).toBe('v'.repeat(200));
