@@ -37,14 +37,14 @@ import {
   MAX_THREAD_ID, SLOT_FOUND_ADVANCES, SLOT_FOUND_BLOCK, SLOT_FOUND_EXPIRY, SLOT_FOUND_READ, SLOT_FOUND_SERIAL,
   SLOT_FOUND_SLOT, SLOT_FOUND_TABLES_WORD,
   SLOT_FOUND_VALUE_WORD, SLOT_HELD_RUN, bytesInUse, slotsFreeBytes, slotClaim, slotFreeHeldScratch, slotHoldScratch, slotIndex,
-  slotPublishHeldScratch, slotRelease, slotsAttached,
+  slotPublishHeldScratch, slotRelease, slotsAttached, slotsReaping,
   slotsScratchBytes, slotScratch, slotScratchCap,
 } from "./slots";
 import {
   collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimAdoptUnretired, reclaimFlush,
   reclaimFreeHeldBlock, reclaimIsPinned, reclaimResetPin, unpin,
 } from "./reclaim";
-import { reapDead, reapThread, reaperBind, reaperRecoverSelf } from "./reaper";
+import { reapDead, reapThread, reaperBind, reaperRecoverSelf, reaperResumeOwn } from "./reaper";
 import { MAX_BLOCK, SIZE_CLASSES, classOf, classSize } from "./sizeclass";
 import { setLockPatience } from "./mutex";
 import {
@@ -250,12 +250,16 @@ export function sm_detach(): void {
  */
 export function sm_reapThread(threadId: u32): i32 {
   if (!slot) return Status.NOT_ATTACHED;
+  recoverFromTrap();
+  if (!ranging) reaperResumeOwn(); // reaps of this thread's that a trap cut short, first
   return reapThread(threadId);
 }
 
 /** Reaps every attached thread that the host says has exited (env.threadDead). Returns how many slots. */
 export function sm_reapDead(): i32 {
   if (!slot) return Status.NOT_ATTACHED;
+  recoverFromTrap();
+  if (!ranging) reaperResumeOwn(); // as sm_reapThread
   return reapDead();
 }
 
@@ -321,6 +325,7 @@ function recoverFromTrap(): void {
   if (!reclaimIsPinned() || ranging) return;
   reaperRecoverSelf();
   reclaimResetPin();
+  reaperResumeOwn(); // a trap inside a reap left this thread pinned too
 }
 
 /**
@@ -338,6 +343,7 @@ export function sm_recover(): void {
   reclaimFreeHeldBlock(slot); // a trap while reclamation or a drain freed a block
   slotFreeHeldScratch(slot); // a trap while growing the scratch (reserveScratch)
   recoverFromTrap();
+  if (!ranging) reaperResumeOwn(); // a reap a trap cut short after it unpinned
   // What recoverFromTrap cannot see: a trap before the operation pinned (in
   // valueNew, before swapOnce's pin) or inside a range's callback (whose pin
   // is the range's) left blocks held. No operation of this thread is under way
@@ -1043,6 +1049,11 @@ export function sm_readCacheWord(which: u32): usize {
 }
 
 /** This instance's slot index (for tests), or NOT_ATTACHED. */
+/** Slots being reaped right now (tests: a reap cut short and never finished would stay counted). */
+export function sm_slotsReaping(): u32 {
+  return slotsReaping();
+}
+
 export function sm_slotIndex(): i32 {
   return slot ? <i32>slotIndex(slot) : Status.NOT_ATTACHED;
 }

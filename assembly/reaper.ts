@@ -151,6 +151,27 @@ export function reaperRecoverSelf(): void {
   reclaimAdoptUnretired(self);
 }
 
+/**
+ * Finishes the reaps this thread began and a trap cut short (a stack overflow
+ * can, at any call of reapSlot). Each is marked REAPING by this thread's slot,
+ * which no other thread takes over while this one lives (slotAdoptReap only
+ * matches a dead reaper): unfinished, the dead thread's slot, its pin and its
+ * blocks would stay held for good. reapSlot starts over from any point, as for
+ * a reaper that died. Called only from the ABI's entries, after this thread's
+ * own recovery (abi.ts, recoverFromTrap), never from inside a reap: reapDead,
+ * which allocation and lock waits call mid-operation, must not (it could
+ * start over a reap still under way further up this thread's stack).
+ */
+export function reaperResumeOwn(): void {
+  if (!self) return;
+  const me = <i32>slotIndex(self);
+  const high = slotHighWater();
+  for (let j: u32 = 0; j < high; j++) {
+    const slot = slotAt(j);
+    if (slot != self && slotReapingBy(slot) == me) reapSlot(slot);
+  }
+}
+
 memorySetReaper(reapDeadQuietly);
 mutexSetDeadOwnerHandler(reapOwner);
 

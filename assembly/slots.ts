@@ -396,6 +396,16 @@ function sumAccounts(initAccount: usize, counter: usize): u64 {
   return total;
 }
 
+/** Number of slots being reaped: for a moment, unless a reap was cut short and never finished. */
+export function slotsReaping(): u32 {
+  let n: u32 = 0;
+  const high = slotHighWater();
+  for (let i: u32 = 0; i < high; i++) {
+    if ((load32(slotAt(i) + SLOT_OWNER) & STATE_MASK) == REAPING) n++;
+  }
+  return n;
+}
+
 /** Number of slots currently attached. */
 export function slotsAttached(): u32 {
   let n: u32 = 0;

@@ -383,9 +383,20 @@ export class Attachment<K, V> implements Scratch {
     return this.handle.ttlMs ?? undefined;
   }
 
-  /** Reaps every thread of the map that has died (liveness.ts); cheap when none has. */
+  /**
+   * Reaps every thread of the map that has died (liveness.ts); cheap when none
+   * has. Never throws: a reap that traps (a stack overflow can cut one short)
+   * is finished at once by the recovery (sm_recover resumes this thread's own
+   * reaps), else by this thread's watch or its next call into the map. Its
+   * callers (a death listener, stats()) have nothing better to do with it.
+   */
   reapDead(): void {
-    if (this.open) this.ex.sm_reapDead();
+    if (!this.open) return;
+    try {
+      this.ex.sm_reapDead();
+    } catch (error) {
+      this.trapped(error);
+    }
   }
 
   /**

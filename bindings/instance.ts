@@ -31,6 +31,7 @@ export interface CoreExports {
   sm_scratchNeeded(): number;
   sm_recover(): void;
   sm_stackProbe(frames: number): number;
+  sm_slotsReaping(): number;
   sm_reapThread(threadId: number): number;
   sm_reapDead(): number;
   sm_reserve(bytes: number): number;

@@ -293,8 +293,9 @@ function arm(registry: ThreadRegistry, watcher: { listeners: Set<DeathListener>;
   watcher.pending = true;
   const woken = (): void => {
     watcher.pending = false;
-    for (const listener of watcher.listeners) listener();
+    // Waiting again first: a listener that throws must not end this thread's listening.
     arm(registry, watcher);
+    for (const listener of watcher.listeners) listener();
   };
   if (wait.async) void wait.value.then(woken);
   else queueMicrotask(woken);

@@ -13,7 +13,7 @@
  * real terminated workers, at random instants.)
  */
 import { describe, expect, it } from 'vitest';
-import { internal, reapAtEveryCrashPoint, type SyncMap } from './helpers.js';
+import { internal, reapAtEveryCrashPoint, until, type SyncMap } from './helpers.js';
 
 const KEYS = 48;
 const key = (i: number): string => `key-${i % KEYS}`;
@@ -86,6 +86,75 @@ describe('a reaper stopped while reaping', () => {
       map.store(`new-${n}`, n);
       expect(map.load(`new-${n}`)).toBe(n);
     }
+    map.close();
+  });
+});
+
+describe('a reaper whose reap was cut short, alive', () => {
+  // A trap, or a stack overflow at any of its calls, cuts a reap short. The
+  // reaper lives on, and no other thread takes over a live thread's reaping:
+  // unfinished, the dead thread's slot, pin and blocks would stay held for good.
+
+  /** Attaches as `id` and dies inside a store: holding a shard lock and its pin. */
+  function dieHoldingALock(map: SyncMap<string, number>, id: number): void {
+    const victim = internal.attachAs<string, number>(map.handle, id);
+    internal.coreOfMap(victim).sm_debugFaultAfter(1);
+    expect(() => victim.store(`new-${id}`, id)).toThrow(WebAssembly.RuntimeError);
+    internal.abandonMap(victim);
+  }
+
+  /** The map goes on: one thread attached, every invariant, and reclamation advances. */
+  function expectWhole(map: SyncMap<string, number>): void {
+    expect(map.stats().threads).toBe(1);
+    expect(internal.verify(map)).toBe(0);
+    const advances = map.stats().epochAdvances;
+    for (let i = 0; i < 300; i++) map.store('churn', i);
+    internal.collect(map);
+    expect(map.stats().epochAdvances).toBeGreaterThan(advances);
+  }
+
+  it('finishes it in its recovery, at each crash point of the reap', () => {
+    const map = internal.createWithBuild<string, number>('debug', { shards: 2, values: 'number', lockTimeoutMs: 1000 });
+    const core = internal.coreOfMap(map);
+    let cut = 0;
+    for (let n = 1; n < 1000; n++) {
+      dieHoldingALock(map, 2_100_000 + n);
+      const reaper = internal.attachAs<string, number>(map.handle, 3_100_000 + n);
+      const reaperCore = internal.coreOfMap(reaper);
+      reaperCore.sm_debugFaultAfter(n);
+      let trapped = false;
+      try {
+        internal.reapThread(reaper, 2_100_000 + n);
+      } catch (error) {
+        if (!(error instanceof WebAssembly.RuntimeError) || !reaperCore.sm_debugFaultFired()) throw error;
+        trapped = true;
+      }
+      reaperCore.sm_debugFaultAfter(0);
+      if (trapped) {
+        cut++;
+        expect(core.sm_slotsReaping()).toBe(1);
+        reaperCore.sm_recover(); // what the catch around a core call runs (Attachment.trapped)
+      }
+      expect(core.sm_slotsReaping()).toBe(0);
+      reaper.close();
+      expectWhole(map);
+      if (!trapped) break;
+    }
+    expect(cut).toBeGreaterThan(5);
+    map.close();
+  });
+
+  it("this thread's watch finishes one that nothing recovered", async () => {
+    const map = internal.createWithBuild<string, number>('debug', { shards: 2, values: 'number', lockTimeoutMs: 1000 });
+    const core = internal.coreOfMap(map);
+    dieHoldingALock(map, 2_200_001);
+    core.sm_debugFaultAfter(3); // this thread reaps, and traps inside the reap
+    expect(() => internal.reapThread(map, 2_200_001)).toThrow(WebAssembly.RuntimeError);
+    core.sm_debugFaultAfter(0);
+    expect(core.sm_slotsReaping()).toBe(1);
+    // No operation from this thread meanwhile: its next one would finish the reap too.
+    await until(() => core.sm_slotsReaping() === 0, 'the watch to finish the reap', 5000, 20);
+    expectWhole(map);
     map.close();
   });
 });
