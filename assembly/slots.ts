@@ -398,20 +398,19 @@ function sumAccounts(initAccount: usize, counter: usize): u64 {
 
 /** Number of slots being reaped: for a moment, unless a reap was cut short and never finished. */
 export function slotsReaping(): u32 {
-  let n: u32 = 0;
-  const high = slotHighWater();
-  for (let i: u32 = 0; i < high; i++) {
-    if ((load32(slotAt(i) + SLOT_OWNER) & STATE_MASK) == REAPING) n++;
-  }
-  return n;
+  return slotsIn(REAPING);
 }
 
 /** Number of slots currently attached. */
 export function slotsAttached(): u32 {
+  return slotsIn(ATTACHED);
+}
+
+function slotsIn(state: u32): u32 {
   let n: u32 = 0;
   const high = slotHighWater();
   for (let i: u32 = 0; i < high; i++) {
-    if ((load32(slotAt(i) + SLOT_OWNER) & STATE_MASK) == ATTACHED) n++;
+    if ((load32(slotAt(i) + SLOT_OWNER) & STATE_MASK) == state) n++;
   }
   return n;
 }
