@@ -302,6 +302,7 @@ export function allocInit(): void {
  * the heap should grow). The block's contents are unspecified.
  */
 export function alloc(size: usize, mayGrow: bool = true): usize {
+  giveBackLeftRun();
   if (redrainPending) redrainNow();
   if (size > MAX_BLOCK) return 0;
   const c = classOf(size);
@@ -427,6 +428,7 @@ export function freeNamed(block: usize, size: usize, name: usize): void {
  * on every attempt. 0 when no free memory is large enough.
  */
 export function allocReusing(size: usize, freedBytes: u64): usize {
+  giveBackLeftRun();
   if (redrainPending) redrainNow();
   if (size > MAX_BLOCK) return 0;
   const c = classOf(size);
@@ -487,6 +489,7 @@ export function allocCoalesceIfWorth(inUse: u64, freedBytes: u64): void {
   const sparse = inUse * 4 < heap * 3;
   const churned = (nearLimit || sparse) && freedBytes > last && freedBytes - last >= worth;
   if (!fallen && !churned) return;
+  giveBackLeftRun();
   if (!tryLock(COALESCE_LOCK, owner)) return;
   if (load64(IN_USE_MARK) == mark && load64(COALESCED_AT) == last) {
     store64(IN_USE_MARK, inUse);
@@ -568,6 +571,21 @@ function splitLarger(c: u32): usize {
 // @ts-ignore: decorator
 @inline function holdRun(start: usize, end: usize): void {
   if (heldRun) nameRun(heldRun, start, end);
+}
+
+/**
+ * At the entries that may name a run in this thread's held run: gives back
+ * what an allocation a trap cut short left there. Between two calls into the
+ * allocator the held run is empty, but a stack overflow can cut one short at
+ * any call (before the operation pins, where nothing but sm_recover gives the
+ * run back), and the thread may allocate again before sm_recover has run:
+ * naming a new run over it would lose it (helper-54: 16-96 KiB at a time, a
+ * store's split cut short at the stack's edge). Before any pop, so that no
+ * block is this thread's alone meanwhile.
+ */
+// @ts-ignore: decorator
+@inline function giveBackLeftRun(): void {
+  if (heldRun && load<u32>(heldRun + RUN_START) < load<u32>(heldRun + RUN_END)) allocReleaseRun(heldRun);
 }
 
 /** Empties this thread's held run, whatever was left in it now being the caller's. */
@@ -956,6 +974,7 @@ function markRun(bitmap: usize, block: usize, size: usize): void {
  * armed, a thread dies in the middle of it). False if it was not.
  */
 export function allocCoalesceNow(): bool {
+  giveBackLeftRun();
   if (!ASC_FEATURE_THREADS || !load32(BITMAP) || !tryLock(COALESCE_LOCK, owner)) return false;
   coalesce();
   unlock(COALESCE_LOCK);

@@ -12,7 +12,7 @@
  * exactly where the same steps brought it before: not one byte lost.
  */
 import { describe, expect, it } from 'vitest';
-import { crashAt, internal, reapAtEveryCrashPoint, type SyncMap, type SyncMapError } from './helpers.js';
+import { SyncMap, crashAt, internal, randomFrom, reapAtEveryCrashPoint, type SyncMapError } from './helpers.js';
 
 const KEYS = 36;
 const key = (i: number): string => `key-${i % KEYS}`;
@@ -408,6 +408,64 @@ describe('a thread that dies after an operation that held blocks', () => {
     map.delete('b'); // dirty only: dropped, and its miss promotes
     expect(internal.verify(map)).toBe(0);
     expect([...map.keys()]).toEqual([]);
+    map.close();
+  });
+});
+
+describe('stores near the edge of the stack, cut short by real stack overflows', () => {
+  // An overflow cuts an allocation short at any call, before the store pins;
+  // the bindings' own recovery may overflow too (it is then put off), and the
+  // next store, still deep in the stack, allocates again before it runs.
+  // (helper-54's tDive.mjs: memory lost within 0.2-5 s before the fix.)
+  it('lose none of the runs the allocator held', async () => {
+    const map = SyncMap.createSync<string, unknown>({ maxMemoryBytes: 64 << 20, values: 'json' });
+    const value = (i: number): unknown => ({ k: `k${i}`, p: 'x'.repeat(100) });
+    let key = 0;
+    const live: string[] = [];
+    // Free memory in large runs, so that a new carving chunk is split off a larger block.
+    const refill = (): void => {
+      for (let i = 0; i < 6000; i++) live.push(`pre-${key}`), map.store(`pre-${key++}`, value(i));
+      for (let i = live.length - 1; i >= 0; i--) if (i % 1000 < 900) map.delete(live.splice(i, 1)[0]!);
+      for (let i = 0; i < 4; i++) internal.collect(map);
+    };
+    refill();
+    const random = randomFrom(12345);
+    let left = 0;
+    let overflows = 0;
+    const step = (): void => {
+      if (left <= 0 || random() < 0.3) return;
+      left--;
+      try {
+        map.store(`d-${key}`, value(key));
+        live.push(`d-${key++}`);
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        overflows++;
+      }
+    };
+    /** Recurses to the edge of the stack, then stores on the way back up. */
+    const dive = (): void => {
+      try {
+        dive();
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+      }
+      step();
+    };
+    const started = Date.now();
+    while (Date.now() - started < 4000) {
+      left = 1 + Math.floor(random() * (random() < 0.5 ? 30 : 600));
+      dive();
+      await new Promise((resolve) => setImmediate(resolve)); // a recovery put off runs here
+      const lost = internal.heapUnaccounted(map);
+      if (lost !== 0) expect.fail(`${lost} bytes of free memory lost after ${overflows} overflows`);
+      if (live.length > 20_000) {
+        for (const gone of live.splice(0, 15_000)) map.delete(gone);
+        for (let i = 0; i < 4; i++) internal.collect(map);
+      }
+    }
+    expect(overflows).toBeGreaterThan(100);
+    expect(internal.verify(map)).toBe(0);
     map.close();
   });
 });
