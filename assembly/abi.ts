@@ -250,16 +250,14 @@ export function sm_detach(): void {
  */
 export function sm_reapThread(threadId: u32): i32 {
   if (!slot) return Status.NOT_ATTACHED;
-  recoverFromTrap();
-  if (!ranging) reaperResumeOwn(); // reaps of this thread's that a trap cut short, first
+  recoverWithReaps(); // reaps of this thread's that a trap cut short, first
   return reapThread(threadId);
 }
 
 /** Reaps every attached thread that the host says has exited (env.threadDead). Returns how many slots. */
 export function sm_reapDead(): i32 {
   if (!slot) return Status.NOT_ATTACHED;
-  recoverFromTrap();
-  if (!ranging) reaperResumeOwn(); // as sm_reapThread
+  recoverWithReaps(); // as sm_reapThread
   return reapDead();
 }
 
@@ -329,6 +327,16 @@ function recoverFromTrap(): void {
 }
 
 /**
+ * recoverFromTrap, and the reaps a trap cut short after they had unpinned,
+ * which it cannot see (a scan of the slots: for the entries that reap or
+ * recover, not for every operation). Not inside a range, whose pin is held.
+ */
+function recoverWithReaps(): void {
+  if (reclaimIsPinned()) recoverFromTrap(); // which resumes them too
+  else if (!ranging) reaperResumeOwn();
+}
+
+/**
  * Releases whatever a trap (a stack overflow, a bug) left this thread holding
  * mid-operation: its shard locks, its epoch pin, and the blocks it held
  * unpublished or had unlinked (inflight.ts, reclaim.ts). The bindings call it
@@ -342,8 +350,7 @@ export function sm_recover(): void {
   allocReleaseRun(slot + SLOT_HELD_RUN); // a trap inside the allocator
   reclaimFreeHeldBlock(slot); // a trap while reclamation or a drain freed a block
   slotFreeHeldScratch(slot); // a trap while growing the scratch (reserveScratch)
-  recoverFromTrap();
-  if (!ranging) reaperResumeOwn(); // a reap a trap cut short after it unpinned
+  recoverWithReaps();
   // What recoverFromTrap cannot see: a trap before the operation pinned (in
   // valueNew, before swapOnce's pin) or inside a range's callback (whose pin
   // is the range's) left blocks held. No operation of this thread is under way
@@ -1048,12 +1055,12 @@ export function sm_readCacheWord(which: u32): usize {
   return 0;
 }
 
-/** This instance's slot index (for tests), or NOT_ATTACHED. */
 /** Slots being reaped right now (tests: a reap cut short and never finished would stay counted). */
 export function sm_slotsReaping(): u32 {
   return slotsReaping();
 }
 
+/** This instance's slot index (for tests), or NOT_ATTACHED. */
 export function sm_slotIndex(): i32 {
   return slot ? <i32>slotIndex(slot) : Status.NOT_ATTACHED;
 }

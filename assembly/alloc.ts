@@ -302,8 +302,10 @@ export function allocInit(): void {
  * the heap should grow). The block's contents are unspecified.
  */
 export function alloc(size: usize, mayGrow: bool = true): usize {
-  giveBackLeftRun();
-  if (redrainPending) redrainNow();
+  if (redrainPending) {
+    giveBackLeftRun();
+    redrainNow();
+  }
   if (size > MAX_BLOCK) return 0;
   const c = classOf(size);
   let block: usize = 0;
@@ -317,6 +319,8 @@ export function alloc(size: usize, mayGrow: bool = true): usize {
   }
   if (!block) block = popFree(c);
   if (!block) {
+    // The paths below name runs; the two above (a cached block, a listed one) do not.
+    giveBackLeftRun();
     if (carveAt && c < CACHED_CLASSES) {
       block = carve(classSize(c), false, mayGrow);
     } else {
@@ -574,7 +578,8 @@ function splitLarger(c: u32): usize {
 }
 
 /**
- * At the entries that may name a run in this thread's held run: gives back
+ * Where a run may be named in this thread's held run (allocation's slow paths,
+ * allocReusing, the two coalesces), first: gives back
  * what an allocation a trap cut short left there. Between two calls into the
  * allocator the held run is empty, but a stack overflow can cut one short at
  * any call (before the operation pins, where nothing but sm_recover gives the

@@ -40,7 +40,11 @@
 //              Owner stores (sequentially consistent), epoch advancers load,
 //              a reaper clears it. See reclaim.ts.
 //   scratch    The owner's scratch region (key and value bytes marshalled by
-//   scratchCap the bindings). Written by the owner (slotPublishHeldScratch);
+//   scratchCap the bindings). Written by the owner (slotPublishHeldScratch),
+//              plain; read by other threads only as a hint (slotClaim, for a
+//              FREE slot's spare, then adopted under the claim's CAS, which
+//              orders the releasing owner's or reaper's stores before it) and
+//              for stats;
 //              freed with freeNamed() (the address word is cleared as the
 //              region is linked into a free list, so it is freed once, and
 //              lost by no death in between) only when the owner grows it.

@@ -144,9 +144,13 @@ class ThreadCore implements Scratch {
    * remaking: it is created at its maximum and never grows (createMemory).
    */
   refresh(): void {
-    this.base = this.ex.sm_scratch();
-    this.cap = this.ex.sm_scratchCap();
-    this.keyView = this.u8.subarray(this.base, this.base + this.cap);
+    const base = this.ex.sm_scratch();
+    const cap = this.ex.sm_scratchCap();
+    // Unmoved, as after most recoveries (every error, and the watch's): no new view.
+    if (base === this.base && cap === this.cap) return;
+    this.base = base;
+    this.cap = cap;
+    this.keyView = this.u8.subarray(base, base + cap);
   }
 
   ensure(bytes: number): void {
@@ -414,9 +418,9 @@ export class Attachment<K, V> implements Scratch {
   }
 
   /**
-   * Call when an exception that is not a SyncMapError escaped a core call (a
-   * stack overflow, a trap): releases any lock or pin the interrupted call left
-   * held. If even that call fails (the stack is still nearly full), it is
+   * Call when an exception escaped a core call (a stack overflow, a trap; or a
+   * SyncMapError, which left nothing): releases any lock or pin the interrupted
+   * call left held. If even that call fails (the stack is still nearly full), it is
    * retried from a microtask; if even the catch could not run, this thread's
    * watch does it within WATCH_MS, or this thread's next call into the map.
    */
