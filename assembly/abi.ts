@@ -172,29 +172,38 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
   if (!heapIsReady() || load32(HEADER_MAGIC) != MAGIC) return Status.NOT_INITIALIZED;
   if (load32(HEADER_LAYOUT) != LAYOUT_VERSION) return Status.LAYOUT_MISMATCH;
   if (load32(HEADER_STAMP) != STAMP) return Status.BUILD_MISMATCH;
-  const claimed = slotClaim(threadId);
-  if (!claimed) return Status.NO_SLOT;
-  bind(claimed);
-  setLockPatience(lockPatienceMs);
-  map = heapRootMap();
-  mapBind(map);
-  locked = mapKind(map) == MAP_KIND_LOCKED;
-  k0 = mapK0(map);
-  k1 = mapK1(map);
-  maxKeyBytes = mapMaxKeyBytes(map);
-  maxValueBytes = mapMaxValueBytes(map);
-  const minimum = maxKeyBytes + maxValueBytes + SCRATCH_SLACK;
-  // The slot's spare, if it has one (slots.ts, "scratch"): named by the slot's
-  // words all along, so adopting it is only this instance's view of them.
-  scratch = slotScratch(claimed);
-  scratchCap = scratch ? slotScratchCap(claimed) : 0;
-  const wanted = max(<usize>scratchBytes, minimum);
-  if (scratchCap < wanted && reserveScratch(wanted) != Status.OK) {
-    bind(0); // before the release: once released, the slot may be another thread's
+  for (let first = true; ; first = false) {
+    const claimed = slotClaim(threadId);
+    if (!claimed) return Status.NO_SLOT;
+    bind(claimed);
+    setLockPatience(lockPatienceMs);
+    map = heapRootMap();
+    mapBind(map);
+    locked = mapKind(map) == MAP_KIND_LOCKED;
+    k0 = mapK0(map);
+    k1 = mapK1(map);
+    maxKeyBytes = mapMaxKeyBytes(map);
+    maxValueBytes = mapMaxValueBytes(map);
+    const wanted = max(<usize>scratchBytes, maxKeyBytes + maxValueBytes + SCRATCH_SLACK);
+    // The slot's spare, if it has one (slots.ts, "scratch"): named by the slot's
+    // words all along, so adopting it is only this instance's view of them.
+    scratch = slotScratch(claimed);
+    scratchCap = scratch ? slotScratchCap(claimed) : 0;
+    if (scratchCap >= wanted) return <i32>slotIndex(claimed);
+    // None here. Threads recorded dead keep theirs in slots only a reap frees,
+    // and nobody may have reaped them yet (no thread attached since, helper-55:
+    // a worker restarted at a full map was refused): reap them, and if that
+    // freed a slot, claim again, which prefers a slot with a spare.
+    if (first && reapDead() > 0) {
+      bind(0); // before the release: once released, the slot may be another thread's
+      slotRelease(claimed);
+      continue;
+    }
+    if (reserveScratch(wanted) == Status.OK) return <i32>slotIndex(claimed);
+    bind(0);
     slotRelease(claimed);
     return Status.FULL;
   }
-  return <i32>slotIndex(claimed);
 }
 
 /**

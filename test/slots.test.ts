@@ -65,6 +65,24 @@ describe('thread slots', () => {
     map.close();
   });
 
+  it('a thread that attaches reaps the dead first, whose slots keep their scratch for it (helper-55)', () => {
+    const map = SyncMap.createSync<string, string>({ maxMemoryBytes: 8 << 20, maxValueBytes: 256 << 10 });
+    const handle = map.handle;
+    const a = internal.attachAs<string, string>(handle, 5_300_001);
+    map.close(); // no thread left attached to reap: its slot keeps its scratch as a spare
+    fillWithHoles(a);
+    internal.abandonMap(a); // a dies, unreaped
+    internal.recordDeath(5_300_001);
+    const b = internal.attachAs<string, string>(handle, 5_300_002); // takes the spare
+    internal.abandonMap(b); // b dies too, unreaped: no spare left, no free run either
+    internal.recordDeath(5_300_002);
+    const c = internal.attachAs<string, string>(handle, 5_300_003);
+    expect(c.stats().threads).toBe(1);
+    expect(c.load('key-1')).toBe('v'.repeat(200));
+    expect(internal.verify(c)).toBe(0);
+    c.close();
+  });
+
   it('a scratch request too large to round refuses with FULL and changes nothing', () => {
     const map = SyncMap.createSync<string, number>({ values: 'number' });
     map.store('k', 1);
