@@ -38,7 +38,7 @@ import {
   SLOT_FOUND_SLOT, SLOT_FOUND_TABLES_WORD,
   SLOT_FOUND_VALUE_WORD, SLOT_HELD_RUN, bytesInUse, slotsFreeBytes, slotClaim, slotFreeHeldScratch, slotHoldScratch, slotIndex,
   slotPublishHeldScratch, slotRelease, slotsAttached, slotsReaping,
-  slotsScratchBytes, slotScratch, slotScratchCap,
+  slotsGiveBackSpares, slotsScratchBytes, slotScratch, slotScratchCap,
 } from "./slots";
 import {
   collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimAdoptUnretired, reclaimFlush,
@@ -482,11 +482,15 @@ export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrev
   const hash = hashKey(keyLen);
   if (locked) {
     status = lockedSwap(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch, wantPrevious);
+    if (status == Status.FULL && giveBackSpares()) {
+      status = lockedSwap(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch, wantPrevious);
+    }
     if (status >= Status.ABSENT) statsCount(STAT_WRITES);
     return status;
   }
   status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
   if (status == Status.FULL && makeRoom()) status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
+  if (status == Status.FULL && giveBackSpares()) status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
   return status;
 }
 
@@ -572,6 +576,21 @@ function makeRoom(): bool {
   return true;
 }
 
+/**
+ * For a write that makeRoom could not help (or a LockedMap's, which has
+ * nothing to squeeze): frees the spare scratch regions released slots keep
+ * (slots.ts, "scratch"), all but one, the one a worker restarted after a death
+ * needs to attach to a full map. True if it freed any: the write is worth
+ * trying once more. Takes no lock and waits for nothing.
+ */
+function giveBackSpares(): bool {
+  return slotsGiveBackSpares(slotIndex(slot), SPARES_KEPT) > 0;
+}
+
+// How many spare scratch regions a write at the memory limit leaves (giveBackSpares).
+// @ts-ignore: decorator
+@inline const SPARES_KEPT: u32 = 1;
+
 // How long a write about to fail with FULL waits for threads that hold reclamation back.
 // @ts-ignore: decorator
 @inline const ROOM_PATIENCE_MS: f64 = 100;
@@ -583,12 +602,17 @@ export function sm_loadOrStore(keyLen: usize, valueAt: usize, valueLen: usize, e
   if (!status) status = checkExpiry(expiry);
   if (status) return status;
   if (locked) {
-    status = lockedLoadOrStore(map, scratch, keyLen, hashKey(keyLen), scratch + valueAt, valueLen, scratch);
+    const hash = hashKey(keyLen);
+    status = lockedLoadOrStore(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch);
+    if (status == Status.FULL && giveBackSpares()) {
+      status = lockedLoadOrStore(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch);
+    }
     if (status == Status.ABSENT) statsCount(STAT_WRITES); // stored
     return status;
   }
   status = loadOrStoreOnce(keyLen, valueAt, valueLen, expiry);
   if (status == Status.FULL && makeRoom()) status = loadOrStoreOnce(keyLen, valueAt, valueLen, expiry);
+  if (status == Status.FULL && giveBackSpares()) status = loadOrStoreOnce(keyLen, valueAt, valueLen, expiry);
   return status;
 }
 
@@ -635,10 +659,15 @@ export function sm_compareAndSwap(
   if (!status) status = checkExpiry(expiry);
   if (status) return status;
   if (locked) {
-    status = lockedCompareAndSwap(map, scratch, keyLen, hashKey(keyLen), scratch + oldAt, oldLen, scratch + newAt, newLen);
+    const hash = hashKey(keyLen);
+    status = lockedCompareAndSwap(map, scratch, keyLen, hash, scratch + oldAt, oldLen, scratch + newAt, newLen);
+    if (status == Status.FULL && giveBackSpares()) {
+      status = lockedCompareAndSwap(map, scratch, keyLen, hash, scratch + oldAt, oldLen, scratch + newAt, newLen);
+    }
   } else {
     status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
     if (status == Status.FULL && makeRoom()) status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
+    if (status == Status.FULL && giveBackSpares()) status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
   }
   if (status == Status.OK) statsCount(STAT_WRITES);
   return status == Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
@@ -806,6 +835,7 @@ export function sm_add(keyLen: usize, delta: f64, expiry: f64): i32 {
   if (locked || maxValueBytes < 8) return Status.BAD_ARGUMENT;
   status = addOnce(keyLen, delta, expiry);
   if (status == Status.FULL && makeRoom()) status = addOnce(keyLen, delta, expiry);
+  if (status == Status.FULL && giveBackSpares()) status = addOnce(keyLen, delta, expiry);
   return status;
 }
 

@@ -35,6 +35,8 @@
 //                claimed since cannot match).
 //              REAPING → REAPING (new reaper): CAS by the reaper of a reaper
 //                that died mid-reap, which finishes the job.
+//              FREE → REAPING: CAS by a thread that frees the slot's spare
+//                (slotsGiveBackSpares), a reap with nothing else to do.
 //              → FREE: store by the owner (detach) or the reaper, last of all.
 //   pin        0, or (epoch << 1) | 1 while the owner is inside an operation.
 //              Owner stores (sequentially consistent), epoch advancers load,
@@ -55,7 +57,9 @@
 //              maxKeyBytes + maxValueBytes, which churn at the limit may have
 //              cut into holes: a worker restarted after a death would be
 //              refused. The spares never outnumber the most threads ever
-//              attached at once, whose scratch the map held then anyway.
+//              attached at once, whose scratch the map held then anyway; a
+//              write that the map cannot otherwise make room for frees all but
+//              one (slotsGiveBackSpares), the one a restarted worker needs.
 //   cache      The owner's cache of free blocks (alloc.ts). Set by the owner when
 //              it binds; drained by whoever releases the slot, owner or reaper
 //              (never both at once: a reaper reaps only a dead owner), each
@@ -151,6 +155,7 @@ import { HEADER_SLOT_HIGH_WATER, SLOTS_BASE, SLOT_SIZE } from "./heap";
 import { cas32, load32, load64, store32 } from "./atomics";
 import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, allocCacheBytes, allocRunBytes, freeNamed } from "./alloc";
 import { classOf, classSize } from "./sizeclass";
+import { crashPoint } from "./faults";
 
 // @ts-ignore: decorator
 @inline const SLOT_OWNER: usize = 0;
@@ -321,6 +326,40 @@ export function slotAdoptReap(slot: usize, deadReaper: u32, reaper: u32): bool {
 export function slotFreeHeldScratch(slot: usize): void {
   const region = <usize>load<u32>(slot + SLOT_HELD_SCRATCH);
   if (region) freeNamed(region, <usize>load<u32>(slot + SLOT_HELD_SCRATCH_CAP), slot + SLOT_HELD_SCRATCH);
+}
+
+/**
+ * Frees the spares of FREE slots (see "scratch") but the first `keep` found,
+ * for writes that would otherwise fail with FULL: a burst of threads that left
+ * leaves a spare each, which entries may need more. Each slot is first
+ * claimed as a reaping by this thread (`me`, its slot index) of a slot with
+ * nothing else to give back, so that no thread can adopt its spare meanwhile;
+ * one that dies or traps half-way leaves a reaping its reaper (or its own
+ * recovery, reaper.ts) finishes as any other: it keeps, as the spare, whatever
+ * the scratch word still names (freeNamed() clears it as it links the region).
+ * Returns how many regions it freed.
+ */
+export function slotsGiveBackSpares(me: u32, keep: u32): u32 {
+  let kept: u32 = 0;
+  let freed: u32 = 0;
+  const high = slotHighWater();
+  for (let i: u32 = 0; i < high; i++) {
+    const slot = slotAt(i);
+    if (load32(slot + SLOT_OWNER) != FREE || !load32(slot + SLOT_SCRATCH)) continue;
+    if (kept < keep) {
+      kept++;
+      continue;
+    }
+    if (cas32(slot + SLOT_OWNER, FREE, (me << 2) | REAPING) != FREE) continue;
+    const region = <usize>load<u32>(slot + SLOT_SCRATCH); // again: the hint may have been adopted since
+    if (region) {
+      freeNamed(region, <usize>load<u32>(slot + SLOT_SCRATCH_CAP), slot + SLOT_SCRATCH);
+      freed++;
+    }
+    crashPoint();
+    slotRelease(slot);
+  }
+  return freed;
 }
 
 /** The slot's scratch region (its spare while the slot is FREE), or 0. */

@@ -201,7 +201,8 @@ export interface SyncMapStats {
    * regions of threads that closed the map or died, each kept in its slot for
    * the next thread that attaches, which would otherwise need a free run that
    * long in a map that may have filled meanwhile. At most one per thread that
-   * was ever attached at the same time as the others.
+   * was ever attached at the same time as the others; a write that finds the
+   * map full frees all of them but one for entries.
    */
   spareScratchBytes: number;
   /**

@@ -12,7 +12,9 @@
  * exactly where the same steps brought it before: not one byte lost.
  */
 import { describe, expect, it } from 'vitest';
-import { SyncMap, crashAt, internal, randomFrom, reapAtEveryCrashPoint, type SyncMapError } from './helpers.js';
+import {
+  SyncMap, crashAt, internal, randomFrom, reapAtEveryCrashPoint, type Death, type SyncMapError,
+} from './helpers.js';
 
 const KEYS = 36;
 const key = (i: number): string => `key-${i % KEYS}`;
@@ -94,6 +96,7 @@ function floor(map: SyncMap<string, unknown>): number {
  */
 function leaksAtEveryCrashPoint<V>(
   map: SyncMap<string, V>, script: (victim: SyncMap<string, V>) => void, atLeast = 100, firstThread = 5_000_000,
+  death: Death = 'terminated',
 ): string[] {
   script(map);
   let before = floor(map);
@@ -105,7 +108,7 @@ function leaksAtEveryCrashPoint<V>(
     const lost = internal.heapUnaccounted(map);
     if (lost !== 0) leaks.push(`crash point ${n}: ${lost} bytes neither in use nor free`);
     before = after;
-  }, 'terminated');
+  }, death);
   expect(crashes).toBeGreaterThan(atLeast);
   return leaks;
 }
@@ -145,6 +148,31 @@ describe('a thread stopped while it grows its scratch region', () => {
     expect(leaksAtEveryCrashPoint(map, grows, 4, 7_000_000)).toEqual([]); // among them the growths' own
     grows(map);
     expect(map.size).toBe(0);
+    map.close();
+  });
+});
+
+describe('a thread stopped while it frees the spare scratch regions of released slots', () => {
+  it.each(['terminated', 'trapped'] as const)('loses none of them and frees none twice (%s there)', (death) => {
+    // A write at the memory limit frees the spares but one (slots.ts,
+    // slotsGiveBackSpares): each slot claimed as a reap, its region freed
+    // through the word that names it, the slot released.
+    const map = internal.createWithBuild<string, string>('debug', {
+      shards: 1, values: 'string', maxValueBytes: 16_384, lockTimeoutMs: 1000,
+    });
+    let burstThread = death === 'trapped' ? 7_500_000 : 7_700_000;
+    const givesBack = (victim: SyncMap<string, string>): void => {
+      // A burst of threads that came and went: a spare each (the victim took one).
+      const burst = [0, 1, 2].map(() => internal.attachAs<string, string>(victim.handle, ++burstThread));
+      for (const thread of burst) thread.close();
+      expect(victim.stats().spareScratchBytes).toBeGreaterThan(3 * 16_384);
+      // Every allocation fails: the store makes room, frees the spares, and is refused.
+      storeRefused(victim, 1, 'one more', 'v'.repeat(200));
+      expect(victim.stats().spareScratchBytes).toBeLessThan(2 * 16_384);
+    };
+    const victims = death === 'trapped' ? 7_600_000 : 7_800_000;
+    expect(leaksAtEveryCrashPoint(map, givesBack, 3, victims, death)).toEqual([]);
+    expect(internal.coreOfMap(map).sm_slotsReaping()).toBe(0);
     map.close();
   });
 });

@@ -1,0 +1,65 @@
+/**
+ * Spare scratch regions (assembly/slots.ts, "scratch"): a slot released by a
+ * thread that closed or died keeps its scratch region for the next thread to
+ * attach, and a write at the memory limit frees them for entries, all but one.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  LockedMap, SyncMap, exited, firstMessage, internal, startWorker, type ConcurrentMap, type SyncMapHandle,
+} from './helpers.js';
+
+const OPTIONS = { maxMemoryBytes: 8 << 20, maxValueBytes: 256 << 10 };
+
+/** Stores 200-byte values under new keys until the map refuses (FULL); how many it stored. */
+function fill(map: ConcurrentMap<string, string>): number {
+  let n = 0;
+  try {
+    for (;; n++) map.store(`key-${n}`, 'v'.repeat(200));
+  } catch (error) {
+    expect((error as { code?: string }).code).toBe('ERR_SYNCMAP_FULL');
+  }
+  return n;
+}
+
+/** `threads` workers attached at once, then closed and ended, as a pool that grew and shrank. */
+async function burst(handle: SyncMapHandle, kind: 'sync' | 'locked', threads: number): Promise<void> {
+  const workers = Array.from({ length: threads }, () => startWorker('attach-hold.mjs', { handle, kind }));
+  await Promise.all(workers.map((worker) => firstMessage(worker)));
+  for (const worker of workers) worker.postMessage('close');
+  await Promise.all(workers.map((worker) => exited(worker)));
+}
+
+describe('spare scratch regions', () => {
+  it.each(['sync', 'locked'] as const)(
+    'a %s map at its memory limit writes into the spares a burst of workers left, all but one',
+    async (kind) => {
+      const Class = kind === 'sync' ? SyncMap : LockedMap;
+      // The same map with no burst: how many keys fit beside this thread's scratch.
+      const alone = Class.createSync<string, string>(OPTIONS);
+      const fitAlone = fill(alone);
+      alone.close();
+
+      const map = Class.createSync<string, string>(OPTIONS);
+      await burst(map.handle, kind, 4);
+      const spare = map.stats().spareScratchBytes / 4; // one each
+      expect(spare).toBeGreaterThan(OPTIONS.maxValueBytes);
+      const fitted = fill(map);
+      // Three of the four went to entries: the map holds nearly as many keys
+      // as alone, one spare's worth fewer, where keeping all four would have
+      // cost four.
+      expect(map.stats().spareScratchBytes).toBe(spare);
+      const perKey = (map.stats().bytesInUse - 2 * spare) / fitted;
+      expect(fitted).toBeGreaterThan(fitAlone - (1.5 * spare) / perKey);
+      expect(internal.heapUnaccounted(map)).toBe(0);
+      expect(internal.verify(map)).toBe(0);
+
+      // The spare kept is the one a worker started now, at the full map, needs.
+      await burst(map.handle, kind, 1);
+      expect(map.stats().spareScratchBytes).toBe(spare);
+      expect(map.stats().threads).toBe(1);
+      expect(map.load('key-1')).toBe('v'.repeat(200));
+      expect(internal.heapUnaccounted(map)).toBe(0);
+      map.close();
+    },
+  );
+});
