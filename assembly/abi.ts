@@ -36,7 +36,7 @@ import { allocOrCollect } from "./memory";
 import {
   MAX_THREAD_ID, SLOT_FOUND_ADVANCES, SLOT_FOUND_BLOCK, SLOT_FOUND_EXPIRY, SLOT_FOUND_READ, SLOT_FOUND_SERIAL,
   SLOT_FOUND_SLOT, SLOT_FOUND_TABLES_WORD,
-  SLOT_FOUND_VALUE_WORD, SLOT_HELD_RUN, bytesInUse, slotsFreeBytes, slotClaim, slotFreeHeldScratch, slotHoldScratch, slotIndex,
+  SLOT_FOUND_VALUE_WORD, SLOT_HELD_ENTRY, SLOT_HELD_RUN, SLOT_HELD_VALUE, bytesInUse, slotsFreeBytes, slotClaim, slotFreeHeldScratch, slotHoldScratch, slotIndex,
   slotPublishHeldScratch, slotRelease, slotsAttached, slotsReaping,
   slotsGiveBackSpares, slotsScratchBytes, slotScratch, slotScratchCap,
 } from "./slots";
@@ -368,12 +368,29 @@ export function sm_recover(): void {
   if (ranging) reclaimAdoptUnretired(slot);
 }
 
+/**
+ * Frees a value or entry an operation of this thread made and neither
+ * published nor freed, when a trap cut it short and sm_recover could not run
+ * after it (a stack overflow at the very edge of the stack overflows that call
+ * too), and recoverFromTrap does not see it: the trap came before the
+ * operation pinned (valueNew in swapOnce), or inside a range, whose pin it is.
+ * The next write would record its own value over the word, and the block it
+ * named would never be freed. Between operations every such word is 0, so
+ * what one names at an operation's entry is left over, and this thread's to
+ * give back (as in sm_recover).
+ */
+// @ts-ignore: decorator
+@inline function freeLeftHeld(): void {
+  if (load<u32>(slot + SLOT_HELD_VALUE) | load<u32>(slot + SLOT_HELD_ENTRY)) inflightFree(slot);
+}
+
 // ── the map's operations ───────────────────────────────────────────────────
 
 // @ts-ignore: decorator
 @inline function checkKey(keyLen: usize): i32 {
   if (!slot) return Status.NOT_ATTACHED;
   recoverFromTrap();
+  freeLeftHeld();
   if (keyLen > maxKeyBytes) return Status.KEY_TOO_LARGE;
   if (keyLen > scratchCap) return Status.BAD_ARGUMENT;
   return Status.OK;
@@ -524,6 +541,7 @@ export function sm_swapFound(
 ): i32 {
   if (!slot) return Status.NOT_ATTACHED;
   recoverFromTrap(); // as checkKey does for every operation by key
+  freeLeftHeld();
   let status = checkValue(0, valueLen);
   if (!status) status = checkExpiry(expiry);
   if (status) return status;

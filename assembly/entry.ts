@@ -397,6 +397,7 @@ export function valueNew(bytes: usize, len: usize, record: usize): u32 {
   let link = nextWord(block); // the word the next chunk is linked into
   while (done < len) {
     const n = min(CHUNK_BYTES, len - done);
+    crashPoint(); // as a stack overflow at the allocation's call: the value stays named by `record`
     const chunk = allocOrCollect(CHUNK_HEADER_SIZE + n);
     if (!chunk) {
       if (record) freeUnfinishedNamed(record, block);

@@ -177,6 +177,41 @@ describe('a thread stopped while it frees the spare scratch regions of released 
   });
 });
 
+describe('a thread whose recovery could not run after a trap', () => {
+  it('leaks no value that its next write would have recorded over', () => {
+    // A trap in valueNew comes before the store pins, so the next operation's
+    // entry does not recover it (recoverFromTrap looks for a pin); only
+    // sm_recover frees it, which at the very edge of the stack overflows too.
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
+    const chunked = (c: string): string => c.repeat(9000); // made a chunk at a time
+    const before = floor(map);
+    let stopped = 0;
+    for (let n = 1; ; n++) {
+      const victim = internal.attachAs<string, string>(map.handle, 7_900_000 + n);
+      internal.recoverOnTrap(victim, false); // as when the recovery's own call overflows
+      const core = internal.coreOfMap(victim);
+      core.sm_debugFaultAfter(n);
+      let trapped = false;
+      try {
+        victim.store('a', chunked('a'));
+      } catch (error) {
+        if (!(error instanceof WebAssembly.RuntimeError) || !core.sm_debugFaultFired()) throw error;
+        trapped = true;
+      }
+      core.sm_debugFaultAfter(0);
+      victim.store('b', chunked('b')); // the same thread's next write, before any recovery
+      victim.close();
+      expect(floor(map), `crash point ${n}`).toBe(before);
+      expect(internal.heapUnaccounted(map)).toBe(0);
+      expect(internal.verify(map)).toBe(0);
+      if (!trapped) break;
+      stopped++;
+    }
+    expect(stopped).toBeGreaterThan(2);
+    map.close();
+  });
+});
+
 describe('a thread stopped while reclamation frees what was retired', () => {
   it('leaks none of the objects it had taken off a limbo list', () => {
     // Reclamation takes each retired object off its limbo list, then frees it:
