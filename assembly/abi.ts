@@ -284,11 +284,16 @@ function bind(claimed: usize): void {
 
 // ── scratch ────────────────────────────────────────────────────────────────
 
-/** Grows the scratch to at least `bytes`, keeping its contents. */
+/**
+ * Grows the scratch to at least `bytes`, keeping its contents (for a write
+ * whose values pass it: the spares are given back first if the map is full).
+ */
 export function sm_reserve(bytes: u32): i32 {
   if (!slot) return Status.NOT_ATTACHED;
   if (<usize>bytes <= scratchCap) return Status.OK;
-  return reserveScratch(<usize>bytes);
+  let status = reserveScratch(<usize>bytes);
+  if (status == Status.FULL && giveBackSpares()) status = reserveScratch(<usize>bytes);
+  return status;
 }
 
 export function sm_scratch(): usize {

@@ -21,12 +21,19 @@ function fill(map: ConcurrentMap<string, string>): number {
   return n;
 }
 
-/** `threads` workers attached at once, then closed and ended, as a pool that grew and shrank. */
-async function burst(handle: SyncMapHandle, kind: 'sync' | 'locked', threads: number): Promise<void> {
+/** `threads` workers attached at once; the function returned closes them and waits for their end. */
+async function attached(handle: SyncMapHandle, kind: 'sync' | 'locked', threads: number): Promise<() => Promise<void>> {
   const workers = Array.from({ length: threads }, () => startWorker('attach-hold.mjs', { handle, kind }));
   await Promise.all(workers.map((worker) => firstMessage(worker)));
-  for (const worker of workers) worker.postMessage('close');
-  await Promise.all(workers.map((worker) => exited(worker)));
+  return async () => {
+    for (const worker of workers) worker.postMessage('close');
+    await Promise.all(workers.map((worker) => exited(worker)));
+  };
+}
+
+/** `threads` workers attached at once, then closed and ended, as a pool that grew and shrank. */
+async function burst(handle: SyncMapHandle, kind: 'sync' | 'locked', threads: number): Promise<void> {
+  await (await attached(handle, kind, threads))();
 }
 
 describe('spare scratch regions', () => {
@@ -59,6 +66,28 @@ describe('spare scratch regions', () => {
       expect(map.stats().threads).toBe(1);
       expect(map.load('key-1')).toBe('v'.repeat(200));
       expect(internal.heapUnaccounted(map)).toBe(0);
+      map.close();
+    },
+  );
+
+  it.each(['sync', 'locked'] as const)(
+    "a %s map full to its limit grows a thread's scratch for a large compareAndSwap out of the spares",
+    async (kind) => {
+      const Class = kind === 'sync' ? SyncMap : LockedMap;
+      const map = Class.createSync<string, string>(OPTIONS);
+      // Old and new values together pass the scratch: it must grow to twice its size.
+      const old = 'o'.repeat(OPTIONS.maxValueBytes - 64);
+      const next = 'n'.repeat(OPTIONS.maxValueBytes - 64);
+      map.store('big', old);
+      const release = await attached(map.handle, kind, 4);
+      fill(map); // while the workers hold their scratch: no spare to give back yet
+      await release();
+      const spare = map.stats().spareScratchBytes / 4;
+      expect(map.compareAndSwap('big', old, next)).toBe(true);
+      expect(map.load('big')).toBe(next);
+      expect(map.stats().spareScratchBytes).toBe(spare);
+      expect(internal.heapUnaccounted(map)).toBe(0);
+      expect(internal.verify(map)).toBe(0);
       map.close();
     },
   );
