@@ -44,7 +44,7 @@ import {
   collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimAdoptUnretired, reclaimFlush,
   reclaimFreeHeldBlock, reclaimIsPinned, reclaimResetPin, unpin,
 } from "./reclaim";
-import { reapDead, reapThread, reaperBind, reaperRecoverSelf, reaperResumeOwn } from "./reaper";
+import { reapDead, reapThread, reaperBind, reaperRecoverLocks, reaperRecoverSelf, reaperResumeOwn } from "./reaper";
 import { MAX_BLOCK, SIZE_CLASSES, classOf, classSize } from "./sizeclass";
 import { setLockPatience } from "./mutex";
 import {
@@ -364,7 +364,11 @@ export function sm_recover(): void {
   allocReleaseRun(slot + SLOT_HELD_RUN); // a trap inside the allocator
   reclaimFreeHeldBlock(slot); // a trap while reclamation or a drain freed a block
   slotFreeHeldScratch(slot); // a trap while growing the scratch (reserveScratch)
+  const pinned = reclaimIsPinned();
   recoverWithReaps();
+  // recoverFromTrap takes back the locks of a trap that came while pinned; one
+  // that came before the operation pinned can leave the COALESCE lock held.
+  if (!pinned && !ranging && !snapshotting) reaperRecoverLocks();
   // What recoverFromTrap cannot see: a trap before the operation pinned (in
   // valueNew, before swapOnce's pin) or inside a range's callback (whose pin
   // is the range's) left blocks held. No operation of this thread is under way

@@ -152,6 +152,24 @@ export function reaperRecoverSelf(): void {
 }
 
 /**
+ * After a trap that came while this thread was not pinned (the allocator
+ * coalescing free memory for a value made before the operation pinned, in
+ * abi.ts's swapOnce), and between calls, with no range or snapshot of its own
+ * open: takes back the locks it may still hold, the shards' (finishing or
+ * undoing the step each was in) and the allocator's COALESCE lock (unfreezing
+ * the lists), as reaperRecoverSelf does for a trap while pinned. Between calls
+ * no other lock is this thread's, so any it holds was left by the trap.
+ */
+export function reaperRecoverLocks(): void {
+  const owner = slotIndex(self) + 1;
+  pin();
+  const map = heapRootMap();
+  if (mapKind(map) != MAP_KIND_LOCKED) mapRecoverLocks(map, owner);
+  allocRecoverCoalesce(owner);
+  unpin();
+}
+
+/**
  * Finishes the reaps this thread began and a trap cut short (a stack overflow
  * can, at any call of reapSlot). Each is marked REAPING by this thread's slot,
  * which no other thread takes over while this one lives (slotAdoptReap only

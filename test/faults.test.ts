@@ -183,3 +183,38 @@ describe('a thread that trapped inside a critical section and carries on', () =>
     map.close();
   });
 });
+
+describe('a thread that trapped while coalescing free memory, not pinned, and carries on', () => {
+  it('gives the COALESCE lock back in its recovery, the lists unfrozen', () => {
+    // A store makes its value before it pins, and the allocator may coalesce
+    // free memory for it: a trap there (a stack overflow at the edge) leaves
+    // the COALESCE lock held by a thread that is not pinned, which the checks
+    // at each operation's entry (for a pin) do not see. A coalesce walks the
+    // heap, crash points all along: the first ones, then a spread.
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 300 });
+    const thread = internal.attachAs<string, string>(map.handle, 4_100_001);
+    const core = internal.coreOfMap(thread);
+    const page = (i: number): string => `c-${i}-`.padEnd(3000, 'c'); // freed to the shared lists
+    const points = [...Array.from({ length: 24 }, (_, i) => i + 1), 40, 80, 160, 320, 640, 1280];
+    for (const n of points) {
+      for (let i = 0; i < 8; i++) map.store(`c-${i}`, page(i));
+      for (let i = 0; i < 8; i++) map.delete(`c-${i}`);
+      internal.collect(map);
+      internal.collect(map);
+      core.sm_debugFaultAfter(n);
+      expect(() => core.sm_debugCoalesce(), `crash point ${n}`).toThrow(WebAssembly.RuntimeError);
+      expect(core.sm_debugFaultFired()).toBe(1);
+      core.sm_recover(); // as the bindings do after any error out of a core call
+      core.sm_debugFaultAfter(0);
+      // Another thread coalesces, and frees straight to the lists.
+      expect(internal.coreOfMap(map).sm_debugCoalesce(), `crash point ${n}`).toBe(1);
+      expect(internal.coreOfMap(map).sm_deferredFrees()).toBe(0);
+      thread.store(`after-${n}`, page(n));
+      thread.delete(`after-${n}`);
+      expect(internal.verify(map)).toBe(0);
+      expect(internal.heapUnaccounted(map)).toBe(0);
+    }
+    thread.close();
+    map.close();
+  });
+});
