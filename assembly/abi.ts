@@ -35,8 +35,8 @@ import {
 import { allocOrCollect } from "./memory";
 import {
   MAX_THREAD_ID, SLOT_FOUND_ADVANCES, SLOT_FOUND_BLOCK, SLOT_FOUND_EXPIRY, SLOT_FOUND_READ, SLOT_FOUND_SERIAL,
-  SLOT_FOUND_SLOT, SLOT_FOUND_TABLES_WORD,
-  SLOT_FOUND_VALUE_WORD, SLOT_HELD_ENTRY, SLOT_HELD_RUN, SLOT_HELD_VALUE, bytesInUse, slotsFreeBytes, slotClaim, slotFreeHeldScratch, slotHoldScratch, slotIndex,
+  SLOT_FOUND_SLOT, SLOT_FOUND_TABLES_WORD, SLOT_FOUND_VALUE_WORD, SLOT_HELD_ENTRY, SLOT_HELD_RUN, SLOT_HELD_VALUE,
+  bytesInUse, slotsFreeBytes, slotClaim, slotFreeHeldScratch, slotHoldScratch, slotIndex,
   slotPublishHeldScratch, slotRelease, slotsAttached, slotsReaping,
   slotsGiveBackSpares, slotsScratchBytes, slotScratch, slotScratchCap,
 } from "./slots";
@@ -516,7 +516,9 @@ export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrev
   }
   status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
   if (status == Status.FULL && makeRoom()) status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
-  if (status == Status.FULL && giveBackSpares()) status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
+  if (status == Status.FULL && giveBackSpares()) {
+    status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
+  }
   return status;
 }
 
@@ -694,7 +696,9 @@ export function sm_compareAndSwap(
   } else {
     status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
     if (status == Status.FULL && makeRoom()) status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
-    if (status == Status.FULL && giveBackSpares()) status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
+    if (status == Status.FULL && giveBackSpares()) {
+      status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
+    }
   }
   if (status == Status.OK) statsCount(STAT_WRITES);
   return status == Status.OK ? 1 : status == Status.ABSENT ? 0 : status;
