@@ -200,6 +200,9 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
       continue;
     }
     if (reserveScratch(wanted) == Status.OK) return <i32>slotIndex(claimed);
+    // As a write would before it says FULL: what deleted keys' entries hold,
+    // and what reclamation frees once old pins move on.
+    if (makeRoom() && reserveScratch(wanted) == Status.OK) return <i32>slotIndex(claimed);
     bind(0);
     slotRelease(claimed);
     return Status.FULL;

@@ -83,6 +83,29 @@ describe('thread slots', () => {
     c.close();
   });
 
+  it('a thread attaches to a map that filled and had every key deleted since, as a write would store', () => {
+    // The deleted keys' entries stay in the read tables until a write that
+    // finds the map full gives them back (mapSqueeze), and until then they cut
+    // the freed values into holes shorter than a scratch region.
+    const map = SyncMap.createSync<string, string>({ maxMemoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+    let n = 0;
+    try {
+      for (;; n++) map.store(`key-${n}`, `v-${n}`.padEnd(40, 'v'));
+    } catch (error) {
+      expect((error as { code?: string }).code).toBe('ERR_SYNCMAP_FULL');
+    }
+    for (let pass = 0; pass < 2; pass++) for (let i = 0; i < n; i++) map.load(`key-${i}`); // promoted
+    for (let i = 0; i < n; i++) map.delete(`key-${i}`);
+    expect(map.size).toBe(0);
+    const next = internal.attachAs<string, string>(map.handle, 5_400_001); // no spare: none ever left
+    next.store('after', 'the next thread');
+    expect(map.load('after')).toBe('the next thread');
+    next.close();
+    expect(internal.verify(map)).toBe(0);
+    expect(internal.heapUnaccounted(map)).toBe(0);
+    map.close();
+  });
+
   it('a scratch request too large to round refuses with FULL and changes nothing', () => {
     const map = SyncMap.createSync<string, number>({ values: 'number' });
     map.store('k', 1);
