@@ -396,13 +396,19 @@ export function sm_recover(): void {
   if (load<u32>(slot + SLOT_HELD_VALUE) | load<u32>(slot + SLOT_HELD_ENTRY)) inflightFree(slot);
 }
 
+/** What every operation does first: what a trap left, pinned (recoverFromTrap) or not (freeLeftHeld). */
+// @ts-ignore: decorator
+@inline function recoverAtEntry(): void {
+  recoverFromTrap();
+  freeLeftHeld();
+}
+
 // ── the map's operations ───────────────────────────────────────────────────
 
 // @ts-ignore: decorator
 @inline function checkKey(keyLen: usize): i32 {
   if (!slot) return Status.NOT_ATTACHED;
-  recoverFromTrap();
-  freeLeftHeld();
+  recoverAtEntry();
   if (keyLen > maxKeyBytes) return Status.KEY_TOO_LARGE;
   if (keyLen > scratchCap) return Status.BAD_ARGUMENT;
   return Status.OK;
@@ -511,16 +517,17 @@ export function sm_swap(keyLen: usize, valueAt: usize, valueLen: usize, wantPrev
   const hash = hashKey(keyLen);
   if (locked) {
     status = lockedSwap(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch, wantPrevious);
-    if (status == Status.FULL && giveBackSpares()) {
-      status = lockedSwap(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch, wantPrevious);
+    for (let round = 0; status == Status.FULL && round < ROOM_ROUNDS; round++) {
+      if (roomRound(round)) {
+        status = lockedSwap(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch, wantPrevious);
+      }
     }
     if (status >= Status.ABSENT) statsCount(STAT_WRITES);
     return status;
   }
   status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
-  if (status == Status.FULL && makeRoom()) status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
-  if (status == Status.FULL && giveBackSpares()) {
-    status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
+  for (let round = 0; status == Status.FULL && round < ROOM_ROUNDS; round++) {
+    if (roomRound(round)) status = swapOnce(keyLen, hash, valueAt, valueLen, wantPrevious, expiry);
   }
   return status;
 }
@@ -554,8 +561,7 @@ export function sm_swapFound(
   tablesWord: usize, read: u32, serial: f64, index: u32, valueLen: usize, wantPrevious: bool, expiry: f64,
 ): i32 {
   if (!slot) return Status.NOT_ATTACHED;
-  recoverFromTrap(); // as checkKey does for every operation by key
-  freeLeftHeld();
+  recoverAtEntry(); // as checkKey does for every operation by key
   let status = checkValue(0, valueLen);
   if (!status) status = checkExpiry(expiry);
   if (status) return status;
@@ -608,6 +614,20 @@ function makeRoom(): bool {
   return true;
 }
 
+// The ways to make room for a write that failed with FULL, tried in turn (roomRound).
+// @ts-ignore: decorator
+@inline const ROOM_ROUNDS: i32 = 2;
+
+/**
+ * Round `round` of making room for a write that failed with FULL: 0, what
+ * deleted keys hold and reclamation frees (makeRoom: not for a LockedMap);
+ * 1, the spare scratch regions (giveBackSpares). True if the write is worth
+ * trying again after it.
+ */
+function roomRound(round: i32): bool {
+  return round == 0 ? makeRoom() : giveBackSpares();
+}
+
 /**
  * For a write that makeRoom could not help (or a LockedMap's, which has
  * nothing to squeeze): frees the spare scratch regions released slots keep
@@ -636,15 +656,16 @@ export function sm_loadOrStore(keyLen: usize, valueAt: usize, valueLen: usize, e
   if (locked) {
     const hash = hashKey(keyLen);
     status = lockedLoadOrStore(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch);
-    if (status == Status.FULL && giveBackSpares()) {
-      status = lockedLoadOrStore(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch);
+    for (let round = 0; status == Status.FULL && round < ROOM_ROUNDS; round++) {
+      if (roomRound(round)) status = lockedLoadOrStore(map, scratch, keyLen, hash, scratch + valueAt, valueLen, scratch);
     }
     if (status == Status.ABSENT) statsCount(STAT_WRITES); // stored
     return status;
   }
   status = loadOrStoreOnce(keyLen, valueAt, valueLen, expiry);
-  if (status == Status.FULL && makeRoom()) status = loadOrStoreOnce(keyLen, valueAt, valueLen, expiry);
-  if (status == Status.FULL && giveBackSpares()) status = loadOrStoreOnce(keyLen, valueAt, valueLen, expiry);
+  for (let round = 0; status == Status.FULL && round < ROOM_ROUNDS; round++) {
+    if (roomRound(round)) status = loadOrStoreOnce(keyLen, valueAt, valueLen, expiry);
+  }
   return status;
 }
 
@@ -693,14 +714,15 @@ export function sm_compareAndSwap(
   if (locked) {
     const hash = hashKey(keyLen);
     status = lockedCompareAndSwap(map, scratch, keyLen, hash, scratch + oldAt, oldLen, scratch + newAt, newLen);
-    if (status == Status.FULL && giveBackSpares()) {
-      status = lockedCompareAndSwap(map, scratch, keyLen, hash, scratch + oldAt, oldLen, scratch + newAt, newLen);
+    for (let round = 0; status == Status.FULL && round < ROOM_ROUNDS; round++) {
+      if (roomRound(round)) {
+        status = lockedCompareAndSwap(map, scratch, keyLen, hash, scratch + oldAt, oldLen, scratch + newAt, newLen);
+      }
     }
   } else {
     status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
-    if (status == Status.FULL && makeRoom()) status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
-    if (status == Status.FULL && giveBackSpares()) {
-      status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
+    for (let round = 0; status == Status.FULL && round < ROOM_ROUNDS; round++) {
+      if (roomRound(round)) status = compareAndSwapOnce(keyLen, oldAt, oldLen, newAt, newLen, expiry);
     }
   }
   if (status == Status.OK) statsCount(STAT_WRITES);
@@ -868,8 +890,9 @@ export function sm_add(keyLen: usize, delta: f64, expiry: f64): i32 {
   if (status) return status;
   if (locked || maxValueBytes < 8) return Status.BAD_ARGUMENT;
   status = addOnce(keyLen, delta, expiry);
-  if (status == Status.FULL && makeRoom()) status = addOnce(keyLen, delta, expiry);
-  if (status == Status.FULL && giveBackSpares()) status = addOnce(keyLen, delta, expiry);
+  for (let round = 0; status == Status.FULL && round < ROOM_ROUNDS; round++) {
+    if (roomRound(round)) status = addOnce(keyLen, delta, expiry);
+  }
   return status;
 }
 

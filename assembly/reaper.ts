@@ -104,9 +104,7 @@ function reapOwner(owner: u32): bool {
 function reapSlot(dead: usize): void {
   const deadOwner = slotIndex(dead) + 1;
   pin();
-  const map = heapRootMap();
-  if (mapKind(map) != MAP_KIND_LOCKED) heapCountRecoveredLocks(mapRecoverLocks(map, deadOwner));
-  allocRecoverCoalesce(deadOwner);
+  heapCountRecoveredLocks(recoverLocksOf(deadOwner));
   allocReleaseRun(dead + SLOT_HELD_RUN); // after: a run's pieces go to DEFERRED while lists are frozen
   crashPoint();
   inflightFree(dead);
@@ -144,9 +142,7 @@ export function reaperRecoverSelf(): void {
   // block, and the allocator's steps use its held run.
   allocReleaseRun(self + SLOT_HELD_RUN);
   reclaimFreeHeldBlock(self);
-  const map = heapRootMap();
-  if (mapKind(map) != MAP_KIND_LOCKED) mapRecoverLocks(map, owner);
-  allocRecoverCoalesce(owner);
+  recoverLocksOf(owner);
   inflightFree(self);
   reclaimAdoptUnretired(self);
 }
@@ -161,12 +157,21 @@ export function reaperRecoverSelf(): void {
  * no other lock is this thread's, so any it holds was left by the trap.
  */
 export function reaperRecoverLocks(): void {
-  const owner = slotIndex(self) + 1;
   pin();
-  const map = heapRootMap();
-  if (mapKind(map) != MAP_KIND_LOCKED) mapRecoverLocks(map, owner);
-  allocRecoverCoalesce(owner);
+  recoverLocksOf(slotIndex(self) + 1);
   unpin();
+}
+
+/**
+ * Takes over the locks lock-owner `owner` (a slot index + 1) holds, the
+ * shards' (finishing or undoing the step each was in) and the allocator's
+ * COALESCE lock; the caller is pinned. Returns how many shard locks.
+ */
+function recoverLocksOf(owner: u32): u32 {
+  const map = heapRootMap();
+  const recovered = mapKind(map) != MAP_KIND_LOCKED ? mapRecoverLocks(map, owner) : 0;
+  allocRecoverCoalesce(owner);
+  return recovered;
 }
 
 /**

@@ -43,10 +43,12 @@
 //              a reaper clears it. See reclaim.ts.
 //   scratch    The owner's scratch region (key and value bytes marshalled by
 //   scratchCap the bindings). Written by the owner (slotPublishHeldScratch),
-//              plain; read by other threads only as a hint (slotClaim, for a
-//              FREE slot's spare, then adopted under the claim's CAS, which
-//              orders the releasing owner's or reaper's stores before it) and
-//              for stats;
+//              plain, and cleared only by whoever holds the slot: a FREE
+//              slot's spare by a thread that frees it holding the slot as
+//              REAPING (slotsGiveBackSpares); read by other threads only as a
+//              hint (slotClaim, for a FREE slot's spare, then adopted under
+//              the claim's CAS, which orders the releasing owner's or reaper's
+//              stores before it) and for stats;
 //              freed with freeNamed() (the address word is cleared as the
 //              region is linked into a free list, so it is freed once, and
 //              lost by no death in between) only when the owner grows it.
@@ -264,8 +266,8 @@ export function slotClaim(threadId: u32): usize {
   const used = slotHighWater(); // slots ever claimed: only they can have a spare
   for (let i: u32 = 0; i < used; i++) {
     const slot = slotAt(i);
-    // The spare is read before the claim, so it is a hint: the owner adopts whatever its slot holds.
-    if (load32(slot + SLOT_OWNER) != FREE || !load32(slot + SLOT_SCRATCH)) continue;
+    // A hint: the owner adopts whatever its slot holds once claimed.
+    if (!hasSpare(slot)) continue;
     if (cas32(slot + SLOT_OWNER, FREE, (threadId << 2) | ATTACHED) == FREE) return slot;
   }
   for (let i: u32 = 0; i < MAX_SLOTS; i++) {
@@ -322,10 +324,27 @@ export function slotAdoptReap(slot: usize, deadReaper: u32, reaper: u32): bool {
   store<u32>(slot + SLOT_HELD_SCRATCH, previous);
 }
 
-/** Frees the held scratch region, if any (freeNamed() clears the word as it links the region). */
+/** Frees the held scratch region, if any. */
 export function slotFreeHeldScratch(slot: usize): void {
-  const region = <usize>load<u32>(slot + SLOT_HELD_SCRATCH);
-  if (region) freeNamed(region, <usize>load<u32>(slot + SLOT_HELD_SCRATCH_CAP), slot + SLOT_HELD_SCRATCH);
+  freeRegionNamedAt(slot + SLOT_HELD_SCRATCH, slot + SLOT_HELD_SCRATCH_CAP);
+}
+
+/**
+ * Frees the scratch region the word at `at` names, if any, of the capacity at
+ * `capAt`; true if it did. freeNamed() clears the word as it links the region:
+ * freed once, and lost by no death in between.
+ */
+function freeRegionNamedAt(at: usize, capAt: usize): bool {
+  const region = <usize>load<u32>(at);
+  if (!region) return false;
+  freeNamed(region, <usize>load<u32>(capAt), at);
+  return true;
+}
+
+/** Whether `slot` is FREE and its words name a spare (read as a hint, before any claim). */
+// @ts-ignore: decorator
+@inline function hasSpare(slot: usize): bool {
+  return load32(slot + SLOT_OWNER) == FREE && load32(slot + SLOT_SCRATCH) != 0;
 }
 
 /**
@@ -345,17 +364,14 @@ export function slotsGiveBackSpares(me: u32, keep: u32): u32 {
   const high = slotHighWater();
   for (let i: u32 = 0; i < high; i++) {
     const slot = slotAt(i);
-    if (load32(slot + SLOT_OWNER) != FREE || !load32(slot + SLOT_SCRATCH)) continue;
+    if (!hasSpare(slot)) continue;
     if (kept < keep) {
       kept++;
       continue;
     }
     if (cas32(slot + SLOT_OWNER, FREE, (me << 2) | REAPING) != FREE) continue;
-    const region = <usize>load<u32>(slot + SLOT_SCRATCH); // again: the hint may have been adopted since
-    if (region) {
-      freeNamed(region, <usize>load<u32>(slot + SLOT_SCRATCH_CAP), slot + SLOT_SCRATCH);
-      freed++;
-    }
+    // Read again under the claim: the hint may have been adopted since.
+    if (freeRegionNamedAt(slot + SLOT_SCRATCH, slot + SLOT_SCRATCH_CAP)) freed++;
     crashPoint();
     slotRelease(slot);
   }
