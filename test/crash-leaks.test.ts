@@ -210,6 +210,45 @@ describe('a thread whose recovery could not run after a trap', () => {
     expect(stopped).toBeGreaterThan(2);
     map.close();
   });
+
+  it('leaks none either when its next write is a store by place', () => {
+    // The same trap, then a store of a key the thread has read from a read
+    // table: it goes by the place its read cache recorded (sm_swapFound, not
+    // sm_swap), whose entry must free the leftover as every keyed call's does.
+    const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
+    const chunked = (c: string): string => c.repeat(9000);
+    const before = floor(map);
+    let stopped = 0;
+    for (let n = 1; ; n++) {
+      map.store('by-place', 'old');
+      for (let i = 0; i < 4; i++) map.load('by-place'); // misses promote dirty to read
+      const victim = internal.attachAs<string, string>(map.handle, 7_950_000 + n);
+      internal.recoverOnTrap(victim, false);
+      expect(victim.load('by-place')).toBe('old'); // its read cache records the key's place
+      const core = internal.coreOfMap(victim);
+      core.sm_debugFaultAfter(n);
+      let trapped = false;
+      try {
+        victim.store('a', chunked('a'));
+      } catch (error) {
+        if (!(error instanceof WebAssembly.RuntimeError) || !core.sm_debugFaultFired()) throw error;
+        trapped = true;
+      }
+      core.sm_debugFaultAfter(0);
+      victim.store('by-place', chunked('b'));
+      // By place: the value at scratch offset 0, where a store by key writes the key.
+      const scratch = core.sm_scratch();
+      expect(Buffer.from(map.handle.memory.buffer, scratch, 8).toString('latin1')).toBe('bbbbbbbb');
+      victim.close();
+      expect(floor(map), `crash point ${n}`).toBe(before);
+      expect(internal.heapUnaccounted(map)).toBe(0);
+      expect(internal.verify(map)).toBe(0);
+      if (!trapped) break;
+      stopped++;
+    }
+    expect(stopped).toBeGreaterThan(2);
+    map.close();
+  });
 });
 
 describe('a thread stopped while reclamation frees what was retired', () => {
