@@ -170,8 +170,8 @@ const FOUND_END = SLOT_FOUND_SERIAL + 8;
  * memory, at the same offsets.
  */
 export class FoundWords {
-  readonly f64 = new Float64Array(FOUND_END >>> 3);
-  readonly u32 = new Uint32Array(this.f64.buffer);
+  readonly f64: Float64Array = new Float64Array(FOUND_END >>> 3);
+  readonly u32: Uint32Array = new Uint32Array(this.f64.buffer);
 }
 
 /** Which word sm_readCacheWord returns (assembly/abi.ts, READ_CACHE_WORD_*). */

@@ -7,7 +7,7 @@
  * package through node_modules, as after `npm install`.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,18 @@ describe('the shipped types', () => {
 
   it('compile with @types/node 26, skipLibCheck off (it renamed a util type the bindings once imported)', () => {
     expect(compile('node26', { lib: ['ES2022'], skipLibCheck: false, typeRoots: [join(dir, 'types-node-26')] })).toBe('');
+  });
+
+  it('name no typed array with a type argument, which TypeScript before 5.7 cannot read', () => {
+    // TypeScript 5.7 made the typed arrays generic, and emits Float64Array<ArrayBuffer> for a
+    // type it inferred: TypeScript 5.0 to 5.6 then fail on our declarations (TS2315), whatever
+    // the project's own code. (Checked by hand with each of 5.0 to 5.9 on the consumer above.)
+    const generic = /\b(?:Uint8|Uint8Clamped|Int8|Uint16|Int16|Uint32|Int32|Float32|Float64|BigInt64|BigUint64)Array</;
+    const dts = join(root, 'build/bindings');
+    const found = readdirSync(dts)
+      .filter((f) => f.endsWith('.d.ts'))
+      .flatMap((f) => readFileSync(join(dts, f), 'utf8').split('\n').filter((line) => generic.test(line)).map((line) => `${f}: ${line.trim()}`));
+    expect(found).toEqual([]);
   });
 
   it('type handle.memory with skipLibCheck on (not silently any)', () => {
