@@ -306,10 +306,13 @@ const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
     'and a write that does not fit throws ERR_SYNCMAP_FULL; maxValueBytes bounds one value',
 };
 
-/** SyncMap's options of a thread's own (create and attach), and why a LockedMap takes neither. */
-const SYNCMAP_THREAD_OPTIONS: Readonly<Record<string, string>> = {
+/** SyncMap's options that a LockedMap does not take, and why (the rest: it is one table behind one lock). */
+const SYNCMAP_ONLY_OPTIONS: Readonly<Record<string, string>> = {
   readCache: 'it keeps no read cache (every load takes its read lock)',
   freeze: 'it keeps no read cache, which frozen values are for',
+  ttlMs: 'its values never expire (expiry is one of SyncMap\'s cache features)',
+  ttlResolutionMs: 'its values never expire (expiry is one of SyncMap\'s cache features)',
+  versioned: 'it keeps no versions (changesSince and the rest are SyncMap\'s)',
 };
 
 /** Suffixes that name a unit, which a misspelt option often has another of (maxKeySize for maxKeyBytes). */
@@ -366,8 +369,8 @@ export function checkOptionNames(options: object, known: readonly string[], what
   for (const name of Object.keys(options)) {
     if (known.includes(name)) continue;
     let reason: string;
-    if (what.startsWith('LockedMap') && Object.hasOwn(SYNCMAP_THREAD_OPTIONS, name)) {
-      reason = `options.${name} does not apply to a LockedMap: ${SYNCMAP_THREAD_OPTIONS[name]}`;
+    if (what.startsWith('LockedMap') && Object.hasOwn(SYNCMAP_ONLY_OPTIONS, name)) {
+      reason = `options.${name} does not apply to a LockedMap: ${SYNCMAP_ONLY_OPTIONS[name]}`;
     } else if ((OPTION_NAMES.sync as readonly string[]).includes(name)) {
       reason = what.endsWith('.attach')
         ? `options.${name} does not apply to attach(): the map keeps what it was created with`
@@ -382,13 +385,42 @@ export function checkOptionNames(options: object, known: readonly string[], what
   }
 }
 
+/**
+ * The options object of a method that takes one (`known` its names): an
+ * empty one for undefined; refuses anything else that is not an object, and
+ * names it does not take, as create() does (without create()'s explanations,
+ * which are about a map's options).
+ */
+export function methodOptions<O extends object>(options: O | undefined, known: readonly (keyof O & string)[], what: string): O {
+  if (options === undefined) return {} as O;
+  if (typeof options !== 'object' || options === null) {
+    throw new SyncMapArgumentError(`${what}: options must be an object, got ${describe(options)}`);
+  }
+  for (const name of Object.keys(options)) {
+    if ((known as readonly string[]).includes(name)) continue;
+    const near = nearestOption(name, known);
+    throw new SyncMapArgumentError(
+      `${what}: unknown option ${JSON.stringify(name)}${near === undefined ? '' : ` (did you mean ${near}?)`}; ` +
+        `the options are ${known.join(', ')}`,
+    );
+  }
+  return options;
+}
+
+/** How a wrong argument is quoted in a message: a number as is, a string in quotes (so that '5' does not read as 5), else its type. */
+export function shown(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  return describe(value);
+}
+
 export function integerOption(
   options: object, name: string, fallback: number, min: number, max: number, what: string, why = '',
 ): number {
   const value = (options as Record<string, unknown>)[name];
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new SyncMapArgumentError(`${what}: options.${name} must be an integer from ${min} to ${max}${why}, got ${String(value)}`);
+    throw new SyncMapArgumentError(`${what}: options.${name} must be an integer from ${min} to ${max}${why}, got ${shown(value)}`);
   }
   return value;
 }
@@ -437,7 +469,7 @@ export function resolveOptions<K, V>(options: object | undefined, what: string, 
   checkOptionNames(o, OPTION_NAMES[kind], what);
   const keyKind = o.keys ?? DEFAULTS.keys;
   if (typeof keyKind !== 'string' || !(keyKind in keyCodecs)) {
-    throw new SyncMapArgumentError(`${what}: options.keys must be one of ${Object.keys(keyCodecs).join(', ')}, got ${String(keyKind)}`);
+    throw new SyncMapArgumentError(`${what}: options.keys must be one of ${Object.keys(keyCodecs).join(', ')}, got ${shown(keyKind)}`);
   }
   const shards = integerOption(o, 'shards', DEFAULTS.shards, 1, LIMITS.shards, what);
   if (shards & (shards - 1)) throw new SyncMapArgumentError(`${what}: options.shards must be a power of two, got ${shards}`);
@@ -507,7 +539,7 @@ export function expiryOf(options: WriteOptions | undefined, defaultTtlMs: number
         throw new SyncMapArgumentError(`${what}: options.ttlMs needs a map created with ttlMs (or versioned: true)`);
       }
       if (typeof given !== 'number' || !Number.isInteger(given) || given < 0 || given > LIMITS.ttlMs) {
-        throw new SyncMapArgumentError(`${what}: options.ttlMs must be an integer from 0 to ${LIMITS.ttlMs}, got ${String(given)}`);
+        throw new SyncMapArgumentError(`${what}: options.ttlMs must be an integer from 0 to ${LIMITS.ttlMs}, got ${shown(given)}`);
       }
       ttl = given;
     }

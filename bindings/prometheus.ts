@@ -21,7 +21,7 @@
 import { Counter, Gauge, register as globalRegistry, type Metric, type Registry } from 'prom-client';
 import type { LoadSampler } from './attachment.js';
 import { SyncMapArgumentError } from './errors.js';
-import type { SyncMapStats } from './options.js';
+import { shown, type SyncMapStats } from './options.js';
 import { ConcurrentMap, kSampleLoads } from './syncmap.js';
 
 /** Options of registerMetrics(). */
@@ -377,11 +377,11 @@ function checkOptions(options: unknown): Required<Omit<MetricsOptions, 'registry
   }
   const prefix = o.prefix ?? DEFAULT_PREFIX;
   if (typeof prefix !== 'string' || !METRIC_NAME.test(`${prefix}x`)) {
-    throw new SyncMapArgumentError(`${what}: options.prefix must start a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${String(prefix)}`);
+    throw new SyncMapArgumentError(`${what}: options.prefix must start a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*), got ${shown(prefix)}`);
   }
   const sampleEvery = o.sampleEvery ?? DEFAULT_SAMPLE_EVERY;
   if (typeof sampleEvery !== 'number' || !Number.isInteger(sampleEvery) || sampleEvery < 1 || sampleEvery > 2 ** 31 - 1) {
-    throw new SyncMapArgumentError(`${what}: options.sampleEvery must be an integer from 1 to ${2 ** 31 - 1}, got ${String(sampleEvery)}`);
+    throw new SyncMapArgumentError(`${what}: options.sampleEvery must be an integer from 1 to ${2 ** 31 - 1}, got ${shown(sampleEvery)}`);
   }
   const buckets = o.buckets ?? DEFAULT_BUCKETS;
   if (

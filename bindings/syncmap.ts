@@ -30,11 +30,13 @@ import {
 } from './errors.js';
 import { Stat, coreModule, coreModuleSync, type CoreBuild, type CoreExports } from './instance.js';
 import { registerOpen, unregisterOpen, type SyncMapHandle } from './sharing.js';
-import type { Prepared } from './codecs.js';
+import { describe, type Prepared } from './codecs.js';
 import { Status } from './status.js';
 import { Attachment, attachTo, createAttachment, type Change, type LoadSampler } from './attachment.js';
 import {
+  methodOptions,
   resolveOptions,
+  shown,
   type AttachOptions,
   type LockedAttachOptions,
   type InferredKey,
@@ -229,8 +231,25 @@ const waitAsync64 = (Atomics as unknown as {
 function integerArgument(value: unknown, fallback: number, min: number, max: number, what: string): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !(Number.isInteger(value) || value === Infinity) || value < min || value > max) {
-    throw new SyncMapArgumentError(`${what} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw new SyncMapArgumentError(`${what} must be an integer from ${min} to ${max}, got ${shown(value)}`);
   }
+  return value;
+}
+
+/**
+ * Whether a value of the map can be undefined. Where none can ('json',
+ * 'string', 'number', 'bytes'), an `old` of undefined, what load() returns
+ * for an absent key, equals no stored value: compareAndSwap and
+ * compareAndDelete answer false, as Go's do for a key that is absent, rather
+ * than refuse to encode it. A custom codec's encode() decides for itself.
+ */
+function holdsUndefined(values: { readonly kind: string }): boolean {
+  return values.kind === 'structured' || values.kind === 'v8' || values.kind === 'custom';
+}
+
+function booleanArgument(value: unknown, what: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new SyncMapArgumentError(`${what} must be a boolean, got ${describe(value)}`);
   return value;
 }
 
@@ -568,6 +587,12 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const expiry = a.expiry(options, what);
     a.clock();
     const values = a.values;
+    if (old === undefined && !holdsUndefined(values)) {
+      values.prepare(value, n.compareAndSwapNew); // a new value that cannot be stored is still refused
+      if (this.#a !== a) closed(what);
+      a.keys.write(key, a, what); // and a key that cannot be
+      return false;
+    }
     const preparedOld = values.keep(values.prepare(old, n.compareAndSwapOld));
     const preparedNew = values.prepare(value, n.compareAndSwapNew);
     if (this.#a !== a) closed(what);
@@ -592,6 +617,10 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const a = this.#a ?? closed(what);
     a.clock();
     const values = a.values;
+    if (old === undefined && !holdsUndefined(values)) {
+      a.keys.write(key, a, what); // a key that cannot be stored is still refused
+      return false;
+    }
     const prepared = values.prepare(old, n.compareAndDeleteOld);
     if (this.#a !== a) closed(what);
     let r: number;
@@ -892,7 +921,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const what = this.#n.startSweeper;
     const a = this.#a ?? closed(what);
     if (!a.core.expires) throw new SyncMapArgumentError(`${what}: the map was created without ttlMs: nothing expires`);
-    const o = options ?? {};
+    const o = methodOptions(options, ['intervalMs', 'maxTickMs'], what);
     const ttl = a.defaultTtlMs ?? 0;
     const intervalMs = integerArgument(o.intervalMs, ttl > 0 ? Math.max(10, Math.floor(ttl / 3)) : 1000, 1, 2 ** 31 - 1, `${what}: options.intervalMs`);
     const maxTickMs = integerArgument(o.maxTickMs, 1, 1, 1000, `${what}: options.maxTickMs`);
@@ -952,9 +981,9 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const a = this.#a ?? closed(what);
     this.#needVersions(a, what);
     if (typeof since !== 'number' || !Number.isInteger(since) || since < 0) {
-      throw new SyncMapArgumentError(`${what}: since must be a version (a whole number from 0), got ${String(since)}`);
+      throw new SyncMapArgumentError(`${what}: since must be a version (a whole number from 0), got ${shown(since)}`);
     }
-    const limit = integerArgument(options?.limit, Infinity, 1, Infinity, `${what}: options.limit`);
+    const limit = integerArgument(methodOptions(options, ['limit'], what).limit, Infinity, 1, Infinity, `${what}: options.limit`);
     const ex = a.ex;
     const version = ex.sm_version();
     // No change to give: a reset (the client takes the whole state), or none since `since`.
@@ -1050,7 +1079,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const a = this.#a ?? closed(what);
     this.#needVersions(a, what);
     if (typeof lowWatermark !== 'number' || !Number.isInteger(lowWatermark) || lowWatermark < 0) {
-      throw new SyncMapArgumentError(`${what}: lowWatermark must be a version (a whole number from 0), got ${String(lowWatermark)}`);
+      throw new SyncMapArgumentError(`${what}: lowWatermark must be a version (a whole number from 0), got ${shown(lowWatermark)}`);
     }
     let r: number;
     try {
@@ -1071,7 +1100,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const a = this.#a ?? closed(what);
     this.#needVersions(a, what);
     if (typeof version !== 'number' || !Number.isInteger(version) || version < 0) {
-      throw new SyncMapArgumentError(`${what}: version must be a whole number from 0, got ${String(version)}`);
+      throw new SyncMapArgumentError(`${what}: version must be a whole number from 0, got ${shown(version)}`);
     }
     return a.ex.sm_setLowWatermark(version);
   }
@@ -1146,6 +1175,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
   stats(options?: { shards?: boolean }): SyncMapStats {
     const what = this.#n.stats;
     const a = this.#a ?? closed(what);
+    const perShard = booleanArgument(methodOptions(options, ['shards'], what).shards, `${what}: options.shards`);
     a.reapDead(); // so that `threads` counts only live ones
     const size = this.#size(what);
     const ex = a.ex;
@@ -1181,7 +1211,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
         version: a.handle.versioned ? ex.sm_version() : 0,
         coalesces: ex.sm_stat(Stat.COALESCES),
       };
-      if (options?.shards) {
+      if (perShard) {
         stats.perShard = Array.from({ length: a.shards }, (_, i) => ({
           size: ex.sm_shardSize(i),
           lockAcquisitions: ex.sm_shardLockTakes(i),

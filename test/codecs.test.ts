@@ -306,6 +306,39 @@ describe('loadOrStore returns the same kind of value whether it stored or loaded
   });
 });
 
+describe('compareAndSwap and compareAndDelete with undefined, what load() returns for an absent key', () => {
+  // The optimistic update `compareAndSwap(k, map.load(k), next)` meets an absent key.
+  it.each(['json', 'string', 'number', 'bytes'] as const)("'%s', whose values cannot be undefined: false, nothing stored", (values) => {
+    const map = SyncMap.createSync<string, unknown>({ values });
+    const sample = samples[values][0];
+    const before = map.stats().writes;
+    expect(map.compareAndSwap('absent', map.load('absent'), sample)).toBe(false);
+    expect(map.compareAndDelete('absent', undefined)).toBe(false);
+    map.store('present', sample);
+    expect(map.compareAndSwap('present', undefined, sample)).toBe(false);
+    expect(map.compareAndDelete('present', undefined)).toBe(false);
+    expect([map.has('absent'), map.load('present'), map.size]).toEqual([false, sample, 1]);
+    expect(map.stats().writes).toBe(before + 1); // the store only
+    // What cannot be stored is still refused: the new value, the key.
+    expect(() => map.compareAndSwap('absent', undefined, undefined)).toThrow(SyncMapValueEncodingError);
+    expect(() => map.compareAndSwap(7 as never, undefined, sample)).toThrow(SyncMapKeyTypeError);
+    expect(() => map.compareAndDelete(7 as never, undefined)).toThrow(SyncMapKeyTypeError);
+    map.close();
+  });
+
+  it.each(['structured', 'v8'] as const)("'%s', which can hold undefined: compared as any value", (values) => {
+    const map = SyncMap.createSync<string, unknown>({ values });
+    expect(map.compareAndSwap('absent', undefined, 1)).toBe(false); // a missing key is never stored
+    map.store('u', undefined);
+    expect(map.compareAndSwap('u', undefined, 1)).toBe(true);
+    expect(map.load('u')).toBe(1);
+    map.store('u', undefined);
+    expect(map.compareAndDelete('u', undefined)).toBe(true);
+    expect(map.has('u')).toBe(false);
+    map.close();
+  });
+});
+
 describe("'json', as an explicit choice, keeps JSON", () => {
   it('and changes the rest, as JSON does (which is why it is not the default)', () => {
     const map = SyncMap.createSync<string, unknown>({ values: 'json' });

@@ -34,13 +34,20 @@ describe('unknown option names', () => {
     await expect(SyncMap.create({ shard: 4 } as never)).rejects.toThrow(/^SyncMap\.create: unknown option "shard" \(did you mean shards\?\)/);
   });
 
-  it('LockedMap refuses shards, saying why', async () => {
+  it('LockedMap refuses shards and the cache features, saying why', async () => {
     const { message } = errorOf(() => LockedMap.createSync({ shards: 4 } as never));
     expect(message).toBe(
       'LockedMap.createSync: options.shards does not apply to a LockedMap: it is one table behind one lock; ' +
         'the options are keys, values, maxMemoryBytes, maxKeyBytes, maxValueBytes, lockTimeoutMs',
     );
     await expect(LockedMap.create({ shards: 1 } as never)).rejects.toThrow(SyncMapArgumentError);
+    // SyncMap's cache features, each with its own reason.
+    expect(errorOf(() => LockedMap.createSync({ ttlMs: 1000 } as never)).message).toMatch(
+      /^LockedMap\.createSync: options\.ttlMs does not apply to a LockedMap: its values never expire /,
+    );
+    expect(errorOf(() => LockedMap.createSync({ versioned: true } as never)).message).toMatch(
+      /^LockedMap\.createSync: options\.versioned does not apply to a LockedMap: it keeps no versions /,
+    );
     expect(errorOf(() => LockedMap.createSync({ maxMemory: 1 } as never)).message).toMatch(/^LockedMap\.createSync: unknown option "maxMemory"/);
   });
 
@@ -101,7 +108,46 @@ describe('maxMemoryBytes', () => {
       'LockedMap.createSync: options.lockTimeoutMs must be an integer from 1 to 2147483647, got 0',
     );
     expect(errorOf(() => SyncMap.createSync({ keys: 'object' as never })).message).toBe(
-      'SyncMap.createSync: options.keys must be one of string, number, bytes, got object',
+      'SyncMap.createSync: options.keys must be one of string, number, bytes, got "object"',
     );
+  });
+});
+
+describe("the options of a map's methods", () => {
+  it('stats(), changesSince() and startSweeper() refuse a misspelt option as create() does', () => {
+    const map = SyncMap.createSync({ versioned: true, ttlMs: 60_000 });
+    expect(errorOf(() => map.stats({ shard: true } as never)).message).toBe(
+      'SyncMap.stats: unknown option "shard" (did you mean shards?); the options are shards',
+    );
+    expect(errorOf(() => map.changesSince(0, { limt: 5 } as never)).message).toBe(
+      'SyncMap.changesSince: unknown option "limt" (did you mean limit?); the options are limit',
+    );
+    // A name create() explains (lru-cache's max) is only unknown here.
+    expect(errorOf(() => map.changesSince(0, { max: 5 } as never)).message).toBe(
+      'SyncMap.changesSince: unknown option "max"; the options are limit',
+    );
+    expect(errorOf(() => map.startSweeper({ interval: 5 } as never)).message).toBe(
+      'SyncMap.startSweeper: unknown option "interval" (did you mean intervalMs?); the options are intervalMs, maxTickMs',
+    );
+    expect(errorOf(() => map.stats('shards' as never)).message).toBe('SyncMap.stats: options must be an object, got a string');
+    expect(errorOf(() => map.stats({ shards: 1 } as never)).message).toBe(
+      'SyncMap.stats: options.shards must be a boolean, got a number',
+    );
+    // Nothing was started, and the good options still work.
+    expect(map.stats({ shards: true }).perShard?.length).toBeGreaterThan(0);
+    expect(map.changesSince(0, { limit: 5 }).upserts).toEqual([]);
+    map.startSweeper({ intervalMs: 50 })();
+    map.close();
+  });
+
+  it('a number given as a string is quoted in the message, so that "5" does not read as 5', () => {
+    expect(errorOf(() => SyncMap.createSync({ lockTimeoutMs: '5' } as never)).message).toBe(
+      'SyncMap.createSync: options.lockTimeoutMs must be an integer from 1 to 2147483647, got "5"',
+    );
+    expect(errorOf(() => SyncMap.createSync({ keys: 'msgpack' } as never)).message).toMatch(/got "msgpack"$/);
+    const map = SyncMap.createSync({ versioned: true });
+    expect(errorOf(() => map.changesSince('3' as never)).message).toMatch(/got "3"$/);
+    expect(errorOf(() => map.changesSince(0, { limit: '5' } as never)).message).toMatch(/options\.limit must be an integer from 1 to Infinity, got "5"$/);
+    map.close();
   });
 });
