@@ -107,8 +107,9 @@ export function proxy_on_configure(rootContext: u32, size: usize): bool {
   count(reloads);
   logStart();
   logText(Text.LOADED);
-  logNumber(TABLE_POLICY_COUNT(table));
-  logText(Text.POLICIES_ON);
+  const policies = TABLE_POLICY_COUNT(table);
+  logNumber(policies);
+  logText(policies == 1 ? Text.POLICY_ON : Text.POLICIES_ON);
   logQuoted(TABLE_HEADER_AT(table), TABLE_HEADER_BYTES(table));
   const fallback = policyTableDefault(table);
   if (fallback) {

@@ -20,19 +20,24 @@
 // In Envoy, an accepted configuration is loaded in W + 2 VMs (its check VM,
 // the main thread's, one per worker), and a refused one in the check VM alone.
 //
-// Metric ids are opaque (never 0, PLATFORM.md), so 0 means "not defined": a
-// counter the host refused to define is skipped, not fatal.
+// Metric ids are opaque: Envoy's are never 0 (PLATFORM.md), but the spec does
+// not say so, so each is kept with a bit above its 32 that says it was defined
+// (0: not defined). A counter the host refused to define is skipped, not fatal.
 
 import { LogLevel, MetricType, HostStatus, proxy_define_metric, proxy_increment_metric } from "./abi";
 import { CLEAR_RESULTS, RESULT, RESULT_ID, results } from "./hostmem";
 import { TEXT_AT, TEXT_LEN, Text } from "./texts";
 import { logEmit, logStart, logText } from "./log";
 
-export let lookups: u32 = 0;
-export let hits: u32 = 0;
-export let misses: u32 = 0;
-export let reloads: u32 = 0;
-export let reloadsRejected: u32 = 0;
+export let lookups: u64 = 0;
+export let hits: u64 = 0;
+export let misses: u64 = 0;
+export let reloads: u64 = 0;
+export let reloadsRejected: u64 = 0;
+
+// The bit of a kept metric that says the host defined it.
+// @ts-ignore: decorator
+@inline const DEFINED: u64 = 1 << 32;
 
 let defined: bool = false;
 
@@ -52,13 +57,13 @@ export function metricsDefine(): void {
   }
 }
 
-function define(name: Text): u32 {
+function define(name: Text): u64 {
   CLEAR_RESULTS();
   if (proxy_define_metric(MetricType.COUNTER, TEXT_AT(name), TEXT_LEN(name), results + RESULT_ID) != HostStatus.OK) return 0;
-  return RESULT(RESULT_ID);
+  return DEFINED | <u64>RESULT(RESULT_ID);
 }
 
 // @ts-ignore: decorator
-@inline export function count(metric: u32): void {
-  if (metric) proxy_increment_metric(metric, 1);
+@inline export function count(metric: u64): void {
+  if (metric) proxy_increment_metric(<u32>metric, 1);
 }

@@ -43,6 +43,7 @@ export const enum Text {
   ROOT_UNCONFIGURED,
   LOADED,
   POLICIES_ON,
+  POLICY_ON,
   DEFAULT_TIMEOUT,
   MS,
   NO_DEFAULT,
@@ -113,6 +114,7 @@ default policy:
 ; this root context has no configuration (Envoy rejects the update and keeps serving with the previous root context, if any)
 configuration loaded: 
  policies on header 
+ policy on header 
 , default timeout 
  ms
 , no default policy

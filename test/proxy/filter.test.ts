@@ -138,6 +138,14 @@ describe('metrics and counters', () => {
     expect(metrics(host)).toEqual({ lookups: 5, hits: 3, misses: 2, reloads: 2, reloads_rejected: 1 });
   });
 
+  test('a metric whose id is 0 is counted too: the spec does not say ids are never 0', () => {
+    const host = newHost({ metricIdsFromZero: true });
+    const { vm, root } = startVm(host, REGION_POLICY_CONFIG);
+    for (const region of ['cn-east', 'eu-west']) vm.request(root, requestHeaders(region));
+    expect(metrics(host)).toEqual({ lookups: 2, hits: 1, misses: 1, reloads: 1, reloads_rejected: 0 });
+    expect(host.logs.some((l) => /refused to define a metric/.test(l.message))).toBe(false);
+  });
+
   test('reloads and reloads_rejected count once per root context that loads or refuses, so once per VM', () => {
     const host = newHost();
     const vms = Array.from({ length: 4 }, () => startVm(host, REGION_POLICY_CONFIG));
@@ -176,7 +184,7 @@ describe('configuration reloads', () => {
     const east = vm.request(root, requestHeaders('cn-east')).headers;
     expect(headerValue(east, TIMEOUT_HEADER)).toBeUndefined();
     expect(headerValue(east, 'x-route-policy')).toBeUndefined();
-    expect(host.logs.at(-1)!.message).toBe("syncmap-filter: configuration loaded: 1 policies on header 'x-region', no default policy");
+    expect(host.logs.at(-1)!.message).toBe("syncmap-filter: configuration loaded: 1 policy on header 'x-region', no default policy");
   });
 
   test('reloading again and again does not grow the memory', () => {

@@ -47,6 +47,8 @@ export interface HostOptions {
   emptyMapAsNulByte?: boolean;
   /** Make WASI random_get fail (INVAL). */
   randomGetFails?: boolean;
+  /** Hand out metric ids from 0 (the spec allows it; Envoy's are never 0). */
+  metricIdsFromZero?: boolean;
 }
 
 export class LinkError extends Error {}
@@ -182,8 +184,8 @@ export class ProxyHost {
     const key = `${type}:${name}`;
     let id = this.metricIds.get(key);
     if (id === undefined) {
-      // Opaque ids: the type in the low bits, as Envoy does, and never 0.
-      id = ((this.metricIds.size + 1) << 4) | type;
+      // Opaque ids: the type in the low bits, as Envoy does, and never 0 unless asked.
+      id = ((this.metricIds.size + (this.options.metricIdsFromZero ? 0 : 1)) << 4) | type;
       this.metricIds.set(key, id);
       this.metrics.set(id, { name, type, value: 0n });
     }
