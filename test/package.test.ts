@@ -1,11 +1,12 @@
 /**
- * What `npm pack` ships: the core, the filter, the bindings and the docs a
+ * What `npm pack` ships: the core, the filter, the bindings, the docs and examples a
  * user reads, nothing test- or bench-only; and no script that an install of
  * the package would run (npm 11 warns of each: preinstall, install,
  * postinstall, and prepare for a tarball or git dependency).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -20,10 +21,21 @@ describe('the published package', () => {
     for (const wanted of [
       'build/syncmap.wasm', 'build/syncmap-filter.wasm', 'build/bindings/index.js', 'build/bindings/index.d.ts',
       'README.md', 'CHANGELOG.md', 'LICENSE', 'package.json',
+      // What the README links to, for a reader of the installed package.
+      'docs/metrics.md', 'docs/proxy-filter.md', 'docs/benchmarks.md', 'examples/README.md', 'examples/envoy.yaml',
+      'examples/quick-start.mjs', 'examples/worker-pool/main.mjs',
     ]) {
       expect(files).toContain(wanted);
     }
-    expect(files.filter((f) => /bench|debug|internal|\.wat$|^test\/|^demo\/|^examples\//.test(f))).toEqual([]);
+    const unwanted = /^bench\/|bench-core|syncmap-bench|debug|internal|\.wat$|^test\/|^demo\//;
+    expect(files.filter((f) => unwanted.test(f))).toEqual([]);
+  });
+
+  it('exports the filter, so that a config or a script can find it by the package name', () => {
+    const require = createRequire(import.meta.url);
+    const resolved = require.resolve('syncmap-wasm/syncmap-filter.wasm');
+    expect(resolved).toBe(fileURLToPath(new URL('../build/syncmap-filter.wasm', import.meta.url)));
+    expect(WebAssembly.validate(readFileSync(resolved))).toBe(true);
   });
 
   it('has no install-time script', () => {
