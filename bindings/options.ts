@@ -513,7 +513,7 @@ export function freezeOption<V>(options: object, values: ValueMarshal<V>, what: 
   return frozenValues;
 }
 
-function booleanOption(options: object, name: string, what: string): boolean {
+export function booleanOption(options: object, name: string, what: string): boolean {
   const value = (options as Record<string, unknown>)[name];
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw new SyncMapArgumentError(`${what}: options.${name} must be a boolean, got ${describe(value)}`);

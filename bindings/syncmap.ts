@@ -30,10 +30,11 @@ import {
 } from './errors.js';
 import { Stat, coreModule, coreModuleSync, type CoreBuild, type CoreExports } from './instance.js';
 import { registerOpen, unregisterOpen, type SyncMapHandle } from './sharing.js';
-import { describe, type Prepared } from './codecs.js';
+import type { Prepared } from './codecs.js';
 import { Status } from './status.js';
 import { Attachment, attachTo, createAttachment, type Change, type LoadSampler } from './attachment.js';
 import {
+  booleanOption,
   methodOptions,
   resolveOptions,
   shown,
@@ -245,12 +246,6 @@ function integerArgument(value: unknown, fallback: number, min: number, max: num
  */
 function holdsUndefined(values: { readonly kind: string }): boolean {
   return values.kind === 'structured' || values.kind === 'v8' || values.kind === 'custom';
-}
-
-function booleanArgument(value: unknown, what: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new SyncMapArgumentError(`${what} must be a boolean, got ${describe(value)}`);
-  return value;
 }
 
 /** @internal The metrics' sampler of loads (prometheus.ts). */
@@ -1175,7 +1170,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
   stats(options?: { shards?: boolean }): SyncMapStats {
     const what = this.#n.stats;
     const a = this.#a ?? closed(what);
-    const perShard = booleanArgument(methodOptions(options, ['shards'], what).shards, `${what}: options.shards`);
+    const perShard = booleanOption(methodOptions(options, ['shards'], what), 'shards', what);
     a.reapDead(); // so that `threads` counts only live ones
     const size = this.#size(what);
     const ex = a.ex;
