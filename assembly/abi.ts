@@ -38,7 +38,7 @@ import {
   SLOT_FOUND_SLOT, SLOT_FOUND_TABLES_WORD, SLOT_FOUND_VALUE_WORD, SLOT_HELD_ENTRY, SLOT_HELD_RUN, SLOT_HELD_VALUE,
   bytesInUse, slotsFreeBytes, slotClaim, slotFreeHeldScratch, slotHoldScratch, slotIndex,
   slotPublishHeldScratch, slotRelease, slotsAttached, slotsReaping,
-  slotsGiveBackSpares, slotsScratchBytes, slotScratch, slotScratchCap,
+  slotsAgeReleases, slotsGiveBackSpares, slotsScratchBytes, slotScratch, slotScratchCap,
 } from "./slots";
 import {
   collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimAdoptUnretired, reclaimFlush,
@@ -632,7 +632,8 @@ function roomRound(round: i32): bool {
  * For a write that makeRoom could not help (or a LockedMap's, which has
  * nothing to squeeze): frees the spare scratch regions released slots keep
  * (slots.ts, "scratch"), all but one, the one a worker restarted after a death
- * needs to attach to a full map. True if it freed any: the write is worth
+ * needs to attach to a full map, and those released in the last few seconds
+ * (SPARE_GRACE_S), which workers restarted together need. True if it freed any: the write is worth
  * trying once more. Takes no lock and waits for nothing.
  */
 function giveBackSpares(): bool {
@@ -1154,6 +1155,11 @@ export function sm_readCacheWord(which: u32): usize {
 /** Slots being reaped right now (tests: a reap cut short and never finished would stay counted). */
 export function sm_slotsReaping(): u32 {
   return slotsReaping();
+}
+
+/** For tests: ages every FREE slot's release by `seconds` (slots.ts, "released"); how many slots. */
+export function sm_ageReleases(seconds: u32): u32 {
+  return slotsAgeReleases(seconds);
 }
 
 /** This instance's slot index (for tests), or NOT_ATTACHED. */

@@ -26,14 +26,11 @@
 // Without threads (proxy-wasm) there is one thread per VM and no call into a VM
 // overlaps another, so lock and unlock compile to nothing.
 
+import { hostNowMs } from "./clock"; // for the time waited (statistics)
 import { LOCK_SPINS, LOCK_WAIT_MS } from "./config";
 import { cas32, futexWait, futexWake, load32, store32, xchg32 } from "./atomics";
 import { STAT_CONTENDED, STAT_LOCKS, STAT_WAIT_MICROS, statsAdd, statsCount } from "./stats";
 
-// Milliseconds, for the time waited (statistics): performance.now() of the host.
-// @ts-ignore: decorator
-@external("env", "nowMs")
-declare function hostNowMs(): f64;
 
 // @ts-ignore: decorator
 @inline const UNLOCKED: u32 = 0;

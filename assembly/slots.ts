@@ -17,7 +17,8 @@
 //   │              │ table (4 × u32)                                │
 //   ├────────────┬─┴──────────────┬──────────────────┬──────────────┤
 //   │ found slot │ found expiry f64│ found advances f64│ found serial │  +184 … +216
-//   │ u32, —     │                 │                   │ f64          │
+//   │ u32,       │                 │                   │ f64          │
+//   │ released s │                 │                   │              │
 //   ├───────┬───────┬────────────┬───────────────┬─────────────┬──────────┤
 //   │ held  │ held  │ unretired  │ held scratch, │ held block, │ held run │  +216 … +256
 //   │ value │ entry │ (2 × u32)  │ its capacity  │ its size    │ [s, e)   │
@@ -61,7 +62,16 @@
 //              refused. The spares never outnumber the most threads ever
 //              attached at once, whose scratch the map held then anyway; a
 //              write that the map cannot otherwise make room for frees all but
-//              one (slotsGiveBackSpares), the one a restarted worker needs.
+//              one (slotsGiveBackSpares), the one a restarted worker needs, and
+//              those released less than SPARE_GRACE_S ago (see "released").
+//   released   When the slot was last released (slotRelease), in whole
+//              seconds of the host's epoch clock (clock.ts), by the owner or
+//              the reaper that released it; plain, read by other threads only
+//              as a hint: a spare released that recently is one a supervisor
+//              is likely about to start a worker for (workers that died or
+//              closed together at a full map, restarted together), so the
+//              give-back leaves it. A wrong reading only keeps a spare longer
+//              or frees it sooner; nothing is lost either way.
 //   cache      The owner's cache of free blocks (alloc.ts). Set by the owner when
 //              it binds; drained by whoever releases the slot, owner or reaper
 //              (never both at once: a reaper reaps only a dead owner), each
@@ -153,6 +163,7 @@
 //              undo the step without leaking what it was building.
 
 import { MAX_SLOTS } from "./config";
+import { hostNowMs } from "./clock";
 import { HEADER_SLOT_HIGH_WATER, SLOTS_BASE, SLOT_SIZE } from "./heap";
 import { cas32, load32, load64, store32 } from "./atomics";
 import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, allocCacheBytes, allocRunBytes, freeNamed } from "./alloc";
@@ -205,6 +216,8 @@ import { crashPoint } from "./faults";
 @inline export const SLOT_FOUND_READ: usize = 180;
 // @ts-ignore: decorator
 @inline export const SLOT_FOUND_SLOT: usize = 184;
+// @ts-ignore: decorator
+@inline export const SLOT_RELEASED_AT: usize = 188;
 // @ts-ignore: decorator
 @inline export const SLOT_FOUND_EXPIRY: usize = 192;
 // @ts-ignore: decorator
@@ -348,9 +361,29 @@ function freeRegionNamedAt(at: usize, capAt: usize): bool {
 }
 
 /**
- * Frees the spares of FREE slots (see "scratch") but the first `keep` found,
- * for writes that would otherwise fail with FULL: a burst of threads that left
- * leaves a spare each, which entries may need more. Each slot is first
+ * How long a released slot's spare is left by the give-back (see "released"):
+ * long enough for a supervisor's restart, with its backoff, and short against
+ * how long a full map keeps refusing writes.
+ */
+// @ts-ignore: decorator
+@inline export const SPARE_GRACE_S: u32 = 10;
+
+/** The host's clock in whole seconds (see "released"). */
+// @ts-ignore: decorator
+@inline function nowSeconds(): u32 {
+  return <u32>(hostNowMs() / 1000);
+}
+
+// @ts-ignore: decorator
+@inline function releasedRecently(slot: usize, now: u32): bool {
+  return now - load<u32>(slot + SLOT_RELEASED_AT) < SPARE_GRACE_S; // wraps to large for a stamp ahead of now
+}
+
+/**
+ * Frees the spares of FREE slots (see "scratch") but those released less than
+ * SPARE_GRACE_S ago and, of the others, the first `keep` found (none when the
+ * recent ones are as many), for writes that would otherwise fail with FULL: a
+ * burst of threads that left leaves a spare each, which entries may need more. Each slot is first
  * claimed as a reaping by this thread (`me`, its slot index) of a slot with
  * nothing else to give back, so that no thread can adopt its spare meanwhile;
  * one that dies or traps half-way leaves a reaping its reaper (or its own
@@ -359,12 +392,18 @@ function freeRegionNamedAt(at: usize, capAt: usize): bool {
  * Returns how many regions it freed.
  */
 export function slotsGiveBackSpares(me: u32, keep: u32): u32 {
-  let kept: u32 = 0;
-  let freed: u32 = 0;
+  const now = nowSeconds();
   const high = slotHighWater();
+  let recent: u32 = 0;
   for (let i: u32 = 0; i < high; i++) {
     const slot = slotAt(i);
-    if (!hasSpare(slot)) continue;
+    if (hasSpare(slot) && releasedRecently(slot, now)) recent++;
+  }
+  let kept = recent; // the recent ones count toward `keep`
+  let freed: u32 = 0;
+  for (let i: u32 = 0; i < high; i++) {
+    const slot = slotAt(i);
+    if (!hasSpare(slot) || releasedRecently(slot, now)) continue;
     if (kept < keep) {
       kept++;
       continue;
@@ -431,7 +470,24 @@ export function slotRelease(slot: usize): void {
   store32(slot + SLOT_HELD_ENTRY, 0);
   store32(slot + SLOT_UNRETIRED, 0);
   store32(slot + SLOT_UNRETIRED + 4, 0);
+  if (ASC_FEATURE_THREADS) store<u32>(slot + SLOT_RELEASED_AT, nowSeconds());
   store32(slot + SLOT_OWNER, FREE); // last: the slot may be claimed from here on
+}
+
+/**
+ * For tests: moves the release of every FREE slot `seconds` back, as if that
+ * long had passed (see "released"). Returns how many slots it moved.
+ */
+export function slotsAgeReleases(seconds: u32): u32 {
+  let moved: u32 = 0;
+  const high = slotHighWater();
+  for (let i: u32 = 0; i < high; i++) {
+    const slot = slotAt(i);
+    if (load32(slot + SLOT_OWNER) != FREE) continue;
+    store<u32>(slot + SLOT_RELEASED_AT, load<u32>(slot + SLOT_RELEASED_AT) - seconds);
+    moved++;
+  }
+  return moved;
 }
 
 /** Bytes allocated minus bytes freed, over every slot and the init account. */

@@ -83,6 +83,7 @@ export interface CoreExports {
   sm_collect(): void;
   sm_verify(): number;
   sm_slotIndex(): number;
+  sm_ageReleases(seconds: number): number;
   sm_readCacheWord(which: number): number;
   sm_sizeClassOf(size: number): number;
   sm_classSize(c: number): number;
@@ -171,7 +172,8 @@ export function instantiate(
     WAIT_RESULTS[Atomics.wait(words, ptr >>> 2, expected, timeoutMs)] ?? TIMED_OUT;
   const threads = registryView(registry);
   const threadDead = (id: number): number => (threadIsDead(threads, id) ? 1 : 0);
-  const nowMs = (): number => performance.now();
+  // Epoch milliseconds at sub-millisecond resolution, comparable between threads (assembly/clock.ts).
+  const nowMs = (): number => performance.timeOrigin + performance.now();
   const instance = new WebAssembly.Instance(module, { env: { memory, futexWait, threadDead, nowMs } });
   const exports = instance.exports as unknown as CoreExports;
   if (typeof exports.sm_attach !== 'function' || typeof exports.sm_layoutVersion !== 'function') {

@@ -43,6 +43,15 @@ export function heapUnaccounted(map: ConcurrentMap<unknown, unknown>): number {
   return coreOf(map).sm_heapUnaccounted();
 }
 
+/**
+ * Ages the release of every free slot of the map by `seconds`, as if that long
+ * had passed (assembly/slots.ts, "released"): its spare is then no longer one
+ * the give-back leaves for a restart. Returns how many slots.
+ */
+export function ageReleases(map: ConcurrentMap<unknown, unknown>, seconds: number): number {
+  return coreOf(map).sm_ageReleases(seconds);
+}
+
 /** Frees what reclamation can free now (as far as other threads' pins allow). */
 export function collect(map: ConcurrentMap<unknown, unknown>): void {
   coreOf(map).sm_collect();

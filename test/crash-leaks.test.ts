@@ -165,6 +165,7 @@ describe('a thread stopped while it frees the spare scratch regions of released 
       // A burst of threads that came and went: a spare each (the victim took one).
       const burst = [0, 1, 2].map(() => internal.attachAs<string, string>(victim.handle, ++burstThread));
       for (const thread of burst) thread.close();
+      internal.ageReleases(victim, 11); // past the grace a restart gets (slots.ts, "released")
       expect(victim.stats().spareScratchBytes).toBeGreaterThan(3 * 16_384);
       // Every allocation fails: the store makes room, frees the spares, and is refused.
       storeRefused(victim, 1, 'one more', 'v'.repeat(200));

@@ -1,7 +1,9 @@
 /**
  * Spare scratch regions (assembly/slots.ts, "scratch"): a slot released by a
  * thread that closed or died keeps its scratch region for the next thread to
- * attach, and a write at the memory limit frees them for entries, all but one.
+ * attach, and a write at the memory limit frees them for entries, all but one
+ * and those released in the last SPARE_GRACE_S seconds ("released"), which
+ * workers restarted together need.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -21,11 +23,20 @@ function fill(map: ConcurrentMap<string, string>): number {
   return n;
 }
 
-/** `threads` workers attached at once; the function returned closes them and waits for their end. */
-async function attached(handle: SyncMapHandle, kind: 'sync' | 'locked', threads: number): Promise<() => Promise<void>> {
+/**
+ * `threads` workers attached at once; the function returned closes them (or
+ * terminates them: their slots are then reaped) and waits for their end.
+ */
+async function attached(
+  handle: SyncMapHandle, kind: 'sync' | 'locked', threads: number, end: 'close' | 'terminate' = 'close',
+): Promise<() => Promise<void>> {
   const workers = Array.from({ length: threads }, () => startWorker('attach-hold.mjs', { handle, kind }));
   await Promise.all(workers.map((worker) => firstMessage(worker)));
   return async () => {
+    if (end === 'terminate') {
+      await Promise.all(workers.map((worker) => worker.terminate()));
+      return;
+    }
     for (const worker of workers) worker.postMessage('close');
     await Promise.all(workers.map((worker) => exited(worker)));
   };
@@ -50,6 +61,7 @@ describe('spare scratch regions', () => {
       await burst(map.handle, kind, 4);
       const spare = map.stats().spareScratchBytes / 4; // one each
       expect(spare).toBeGreaterThan(OPTIONS.maxValueBytes);
+      expect(internal.ageReleases(map, 11)).toBeGreaterThanOrEqual(4); // the pool shrank for good
       const fitted = fill(map);
       // Three of the four went to entries: the map holds nearly as many keys
       // as alone, one spare's worth fewer, where keeping all four would have
@@ -82,9 +94,39 @@ describe('spare scratch regions', () => {
       const release = await attached(map.handle, kind, 4);
       fill(map); // while the workers hold their scratch: no spare to give back yet
       await release();
+      internal.ageReleases(map, 11);
       const spare = map.stats().spareScratchBytes / 4;
       expect(map.compareAndSwap('big', old, next)).toBe(true);
       expect(map.load('big')).toBe(next);
+      expect(map.stats().spareScratchBytes).toBe(spare);
+      expect(internal.heapUnaccounted(map)).toBe(0);
+      expect(internal.verify(map)).toBe(0);
+      map.close();
+    },
+  );
+
+  it.each([
+    ['sync', 'close'], ['locked', 'close'], ['sync', 'terminate'],
+  ] as const)(
+    'a %s map at its memory limit leaves the spares of workers that left just now (%s): as many restart at once',
+    async (kind, end) => {
+      const Class = kind === 'sync' ? SyncMap : LockedMap;
+      const map = Class.createSync<string, string>(OPTIONS);
+      const release = await attached(map.handle, kind, 3, end);
+      fill(map); // full while they run
+      await release(); // three die or close together...
+      map.stats(); // (which reaps the dead, as a write at the limit would)
+      const spare = map.stats().spareScratchBytes / 3;
+      fill(map); // ...and writes into what else they left, until the map is full again,
+      expect(map.stats().spareScratchBytes).toBe(3 * spare); // give none of their spares back
+      const restarted = await attached(map.handle, kind, 3); // so all three restart at once
+      expect(map.stats().threads).toBe(4);
+      expect(map.stats().spareScratchBytes).toBe(0);
+      await restarted();
+      // Once they are older than the grace, a write at the full map takes all but one.
+      internal.ageReleases(map, 11);
+      const more = fill(map);
+      expect(more).toBeGreaterThan(0);
       expect(map.stats().spareScratchBytes).toBe(spare);
       expect(internal.heapUnaccounted(map)).toBe(0);
       expect(internal.verify(map)).toBe(0);
