@@ -40,6 +40,7 @@ import {
   slotPublishHeldScratch, slotRelease, slotsAttached, slotsReaping,
   slotsAgeReleases, slotsGiveBackSpares, slotsScratchBytes, slotScratch, slotScratchCap,
 } from "./slots";
+import { nowSeconds } from "./clock";
 import {
   collect, collectWaiting, epochAdvances, epochAdvancesWord, pin, reclaimAdoptUnretired, reclaimFlush,
   reclaimFreeHeldBlock, reclaimIsPinned, reclaimResetPin, unpin,
@@ -172,6 +173,7 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
   if (!heapIsReady() || load32(HEADER_MAGIC) != MAGIC) return Status.NOT_INITIALIZED;
   if (load32(HEADER_LAYOUT) != LAYOUT_VERSION) return Status.LAYOUT_MISMATCH;
   if (load32(HEADER_STAMP) != STAMP) return Status.BUILD_MISMATCH;
+  const releasedAt = nowSeconds(); // for a claim given up (slotRelease)
   for (let first = true; ; first = false) {
     const claimed = slotClaim(threadId);
     if (!claimed) return Status.NO_SLOT;
@@ -196,7 +198,7 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
     // freed a slot, claim again, which prefers a slot with a spare.
     if (first && reapDead() > 0) {
       bind(0); // before the release: once released, the slot may be another thread's
-      slotRelease(claimed);
+      slotRelease(claimed, releasedAt);
       continue;
     }
     if (reserveScratch(wanted) == Status.OK) return <i32>slotIndex(claimed);
@@ -204,7 +206,7 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
     // and what reclamation frees once old pins move on.
     if (makeRoom() && reserveScratch(wanted) == Status.OK) return <i32>slotIndex(claimed);
     bind(0);
-    slotRelease(claimed);
+    slotRelease(claimed, releasedAt);
     return Status.FULL;
   }
 }
@@ -245,13 +247,14 @@ export function sm_scratchNeeded(): u32 {
  */
 export function sm_detach(): void {
   if (!slot) return;
+  const releasedAt = nowSeconds(); // before anything changes (slotRelease)
   if (ranging) sm_rangeEnd(); // a LockedMap range holds the read lock until then
   sm_recover(); // in case a trap left this thread's locks, pin or blocks held
   collect(); // free what this thread's retirements made freeable
   slotFreeHeldScratch(slot); // the published one stays: the slot's spare
   const released = slot;
   bind(0);
-  slotRelease(released);
+  slotRelease(released, releasedAt);
 }
 
 /**
@@ -632,8 +635,8 @@ function roomRound(round: i32): bool {
  * For a write that makeRoom could not help (or a LockedMap's, which has
  * nothing to squeeze): frees the spare scratch regions released slots keep
  * (slots.ts, "scratch"), all but one, the one a worker restarted after a death
- * needs to attach to a full map, and those released in the last few seconds
- * (SPARE_GRACE_S), which workers restarted together need. True if it freed any: the write is worth
+ * needs to attach to a full map, or, if more were released in the last few
+ * seconds (SPARE_GRACE_S), those: workers restarted together need them. True if it freed any: the write is worth
  * trying once more. Takes no lock and waits for nothing.
  */
 function giveBackSpares(): bool {
@@ -1157,8 +1160,8 @@ export function sm_slotsReaping(): u32 {
   return slotsReaping();
 }
 
-/** For tests: ages every FREE slot's release by `seconds` (slots.ts, "released"); how many slots. */
-export function sm_ageReleases(seconds: u32): u32 {
+/** For tests: ages every FREE slot's release by `seconds` (slots.ts, "released"; negative: ahead); how many slots. */
+export function sm_ageReleases(seconds: i32): u32 {
   return slotsAgeReleases(seconds);
 }
 

@@ -8,3 +8,8 @@
 // @ts-ignore: decorator
 @external("env", "nowMs")
 export declare function hostNowMs(): f64;
+
+/** The host's clock in whole seconds (0 without threads, where nothing calls the host). */
+export function nowSeconds(): u32 {
+  return ASC_FEATURE_THREADS ? <u32>(hostNowMs() / 1000) : 0;
+}

@@ -25,6 +25,7 @@
 // (mutex.ts), when memory runs out (memory.ts), and when the bindings learn of
 // a death.
 
+import { nowSeconds } from "./clock";
 import { heapCountRecoveredLocks, heapRootMap } from "./heap";
 import { allocRecoverCoalesce, allocReleaseRun } from "./alloc";
 import { memorySetReaper } from "./memory";
@@ -102,6 +103,7 @@ function reapOwner(owner: u32): bool {
 
 /** Repairs and releases the slot of a dead thread, which this thread has marked as its reaping. */
 function reapSlot(dead: usize): void {
+  const releasedAt = nowSeconds(); // before anything changes (slotRelease)
   const deadOwner = slotIndex(dead) + 1;
   pin();
   heapCountRecoveredLocks(recoverLocksOf(deadOwner));
@@ -127,7 +129,7 @@ function reapSlot(dead: usize): void {
   for (let j: u32 = 0; j < high; j++) {
     if (slotAdoptReap(slotAt(j), deadIndex, me)) reapSlot(slotAt(j));
   }
-  slotRelease(dead);
+  slotRelease(dead, releasedAt);
 }
 
 /**

@@ -61,12 +61,14 @@
 //              cut into holes: a worker restarted after a death would be
 //              refused. The spares never outnumber the most threads ever
 //              attached at once, whose scratch the map held then anyway; a
-//              write that the map cannot otherwise make room for frees all but
-//              one (slotsGiveBackSpares), the one a restarted worker needs, and
-//              those released less than SPARE_GRACE_S ago (see "released").
+//              write that the map cannot otherwise make room for frees them
+//              (slotsGiveBackSpares), but those released less than
+//              SPARE_GRACE_S ago (see "released"), or one if none was: the one
+//              a restarted worker needs.
 //   released   When the slot was last released (slotRelease), in whole
-//              seconds of the host's epoch clock (clock.ts), by the owner or
-//              the reaper that released it; plain, read by other threads only
+//              seconds of the host's epoch clock (clock.ts), by whoever
+//              released it (its owner, a reaper, a give-back, an attach that
+//              failed); plain, read by other threads only
 //              as a hint: a spare released that recently is one a supervisor
 //              is likely about to start a worker for (workers that died or
 //              closed together at a full map, restarted together), so the
@@ -163,7 +165,7 @@
 //              undo the step without leaking what it was building.
 
 import { MAX_SLOTS } from "./config";
-import { hostNowMs } from "./clock";
+import { nowSeconds } from "./clock";
 import { HEADER_SLOT_HIGH_WATER, SLOTS_BASE, SLOT_SIZE } from "./heap";
 import { cas32, load32, load64, store32 } from "./atomics";
 import { ACCOUNT_ALLOCATED, ACCOUNT_FREED, allocCacheBytes, allocRunBytes, freeNamed } from "./alloc";
@@ -368,15 +370,16 @@ function freeRegionNamedAt(at: usize, capAt: usize): bool {
 // @ts-ignore: decorator
 @inline export const SPARE_GRACE_S: u32 = 10;
 
-/** The host's clock in whole seconds (see "released"). */
-// @ts-ignore: decorator
-@inline function nowSeconds(): u32 {
-  return <u32>(hostNowMs() / 1000);
-}
-
+/**
+ * Whether the slot was released less than SPARE_GRACE_S before `now`, or a
+ * second or so after it: a thread that released it while the give-back ran may
+ * have read a clock already in the next second, and that spare is the newest.
+ * (Signed, so that any two stamps within 68 years compare.)
+ */
 // @ts-ignore: decorator
 @inline function releasedRecently(slot: usize, now: u32): bool {
-  return now - load<u32>(slot + SLOT_RELEASED_AT) < SPARE_GRACE_S; // wraps to large for a stamp ahead of now
+  const age = <i32>(now - load<u32>(slot + SLOT_RELEASED_AT));
+  return age > -2 && age < <i32>SPARE_GRACE_S;
 }
 
 /**
@@ -412,7 +415,7 @@ export function slotsGiveBackSpares(me: u32, keep: u32): u32 {
     // Read again under the claim: the hint may have been adopted since.
     if (freeRegionNamedAt(slot + SLOT_SCRATCH, slot + SLOT_SCRATCH_CAP)) freed++;
     crashPoint();
-    slotRelease(slot);
+    slotRelease(slot, now);
   }
   return freed;
 }
@@ -449,8 +452,12 @@ export function slotReapingBy(slot: usize): i32 {
   return (owner & STATE_MASK) == REAPING ? <i32>(owner >> 2) : -1;
 }
 
-/** Returns a slot to the free pool. The caller owns it (as owner or reaper). */
-export function slotRelease(slot: usize): void {
+/**
+ * Returns a slot to the free pool. The caller owns it (as owner or reaper),
+ * and read the clock (clock.ts, nowSeconds) before it began the release, so
+ * that no call into the host stands between its steps.
+ */
+export function slotRelease(slot: usize, releasedAt: u32): void {
   store32(slot + SLOT_PIN, 0);
   store32(slot + SLOT_BATCH_HEAD, 0);
   store32(slot + SLOT_BATCH_TAIL, 0);
@@ -470,21 +477,22 @@ export function slotRelease(slot: usize): void {
   store32(slot + SLOT_HELD_ENTRY, 0);
   store32(slot + SLOT_UNRETIRED, 0);
   store32(slot + SLOT_UNRETIRED + 4, 0);
-  if (ASC_FEATURE_THREADS) store<u32>(slot + SLOT_RELEASED_AT, nowSeconds());
+  store<u32>(slot + SLOT_RELEASED_AT, releasedAt);
   store32(slot + SLOT_OWNER, FREE); // last: the slot may be claimed from here on
 }
 
 /**
  * For tests: moves the release of every FREE slot `seconds` back, as if that
- * long had passed (see "released"). Returns how many slots it moved.
+ * long had passed (see "released"; a negative count moves it ahead). Returns
+ * how many slots it moved.
  */
-export function slotsAgeReleases(seconds: u32): u32 {
+export function slotsAgeReleases(seconds: i32): u32 {
   let moved: u32 = 0;
   const high = slotHighWater();
   for (let i: u32 = 0; i < high; i++) {
     const slot = slotAt(i);
     if (load32(slot + SLOT_OWNER) != FREE) continue;
-    store<u32>(slot + SLOT_RELEASED_AT, load<u32>(slot + SLOT_RELEASED_AT) - seconds);
+    store<u32>(slot + SLOT_RELEASED_AT, load<u32>(slot + SLOT_RELEASED_AT) - <u32>seconds);
     moved++;
   }
   return moved;

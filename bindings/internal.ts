@@ -46,7 +46,8 @@ export function heapUnaccounted(map: ConcurrentMap<unknown, unknown>): number {
 /**
  * Ages the release of every free slot of the map by `seconds`, as if that long
  * had passed (assembly/slots.ts, "released"): its spare is then no longer one
- * the give-back leaves for a restart. Returns how many slots.
+ * the give-back leaves for a restart. A negative count moves the releases
+ * ahead. Returns how many slots.
  */
 export function ageReleases(map: ConcurrentMap<unknown, unknown>, seconds: number): number {
   return coreOf(map).sm_ageReleases(seconds);

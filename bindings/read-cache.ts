@@ -461,9 +461,11 @@ export class ReadCache<K, V> {
     if (this.#loads.bypass > 0) return undefined;
     const found = this.#spareFound ?? new FoundWords();
     this.#spareFound = undefined;
-    const from = this.#f64;
-    const to = found.f64;
-    for (let at = FOUND_START >>> 3, base = this.#slot >>> 3; at < FOUND_END >>> 3; at++) to[at] = from[base + at]!;
+    // As 32-bit words: bit for bit, where a Float64Array may rewrite a NaN's bits, and the
+    // word at SLOT_FOUND_SLOT shares its 8 bytes with the slot's release stamp (slots.ts).
+    const from = this.#u32;
+    const to = found.u32;
+    for (let at = FOUND_START >>> 2, base = this.#slot >>> 2; at < FOUND_END >>> 2; at++) to[at] = from[base + at]!;
     return found;
   }
 
