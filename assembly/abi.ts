@@ -636,8 +636,9 @@ function roomRound(round: i32): bool {
  * nothing to squeeze): frees the spare scratch regions released slots keep
  * (slots.ts, "scratch"), all but one, the one a worker restarted after a death
  * needs to attach to a full map, or, if more were released in the last few
- * seconds (SPARE_GRACE_S), those: workers restarted together need them. True if it freed any: the write is worth
- * trying once more. Takes no lock and waits for nothing.
+ * seconds (SPARE_GRACE_S), those: workers restarted together need them. True
+ * if it freed any: the write is worth trying once more. Takes no lock and
+ * waits for nothing.
  */
 function giveBackSpares(): bool {
   return slotsGiveBackSpares(slotIndex(slot), SPARES_KEPT) > 0;

@@ -31,7 +31,6 @@ import { LOCK_SPINS, LOCK_WAIT_MS } from "./config";
 import { cas32, futexWait, futexWake, load32, store32, xchg32 } from "./atomics";
 import { STAT_CONTENDED, STAT_LOCKS, STAT_WAIT_MICROS, statsAdd, statsCount } from "./stats";
 
-
 // @ts-ignore: decorator
 @inline const UNLOCKED: u32 = 0;
 // @ts-ignore: decorator

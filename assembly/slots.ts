@@ -66,14 +66,17 @@
 //              SPARE_GRACE_S ago (see "released"), or one if none was: the one
 //              a restarted worker needs.
 //   released   When the slot was last released (slotRelease), in whole
-//              seconds of the host's epoch clock (clock.ts), by whoever
-//              released it (its owner, a reaper, a give-back, an attach that
-//              failed); plain, read by other threads only
-//              as a hint: a spare released that recently is one a supervisor
-//              is likely about to start a worker for (workers that died or
-//              closed together at a full map, restarted together), so the
-//              give-back leaves it. A wrong reading only keeps a spare longer
-//              or frees it sooner; nothing is lost either way.
+//              seconds of the host's epoch clock (clock.ts), read before the
+//              release began. Written plain by whoever releases the slot (its
+//              owner, a reaper, a give-back, an attach that gave up its
+//              claim), while it holds the slot, before the owner word's FREE
+//              store that ends the release; and by sm_ageReleases (tests
+//              only). Read by other threads only as a hint (slotsGiveBackSpares):
+//              a spare released that recently is one a supervisor is likely
+//              about to start a worker for (workers that died or closed
+//              together at a full map, restarted together), so the give-back
+//              leaves it. A wrong reading only keeps a spare longer or frees
+//              it sooner; nothing is lost either way.
 //   cache      The owner's cache of free blocks (alloc.ts). Set by the owner when
 //              it binds; drained by whoever releases the slot, owner or reaper
 //              (never both at once: a reaper reaps only a dead owner), each
@@ -386,13 +389,13 @@ function freeRegionNamedAt(at: usize, capAt: usize): bool {
  * Frees the spares of FREE slots (see "scratch") but those released less than
  * SPARE_GRACE_S ago and, of the others, the first `keep` found (none when the
  * recent ones are as many), for writes that would otherwise fail with FULL: a
- * burst of threads that left leaves a spare each, which entries may need more. Each slot is first
- * claimed as a reaping by this thread (`me`, its slot index) of a slot with
- * nothing else to give back, so that no thread can adopt its spare meanwhile;
- * one that dies or traps half-way leaves a reaping its reaper (or its own
- * recovery, reaper.ts) finishes as any other: it keeps, as the spare, whatever
- * the scratch word still names (freeNamed() clears it as it links the region).
- * Returns how many regions it freed.
+ * burst of threads that left leaves a spare each, which entries may need
+ * more. Each slot is first claimed as a reaping by this thread (`me`, its
+ * slot index) of a slot with nothing else to give back, so that no thread can
+ * adopt its spare meanwhile; one that dies or traps half-way leaves a reaping
+ * its reaper (or its own recovery, reaper.ts) finishes as any other: it keeps,
+ * as the spare, whatever the scratch word still names (freeNamed() clears it
+ * as it links the region). Returns how many regions it freed.
  */
 export function slotsGiveBackSpares(me: u32, keep: u32): u32 {
   const now = nowSeconds();

@@ -378,11 +378,16 @@ export function checkOptionNames(options: object, known: readonly string[], what
     } else if (Object.hasOwn(FOREIGN_OPTIONS, name) && !what.endsWith('.attach')) {
       reason = `unknown option ${JSON.stringify(name)}: ${FOREIGN_OPTIONS[name]}`;
     } else {
-      const near = nearestOption(name, known);
-      reason = `unknown option ${JSON.stringify(name)}${near === undefined ? '' : ` (did you mean ${near}?)`}`;
+      reason = unknownOption(name, known);
     }
     throw new SyncMapArgumentError(`${what}: ${reason}; the options are ${known.join(', ')}`);
   }
+}
+
+/** Why `name` is refused when nothing more is known of it: unknown, with the nearest of `known` if one is close. */
+function unknownOption(name: string, known: readonly string[]): string {
+  const near = nearestOption(name, known);
+  return `unknown option ${JSON.stringify(name)}${near === undefined ? '' : ` (did you mean ${near}?)`}`;
 }
 
 /**
@@ -398,11 +403,7 @@ export function methodOptions<O extends object>(options: O | undefined, known: r
   }
   for (const name of Object.keys(options)) {
     if ((known as readonly string[]).includes(name)) continue;
-    const near = nearestOption(name, known);
-    throw new SyncMapArgumentError(
-      `${what}: unknown option ${JSON.stringify(name)}${near === undefined ? '' : ` (did you mean ${near}?)`}; ` +
-        `the options are ${known.join(', ')}`,
-    );
+    throw new SyncMapArgumentError(`${what}: ${unknownOption(name, known)}; the options are ${known.join(', ')}`);
   }
   return options;
 }

@@ -21,7 +21,7 @@
 import { Counter, Gauge, register as globalRegistry, type Metric, type Registry } from 'prom-client';
 import type { LoadSampler } from './attachment.js';
 import { SyncMapArgumentError } from './errors.js';
-import { shown, type SyncMapStats } from './options.js';
+import { methodOptions, shown, type SyncMapStats } from './options.js';
 import { ConcurrentMap, kSampleLoads } from './syncmap.js';
 
 /** Options of registerMetrics(). */
@@ -359,18 +359,11 @@ function removeSource(group: Group, source: Source): void {
 
 // ── checking the options ──────────────────────────────────────────────────
 
-const OPTION_NAMES = ['registry', 'prefix', 'sampleEvery', 'buckets', 'labels'];
+const OPTION_NAMES: (keyof MetricsOptions)[] = ['registry', 'prefix', 'sampleEvery', 'buckets', 'labels'];
 
 function checkOptions(options: unknown): Required<Omit<MetricsOptions, 'registry'>> & { registry: Registry } {
   const what = 'registerMetrics';
-  if (options === undefined) options = {};
-  if (typeof options !== 'object' || options === null) throw new SyncMapArgumentError(`${what}: options must be an object`);
-  for (const name of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(name)) {
-      throw new SyncMapArgumentError(`${what}: unknown option ${JSON.stringify(name)}; the options are ${OPTION_NAMES.join(', ')}`);
-    }
-  }
-  const o = options as MetricsOptions;
+  const o = methodOptions(options as MetricsOptions | undefined, OPTION_NAMES, what);
   const registry = o.registry ?? globalRegistry;
   if (typeof registry !== 'object' || registry === null || typeof registry.registerMetric !== 'function') {
     throw new SyncMapArgumentError(`${what}: options.registry must be a prom-client Registry`);

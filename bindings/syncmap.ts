@@ -30,7 +30,7 @@ import {
 } from './errors.js';
 import { Stat, coreModule, coreModuleSync, type CoreBuild, type CoreExports } from './instance.js';
 import { registerOpen, unregisterOpen, type SyncMapHandle } from './sharing.js';
-import type { Prepared } from './codecs.js';
+import type { Prepared, ValueMarshal } from './codecs.js';
 import { Status } from './status.js';
 import { Attachment, attachTo, createAttachment, type Change, type LoadSampler } from './attachment.js';
 import {
@@ -244,7 +244,7 @@ function integerArgument(value: unknown, fallback: number, min: number, max: num
  * compareAndDelete answer false, as Go's do for a key that is absent, rather
  * than refuse to encode it. A custom codec's encode() decides for itself.
  */
-function holdsUndefined(values: { readonly kind: string }): boolean {
+function holdsUndefined(values: ValueMarshal<unknown>): boolean {
   return values.kind === 'structured' || values.kind === 'v8' || values.kind === 'custom';
 }
 
@@ -584,7 +584,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     const values = a.values;
     if (old === undefined && !holdsUndefined(values)) {
       values.prepare(value, n.compareAndSwapNew); // a new value that cannot be stored is still refused
-      if (this.#a !== a) closed(what);
+      if (this.#a !== a) closed(what); // a toJSON() it ran closed the map
       a.keys.write(key, a, what); // and a key that cannot be
       return false;
     }

@@ -178,37 +178,53 @@ describe('a thread stopped while it frees the spare scratch regions of released 
   });
 });
 
+/**
+ * A store of a chunked value trapped at each crash point, in turn, by a thread
+ * (made-up ids from `firstThread`) whose recovery is off, as when the
+ * recovery's own call overflows; `prepare` runs before, and `next`, the same
+ * thread's next write, before any recovery. The floor must not move. Returns
+ * how many crash points trapped.
+ */
+function trappedThenWrites(
+  map: SyncMap<string, string>, firstThread: number,
+  next: (victim: SyncMap<string, string>) => void, prepare: (victim: SyncMap<string, string>) => void = () => {},
+): number {
+  const before = floor(map);
+  let stopped = 0;
+  for (let n = 1; ; n++) {
+    const victim = internal.attachAs<string, string>(map.handle, firstThread + n);
+    internal.recoverOnTrap(victim, false);
+    prepare(victim);
+    const core = internal.coreOfMap(victim);
+    core.sm_debugFaultAfter(n);
+    let trapped = false;
+    try {
+      victim.store('a', chunked('a'));
+    } catch (error) {
+      if (!(error instanceof WebAssembly.RuntimeError) || !core.sm_debugFaultFired()) throw error;
+      trapped = true;
+    }
+    core.sm_debugFaultAfter(0);
+    next(victim);
+    victim.close();
+    expect(floor(map), `crash point ${n}`).toBe(before);
+    expect(internal.heapUnaccounted(map)).toBe(0);
+    expect(internal.verify(map)).toBe(0);
+    if (!trapped) return stopped;
+    stopped++;
+  }
+}
+
+/** A value made a chunk at a time (entry.ts). */
+const chunked = (c: string): string => c.repeat(9000);
+
 describe('a thread whose recovery could not run after a trap', () => {
   it('leaks no value that its next write would have recorded over', () => {
     // A trap in valueNew comes before the store pins, so the next operation's
     // entry does not recover it (recoverFromTrap looks for a pin); only
     // sm_recover frees it, which at the very edge of the stack overflows too.
     const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
-    const chunked = (c: string): string => c.repeat(9000); // made a chunk at a time
-    const before = floor(map);
-    let stopped = 0;
-    for (let n = 1; ; n++) {
-      const victim = internal.attachAs<string, string>(map.handle, 7_900_000 + n);
-      internal.recoverOnTrap(victim, false); // as when the recovery's own call overflows
-      const core = internal.coreOfMap(victim);
-      core.sm_debugFaultAfter(n);
-      let trapped = false;
-      try {
-        victim.store('a', chunked('a'));
-      } catch (error) {
-        if (!(error instanceof WebAssembly.RuntimeError) || !core.sm_debugFaultFired()) throw error;
-        trapped = true;
-      }
-      core.sm_debugFaultAfter(0);
-      victim.store('b', chunked('b')); // the same thread's next write, before any recovery
-      victim.close();
-      expect(floor(map), `crash point ${n}`).toBe(before);
-      expect(internal.heapUnaccounted(map)).toBe(0);
-      expect(internal.verify(map)).toBe(0);
-      if (!trapped) break;
-      stopped++;
-    }
-    expect(stopped).toBeGreaterThan(2);
+    expect(trappedThenWrites(map, 7_900_000, (victim) => victim.store('b', chunked('b')))).toBeGreaterThan(2);
     map.close();
   });
 
@@ -217,36 +233,16 @@ describe('a thread whose recovery could not run after a trap', () => {
     // table: it goes by the place its read cache recorded (sm_swapFound, not
     // sm_swap), whose entry must free the leftover as every keyed call's does.
     const map = internal.createWithBuild<string, string>('debug', { shards: 1, values: 'string', lockTimeoutMs: 1000 });
-    const chunked = (c: string): string => c.repeat(9000);
-    const before = floor(map);
-    let stopped = 0;
-    for (let n = 1; ; n++) {
-      map.store('by-place', 'old');
-      for (let i = 0; i < 4; i++) map.load('by-place'); // misses promote dirty to read
-      const victim = internal.attachAs<string, string>(map.handle, 7_950_000 + n);
-      internal.recoverOnTrap(victim, false);
-      expect(victim.load('by-place')).toBe('old'); // its read cache records the key's place
-      const core = internal.coreOfMap(victim);
-      core.sm_debugFaultAfter(n);
-      let trapped = false;
-      try {
-        victim.store('a', chunked('a'));
-      } catch (error) {
-        if (!(error instanceof WebAssembly.RuntimeError) || !core.sm_debugFaultFired()) throw error;
-        trapped = true;
-      }
-      core.sm_debugFaultAfter(0);
+    const stopped = trappedThenWrites(map, 7_950_000, (victim) => {
       victim.store('by-place', chunked('b'));
       // By place: the value at scratch offset 0, where a store by key writes the key.
-      const scratch = core.sm_scratch();
+      const scratch = internal.coreOfMap(victim).sm_scratch();
       expect(Buffer.from(map.handle.memory.buffer, scratch, 8).toString('latin1')).toBe('bbbbbbbb');
-      victim.close();
-      expect(floor(map), `crash point ${n}`).toBe(before);
-      expect(internal.heapUnaccounted(map)).toBe(0);
-      expect(internal.verify(map)).toBe(0);
-      if (!trapped) break;
-      stopped++;
-    }
+    }, (victim) => {
+      map.store('by-place', 'old'); // after the floor's clear
+      for (let i = 0; i < 4; i++) map.load('by-place'); // misses promote dirty to read
+      expect(victim.load('by-place')).toBe('old'); // its read cache records the key's place
+    });
     expect(stopped).toBeGreaterThan(2);
     map.close();
   });
