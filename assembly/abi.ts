@@ -205,6 +205,11 @@ export function sm_attach(threadId: u32, scratchBytes: u32, lockPatienceMs: f64)
     // As a write would before it says FULL: what deleted keys' entries hold,
     // and what reclamation frees once old pins move on.
     if (makeRoom() && reserveScratch(wanted) == Status.OK) return <i32>slotIndex(claimed);
+    // A write needs blocks of a page at most, an attach one run this long: the
+    // allocator merges free neighbours only once enough was freed since it last
+    // did (allocCoalesceIfWorth), and a map emptied since (clear(), deletes)
+    // may hold its free memory in pieces freed after that. Rare: merge now.
+    if (allocCoalesceNow() && reserveScratch(wanted) == Status.OK) return <i32>slotIndex(claimed);
     bind(0);
     slotRelease(claimed, releasedAt);
     return Status.FULL;

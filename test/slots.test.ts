@@ -3,7 +3,7 @@
  * released and reaped exactly once, whatever the order of events.
  */
 import { describe, expect, it } from 'vitest';
-import { fillWithHoles, internal, SyncMap } from './helpers.js';
+import { fillWithHoles, internal, randomFrom, SyncMap } from './helpers.js';
 
 describe('thread slots', () => {
   it('a slot freed by its owner and claimed by another thread is not reaped for the first', () => {
@@ -101,6 +101,45 @@ describe('thread slots', () => {
     next.store('after', 'the next thread');
     expect(map.load('after')).toBe('the next thread');
     next.close();
+    expect(internal.verify(map)).toBe(0);
+    expect(internal.heapUnaccounted(map)).toBe(0);
+    map.close();
+  });
+
+  it('threads attach to a map churned at its limit and cleared since, as long as memory lasts', () => {
+    // After clear() the free memory lies in blocks freed after the allocator
+    // last merged neighbours; writes (a page at most) take them as they are,
+    // an attach needs one scratch-long run: it merges them first.
+    const options = { values: 'string', maxMemoryBytes: 6 << 20, maxValueBytes: 32 << 10, maxKeyBytes: 256 } as const;
+    const churned = SyncMap.createSync<string, string>(options);
+    const random = randomFrom(1);
+    for (let i = 0; i < 300_000; i++) {
+      const key = `k-${Math.floor(random() * 6000)}`;
+      try {
+        if (random() < 0.7) churned.store(key, 'x'.repeat(8 + Math.floor(random() * 2000)));
+        else churned.delete(key);
+      } catch (error) {
+        expect((error as { code?: string }).code).toBe('ERR_SYNCMAP_FULL');
+      }
+    }
+    churned.clear();
+    for (let i = 0; i < 5; i++) internal.collect(churned);
+    const { handle } = churned;
+    churned.close(); // its thread's cache of free blocks back to the lists
+    const map = SyncMap.attach<string, string>(handle);
+    const threads: SyncMap<string, string>[] = [];
+    let refusal: string | undefined;
+    for (let i = 0; i < 200 && refusal === undefined; i++) {
+      try {
+        threads.push(internal.attachAs<string, string>(map.handle, 5_500_000 + i));
+      } catch (error) {
+        refusal = (error as { code?: string }).code;
+      }
+    }
+    // 36 KiB a thread: memory for over a hundred (before, FULL after ~70 with 45% in use).
+    expect(threads.length).toBeGreaterThan(110);
+    expect(map.stats().bytesInUse).toBeGreaterThan(0.7 * options.maxMemoryBytes);
+    for (const thread of threads) thread.close();
     expect(internal.verify(map)).toBe(0);
     expect(internal.heapUnaccounted(map)).toBe(0);
     map.close();
