@@ -114,7 +114,11 @@ describe('a reaper whose reap was cut short, alive', () => {
   }
 
   it('finishes it in its recovery, at each crash point of the reap', () => {
-    const map = internal.createWithBuild<string, number>('debug', { shards: 2, values: 'number', lockTimeoutMs: 1000 });
+    // One shard: with two, the map's random hash seed decides which shard each
+    // victim's key and the churn land in, and so which step the victim's lock
+    // was left in and how many crash points its reap passes (5 to 8 seen).
+    // One shard makes every run reap the same states, all of them.
+    const map = internal.createWithBuild<string, number>('debug', { shards: 1, values: 'number', lockTimeoutMs: 1000 });
     const core = internal.coreOfMap(map);
     let cut = 0;
     for (let n = 1; n < 1000; n++) {
