@@ -955,13 +955,16 @@ export function sm_shardLockTakes(index: u32): f64 {
   return map && index < mapShardCount(map) ? (locked ? 0 : <f64>mapShardLockTakes(map, index)) : -1;
 }
 
-/** Removes tombstones at or below `watermark` (raising the watermark); returns how many. */
-export function sm_compact(watermark: f64): i32 {
+/**
+ * Removes tombstones at or below `watermark` (raising the watermark); returns
+ * how many. `waits` false: skips a shard whose lock is busy (mapCompact).
+ */
+export function sm_compact(watermark: f64, waits: bool): i32 {
   if (!slot) return Status.NOT_ATTACHED;
   recoverFromTrap();
   if (locked || ranging || !(watermark >= 0 && watermark <= 9007199254740991)) return Status.BAD_ARGUMENT;
   pin();
-  const removed = mapCompact(map, <u64>watermark);
+  const removed = mapCompact(map, <u64>watermark, waits);
   unpin();
   return removed;
 }

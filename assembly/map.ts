@@ -1655,15 +1655,23 @@ export function mapVersionWord(map: usize): usize {
 /**
  * Removes the tombstones of versions at or below `watermark`, which becomes the
  * map's watermark if it is higher. Returns how many it removed, or LOCK_TIMEOUT.
+ * With `waits` false (the map's own compaction, off a write's path) a busy
+ * shard is skipped, as the sweeper skips one: that compaction runs from the
+ * event loop of whatever thread deleted, which may be the thread that must
+ * hear of a dead holder's exit there, and a wait would hold every thread
+ * behind that lock until lockTimeoutMs. A skipped shard keeps its tombstones
+ * below the watermark, which no delta reports: the next compaction takes them.
  */
-export function mapCompact(map: usize, watermark: u64): i32 {
+export function mapCompact(map: usize, watermark: u64, waits: bool): i32 {
   if (!versioned()) return 0;
   atomicMax64(state + STATE_WATERMARK, watermark);
   let removed = 0;
   const shards = mapShardCount(map);
   for (let s: u32 = 0; s < shards; s++) {
     const shard = shardAt(map, s);
-    if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
+    if (!waits) {
+      if (!tryLock(shard + SHARD_LOCK, owner)) continue;
+    } else if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
     const tables = loadTables(shard);
     const holder = dirtyOf(tables) ? dirtyOf(tables) : readOf(tables);
     const capacity = tableCapacity(holder);

@@ -61,7 +61,7 @@ export interface CoreExports {
   sm_watermark(): number;
   sm_tombstones(): number;
   sm_versionWord(): number;
-  sm_compact(watermark: number): number;
+  sm_compact(watermark: number, waits: number): number;
   sm_setLowWatermark(low: number): number;
   sm_shardSize(index: number): number;
   sm_shardLockTakes(index: number): number;

@@ -1078,7 +1078,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     }
     let r: number;
     try {
-      r = a.ex.sm_compact(lowWatermark);
+      r = a.ex.sm_compact(lowWatermark, 1);
     } catch (error) {
       throw a.trapped(error);
     }
@@ -1118,7 +1118,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       const now = this.#a;
       if (now === null) return;
       try {
-        now.ex.sm_compact(now.ex.sm_setLowWatermark(0));
+        now.ex.sm_compact(now.ex.sm_setLowWatermark(0), 0); // skips a busy shard (assembly/map.ts, mapCompact)
       } catch (error) {
         now.trapped(error);
       }

@@ -8,7 +8,7 @@
  * coalescer froze every thread of a kill-torture run for good.)
  */
 import { describe, expect, it } from 'vitest';
-import { exited, firstMessage, internal, startWorker, SyncMap, SyncMapError, until } from './helpers.js';
+import { exited, firstMessage, internal, nextImmediate, startWorker, SyncMap, SyncMapError, until } from './helpers.js';
 
 const KEYS = 64;
 // Values of ~2 KiB: blocks of a class no thread caches, so every free of one
@@ -78,6 +78,52 @@ describe('a worker that died unrecorded', () => {
     expect(copy.size).toBe(200);
     expect(copy.get('before-7')).toBe(7);
     expect(copy.get('after-99')).toBe(99);
+    expect(internal.verify(map)).toBe(0);
+    map.close();
+  });
+});
+
+describe("a versioned map's own compaction", () => {
+  it("never waits for a shard's lock: a busy shard keeps its tombstones until the next compaction", async () => {
+    // The compaction a delete queues runs on the deleting thread's event loop
+    // (here, after the sweeper's deletes, on the thread that started it): the
+    // thread that may be the one to hear that the lock's holder has exited.
+    // A wait there held every thread behind that lock for lockTimeoutMs.
+    const map = SyncMap.createSync<string, number>({ values: 'number', versioned: true, shards: 2, lockTimeoutMs: 3000 });
+    const inShard: string[][] = [[], []];
+    for (let i = 0; inShard[0]!.length < 700 || inShard[1]!.length < 700; i++) {
+      const sizes = map.stats({ shards: true }).perShard!.map((s) => s.size);
+      map.store(`k${i}`, i);
+      const grew = map.stats({ shards: true }).perShard!.findIndex((s, shard) => s.size > sizes[shard]!);
+      inShard[grew]!.push(`k${i}`);
+    }
+    const [held, free] = inShard as [string[], string[]];
+    for (let i = 0; i < 600; i++) map.delete(held[i]!);
+    for (let i = 0; i < 600; i++) map.delete(free[i]!);
+    await nextImmediate(); // a compaction up to the low watermark, 0: nothing goes
+    expect(map.stats().tombstones).toBe(1200);
+
+    const worker = startWorker('mid-changes.mjs', { handle: map.handle }); // holds shard 0's lock
+    expect(await firstMessage<{ status: number }>(worker)).toEqual({ status: internal.Status.OK });
+    map.setLowWatermark(map.version);
+    const before = map.stats();
+    map.delete(free[600]!); // queues a compaction
+    await nextImmediate();
+    const after = map.stats();
+    expect(after.compactions - before.compactions, "the free shard's tombstones").toBe(600);
+    expect(after.tombstones, "the busy shard's, and the newest").toBe(601);
+    expect(after.lockContentions, 'no wait for the busy lock').toBe(before.lockContentions);
+    expect(after.lockWaitMs).toBe(before.lockWaitMs);
+    expect(map.changesSince(0).reset, 'the watermark rose all the same').toBe(true);
+
+    await worker.terminate(); // mid-operation, holding the lock
+    await exited(worker);
+    await until(() => map.stats().threads === 1, 'the holder to be reaped');
+    map.setLowWatermark(map.version);
+    map.delete(free[601]!);
+    await nextImmediate();
+    expect(map.stats().tombstones, 'the busy shard compacted at the next chance').toBe(1);
+    expect(map.stats().compactions - after.compactions).toBe(601);
     expect(internal.verify(map)).toBe(0);
     map.close();
   });
