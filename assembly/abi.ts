@@ -30,7 +30,8 @@ import {
   heapClaimInit, heapCountRecoveredLocks, heapIsReady, heapPublish, heapRecoveredLocks, heapRootMap,
 } from "./heap";
 import {
-  allocCoalesceNow, allocCoalesces, allocDeferredBlocks, allocInit, allocListedBytes, allocReleaseRun, free, heapBytes,
+  allocCoalesceNow, allocCoalesces, allocDeferredBlocks, allocInit, allocListedBytes, allocReleaseRun, allocSetCoalesceWaits, free,
+  heapBytes,
 } from "./alloc";
 import { allocOrCollect } from "./memory";
 import {
@@ -346,6 +347,7 @@ function reserveScratch(bytes: usize): i32 {
  */
 function recoverFromTrap(): void {
   if (!reclaimIsPinned() || ranging) return;
+  allocSetCoalesceWaits(true); // a trap inside sm_sweep
   reaperRecoverSelf();
   reclaimResetPin();
   reaperResumeOwn(); // a trap inside a reap left this thread pinned too
@@ -874,7 +876,11 @@ export function sm_sweep(budget: u32): i32 {
   recoverFromTrap();
   if (locked || ranging) return 0;
   pin();
+  // The sweeper runs on an event loop by itself: its tombstones' allocations
+  // wait for no coalesce under way, as it waits for no shard lock (mapSweep).
+  allocSetCoalesceWaits(false);
   const removed = mapSweep(map, budget);
+  allocSetCoalesceWaits(true);
   unpin();
   return removed;
 }

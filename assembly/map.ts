@@ -1494,7 +1494,8 @@ function squeezeReadLocked(read: usize): u32 {
  * (a shard whose lock is busy is passed over), so that one call's work is
  * bounded and never waits. Returns how many values it removed (in a versioned
  * map each becomes a tombstone), plus SWEEP_WRAPPED if the cursor came round
- * to the first shard (a pass over the whole map ended).
+ * to the first shard (a pass over the whole map ended), and SWEEP_SHORT if it
+ * stopped because memory for a tombstone could not be had.
  */
 export function mapSweep(map: usize, budget: u32): i32 {
   if (!(flags & MAP_FLAG_META)) return 0;
@@ -1504,11 +1505,14 @@ export function mapSweep(map: usize, budget: u32): i32 {
   let visited: u32 = 0;
   let removed = 0;
   let wrapped = false;
+  let short = false; // a tombstone could not be had: stop, and try this entry again next time
   for (let shardsSeen: u32 = 0; visited < budget && shardsSeen <= shards; shardsSeen++) {
     const shard = shardAt(map, index);
-    // Never waits for a lock: a busy shard is swept on a later lap. (A sweeper
-    // tick can run in the thread that must hear of a dead holder's exit from
-    // its event loop, which a wait here would block until lockTimeoutMs.)
+    // Never waits for a lock: a busy shard is swept on a later lap, and the
+    // caller keeps its allocations from waiting for a coalesce under way
+    // (abi.ts, sm_sweep). (A sweeper tick can run in the thread that must hear
+    // of a dead holder's exit from its event loop, which a wait here would
+    // block until lockTimeoutMs.)
     if (tryLock(shard + SHARD_LOCK, owner)) {
       const tables = loadTables(shard);
       const holder = dirtyOf(tables) ? dirtyOf(tables) : readOf(tables);
@@ -1519,7 +1523,13 @@ export function mapSweep(map: usize, budget: u32): i32 {
         const entry = tableEntryAt(holder, i);
         if (!entry) continue;
         const value = load32(entry + ENTRY_VALUE);
-        if (counted(value) && valueExpired(<usize>value, now) && expireLocked(shard, entry, value, tableHashAt(holder, i))) removed++;
+        if (!counted(value) || !valueExpired(<usize>value, now)) continue;
+        const expired = expireLocked(shard, entry, value, tableHashAt(holder, i));
+        if (expired == EXPIRE_NO_MEMORY) {
+          short = true;
+          break;
+        }
+        if (expired == EXPIRE_REMOVED) removed++;
       }
       unlock(shard + SHARD_LOCK);
       if (i < capacity) {
@@ -1537,11 +1547,24 @@ export function mapSweep(map: usize, budget: u32): i32 {
   store32(state + STATE_SWEEP_SHARD, index);
   store32(state + STATE_SWEEP_SLOT, from);
   if (removed) notifyVersion();
-  return wrapped ? removed | SWEEP_WRAPPED : removed;
+  return removed | (wrapped ? SWEEP_WRAPPED : 0) | (short ? SWEEP_SHORT : 0);
 }
 
 // @ts-ignore: decorator
 @inline export const SWEEP_WRAPPED: i32 = 1 << 30;
+// What mapSweep adds when it stopped at an expired value whose tombstone could
+// not be allocated: every later one would fail as well (and each failure is a
+// round of reclamation), so the sweep ends there until the next tick.
+// @ts-ignore: decorator
+@inline export const SWEEP_SHORT: i32 = 1 << 29;
+
+// What expireLocked did.
+// @ts-ignore: decorator
+@inline const EXPIRE_REMOVED: i32 = 1;
+// @ts-ignore: decorator
+@inline const EXPIRE_KEPT: i32 = 0; // a lock-free store replaced the value first
+// @ts-ignore: decorator
+@inline const EXPIRE_NO_MEMORY: i32 = -1; // no tombstone (versioned): nothing changed
 
 /**
  * Removes an expired value (a tombstone takes its place in a versioned map).
@@ -1549,17 +1572,17 @@ export function mapSweep(map: usize, budget: u32): i32 {
  * expire without ever being read would pile up in the dirty table. The caller
  * holds the lock; `h` is the entry's hash.
  */
-function expireLocked(shard: usize, entry: usize, value: u32, h: u32): bool {
+function expireLocked(shard: usize, entry: usize, value: u32, h: u32): i32 {
   if (!versioned() && dropDirtyOnlyLocked(shard, entry, h)) {
     sizeAddLocked(shard, -1);
     statsCount(STAT_EXPIRED);
     retire(value, KIND_VALUE);
-    return true;
+    return EXPIRE_REMOVED;
   }
   let replacement: u32 = DELETED;
   if (versioned()) {
     replacement = valueNewTombstone(0, heldValueWord());
-    if (!replacement) return false; // memory is short: the next sweep tries again
+    if (!replacement) return EXPIRE_NO_MEMORY; // the next sweep tries again
     stampLocked(replacement);
   }
   letGoValue();
@@ -1569,14 +1592,14 @@ function expireLocked(shard: usize, entry: usize, value: u32, h: u32): bool {
       holdValue(replacement); // held again before any call: never published
       freeHeldValue(replacement);
     }
-    return false;
+    return EXPIRE_KEPT;
   }
   recordUnlinked(value, KIND_VALUE);
   sizeAddLocked(shard, -1);
   if (replacement) atomicAdd32(state + STATE_TOMBSTONES, 1);
   statsCount(STAT_EXPIRED);
   retire(value, KIND_VALUE);
-  return true;
+  return EXPIRE_REMOVED;
 }
 
 /**

@@ -217,6 +217,8 @@ const finalizer = new FinalizationRegistry<Attachment<unknown, unknown>>((attach
 const SWEEP_SLOTS = 4096;
 /** The flag sm_sweep adds when a pass over the whole map ended (SWEEP_WRAPPED in assembly/map.ts). */
 const SWEEP_WRAPPED = 1 << 30;
+/** The flag sm_sweep adds when it stopped for want of memory for a tombstone (SWEEP_SHORT). */
+const SWEEP_SHORT = 1 << 29;
 
 /** Automatic compaction: once tombstones pass this many, or this share of the keys. */
 const COMPACT_TOMBSTONES = 1024;
@@ -929,8 +931,8 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       try {
         for (;;) {
           const r = now.ex.sm_sweep(SWEEP_SLOTS);
-          // A lock that would not come, or a pass over the whole map done: until the next tick.
-          if (r < 0 || r & SWEEP_WRAPPED || performance.now() - start >= maxTickMs) break;
+          // A lock that would not come, a pass over the whole map done, or no memory: until the next tick.
+          if (r < 0 || r & (SWEEP_WRAPPED | SWEEP_SHORT) || performance.now() - start >= maxTickMs) break;
         }
       } catch (error) {
         now.trapped(error);

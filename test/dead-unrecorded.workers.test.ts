@@ -83,6 +83,65 @@ describe('a worker that died unrecorded', () => {
   });
 });
 
+describe("a versioned map's sweeper", () => {
+  it('never waits for a coalesce a dead thread left under way: its tombstones come from elsewhere', async () => {
+    // A versioned map's sweep allocates a tombstone for each value it expires.
+    // With the free lists frozen by a coalescer that died, an allocation that
+    // finds nothing waits for the COALESCE lock; in the sweeper (on the event
+    // loop that may be the one to hear of the death) that wait lasted
+    // lockTimeoutMs per tombstone, a shard lock held all the while.
+    const map = internal.createWithBuild<string, string>('debug', {
+      values: 'string', versioned: true, ttlMs: 60_000, shards: 4, lockTimeoutMs: 3000,
+      maxMemoryBytes: 64 << 20, maxValueBytes: 4096, maxKeyBytes: 64,
+    });
+    // A heap over 8 MiB and under half in use: allocations look in free memory
+    // before they grow the heap (assembly/memory.ts, heapMayGrow).
+    for (let i = 0; i < 12_000; i++) map.store(`fill${i}`, 'f'.repeat(1000));
+    for (let i = 0; i < 12_000; i++) if (i % 10) map.delete(`fill${i}`);
+    const SHORT = 5000;
+    for (let i = 0; i < SHORT; i++) map.store(`short${i}`, 'e', { ttlMs: 1 });
+    const worker = startWorker('dead-coalescer.mjs', { handle: map.handle, n: 1 });
+    expect(await firstMessage<{ trapped: boolean }>(worker)).toEqual({ trapped: true });
+    const before = map.stats();
+
+    const stop = map.startSweeper({ intervalMs: 1 });
+    await until(() => map.stats().expirations - before.expirations === SHORT, 'the sweeper to expire every short-lived key');
+    stop();
+    const after = map.stats();
+    expect(after.lockContentions, 'no wait for the COALESCE lock').toBe(before.lockContentions);
+    expect(after.tombstones - before.tombstones).toBe(SHORT);
+
+    await worker.terminate();
+    await exited(worker);
+    await until(() => map.stats().threads === 1, 'the coalescer to be reaped');
+    expect(internal.verify(map)).toBe(0);
+    expect(internal.heapUnaccounted(map)).toBe(0);
+    map.close();
+  });
+
+  it('stops at the first tombstone it cannot allocate, and takes that key up again next time', () => {
+    const map = internal.createWithBuild<string, number>('debug', { values: 'number', versioned: true, ttlMs: 60_000, shards: 1 });
+    const core = internal.coreOfMap(map);
+    for (let i = 0; i < 100; i++) map.store(`short${i}`, i, { ttlMs: 1 });
+    const past = Date.now() + 5;
+    while (Date.now() < past); // every value expires
+    core.sm_tick(Date.now()); // the map clock, as the bindings publish it
+    const SWEEP_SHORT = 1 << 29;
+    core.sm_debugFailAllocation(1); // every allocation from here fails
+    const short = core.sm_sweep(4096);
+    core.sm_debugFailAllocation(0);
+    expect(short & SWEEP_SHORT, 'stopped for want of memory').toBe(SWEEP_SHORT);
+    expect(short & 0xffff, 'removed').toBe(0);
+    expect(map.stats().expirations).toBe(0);
+    const rest = core.sm_sweep(4096);
+    expect(rest & SWEEP_SHORT).toBe(0);
+    expect(rest & 0xffff, 'every key, the first included').toBe(100);
+    expect(map.stats()).toMatchObject({ expirations: 100, tombstones: 100 });
+    expect(internal.verify(map)).toBe(0);
+    map.close();
+  });
+});
+
 describe("a versioned map's own compaction", () => {
   it("never waits for a shard's lock: a busy shard keeps its tombstones until the next compaction", async () => {
     // The compaction a delete queues runs on the deleting thread's event loop
