@@ -30,8 +30,7 @@ import {
   heapClaimInit, heapCountRecoveredLocks, heapIsReady, heapPublish, heapRecoveredLocks, heapRootMap,
 } from "./heap";
 import {
-  allocCoalesceNow, allocCoalesces, allocDeferredBlocks, allocInit, allocListedBytes, allocReleaseRun, allocSetCoalesceWaits, free,
-  heapBytes,
+  allocCoalesceNow, allocCoalesces, allocDeferredBlocks, allocInit, allocListedBytes, allocReleaseRun, free, heapBytes,
 } from "./alloc";
 import { allocOrCollect } from "./memory";
 import {
@@ -347,7 +346,6 @@ function reserveScratch(bytes: usize): i32 {
  */
 function recoverFromTrap(): void {
   if (!reclaimIsPinned() || ranging) return;
-  allocSetCoalesceWaits(true); // a trap inside sm_sweep
   reaperRecoverSelf();
   reclaimResetPin();
   reaperResumeOwn(); // a trap inside a reap left this thread pinned too
@@ -870,17 +868,16 @@ export function sm_tick(now: f64): f64 {
   return <f64>mapTick(map, <u64>now);
 }
 
-/** Removes expired values, visiting at most `budget` table slots; returns how many it removed. */
+/**
+ * Removes expired values, visiting at most `budget` table slots; returns how
+ * many it removed, plus mapSweep's SWEEP_WRAPPED and SWEEP_SHORT flags.
+ */
 export function sm_sweep(budget: u32): i32 {
   if (!slot) return Status.NOT_ATTACHED;
   recoverFromTrap();
   if (locked || ranging) return 0;
   pin();
-  // The sweeper runs on an event loop by itself: its tombstones' allocations
-  // wait for no coalesce under way, as it waits for no shard lock (mapSweep).
-  allocSetCoalesceWaits(false);
   const removed = mapSweep(map, budget);
-  allocSetCoalesceWaits(true);
   unpin();
   return removed;
 }

@@ -195,13 +195,6 @@ let heldRun: usize = 0;
 // blocks are moved back at its next allocation (redrainDeferred), not then,
 // when the block would be named by nothing across the calls.
 let redrainPending: u32 = 0;
-// Whether this thread's allocations may wait for the COALESCE lock (a
-// coalesce under way elsewhere) in allocReusing. False while it runs work that
-// the package starts on an event loop by itself (the sweeper, abi.ts sm_sweep):
-// that loop may be the one that must hear of the holder's exit (bindings/
-// liveness.ts), so a wait there would last lockTimeoutMs per allocation, with
-// a shard lock held. Set back to true by a trap's recovery (abi.ts).
-let coalesceWaits = true;
 // @ts-ignore: decorator
 @inline const CARVE_CHUNK: usize = 16 << 10;
 
@@ -432,21 +425,21 @@ export function freeNamed(block: usize, size: usize, name: usize): void {
  * the bump region. `freedBytes` is every byte ever
  * freed, all threads together (slots.ts). First it splits a free block of the
  * next larger class that has one. Failing that, it takes the COALESCE lock
- * (waiting for a coalesce under way, which may have made the block, unless
- * coalesceWaits is false: then a busy lock means 0), tries
+ * (waiting for a coalesce under way, which may have made the block; with
+ * `waits` false, for the sweeper, a busy lock means 0: see memory.ts), tries
  * again, and coalesces if enough memory was freed since the last time (a
  * thirty-second of the heap, at least COALESCE_MIN), so that a map kept full
  * by a caller that retries pays for a coalesce once per that much freed, not
  * on every attempt. 0 when no free memory is large enough.
  */
-export function allocReusing(size: usize, freedBytes: u64): usize {
+export function allocReusing(size: usize, freedBytes: u64, waits: bool): usize {
   giveBackLeftRun();
   if (redrainPending) redrainNow();
   if (size > MAX_BLOCK) return 0;
   const c = classOf(size);
   let block = reuse(c);
   if (!block && ASC_FEATURE_THREADS && load32(BITMAP)) {
-    if (coalesceWaits ? !lock(COALESCE_LOCK, owner) : !tryLock(COALESCE_LOCK, owner)) return 0;
+    if (waits ? !lock(COALESCE_LOCK, owner) : !tryLock(COALESCE_LOCK, owner)) return 0;
     block = popFree(c);
     if (!block) block = reuse(c);
     const last = load64(COALESCED_AT);
@@ -469,10 +462,6 @@ export function allocReusing(size: usize, freedBytes: u64): usize {
 // @ts-ignore: decorator
 @inline const COALESCE_MIN: usize = 64 << 10;
 
-/** Lets this thread's allocations wait for a coalesce under way (true), or not (see coalesceWaits). */
-export function allocSetCoalesceWaits(waits: bool): void {
-  coalesceWaits = waits;
-}
 
 /**
  * Coalesces without waiting for a failure, in two cases. (1) Bytes in use have

@@ -474,8 +474,8 @@ export function freeUnfinishedNamed(word: usize, block: usize): void {
 }
 
 /** A tombstone: an empty block marked as a deletion, at `version` (versioned maps); `record` as valueNew's. */
-export function valueNewTombstone(version: u64, record: usize): u32 {
-  const block = allocOrCollect(VALUE_HEADER_SIZE + meta);
+export function valueNewTombstone(version: u64, record: usize, waits: bool = true): u32 {
+  const block = allocOrCollect(VALUE_HEADER_SIZE + meta, waits);
   if (!block) return 0;
   store<u32>(block + VALUE_LENGTH, 0);
   if (record) store<u32>(record, <u32>block);

@@ -1508,11 +1508,11 @@ export function mapSweep(map: usize, budget: u32): i32 {
   let short = false; // a tombstone could not be had: stop, and try this entry again next time
   for (let shardsSeen: u32 = 0; visited < budget && shardsSeen <= shards; shardsSeen++) {
     const shard = shardAt(map, index);
-    // Never waits for a lock: a busy shard is swept on a later lap, and the
-    // caller keeps its allocations from waiting for a coalesce under way
-    // (abi.ts, sm_sweep). (A sweeper tick can run in the thread that must hear
-    // of a dead holder's exit from its event loop, which a wait here would
-    // block until lockTimeoutMs.)
+    // Never waits for a lock: a busy shard is swept on a later lap, and a
+    // tombstone's allocation waits for no coalesce under way (expireLocked).
+    // (A sweeper tick can run in the thread that must hear of a dead holder's
+    // exit from its event loop, which a wait here would block until
+    // lockTimeoutMs.)
     if (tryLock(shard + SHARD_LOCK, owner)) {
       const tables = loadTables(shard);
       const holder = dirtyOf(tables) ? dirtyOf(tables) : readOf(tables);
@@ -1553,8 +1553,9 @@ export function mapSweep(map: usize, budget: u32): i32 {
 // @ts-ignore: decorator
 @inline export const SWEEP_WRAPPED: i32 = 1 << 30;
 // What mapSweep adds when it stopped at an expired value whose tombstone could
-// not be allocated: every later one would fail as well (and each failure is a
-// round of reclamation), so the sweep ends there until the next tick.
+// not be allocated: later ones would likely fail as well (the map is full, or
+// a coalesce is under way), each failure a round of reclamation, so the sweep
+// ends there, to start from that value at the next tick.
 // @ts-ignore: decorator
 @inline export const SWEEP_SHORT: i32 = 1 << 29;
 
@@ -1581,7 +1582,8 @@ function expireLocked(shard: usize, entry: usize, value: u32, h: u32): i32 {
   }
   let replacement: u32 = DELETED;
   if (versioned()) {
-    replacement = valueNewTombstone(0, heldValueWord());
+    // Waiting for no coalesce under way (memory.ts): the sweeper waits for nothing.
+    replacement = valueNewTombstone(0, heldValueWord(), false);
     if (!replacement) return EXPIRE_NO_MEMORY; // the next sweep tries again
     stampLocked(replacement);
   }
@@ -1683,7 +1685,8 @@ export function mapVersionWord(map: usize): usize {
  * event loop of whatever thread deleted, which may be the thread that must
  * hear of a dead holder's exit there, and a wait would hold every thread
  * behind that lock until lockTimeoutMs. A skipped shard keeps its tombstones
- * below the watermark, which no delta reports: the next compaction takes them.
+ * at or below the watermark, which no delta reports: the next compaction (at
+ * a later delete or expiry) takes them.
  */
 export function mapCompact(map: usize, watermark: u64, waits: bool): i32 {
   if (!versioned()) return 0;

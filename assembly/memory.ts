@@ -29,13 +29,21 @@ export function memorySetReaper(reap: Reap): void {
  * can free is freed, and free memory of other sizes is split or coalesced. A
  * write that still fails tries once more after giving back what deleted keys
  * hold and waiting out old pins (abi.ts, makeRoom), with nothing held.
+ *
+ * Free memory of other sizes may wait for a coalesce under way in another
+ * thread (the COALESCE lock, up to lockTimeoutMs each of the two times).
+ * `waits` false skips a busy coalesce instead: for the sweeper (map.ts,
+ * mapSweep), which runs on an event loop by itself, a shard lock held; that
+ * loop may be the one that must hear of the coalescer's exit (bindings/
+ * liveness.ts), so a wait there would hold it, and every writer of the shard,
+ * for lockTimeoutMs per tombstone.
  */
-export function allocOrCollect(size: usize): usize {
+export function allocOrCollect(size: usize, waits: bool = true): usize {
   if (failAllocation()) return 0;
   let block = alloc(size, false);
   if (block) return block;
   if (!heapMayGrow()) {
-    block = allocReusing(size, bytesFreed(HEADER_INIT_ACCOUNT));
+    block = allocReusing(size, bytesFreed(HEADER_INIT_ACCOUNT), waits);
     if (block) return block;
   }
   block = alloc(size);
@@ -44,7 +52,7 @@ export function allocOrCollect(size: usize): usize {
   collect();
   block = alloc(size);
   if (block) return block;
-  return allocReusing(size, bytesFreed(HEADER_INIT_ACCOUNT));
+  return allocReusing(size, bytesFreed(HEADER_INIT_ACCOUNT), waits);
 }
 
 /**

@@ -931,7 +931,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       try {
         for (;;) {
           const r = now.ex.sm_sweep(SWEEP_SLOTS);
-          // A lock that would not come, a pass over the whole map done, or no memory: until the next tick.
+          // Detached, a pass over the whole map done, or no memory for a tombstone: until the next tick.
           if (r < 0 || r & (SWEEP_WRAPPED | SWEEP_SHORT) || performance.now() - start >= maxTickMs) break;
         }
       } catch (error) {

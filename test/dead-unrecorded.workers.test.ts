@@ -118,28 +118,6 @@ describe("a versioned map's sweeper", () => {
     expect(internal.heapUnaccounted(map)).toBe(0);
     map.close();
   });
-
-  it('stops at the first tombstone it cannot allocate, and takes that key up again next time', () => {
-    const map = internal.createWithBuild<string, number>('debug', { values: 'number', versioned: true, ttlMs: 60_000, shards: 1 });
-    const core = internal.coreOfMap(map);
-    for (let i = 0; i < 100; i++) map.store(`short${i}`, i, { ttlMs: 1 });
-    const past = Date.now() + 5;
-    while (Date.now() < past); // every value expires
-    core.sm_tick(Date.now()); // the map clock, as the bindings publish it
-    const SWEEP_SHORT = 1 << 29;
-    core.sm_debugFailAllocation(1); // every allocation from here fails
-    const short = core.sm_sweep(4096);
-    core.sm_debugFailAllocation(0);
-    expect(short & SWEEP_SHORT, 'stopped for want of memory').toBe(SWEEP_SHORT);
-    expect(short & 0xffff, 'removed').toBe(0);
-    expect(map.stats().expirations).toBe(0);
-    const rest = core.sm_sweep(4096);
-    expect(rest & SWEEP_SHORT).toBe(0);
-    expect(rest & 0xffff, 'every key, the first included').toBe(100);
-    expect(map.stats()).toMatchObject({ expirations: 100, tombstones: 100 });
-    expect(internal.verify(map)).toBe(0);
-    map.close();
-  });
 });
 
 describe("a versioned map's own compaction", () => {

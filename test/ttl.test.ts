@@ -1,13 +1,13 @@
 /**
  * Issue 9, TTL: map default and per-call ttlMs, what an expired key looks like
  * to every read, how `size` counts it, and the writes that meet it. One thread;
- * the sweeper and other threads are in ttl.workers.test.ts.
+ * the sweeper's ticks and other threads are in ttl.workers.test.ts.
  *
  * Short TTLs (tens of ms) and waits with a wide margin: an assertion here is
  * about what is visible after the margin, never about how long anything took.
  */
 import { describe, expect, it } from 'vitest';
-import { LockedMap, SyncMap, sleep } from './helpers.js';
+import { internal, LockedMap, SyncMap, sleep } from './helpers.js';
 
 /** Comfortably more than a TTL of SHORT ms plus the clock's resolution (10 ms). */
 const SHORT = 30;
@@ -333,6 +333,33 @@ describe('getRemainingTtl', () => {
     const left = map.getRemainingTtl('k');
     expect(left).toBeGreaterThan(100);
     expect(left).toBeLessThanOrEqual(200 + RESOLUTION);
+    map.close();
+  });
+});
+
+describe('a sweep of a versioned map at the memory limit', () => {
+  it('stops at the first tombstone it cannot allocate, and starts from that key next time', async () => {
+    // Each expired value becomes a tombstone, which takes memory; a sweep that
+    // cannot have one stops there (SWEEP_SHORT, assembly/map.ts) rather than
+    // trying every later value, each failure a round of reclamation.
+    const map = internal.createWithBuild<string, number>('debug', { values: 'number', versioned: true, ttlMs: 60_000, shards: 1 });
+    const core = internal.coreOfMap(map);
+    for (let i = 0; i < 100; i++) map.store(`short${i}`, i, { ttlMs: 1 });
+    await sleep(SHORT);
+    core.sm_tick(Date.now()); // the map clock, as the bindings publish it
+    const SWEEP_SHORT = 1 << 29;
+    const REMOVED = 0xffff;
+    core.sm_debugFailAllocation(1); // every allocation from here fails
+    const stopped = core.sm_sweep(4096);
+    core.sm_debugFailAllocation(0);
+    expect(stopped & SWEEP_SHORT, 'stopped for want of memory').toBe(SWEEP_SHORT);
+    expect(stopped & REMOVED, 'removed').toBe(0);
+    expect(core.sm_sweep(1) & REMOVED, 'one slot visited: the key it stopped at').toBe(1);
+    const rest = core.sm_sweep(4096);
+    expect(rest & SWEEP_SHORT).toBe(0);
+    expect(rest & REMOVED).toBe(99);
+    expect(map.stats()).toMatchObject({ expirations: 100, tombstones: 100 });
+    expect(internal.verify(map)).toBe(0);
     map.close();
   });
 });
