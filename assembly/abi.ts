@@ -960,7 +960,8 @@ export function sm_shardLockTakes(index: u32): f64 {
 
 /**
  * Removes tombstones at or below `watermark` (raising the watermark); returns
- * how many. `waits` false: skips a shard whose lock is busy (mapCompact).
+ * how many. `waits` false: skips a shard whose lock is busy, and adds
+ * COMPACT_SKIPPED to the count if it did (mapCompact).
  */
 export function sm_compact(watermark: f64, waits: bool): i32 {
   if (!slot) return Status.NOT_ATTACHED;

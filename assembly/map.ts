@@ -1679,7 +1679,8 @@ export function mapVersionWord(map: usize): usize {
 
 /**
  * Removes the tombstones of versions at or below `watermark`, which becomes the
- * map's watermark if it is higher. Returns how many it removed, or LOCK_TIMEOUT.
+ * map's watermark if it is higher. Returns how many it removed (plus
+ * COMPACT_SKIPPED if it passed a busy shard over), or LOCK_TIMEOUT.
  * With `waits` false (the map's own compaction, off a write's path) a busy
  * shard is skipped, as the sweeper skips one: that compaction runs from the
  * event loop of whatever thread deleted, which may be the thread that must
@@ -1692,11 +1693,15 @@ export function mapCompact(map: usize, watermark: u64, waits: bool): i32 {
   if (!versioned()) return 0;
   atomicMax64(state + STATE_WATERMARK, watermark);
   let removed = 0;
+  let skipped = false;
   const shards = mapShardCount(map);
   for (let s: u32 = 0; s < shards; s++) {
     const shard = shardAt(map, s);
     if (!waits) {
-      if (!tryLock(shard + SHARD_LOCK, owner)) continue;
+      if (!tryLock(shard + SHARD_LOCK, owner)) {
+        skipped = true;
+        continue;
+      }
     } else if (!lock(shard + SHARD_LOCK, owner)) return Status.LOCK_TIMEOUT;
     const tables = loadTables(shard);
     const holder = dirtyOf(tables) ? dirtyOf(tables) : readOf(tables);
@@ -1720,8 +1725,13 @@ export function mapCompact(map: usize, watermark: u64, waits: bool): i32 {
     }
     unlock(shard + SHARD_LOCK);
   }
-  return removed;
+  return skipped ? removed | COMPACT_SKIPPED : removed;
 }
+
+// What mapCompact adds when it skipped a busy shard (`waits` false): tombstones
+// at or below the watermark may remain, for a later compaction to take.
+// @ts-ignore: decorator
+@inline export const COMPACT_SKIPPED: i32 = 1 << 30;
 
 /**
  * Takes shard `index`'s lock for a walk of its changes (versions.ts in the

@@ -223,6 +223,8 @@ const SWEEP_SHORT = 1 << 29;
 /** Automatic compaction: once tombstones pass this many, or this share of the keys. */
 const COMPACT_TOMBSTONES = 1024;
 const COMPACT_SHARE = 0.05;
+/** The flag sm_compact adds when it passed a busy shard over (COMPACT_SKIPPED in assembly/map.ts). */
+const COMPACT_SKIPPED = 1 << 30;
 
 /** Atomics.waitAsync on a BigInt64Array (ES2024; in V8 since Node 16), typed for the ES2023 lib. */
 const waitAsync64 = (Atomics as unknown as {
@@ -1114,13 +1116,28 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     if (!a.handle.versioned || this.#compactionQueued) return;
     const tombstones = a.ex.sm_tombstones();
     if (tombstones < COMPACT_TOMBSTONES && tombstones < COMPACT_SHARE * a.ex.sm_size()) return;
+    // Nothing it could remove that the last one left: a tombstone made since
+    // has a version above the map's version then, so while the low watermark
+    // has not risen and was no higher than that version, and no shard was
+    // passed over, a walk of every shard under its lock would find nothing.
+    // (It did, once per event-loop turn with a delete, while clients lagged:
+    // 1.9 ms a turn at 100k keys.)
+    const low = a.ex.sm_setLowWatermark(0); // reads it: it never falls
+    if (low === this.#compactedUpTo && low <= this.#compactedAtVersion && !this.#compactionSkipped) return;
     this.#compactionQueued = true;
     setImmediate(() => {
       this.#compactionQueued = false;
       const now = this.#a;
       if (now === null) return;
       try {
-        now.ex.sm_compact(now.ex.sm_setLowWatermark(0), 0); // skips a busy shard (assembly/map.ts, mapCompact)
+        const version = now.ex.sm_version(); // before: a tombstone made during the walk is newer
+        const upTo = now.ex.sm_setLowWatermark(0);
+        const r = now.ex.sm_compact(upTo, 0); // skips a busy shard (assembly/map.ts, mapCompact)
+        if (r >= 0) {
+          this.#compactedUpTo = upTo;
+          this.#compactedAtVersion = version;
+          this.#compactionSkipped = (r & COMPACT_SKIPPED) !== 0;
+        }
       } catch (error) {
         now.trapped(error);
       }
@@ -1128,6 +1145,12 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
   }
 
   #compactionQueued = false;
+  /** The low watermark this object's last automatic compaction went up to (-1: none yet). */
+  #compactedUpTo = -1;
+  /** The map's version just before that compaction. */
+  #compactedAtVersion = -1;
+  /** Whether that compaction passed a busy shard over (whose tombstones it may have left). */
+  #compactionSkipped = false;
 
   // ── snapshot ──
 

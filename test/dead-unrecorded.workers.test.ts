@@ -156,11 +156,11 @@ describe("a versioned map's own compaction", () => {
     await worker.terminate(); // mid-operation, holding the lock
     await exited(worker);
     await until(() => map.stats().threads === 1, 'the holder to be reaped');
-    map.setLowWatermark(map.version);
+    // The low watermark has not risen: the next compaction runs for the shard it passed over.
     map.delete(free[601]!);
     await nextImmediate();
-    expect(map.stats().tombstones, 'the busy shard compacted at the next chance').toBe(1);
-    expect(map.stats().compactions - after.compactions).toBe(601);
+    expect(map.stats().compactions - after.compactions, 'the busy shard compacted at the next chance').toBe(600);
+    expect(map.stats().tombstones, 'the two newer than the low watermark').toBe(2);
     expect(internal.verify(map)).toBe(0);
     map.close();
   });
