@@ -462,7 +462,6 @@ export function allocReusing(size: usize, freedBytes: u64, waits: bool): usize {
 // @ts-ignore: decorator
 @inline const COALESCE_MIN: usize = 64 << 10;
 
-
 /**
  * Coalesces without waiting for a failure, in two cases. (1) Bytes in use have
  * fallen by a large share of the heap (a quarter) below the most seen since

@@ -10,7 +10,7 @@ import type { SyncMapHandle } from './sharing.js';
 import type { CoreBuild, CoreExports } from './instance.js';
 import { recordDeathForTest, recordThreadForTest } from './liveness.js';
 
-export { Status, LAYOUT_VERSION } from './status.js';
+export { CoreFlag, Status, LAYOUT_VERSION } from './status.js';
 export {
   SLOT_CACHE_HITS, SLOT_FOUND_ADVANCES, SLOT_FOUND_BLOCK, SLOT_FOUND_EXPIRY, SLOT_FOUND_READ, SLOT_FOUND_SERIAL,
   SLOT_FOUND_SLOT, SLOT_FOUND_TABLES_WORD, SLOT_FOUND_VALUE_WORD, WORD_ADVANCES, WORD_SLOT,

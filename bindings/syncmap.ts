@@ -31,7 +31,7 @@ import {
 import { Stat, coreModule, coreModuleSync, type CoreBuild, type CoreExports } from './instance.js';
 import { registerOpen, unregisterOpen, type SyncMapHandle } from './sharing.js';
 import type { Prepared, ValueMarshal } from './codecs.js';
-import { Status } from './status.js';
+import { CoreFlag, Status } from './status.js';
 import { Attachment, attachTo, createAttachment, type Change, type LoadSampler } from './attachment.js';
 import {
   booleanOption,
@@ -215,16 +215,10 @@ const finalizer = new FinalizationRegistry<Attachment<unknown, unknown>>((attach
 
 /** Slots a sweep call visits: a few µs of work, checked against the tick's time box. */
 const SWEEP_SLOTS = 4096;
-/** The flag sm_sweep adds when a pass over the whole map ended (SWEEP_WRAPPED in assembly/map.ts). */
-const SWEEP_WRAPPED = 1 << 30;
-/** The flag sm_sweep adds when it stopped for want of memory for a tombstone (SWEEP_SHORT). */
-const SWEEP_SHORT = 1 << 29;
 
 /** Automatic compaction: once tombstones pass this many, or this share of the keys. */
 const COMPACT_TOMBSTONES = 1024;
 const COMPACT_SHARE = 0.05;
-/** The flag sm_compact adds when it passed a busy shard over (COMPACT_SKIPPED in assembly/map.ts). */
-const COMPACT_SKIPPED = 1 << 30;
 
 /** Atomics.waitAsync on a BigInt64Array (ES2024; in V8 since Node 16), typed for the ES2023 lib. */
 const waitAsync64 = (Atomics as unknown as {
@@ -934,7 +928,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
         for (;;) {
           const r = now.ex.sm_sweep(SWEEP_SLOTS);
           // Detached, a pass over the whole map done, or no memory for a tombstone: until the next tick.
-          if (r < 0 || r & (SWEEP_WRAPPED | SWEEP_SHORT) || performance.now() - start >= maxTickMs) break;
+          if (r < 0 || r & (CoreFlag.SWEEP_WRAPPED | CoreFlag.SWEEP_SHORT) || performance.now() - start >= maxTickMs) break;
         }
       } catch (error) {
         now.trapped(error);
@@ -1116,14 +1110,10 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     if (!a.handle.versioned || this.#compactionQueued) return;
     const tombstones = a.ex.sm_tombstones();
     if (tombstones < COMPACT_TOMBSTONES && tombstones < COMPACT_SHARE * a.ex.sm_size()) return;
-    // Nothing it could remove that the last one left: a tombstone made since
-    // has a version above the map's version then, so while the low watermark
-    // has not risen and was no higher than that version, and no shard was
-    // passed over, a walk of every shard under its lock would find nothing.
-    // (It did, once per event-loop turn with a delete, while clients lagged:
-    // 1.9 ms a turn at 100k keys.)
-    const low = a.ex.sm_setLowWatermark(0); // reads it: it never falls
-    if (low === this.#compactedUpTo && low <= this.#compactedAtVersion && !this.#compactionSkipped) return;
+    // Nothing it could remove that the last one left (see #compactedFor).
+    // (It walked every shard under its lock once per event-loop turn with a
+    // delete while clients lagged: 1.9 ms a turn at 100k keys.)
+    if (a.ex.sm_setLowWatermark(0) === this.#compactedFor) return; // reads it: it never falls
     this.#compactionQueued = true;
     setImmediate(() => {
       this.#compactionQueued = false;
@@ -1133,11 +1123,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
         const version = now.ex.sm_version(); // before: a tombstone made during the walk is newer
         const upTo = now.ex.sm_setLowWatermark(0);
         const r = now.ex.sm_compact(upTo, 0); // skips a busy shard (assembly/map.ts, mapCompact)
-        if (r >= 0) {
-          this.#compactedUpTo = upTo;
-          this.#compactedAtVersion = version;
-          this.#compactionSkipped = (r & COMPACT_SKIPPED) !== 0;
-        }
+        if (r >= 0) this.#compactedFor = (r & CoreFlag.COMPACT_SKIPPED) === 0 && upTo <= version ? upTo : -1;
       } catch (error) {
         now.trapped(error);
       }
@@ -1145,12 +1131,14 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
   }
 
   #compactionQueued = false;
-  /** The low watermark this object's last automatic compaction went up to (-1: none yet). */
-  #compactedUpTo = -1;
-  /** The map's version just before that compaction. */
-  #compactedAtVersion = -1;
-  /** Whether that compaction passed a busy shard over (whose tombstones it may have left). */
-  #compactionSkipped = false;
+  /**
+   * A low watermark at which this object's last automatic compaction left
+   * nothing for another to remove, or -1. Set when it passed no shard over and
+   * went up to a low watermark no higher than the map's version just before:
+   * every tombstone made since has a newer version, above that watermark, so
+   * until the low watermark rises another walk would find nothing.
+   */
+  #compactedFor = -1;
 
   // ── snapshot ──
 

@@ -55,7 +55,7 @@ function counters(map: SyncMap<string, number>): void {
   clock += 60_000;
   core.sm_tick(clock); // everything with a ttl has expired
   for (let i = 1; i < KEYS; i += 8) map.store(key(i), i); // a write that meets an expired value
-  while ((core.sm_sweep(64) & (1 << 30)) === 0); // the rest, and the dirty-only key, by sweeps
+  while ((core.sm_sweep(64) & internal.CoreFlag.SWEEP_WRAPPED) === 0); // the rest, and the dirty-only key, by sweeps
   map.compact(map.version); // every tombstone
   map.clear();
   for (let i = 0; i < KEYS; i += 2) map.add(key(i), i);

@@ -347,7 +347,7 @@ describe('a sweep of a versioned map at the memory limit', () => {
     for (let i = 0; i < 100; i++) map.store(`short${i}`, i, { ttlMs: 1 });
     await sleep(SHORT);
     core.sm_tick(Date.now()); // the map clock, as the bindings publish it
-    const SWEEP_SHORT = 1 << 29;
+    const { SWEEP_SHORT } = internal.CoreFlag;
     const REMOVED = 0xffff;
     core.sm_debugFailAllocation(1); // every allocation from here fails
     const stopped = core.sm_sweep(4096);
