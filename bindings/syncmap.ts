@@ -525,7 +525,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       throw a.trapped(error);
     }
     if (r >= 0) {
-      this.#afterDelete(a);
+      this.#compactIfDue(a);
       return { value: a.values.read(a, 0, r, what, 'delete'), loaded: true };
     }
     if (r === ABSENT) return { value: undefined, loaded: false };
@@ -544,7 +544,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       throw a.trapped(error);
     }
     if (r >= 0) {
-      this.#afterDelete(a);
+      this.#compactIfDue(a);
       return true;
     }
     if (r === ABSENT) return false;
@@ -624,7 +624,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     } catch (error) {
       throw a.trapped(error);
     }
-    if (r === 1) this.#afterDelete(a);
+    if (r === 1) this.#compactIfDue(a);
     return r >= 0 ? r === 1 : fail(r, what);
   }
 
@@ -873,7 +873,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     } catch (error) {
       throw a.trapped(error);
     }
-    if (r === 1) this.#afterDelete(a);
+    if (r === 1) this.#compactIfDue(a);
     return r >= 0 ? r === 1 : fail(r, what);
   }
 
@@ -933,7 +933,7 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       } catch (error) {
         now.trapped(error);
       }
-      this.#afterDelete(now);
+      this.#compactIfDue(now);
     }, intervalMs);
     timer.unref();
     const stop = (): void => {
@@ -1086,7 +1086,8 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
   /**
    * Records that every client has seen the changes up to `version` (it only
    * ever rises): the map's own compaction, when tombstones pile up, removes
-   * those at or below it. Returns the low watermark in force.
+   * those at or below it, from this thread's event loop if they are due.
+   * Returns the low watermark in force.
    */
   setLowWatermark(version: number): number {
     const what = this.#n.setLowWatermark;
@@ -1095,7 +1096,9 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     if (typeof version !== 'number' || !Number.isInteger(version) || version < 0) {
       throw new SyncMapArgumentError(`${what}: version must be a whole number from 0, got ${shown(version)}`);
     }
-    return a.ex.sm_setLowWatermark(version);
+    const low = a.ex.sm_setLowWatermark(version);
+    this.#compactIfDue(a);
+    return low;
   }
 
   #needVersions(a: Attachment<K, V>, what: string): void {
@@ -1103,10 +1106,13 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
   }
 
   /**
-   * After a delete or expiry in a versioned map: once tombstones pass 1024 or 5%
-   * of the keys, compact up to the low watermark, off this call's path.
+   * After a delete, an expiry or a raise of the low watermark in a versioned
+   * map: once tombstones pass 1024 or 5% of the keys, compact up to the low
+   * watermark, off this call's path (on this thread's event loop: a thread that
+   * deletes in a loop that never yields leaves it to the one raising the low
+   * watermark).
    */
-  #afterDelete(a: Attachment<K, V>): void {
+  #compactIfDue(a: Attachment<K, V>): void {
     if (!a.handle.versioned || this.#compactionQueued) return;
     const tombstones = a.ex.sm_tombstones();
     if (tombstones < COMPACT_TOMBSTONES && tombstones < COMPACT_SHARE * a.ex.sm_size()) return;

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { awaitWord, controlBlock, exited, firstMessage, signal, sleep, startWorker, SyncMap, xorshift32 } from './helpers.js';
+import { awaitWord, controlBlock, exited, firstMessage, signal, sleep, startWorker, SyncMap, until, xorshift32 } from './helpers.js';
 import type { Worker } from 'node:worker_threads';
 
 /** Every message a worker sends, in order. */
@@ -227,6 +227,31 @@ describe('an xDS-style delta client', () => {
       `${r.missed} of ${r.iterations} answers were complete, not reset, and lacked the delete of a compacted tombstone ` +
         `(resets ${r.resets}, deletes seen ${r.deletes}); first: ${JSON.stringify(r.examples[0])}`,
     ).toBe(0);
+    map.close();
+  });
+});
+
+describe('automatic compaction across threads', () => {
+  it('a thread that raises the low watermark compacts the tombstones of a thread that deletes and never yields', async () => {
+    // The compaction a delete queues runs on the deleting thread's event loop;
+    // a worker deleting in a loop that never yields left a 64 MiB map to fill
+    // with a million tombstones while the main thread raised the low
+    // watermark every 100 ms (an adversarial stress test).
+    const map = SyncMap.createSync<string, number>({ values: 'number', versioned: true, shards: 8 });
+    for (let i = 0; i < 3000; i++) map.store(`k${i}`, i);
+    const control = controlBlock();
+    const worker = startWorker('delete-without-yielding.mjs', { handle: map.handle, prefix: 'k', count: 2000, control: control.buffer });
+    try {
+      awaitWord(control, 0, 1);
+      await sleep(50); // the worker's own compaction would have run by now, had its loop turned
+      expect(map.stats().tombstones).toBe(2000);
+      map.setLowWatermark(map.version);
+      expect(map.stats().tombstones, 'off the call path').toBe(2000);
+      await until(() => map.stats().tombstones === 0, 'compacted from the main thread', 5000);
+      expect(map.size).toBe(1000);
+    } finally {
+      await worker.terminate();
+    }
     map.close();
   });
 });
