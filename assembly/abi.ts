@@ -870,7 +870,7 @@ export function sm_tick(now: f64): f64 {
 
 /**
  * Removes expired values, visiting at most `budget` table slots; returns how
- * many it removed, plus mapSweep's SWEEP_WRAPPED and SWEEP_SHORT flags.
+ * many it removed, plus mapSweep's SWEEP_WRAPPED flag.
  */
 export function sm_sweep(budget: u32): i32 {
   if (!slot) return Status.NOT_ATTACHED;

@@ -329,6 +329,22 @@ export function mapBind(map: usize): void {
   if (versioned()) valueSetVersion(<usize>block, atomicAdd64(state + STATE_VERSION, 1) + 1);
 }
 
+/**
+ * Versioned maps: takes a version for a deletion that leaves no tombstone (a
+ * clear, or a delete or expiry for whose tombstone no memory could be had),
+ * and raises the watermark to it, so that a delta asked from before it answers
+ * "reset" (take the whole map again) rather than missing the deletion. Called
+ * before the deletion is made (a thread that dies between the two leaves a
+ * needless reset, not a missed deletion), by a caller that holds the lock of
+ * the shard it deletes from (every occupied shard's, for a clear) until the
+ * deletion is published: a delta that walks that shard after it reads the
+ * raised watermark when its walk ends (changesSince).
+ */
+function unrecordedDeletionLocked(): void {
+  const version = atomicAdd64(state + STATE_VERSION, 1) + 1;
+  atomicMax64(state + STATE_WATERMARK, version);
+}
+
 /** After a versioned write is published and its lock released: wakes waitForChange(). */
 // @ts-ignore: decorator
 @inline function notifyVersion(): void {
@@ -704,7 +720,6 @@ export function mapSwap(map: usize, key: usize, keyLen: usize, hash: u64, block:
     letGoValue();
     previous = xchg32(entry + ENTRY_VALUE, block);
   } else {
-    stampLocked(block);
     const status = insertLocked(shard, key, keyLen, h, block);
     if (status != Status.OK) {
       unlock(shard + SHARD_LOCK);
@@ -869,10 +884,7 @@ export function mapLoadOrStore(
     missLocked(shard);
   } else {
     const block = valueNew(bytes, len, heldValueWord());
-    if (block) {
-      valueSetMeta(<usize>block, 0, expiry);
-      stampLocked(block);
-    }
+    if (block) valueSetMeta(<usize>block, 0, expiry);
     status = block ? insertLocked(shard, key, keyLen, h, block) : Status.FULL;
     if (status == Status.OK) {
       crashPoint();
@@ -1013,22 +1025,21 @@ export function mapDelete(
   return !compare || valueEquals(value, old, oldLen);
 }
 
-/** Deletes the entry's value (see mapDelete), under the lock, which it releases. */
+/**
+ * Deletes the entry's value (see mapDelete), under the lock, which it releases.
+ * In a versioned map with no memory for a tombstone, the delete still happens
+ * (a full map must be able to shrink), unrecorded: the watermark rises past it
+ * (unrecordedDeletionLocked).
+ */
 function deleteLocked(shard: usize, entry: usize, compare: bool, old: usize, oldLen: usize): i32 {
-  let tombstone: u32 = DELETED;
-  if (versioned()) {
-    tombstone = valueNewTombstone(0, heldValueWord());
-    if (!tombstone) {
-      unlock(shard + SHARD_LOCK);
-      return Status.FULL;
-    }
-  }
+  const tombstone: u32 = versioned() ? valueNewTombstone(0, heldValueWord()) : DELETED;
   // Under the lock only lock-free swaps (live → live) can still change the value.
   while (true) {
     const value = load32(entry + ENTRY_VALUE);
     if (!removable(value, compare, old, oldLen)) break;
     const wasPresent = present(value);
-    stampLocked(tombstone);
+    if (tombstone) stampLocked(tombstone);
+    else if (versioned()) unrecordedDeletionLocked(); // first: see expireLocked
     letGoValue();
     if (cas32(entry + ENTRY_VALUE, value, tombstone) == value) {
       recordUnlinked(value, KIND_VALUE);
@@ -1042,7 +1053,7 @@ function deleteLocked(shard: usize, entry: usize, compare: bool, old: usize, old
       result = value;
       return wasPresent ? Status.OK : Status.ABSENT;
     }
-    holdValue(tombstone);
+    if (tombstone) holdValue(tombstone);
   }
   unlock(shard + SHARD_LOCK);
   if (tombstone) freeHeldValue(tombstone); // never published
@@ -1242,6 +1253,9 @@ export function mapClear(map: usize): i32 {
       return Status.LOCK_TIMEOUT;
     }
   }
+  // A clear deletes every key but leaves no tombstones: the watermark rises
+  // before the first shard is emptied (see unrecordedDeletionLocked).
+  if (versioned()) unrecordedDeletionLocked();
   for (let i = first; i < end; i++) {
     const shard = shardAt(map, i);
     // Without threads a lock writes nothing: every shard is this call's (one without tables is a no-op).
@@ -1250,14 +1264,7 @@ export function mapClear(map: usize): i32 {
     // No tables now, and the lock held: no insert is on its way to giving it some.
     atomicAnd32(occupiedWord(map, i), ~(<u32>1 << (i & 31)));
   }
-  if (versioned()) {
-    // A clear deletes every key but leaves no tombstones: it takes a version,
-    // and raises the watermark to it, so that a delta asked from before the
-    // clear answers "reset" (take the whole map again) rather than nothing.
-    const version = atomicAdd64(state + STATE_VERSION, 1) + 1;
-    atomicMax64(state + STATE_WATERMARK, version);
-    store32(state + STATE_TOMBSTONES, 0);
-  }
+  if (versioned()) store32(state + STATE_TOMBSTONES, 0);
   if (ASC_FEATURE_THREADS) setFrozenClearing(map, first, end, 0);
   unlockClearing(map, first, end);
   unlock(clearLock);
@@ -1493,9 +1500,9 @@ function squeezeReadLocked(read: usize): u32 {
  * last call stopped (the sweep cursor), shard by shard under each shard's lock
  * (a shard whose lock is busy is passed over), so that one call's work is
  * bounded and never waits. Returns how many values it removed (in a versioned
- * map each becomes a tombstone), plus SWEEP_WRAPPED if the cursor came round
- * to the first shard (a pass over the whole map ended), and SWEEP_SHORT if it
- * stopped because memory for a tombstone could not be had.
+ * map each becomes a tombstone, or goes unrecorded: expireLocked), plus
+ * SWEEP_WRAPPED if the cursor came round to the first shard (a pass over the
+ * whole map ended).
  */
 export function mapSweep(map: usize, budget: u32): i32 {
   if (!(flags & MAP_FLAG_META)) return 0;
@@ -1505,7 +1512,10 @@ export function mapSweep(map: usize, budget: u32): i32 {
   let visited: u32 = 0;
   let removed = 0;
   let wrapped = false;
-  let short = false; // a tombstone could not be had: stop, and try this entry again next time
+  // Versioned: whether to try for a tombstone. Once one could not be had, the
+  // rest of this sweep goes without: nothing it retires is freed before it
+  // ends, and each failure costs a round of reclamation.
+  let tombstones = versioned();
   for (let shardsSeen: u32 = 0; visited < budget && shardsSeen <= shards; shardsSeen++) {
     const shard = shardAt(map, index);
     // Never waits for a lock: a busy shard is swept on a later lap, and a
@@ -1524,12 +1534,9 @@ export function mapSweep(map: usize, budget: u32): i32 {
         if (!entry) continue;
         const value = load32(entry + ENTRY_VALUE);
         if (!counted(value) || !valueExpired(<usize>value, now)) continue;
-        const expired = expireLocked(shard, entry, value, tableHashAt(holder, i));
-        if (expired == EXPIRE_NO_MEMORY) {
-          short = true;
-          break;
-        }
-        if (expired == EXPIRE_REMOVED) removed++;
+        const expired = expireLocked(shard, entry, value, tableHashAt(holder, i), tombstones);
+        if (expired == EXPIRE_UNRECORDED) tombstones = false;
+        if (expired != EXPIRE_KEPT) removed++;
       }
       unlock(shard + SHARD_LOCK);
       if (i < capacity) {
@@ -1547,61 +1554,63 @@ export function mapSweep(map: usize, budget: u32): i32 {
   store32(state + STATE_SWEEP_SHARD, index);
   store32(state + STATE_SWEEP_SLOT, from);
   if (removed) notifyVersion();
-  return removed | (wrapped ? SWEEP_WRAPPED : 0) | (short ? SWEEP_SHORT : 0);
+  return removed | (wrapped ? SWEEP_WRAPPED : 0);
 }
 
 // @ts-ignore: decorator
 @inline export const SWEEP_WRAPPED: i32 = 1 << 30;
-// What mapSweep adds when it stopped at an expired value whose tombstone could
-// not be allocated: later ones would likely fail as well (the map is full, or
-// a coalesce is under way), each failure a round of reclamation, so the sweep
-// ends there, to start from that value at the next tick.
-// @ts-ignore: decorator
-@inline export const SWEEP_SHORT: i32 = 1 << 29;
 
 // What expireLocked did.
 // @ts-ignore: decorator
-@inline const EXPIRE_REMOVED: i32 = 1;
-// @ts-ignore: decorator
 @inline const EXPIRE_KEPT: i32 = 0; // a lock-free store replaced the value first
 // @ts-ignore: decorator
-@inline const EXPIRE_NO_MEMORY: i32 = -1; // no tombstone (versioned): nothing changed
+@inline const EXPIRE_REMOVED: i32 = 1;
+// Versioned: removed, with no tombstone (none could be had): the watermark rose past it.
+// @ts-ignore: decorator
+@inline const EXPIRE_UNRECORDED: i32 = 2;
 
 /**
  * Removes an expired value (a tombstone takes its place in a versioned map).
  * An entry in dirty only goes with it, as a delete's does: otherwise keys that
  * expire without ever being read would pile up in the dirty table. The caller
- * holds the lock; `h` is the entry's hash.
+ * holds the lock; `h` is the entry's hash. In a versioned map, a tombstone is
+ * tried for only if `tombstones`; without one the value goes all the same,
+ * unrecorded (unrecordedDeletionLocked), deltas from before answering "reset":
+ * a map full of expired values must be able to give their memory back, and
+ * waiting for a tombstone's memory would wait for the memory the expiry frees
+ * (the values freed go to this thread's cache of their size class, which a
+ * tombstone of another size never takes). Its allocation waits for no
+ * coalesce under way (memory.ts): the sweeper waits for nothing.
  */
-function expireLocked(shard: usize, entry: usize, value: u32, h: u32): i32 {
-  if (!versioned() && dropDirtyOnlyLocked(shard, entry, h)) {
+function expireLocked(shard: usize, entry: usize, value: u32, h: u32, tombstones: bool): i32 {
+  const tombstone: u32 = tombstones ? valueNewTombstone(0, heldValueWord(), false) : DELETED;
+  // Versioned, no tombstone: the watermark rises first, so that a thread that
+  // dies after the value has gone has left deltas answering "reset" (and one
+  // that dies before, or a value kept, only costs deltas a needless reset).
+  const unrecorded = !tombstone && versioned();
+  if (unrecorded) unrecordedDeletionLocked();
+  if (!tombstone && dropDirtyOnlyLocked(shard, entry, h)) {
     sizeAddLocked(shard, -1);
     statsCount(STAT_EXPIRED);
     retire(value, KIND_VALUE);
-    return EXPIRE_REMOVED;
+    return unrecorded ? EXPIRE_UNRECORDED : EXPIRE_REMOVED;
   }
-  let replacement: u32 = DELETED;
-  if (versioned()) {
-    // Waiting for no coalesce under way (memory.ts): the sweeper waits for nothing.
-    replacement = valueNewTombstone(0, heldValueWord(), false);
-    if (!replacement) return EXPIRE_NO_MEMORY; // the next sweep tries again
-    stampLocked(replacement);
-  }
+  if (tombstone) stampLocked(tombstone);
   letGoValue();
-  if (cas32(entry + ENTRY_VALUE, value, replacement) != value) {
+  if (cas32(entry + ENTRY_VALUE, value, tombstone) != value) {
     // A lock-free store replaced it meanwhile: it is no longer this value's to remove.
-    if (replacement) {
-      holdValue(replacement); // held again before any call: never published
-      freeHeldValue(replacement);
+    if (tombstone) {
+      holdValue(tombstone); // held again before any call: never published
+      freeHeldValue(tombstone);
     }
     return EXPIRE_KEPT;
   }
   recordUnlinked(value, KIND_VALUE);
   sizeAddLocked(shard, -1);
-  if (replacement) atomicAdd32(state + STATE_TOMBSTONES, 1);
   statsCount(STAT_EXPIRED);
+  if (tombstone) atomicAdd32(state + STATE_TOMBSTONES, 1);
   retire(value, KIND_VALUE);
-  return EXPIRE_REMOVED;
+  return unrecorded ? EXPIRE_UNRECORDED : EXPIRE_REMOVED;
 }
 
 /**
@@ -1886,7 +1895,9 @@ function retireReadLocked(read: usize): void {
 /**
  * Adds a new entry for the key (absent from both tables) holding `block`,
  * creating the dirty table from read first if there is none. Does not count
- * the key into size; on failure frees only what it made itself.
+ * the key into size; on failure frees only what it made itself. Stamps the
+ * block's version (versioned maps) only once nothing can fail: an insert
+ * refused for want of memory takes no version.
  */
 function insertLocked(shard: usize, key: usize, keyLen: usize, h: u32, block: u32): i32 {
   const entry = entryNew(key, keyLen, block, heldEntryWord());
@@ -1905,6 +1916,7 @@ function insertLocked(shard: usize, key: usize, keyLen: usize, h: u32, block: u3
     return Status.FULL;
   }
   const slot = tableSlotForInsertLocked(dirty, h);
+  stampLocked(block);
   letGoValue(); // published with the entry, in tableFillLocked's one store
   letGoEntry();
   tableFillLocked(dirty, slot, h, entry);

@@ -22,13 +22,11 @@ export type StatusName = keyof typeof Status;
 
 /**
  * Flags the core adds to a count it returns (assembly/map.ts): sm_sweep's
- * SWEEP_WRAPPED (a pass over the whole map ended) and SWEEP_SHORT (it stopped
- * for want of memory for a tombstone); sm_compact's COMPACT_SKIPPED (with
- * `waits` 0, it passed a busy shard over).
+ * SWEEP_WRAPPED (a pass over the whole map ended); sm_compact's
+ * COMPACT_SKIPPED (with `waits` 0, it passed a busy shard over).
  */
 export const CoreFlag = {
   SWEEP_WRAPPED: 1 << 30,
-  SWEEP_SHORT: 1 << 29,
   COMPACT_SKIPPED: 1 << 30,
 } as const;
 

@@ -927,8 +927,8 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       try {
         for (;;) {
           const r = now.ex.sm_sweep(SWEEP_SLOTS);
-          // Detached, a pass over the whole map done, or no memory for a tombstone: until the next tick.
-          if (r < 0 || r & (CoreFlag.SWEEP_WRAPPED | CoreFlag.SWEEP_SHORT) || performance.now() - start >= maxTickMs) break;
+          // Detached, or a pass over the whole map done: until the next tick.
+          if (r < 0 || r & CoreFlag.SWEEP_WRAPPED || performance.now() - start >= maxTickMs) break;
         }
       } catch (error) {
         now.trapped(error);

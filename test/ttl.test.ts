@@ -7,7 +7,7 @@
  * about what is visible after the margin, never about how long anything took.
  */
 import { describe, expect, it } from 'vitest';
-import { internal, LockedMap, SyncMap, sleep } from './helpers.js';
+import { internal, LockedMap, SyncMap, sleep, until } from './helpers.js';
 
 /** Comfortably more than a TTL of SHORT ms plus the clock's resolution (10 ms). */
 const SHORT = 30;
@@ -338,27 +338,65 @@ describe('getRemainingTtl', () => {
 });
 
 describe('a sweep of a versioned map at the memory limit', () => {
-  it('stops at the first tombstone it cannot allocate, and starts from that key next time', async () => {
-    // Each expired value becomes a tombstone, which takes memory; a sweep that
-    // cannot have one stops there (SWEEP_SHORT, assembly/map.ts) rather than
-    // trying every later value, each failure a round of reclamation.
+  it('with no memory for tombstones, expires every key all the same, and a delta from before answers reset', async () => {
+    // Each expiry leaves a tombstone, which takes memory. A sweep that cannot
+    // have one removes the value unrecorded and raises the watermark past it
+    // (assembly/map.ts, expireLocked): a map full of expired values gives
+    // their memory back, and a delta client takes the whole map again.
     const map = internal.createWithBuild<string, number>('debug', { values: 'number', versioned: true, ttlMs: 60_000, shards: 1 });
     const core = internal.coreOfMap(map);
+    map.store('kept', -1);
     for (let i = 0; i < 100; i++) map.store(`short${i}`, i, { ttlMs: 1 });
+    const before = map.version;
     await sleep(SHORT);
     core.sm_tick(Date.now()); // the map clock, as the bindings publish it
-    const { SWEEP_SHORT } = internal.CoreFlag;
-    const REMOVED = 0xffff;
     core.sm_debugFailAllocation(1); // every allocation from here fails
-    const stopped = core.sm_sweep(4096);
+    const swept = core.sm_sweep(4096);
     core.sm_debugFailAllocation(0);
-    expect(stopped & SWEEP_SHORT, 'stopped for want of memory').toBe(SWEEP_SHORT);
-    expect(stopped & REMOVED, 'removed').toBe(0);
-    expect(core.sm_sweep(1) & REMOVED, 'one slot visited: the key it stopped at').toBe(1);
-    const rest = core.sm_sweep(4096);
-    expect(rest & SWEEP_SHORT).toBe(0);
-    expect(rest & REMOVED).toBe(99);
-    expect(map.stats()).toMatchObject({ expirations: 100, tombstones: 100 });
+    expect(swept & 0xffff, 'removed').toBe(100);
+    expect(map.size).toBe(1);
+    expect(map.stats()).toMatchObject({ expirations: 100, tombstones: 0 });
+    expect(map.version, 'each unrecorded expiry takes a version').toBe(before + 100);
+    expect(map.changesSince(before)).toMatchObject({ reset: true, upserts: [], deletes: [] });
+    expect(map.changesSince(map.version)).toMatchObject({ reset: false, complete: true });
+    map.store('after', 1);
+    expect(map.changesSince(before + 100).upserts).toEqual([['after', 1]]);
+    expect(internal.verify(map)).toBe(0);
+    map.close();
+  });
+
+  it('a map filled to its limit with values that all expire empties, and takes writes again', async () => {
+    // A stress test's case: 100-byte values in 2 MiB, stored until
+    // ERR_SYNCMAP_FULL. Each tombstone then had to be allocated before the
+    // value it replaced was freed, and the sweeper stopped for good in most
+    // runs, every write (deletes too) refused until clear().
+    const map = SyncMap.createSync<string, string>({
+      values: 'string', versioned: true, ttlMs: SHORT, maxMemoryBytes: 2 << 20, maxKeyBytes: 64, maxValueBytes: 2048,
+    });
+    const value = 'x'.repeat(100);
+    let stored = 0;
+    for (let refused = 0; refused < 3; ) {
+      try {
+        map.store(`k${stored}`, value);
+        stored++;
+      } catch (error) {
+        expect((error as { code?: string }).code).toBe('ERR_SYNCMAP_FULL');
+        refused++;
+      }
+    }
+    expect(stored).toBeGreaterThan(5000);
+    await sleep(PAST);
+    const stop = map.startSweeper({ intervalMs: 10 });
+    for (let i = 0; i < 200 && map.size > 0; i++) await sleep(10);
+    stop();
+    expect(map.size).toBe(0);
+    expect(map.stats().expirations).toBe(stored);
+    // The tombstones made while memory lasted stay until the clients' low
+    // watermark passes them; then the map's own compaction takes them.
+    map.setLowWatermark(map.version);
+    await until(() => map.stats().tombstones === 0, 'compacted');
+    for (let i = 0; i < 1000; i++) map.store(`again${i}`, value);
+    expect(map.size).toBe(1000);
     expect(internal.verify(map)).toBe(0);
     map.close();
   });

@@ -5,7 +5,7 @@
  * Across threads: versions.workers.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { nextImmediate, sleep, SyncMap, until } from './helpers.js';
+import { codeOf, internal, nextImmediate, sleep, SyncMap, until } from './helpers.js';
 
 function versionedMap(): SyncMap<string, number> {
   return SyncMap.createSync({ values: 'number', versioned: true });
@@ -314,6 +314,64 @@ describe('compaction and the watermark', () => {
     expect(map.stats().tombstones).toBe(50);
     expect(map.changesSince(0).reset).toBe(false);
     expect(map.changesSince(0).deletes).toHaveLength(50);
+    map.close();
+  });
+});
+
+describe('at the memory limit', () => {
+  /** A versioned map on the debug core, whose allocations a test can make fail. */
+  function debugMap(): { map: SyncMap<string, number>; failAllocations: (from: number) => void } {
+    const map = internal.createWithBuild<string, number>('debug', { values: 'number', versioned: true });
+    const core = internal.coreOfMap(map);
+    // From the `from`-th allocation on, every one fails (1: all; 0: none).
+    return { map, failAllocations: (from) => core.sm_debugFailAllocation(from) };
+  }
+
+  it('a delete with no memory for its tombstone deletes all the same, and a delta from before answers reset', () => {
+    // A full map must be able to shrink: before, every delete of a full
+    // versioned map met ERR_SYNCMAP_FULL.
+    const { map, failAllocations } = debugMap();
+    for (let i = 0; i < 10; i++) map.store(`k${i}`, i);
+    map.delete('k0'); // a tombstone, while memory lasts
+    const before = map.version;
+    failAllocations(1);
+    expect(map.delete('k1')).toBe(true);
+    expect(map.loadAndDelete('k2')).toEqual({ value: 2, loaded: true });
+    expect(map.compareAndDelete('k3', 3)).toBe(true);
+    expect(map.delete('absent')).toBe(false);
+    failAllocations(0);
+    expect(map.version, 'a version per deletion, none for the absent key').toBe(before + 3);
+    expect([map.has('k1'), map.has('k2'), map.has('k3'), map.size]).toEqual([false, false, false, 6]);
+    expect(map.stats().tombstones, 'only the one made with memory').toBe(1);
+    expect(map.changesSince(before - 1)).toMatchObject({ reset: true, upserts: [], deletes: [] });
+    expect(map.changesSince(map.version)).toMatchObject({ reset: false, complete: true });
+    map.store('k1', 11);
+    expect(map.changesSince(before + 3)).toMatchObject({ reset: false, upserts: [['k1', 11]], deletes: [] });
+    expect(internal.verify(map)).toBe(0);
+    map.close();
+  });
+
+  it('a write refused for want of memory takes no version', () => {
+    // The new key's value was stamped before its entry was allocated: each
+    // refused insert (tried twice by the bindings) moved the version.
+    const { map, failAllocations } = debugMap();
+    map.store('a', 1);
+    const version = map.version;
+    // The value block is allocated (the first allocation), the entry not.
+    const refused = (write: () => unknown): string | undefined => {
+      failAllocations(2);
+      const code = codeOf(write);
+      failAllocations(0);
+      return code;
+    };
+    expect(refused(() => map.store('new', 1))).toBe('ERR_SYNCMAP_FULL');
+    expect(refused(() => map.loadOrStore('new', 1))).toBe('ERR_SYNCMAP_FULL');
+    expect(refused(() => map.swap('new', 1))).toBe('ERR_SYNCMAP_FULL');
+    expect(refused(() => map.add('counter', 1))).toBe('ERR_SYNCMAP_FULL');
+    expect(map.version).toBe(version);
+    expect([map.size, map.load('a'), map.has('new')]).toEqual([1, 1, false]);
+    expect(map.changesSince(version)).toMatchObject({ reset: false, upserts: [], deletes: [] });
+    expect(internal.verify(map)).toBe(0);
     map.close();
   });
 });
