@@ -870,14 +870,16 @@ export function sm_tick(now: f64): f64 {
 
 /**
  * Removes expired values, visiting at most `budget` table slots; returns how
- * many it removed, plus mapSweep's SWEEP_WRAPPED flag.
+ * many it removed, plus mapSweep's flags. `untombed` (versioned maps): an
+ * earlier call of the same tick returned SWEEP_UNRECORDED, so try for no
+ * tombstone (0 when omitted from JavaScript: try).
  */
-export function sm_sweep(budget: u32): i32 {
+export function sm_sweep(budget: u32, untombed: bool): i32 {
   if (!slot) return Status.NOT_ATTACHED;
   recoverFromTrap();
   if (locked || ranging) return 0;
   pin();
-  const removed = mapSweep(map, budget);
+  const removed = mapSweep(map, budget, !untombed);
   unpin();
   return removed;
 }

@@ -115,7 +115,7 @@
 import { ALLOC_BASE, FREE_HEADS_BASE, HEADER_INIT_ACCOUNT, HEAP_START } from "./heap";
 import { atomicMax64, cas32, cas64, load32, load64, store32, store64 } from "./atomics";
 import { MAX_BLOCK, SIZE_CLASSES, classAlign, classOf, classSize } from "./sizeclass";
-import { MUTEX_SIZE, lock, lockTakeOver, tryLock, unlock } from "./mutex";
+import { MUTEX_SIZE, lock, lockIsHeld, lockTakeOver, tryLock, unlock } from "./mutex";
 import { crashPoint } from "./faults";
 
 // @ts-ignore: decorator
@@ -461,6 +461,16 @@ export function allocReusing(size: usize, freedBytes: u64, waits: bool): usize {
 
 // @ts-ignore: decorator
 @inline const COALESCE_MIN: usize = 64 << 10;
+
+/**
+ * Whether a coalesce is under way in some thread (or was cut short by its
+ * death, until the reaper ends it): an allocation that would not wait for it
+ * (allocReusing, `waits` false) may find memory once it ends. A hint, read
+ * without the lock.
+ */
+export function coalesceUnderWay(): bool {
+  return ASC_FEATURE_THREADS && lockIsHeld(COALESCE_LOCK);
+}
 
 /**
  * Coalesces without waiting for a failure, in two cases. (1) Bytes in use have

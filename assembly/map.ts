@@ -56,7 +56,7 @@
 
 import { DEBUG } from "./config";
 import { atomicAdd32, atomicAdd64, atomicAnd32, atomicMax64, atomicOr32, cas32, futexWait, futexWake, load32, load64, store32, store64, xchg32 } from "./atomics";
-import { alloc, free } from "./alloc";
+import { alloc, coalesceUnderWay, free } from "./alloc";
 import { allocOrCollect } from "./memory";
 import {
   ACQUISITIONS, MUTEX_SIZE, TIMED_OUT, lock, lockHeldBy, lockIsHeld, lockPatience, lockTakeOver, reapIfDead, tryLock, unlock,
@@ -340,9 +340,12 @@ export function mapBind(map: usize): void {
  * deletion is published: a delta that walks that shard after it reads the
  * raised watermark when its walk ends (changesSince).
  */
-function unrecordedDeletionLocked(): void {
+function unrecordedDeletionLocked(): bool {
   const version = atomicAdd64(state + STATE_VERSION, 1) + 1;
+  crashPoint();
   atomicMax64(state + STATE_WATERMARK, version);
+  crashPoint();
+  return true;
 }
 
 /** After a versioned write is published and its lock released: wakes waitForChange(). */
@@ -1033,13 +1036,16 @@ export function mapDelete(
  */
 function deleteLocked(shard: usize, entry: usize, compare: bool, old: usize, oldLen: usize): i32 {
   const tombstone: u32 = versioned() ? valueNewTombstone(0, heldValueWord()) : DELETED;
+  let raised = false; // no tombstone: the watermark has risen past this deletion
   // Under the lock only lock-free swaps (live → live) can still change the value.
   while (true) {
     const value = load32(entry + ENTRY_VALUE);
     if (!removable(value, compare, old, oldLen)) break;
     const wasPresent = present(value);
     if (tombstone) stampLocked(tombstone);
-    else if (versioned()) unrecordedDeletionLocked(); // first: see expireLocked
+    // First, and once: see expireLocked (no lock-free store replaces a value
+    // in a versioned map, so this loop runs once there).
+    else if (versioned() && !raised) raised = unrecordedDeletionLocked();
     letGoValue();
     if (cas32(entry + ENTRY_VALUE, value, tombstone) == value) {
       recordUnlinked(value, KIND_VALUE);
@@ -1499,12 +1505,16 @@ function squeezeReadLocked(read: usize): u32 {
  * Removes expired values, visiting at most `budget` table slots from where the
  * last call stopped (the sweep cursor), shard by shard under each shard's lock
  * (a shard whose lock is busy is passed over), so that one call's work is
- * bounded and never waits. Returns how many values it removed (in a versioned
- * map each becomes a tombstone, or goes unrecorded: expireLocked), plus
- * SWEEP_WRAPPED if the cursor came round to the first shard (a pass over the
- * whole map ended).
+ * bounded and never waits. In a versioned map each value removed becomes a
+ * tombstone, or goes unrecorded when memory for one cannot be had
+ * (expireLocked); `tombstones` false (the caller learned so from this
+ * function's SWEEP_UNRECORDED earlier in the same tick) tries for none.
+ * Returns how many values it removed, plus SWEEP_WRAPPED if the cursor came
+ * round to the first shard (a pass over the whole map ended), SWEEP_SHORT if it
+ * stopped at a value whose tombstone may be had once a coalesce under way ends,
+ * and SWEEP_UNRECORDED if it went without tombstones.
  */
-export function mapSweep(map: usize, budget: u32): i32 {
+export function mapSweep(map: usize, budget: u32, tombstones: bool): i32 {
   if (!(flags & MAP_FLAG_META)) return 0;
   const shards = mapShardCount(map);
   let index = load32(state + STATE_SWEEP_SHARD) % shards;
@@ -1512,10 +1522,12 @@ export function mapSweep(map: usize, budget: u32): i32 {
   let visited: u32 = 0;
   let removed = 0;
   let wrapped = false;
-  // Versioned: whether to try for a tombstone. Once one could not be had, the
-  // rest of this sweep goes without: nothing it retires is freed before it
-  // ends, and each failure costs a round of reclamation.
-  let tombstones = versioned();
+  let short = false; // stopped, to try this value again next time
+  // Once a tombstone could not be had for want of memory, the rest of this
+  // sweep goes without: nothing it retires is freed before it ends, and each
+  // failure costs a round of reclamation.
+  tombstones = tombstones && versioned();
+  const untombed = versioned() && !tombstones;
   for (let shardsSeen: u32 = 0; visited < budget && shardsSeen <= shards; shardsSeen++) {
     const shard = shardAt(map, index);
     // Never waits for a lock: a busy shard is swept on a later lap, and a
@@ -1535,6 +1547,10 @@ export function mapSweep(map: usize, budget: u32): i32 {
         const value = load32(entry + ENTRY_VALUE);
         if (!counted(value) || !valueExpired(<usize>value, now)) continue;
         const expired = expireLocked(shard, entry, value, tableHashAt(holder, i), tombstones);
+        if (expired == EXPIRE_DEFERRED) {
+          short = true;
+          break;
+        }
         if (expired == EXPIRE_UNRECORDED) tombstones = false;
         if (expired != EXPIRE_KEPT) removed++;
       }
@@ -1554,11 +1570,22 @@ export function mapSweep(map: usize, budget: u32): i32 {
   store32(state + STATE_SWEEP_SHARD, index);
   store32(state + STATE_SWEEP_SLOT, from);
   if (removed) notifyVersion();
-  return removed | (wrapped ? SWEEP_WRAPPED : 0);
+  return removed | (wrapped ? SWEEP_WRAPPED : 0) | (short ? SWEEP_SHORT : 0)
+    | (untombed || (versioned() && !tombstones) ? SWEEP_UNRECORDED : 0);
 }
 
 // @ts-ignore: decorator
 @inline export const SWEEP_WRAPPED: i32 = 1 << 30;
+// What mapSweep adds when it stopped at an expired value whose tombstone could
+// not be allocated while a coalesce was under way (which a sweep never waits
+// for): the next tick tries that value again, rather than expire it unrecorded
+// and send every delta client back to the whole map for a moment's contention.
+// @ts-ignore: decorator
+@inline export const SWEEP_SHORT: i32 = 1 << 29;
+// What mapSweep adds when it went without tombstones (versioned maps): memory
+// for one could not be had.
+// @ts-ignore: decorator
+@inline export const SWEEP_UNRECORDED: i32 = 1 << 28;
 
 // What expireLocked did.
 // @ts-ignore: decorator
@@ -1568,25 +1595,36 @@ export function mapSweep(map: usize, budget: u32): i32 {
 // Versioned: removed, with no tombstone (none could be had): the watermark rose past it.
 // @ts-ignore: decorator
 @inline const EXPIRE_UNRECORDED: i32 = 2;
+// Versioned: nothing done; its tombstone may be had once a coalesce under way ends.
+// @ts-ignore: decorator
+@inline const EXPIRE_DEFERRED: i32 = -1;
 
 /**
  * Removes an expired value (a tombstone takes its place in a versioned map).
  * An entry in dirty only goes with it, as a delete's does: otherwise keys that
  * expire without ever being read would pile up in the dirty table. The caller
  * holds the lock; `h` is the entry's hash. In a versioned map, a tombstone is
- * tried for only if `tombstones`; without one the value goes all the same,
- * unrecorded (unrecordedDeletionLocked), deltas from before answering "reset":
- * a map full of expired values must be able to give their memory back, and
- * waiting for a tombstone's memory would wait for the memory the expiry frees
- * (the values freed go to this thread's cache of their size class, which a
- * tombstone of another size never takes). Its allocation waits for no
- * coalesce under way (memory.ts): the sweeper waits for nothing.
+ * tried for only if `tombstones`. Its allocation waits for no coalesce under
+ * way (memory.ts): the sweeper waits for nothing. Failing while one is under
+ * way, it leaves the value to the next sweep (EXPIRE_DEFERRED). Failing
+ * otherwise, or not tried, the value goes all the same, unrecorded
+ * (unrecordedDeletionLocked), deltas from before answering "reset": a map full
+ * of expired values must be able to give their memory back, and a tombstone's
+ * memory may be what only the expiry frees (the values freed go to this
+ * thread's cache of their size class, which a tombstone of another size never
+ * takes).
  */
 function expireLocked(shard: usize, entry: usize, value: u32, h: u32, tombstones: bool): i32 {
-  const tombstone: u32 = tombstones ? valueNewTombstone(0, heldValueWord(), false) : DELETED;
+  let tombstone: u32 = DELETED;
+  if (tombstones) {
+    tombstone = valueNewTombstone(0, heldValueWord(), false);
+    if (!tombstone && coalesceUnderWay()) return EXPIRE_DEFERRED;
+  }
   // Versioned, no tombstone: the watermark rises first, so that a thread that
-  // dies after the value has gone has left deltas answering "reset" (and one
-  // that dies before, or a value kept, only costs deltas a needless reset).
+  // dies after the value has gone has left deltas answering "reset" (one that
+  // dies before only costs deltas a needless reset). No lock-free store
+  // replaces a value in a versioned map (lockFreeWrites), so the value cannot
+  // be kept below once the watermark has risen.
   const unrecorded = !tombstone && versioned();
   if (unrecorded) unrecordedDeletionLocked();
   if (!tombstone && dropDirtyOnlyLocked(shard, entry, h)) {
@@ -1917,6 +1955,7 @@ function insertLocked(shard: usize, key: usize, keyLen: usize, h: u32, block: u3
   }
   const slot = tableSlotForInsertLocked(dirty, h);
   stampLocked(block);
+  crashPoint();
   letGoValue(); // published with the entry, in tableFillLocked's one store
   letGoEntry();
   tableFillLocked(dirty, slot, h, entry);

@@ -54,7 +54,7 @@ export interface CoreExports {
   sm_rangeNext(from: number): number;
   sm_rangeEnd(): void;
   sm_tick(now: number): number;
-  sm_sweep(budget: number): number;
+  sm_sweep(budget: number, untombed?: number): number;
   sm_remainingMs(keyLen: number): number;
   sm_add(keyLen: number, delta: number, expiry: number): number;
   sm_version(): number;

@@ -22,11 +22,16 @@ export type StatusName = keyof typeof Status;
 
 /**
  * Flags the core adds to a count it returns (assembly/map.ts): sm_sweep's
- * SWEEP_WRAPPED (a pass over the whole map ended); sm_compact's
- * COMPACT_SKIPPED (with `waits` 0, it passed a busy shard over).
+ * SWEEP_WRAPPED (a pass over the whole map ended), SWEEP_SHORT (it stopped at
+ * a value whose tombstone waits for a merge of free memory under way) and
+ * SWEEP_UNRECORDED (versioned: it expired values without tombstones, for want
+ * of memory); sm_compact's COMPACT_SKIPPED (with `waits` 0, it passed a busy
+ * shard over).
  */
 export const CoreFlag = {
   SWEEP_WRAPPED: 1 << 30,
+  SWEEP_SHORT: 1 << 29,
+  SWEEP_UNRECORDED: 1 << 28,
   COMPACT_SKIPPED: 1 << 30,
 } as const;
 

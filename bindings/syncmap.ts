@@ -532,7 +532,11 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
     return fail(r, what);
   }
 
-  /** Deletes `key`; true if it was present. A write (in a versioned map, it leaves a tombstone). */
+  /**
+   * Deletes `key`; true if it was present. A write (in a versioned map, it
+   * leaves a tombstone, or, when memory for one cannot be had, raises the
+   * compaction watermark past it: see changesSince()).
+   */
   delete(key: K): boolean {
     const what = this.#n.delete;
     const a = this.#a ?? closed(what);
@@ -925,10 +929,13 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
       now.clock();
       const start = performance.now();
       try {
+        // Versioned: once a sweep found no memory for a tombstone, the rest of the tick tries for none.
+        let untombed = 0;
         for (;;) {
-          const r = now.ex.sm_sweep(SWEEP_SLOTS);
-          // Detached, or a pass over the whole map done: until the next tick.
-          if (r < 0 || r & CoreFlag.SWEEP_WRAPPED || performance.now() - start >= maxTickMs) break;
+          const r = now.ex.sm_sweep(SWEEP_SLOTS, untombed);
+          // Detached, a pass over the whole map done, or stopped for a merge of free memory under way.
+          if (r < 0 || r & (CoreFlag.SWEEP_WRAPPED | CoreFlag.SWEEP_SHORT) || performance.now() - start >= maxTickMs) break;
+          if (r & CoreFlag.SWEEP_UNRECORDED) untombed = 1;
         }
       } catch (error) {
         now.trapped(error);
@@ -963,11 +970,13 @@ export abstract class ConcurrentMap<K, V> implements Iterable<[K, V]>, Disposabl
    * their values) and deleted or expired since (`deletes`), each key once, with
    * its latest change, in version order. `version` is what to ask from next
    * time; `complete` is false when `limit` cut the list short (ask again from
-   * `version`). If tombstones newer than `since` may have been compacted away
-   * (`since` is below the compaction watermark), the answer is `reset: true`
-   * and no changes: take the whole map instead (snapshot()), as an xDS server
-   * falls back to the state of the world. Versioned maps only. A read; each
-   * shard's lock is held while its changes are copied out.
+   * `version`). If a deletion after `since` may have left no tombstone
+   * (`since` is below the compaction watermark: tombstones compacted away, a
+   * clear(), or a delete or expiry that found no memory for its tombstone),
+   * the answer is `reset: true` and no changes: take the whole map instead
+   * (snapshot()), as an xDS server falls back to the state of the world.
+   * Versioned maps only. A read; each shard's lock is held while its changes
+   * are copied out.
    */
   changesSince(since: number, options?: { limit?: number }): SyncMapChanges<K, V> {
     const what = this.#n.changesSince;

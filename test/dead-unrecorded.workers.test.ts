@@ -8,7 +8,7 @@
  * coalescer froze every thread of a kill-torture run for good.)
  */
 import { describe, expect, it } from 'vitest';
-import { exited, firstMessage, internal, nextImmediate, startWorker, SyncMap, SyncMapError, until } from './helpers.js';
+import { exited, firstMessage, internal, nextImmediate, sleep, startWorker, SyncMap, SyncMapError, until } from './helpers.js';
 
 const KEYS = 64;
 // Values of ~2 KiB: blocks of a class no thread caches, so every free of one
@@ -116,6 +116,42 @@ describe("a versioned map's sweeper", () => {
     await until(() => map.stats().threads === 1, 'the coalescer to be reaped');
     expect(internal.verify(map)).toBe(0);
     expect(internal.heapUnaccounted(map)).toBe(0);
+    map.close();
+  });
+});
+
+describe("a versioned map's sweep without memory for tombstones", () => {
+  it('leaves a value to the next tick while a coalesce is under way, and expires it unrecorded once none is', async () => {
+    // Expiring a value unrecorded sends every delta client back to the whole
+    // map: not for a merge of free memory that the sweep would not wait for.
+    const map = internal.createWithBuild<string, number>('debug', { values: 'number', versioned: true, ttlMs: 60_000, shards: 2 });
+    const core = internal.coreOfMap(map);
+    for (let i = 0; i < 50; i++) map.store(`short${i}`, i, { ttlMs: 1 });
+    const before = map.version;
+    const worker = startWorker('dead-coalescer.mjs', { handle: map.handle, n: 1 });
+    expect(await firstMessage<{ trapped: boolean }>(worker)).toEqual({ trapped: true });
+    await sleep(20);
+    core.sm_tick(Date.now());
+    const { SWEEP_SHORT, SWEEP_UNRECORDED } = internal.CoreFlag;
+    const sweepWithoutMemory = (): number => {
+      core.sm_debugFailAllocation(1); // every allocation fails
+      const r = core.sm_sweep(4096);
+      core.sm_debugFailAllocation(0);
+      return r;
+    };
+    const deferred = sweepWithoutMemory();
+    expect(deferred & SWEEP_SHORT, 'stopped for the coalesce').toBe(SWEEP_SHORT);
+    expect(deferred & 0xffff).toBe(0);
+    expect([map.size, map.version, map.changesSince(before).reset]).toEqual([50, before, false]);
+
+    await worker.terminate();
+    await exited(worker);
+    await until(() => map.stats().threads === 1, 'the coalescer to be reaped');
+    const swept = sweepWithoutMemory();
+    expect(swept & (SWEEP_SHORT | SWEEP_UNRECORDED)).toBe(SWEEP_UNRECORDED);
+    expect(swept & 0xffff).toBe(50);
+    expect([map.size, map.stats().tombstones, map.changesSince(before).reset]).toEqual([0, 0, true]);
+    expect(internal.verify(map)).toBe(0);
     map.close();
   });
 });

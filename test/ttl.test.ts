@@ -346,13 +346,19 @@ describe('a sweep of a versioned map at the memory limit', () => {
     const map = internal.createWithBuild<string, number>('debug', { values: 'number', versioned: true, ttlMs: 60_000, shards: 1 });
     const core = internal.coreOfMap(map);
     map.store('kept', -1);
-    for (let i = 0; i < 100; i++) map.store(`short${i}`, i, { ttlMs: 1 });
+    // Half in the read table (its value word becomes DELETED), half in dirty
+    // only (the entry goes with its value).
+    for (let i = 0; i < 50; i++) map.store(`short${i}`, i, { ttlMs: 1 });
+    for (let round = 0; round < 3; round++) for (let i = 0; i < 50; i++) map.load(`short${i}`);
+    for (let i = 50; i < 100; i++) map.store(`short${i}`, i, { ttlMs: 1 });
     const before = map.version;
     await sleep(SHORT);
     core.sm_tick(Date.now()); // the map clock, as the bindings publish it
     core.sm_debugFailAllocation(1); // every allocation from here fails
     const swept = core.sm_sweep(4096);
     core.sm_debugFailAllocation(0);
+    const { SWEEP_SHORT, SWEEP_UNRECORDED } = internal.CoreFlag;
+    expect(swept & (SWEEP_SHORT | SWEEP_UNRECORDED), 'went without tombstones, no coalesce under way').toBe(SWEEP_UNRECORDED);
     expect(swept & 0xffff, 'removed').toBe(100);
     expect(map.size).toBe(1);
     expect(map.stats()).toMatchObject({ expirations: 100, tombstones: 0 });

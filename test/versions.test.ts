@@ -5,7 +5,7 @@
  * Across threads: versions.workers.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { codeOf, internal, nextImmediate, sleep, SyncMap, until } from './helpers.js';
+import { codeOf, crashAt, internal, nextImmediate, sleep, SyncMap, until } from './helpers.js';
 
 function versionedMap(): SyncMap<string, number> {
   return SyncMap.createSync({ values: 'number', versioned: true });
@@ -373,6 +373,73 @@ describe('at the memory limit', () => {
     expect(map.changesSince(version)).toMatchObject({ reset: false, upserts: [], deletes: [] });
     expect(internal.verify(map)).toBe(0);
     map.close();
+  });
+});
+
+describe('a thread that dies in a deletion without a tombstone', () => {
+  type Victim = SyncMap<string, number>;
+  const sorted = (m: Map<string, number>): string => JSON.stringify([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
+  // Each with every allocation failing (a map at its limit), on keys in the
+  // read table, in dirty only, and expired.
+  const scripts: Record<string, (victim: Victim) => void> = {
+    'delete, loadAndDelete, compareAndDelete': (victim) => {
+      internal.coreOfMap(victim).sm_debugFailAllocation(1);
+      victim.delete('k1');
+      victim.loadAndDelete('k2');
+      victim.compareAndDelete('k3', 3);
+      victim.delete('dirty');
+    },
+    'a sweep': (victim) => {
+      const core = internal.coreOfMap(victim);
+      core.sm_debugFailAllocation(1);
+      core.sm_sweep(4096);
+    },
+    'a sweep that runs out of memory part-way': (victim) => {
+      const core = internal.coreOfMap(victim);
+      core.sm_debugFailAllocation(3);
+      core.sm_sweep(4096);
+    },
+    'clear()': (victim) => victim.clear(),
+  };
+
+  it.each(Object.keys(scripts))('%s: at every crash point, a delta from before is reset or exact, and nothing leaks', (name) => {
+    const script = scripts[name]!;
+    let crashes = 0;
+    for (let n = 1; ; n++) {
+      const map = internal.createWithBuild<string, number>('debug', { values: 'number', versioned: true, shards: 2, lockTimeoutMs: 1000 });
+      const core = internal.coreOfMap(map);
+      for (let i = 0; i < 10; i++) map.store(`k${i}`, i);
+      for (let round = 0; round < 3; round++) for (let i = 0; i < 10; i++) map.load(`k${i}`); // into the read tables
+      for (let i = 0; i < 6; i++) map.store(`e${i}`, i, { ttlMs: 1 });
+      map.store('dirty', 1);
+      const before = map.version;
+      const then = new Map(map.snapshot());
+      core.sm_tick(Date.now() + 10_000); // the e keys have expired
+      const dead = 7_000_000 + n;
+      const died = crashAt(map.handle, dead, n, script, 'terminated');
+      if (died) {
+        crashes++;
+        expect(internal.reapThread(map, dead)).toBe(1);
+        internal.recordDeath(dead);
+      }
+      core.sm_debugFailAllocation(0);
+      while ((core.sm_sweep(4096) & internal.CoreFlag.SWEEP_WRAPPED) === 0); // the rest, with tombstones
+      expect(internal.verify(map), `n=${n}`).toBe(0);
+      const delta = map.changesSince(before);
+      if (!delta.reset) {
+        for (const [key, value] of delta.upserts) then.set(key, value);
+        for (const key of delta.deletes) then.delete(key);
+        expect(sorted(then), `n=${n}: the delta misses a deletion`).toBe(sorted(new Map(map.snapshot())));
+      }
+      const tombstones = map.stats().tombstones;
+      expect(map.compact(map.version), `n=${n}: tombstones counted`).toBe(tombstones);
+      map.clear();
+      internal.collect(map);
+      expect(internal.heapUnaccounted(map), `n=${n}`).toBe(0);
+      map.close();
+      if (!died) break;
+    }
+    expect(crashes).toBeGreaterThan(3);
   });
 });
 
