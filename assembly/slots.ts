@@ -71,12 +71,13 @@
 //              owner, a reaper, a give-back, an attach that gave up its
 //              claim), while it holds the slot, before the owner word's FREE
 //              store that ends the release; and by sm_ageReleases (tests
-//              only). Read by other threads only as a hint (slotsGiveBackSpares):
-//              a spare released that recently is one a supervisor is likely
-//              about to start a worker for (workers that died or closed
-//              together at a full map, restarted together), so the give-back
-//              leaves it. A wrong reading only keeps a spare longer or frees
-//              it sooner; nothing is lost either way.
+//              only). Read by other threads only as a hint (slotsGiveBackSpares,
+//              slotClaim): a spare released that recently is one a supervisor
+//              is likely about to start a worker for (workers that died or
+//              closed together at a full map, restarted together), so the
+//              give-back leaves it, and a claim takes the oldest spare first.
+//              A wrong reading only keeps a spare longer, frees it sooner or
+//              claims another; nothing is lost either way.
 //   cache      The owner's cache of free blocks (alloc.ts). Set by the owner when
 //              it binds; drained by whoever releases the slot, owner or reaper
 //              (never both at once: a reaper reaps only a dead owner), each
@@ -278,13 +279,37 @@ import { crashPoint } from "./faults";
 
 /**
  * Claims a free slot for `threadId`, one with a spare scratch region if there
- * is one (see "scratch"); returns its address, or 0 when all are taken.
+ * is one (see "scratch"), the one released longest ago first; returns its
+ * address, or 0 when all are taken. Oldest first, because a full map gives
+ * back the spares released more than SPARE_GRACE_S ago (slotsGiveBackSpares):
+ * threads restarted one after another then keep cycling through every spare,
+ * each released recently, where taking the lowest slot first reused the same
+ * few and let the others age past the grace during a lull, to be given back
+ * just before the next time as many threads attached at once (an adversarial
+ * stress run: a thread restarted 4 ms after its predecessor's exit refused).
  */
 export function slotClaim(threadId: u32): usize {
   const used = slotHighWater(); // slots ever claimed: only they can have a spare
+  const now = nowSeconds();
+  // A few tries at the oldest (another thread may claim it first), then any.
+  for (let attempt = 0; attempt < 4; attempt++) {
+    let oldest: usize = 0;
+    let oldestAge = i32.MIN_VALUE;
+    for (let i: u32 = 0; i < used; i++) {
+      const slot = slotAt(i);
+      // A hint: the owner adopts whatever its slot holds once claimed.
+      if (!hasSpare(slot)) continue;
+      const age = <i32>(now - load<u32>(slot + SLOT_RELEASED_AT)); // signed: see releasedRecently
+      if (age > oldestAge) {
+        oldest = slot;
+        oldestAge = age;
+      }
+    }
+    if (!oldest) break;
+    if (cas32(oldest + SLOT_OWNER, FREE, (threadId << 2) | ATTACHED) == FREE) return oldest;
+  }
   for (let i: u32 = 0; i < used; i++) {
     const slot = slotAt(i);
-    // A hint: the owner adopts whatever its slot holds once claimed.
     if (!hasSpare(slot)) continue;
     if (cas32(slot + SLOT_OWNER, FREE, (threadId << 2) | ATTACHED) == FREE) return slot;
   }

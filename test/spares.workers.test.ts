@@ -136,4 +136,31 @@ describe('spare scratch regions', () => {
       map.close();
     },
   );
+
+  it('a thread that attaches takes the spare released longest ago first', () => {
+    // A full map gives back spares released more than SPARE_GRACE_S ago. Taking
+    // the lowest slot first reused the same few while the others aged past the
+    // grace in a lull, to be given back just before the pool next peaked: a
+    // worker restarted 4 ms after its predecessor exited was refused.
+    const map = SyncMap.createSync<string, string>(OPTIONS);
+    const slotOf = (m: SyncMap<string, string>): number => internal.coreOfMap(m).sm_slotIndex();
+    // Each as a thread of its own (one thread's attachments share its slot).
+    let thread = 6_100_000;
+    const attach = (): SyncMap<string, string> => internal.attachAs<string, string>(map.handle, thread++);
+    const [first, second, third] = [attach(), attach(), attach()];
+    const slots = [first, second, third].map(slotOf);
+    expect(new Set(slots).size).toBe(3);
+    third.close();
+    expect(internal.ageReleases(map, 5)).toBeGreaterThanOrEqual(1); // the third's spare, 5 s old
+    first.close(); // the first's: lower, and just now
+    const spares = map.stats().spareScratchBytes;
+    const next = attach();
+    expect(slotOf(next), 'the older spare').toBe(slots[2]);
+    const after = attach();
+    expect(slotOf(after), 'then the other').toBe(slots[0]);
+    expect(map.stats().spareScratchBytes, 'both spares taken, none made').toBeLessThan(spares);
+    for (const m of [next, after, second]) m.close();
+    expect(internal.verify(map)).toBe(0);
+    map.close();
+  });
 });
