@@ -210,7 +210,9 @@ export function entryNew(key: usize, keyLen: usize, value: u32, record: usize): 
 
 // @ts-ignore: decorator
 @inline export function entryHasKey(entry: usize, key: usize, keyLen: usize): bool {
-  return entryKeyLen(entry) == keyLen && bytesEqual(entry + ENTRY_KEY, key, keyLen);
+  if (entryKeyLen(entry) != keyLen) return false;
+  // 8 bytes ('number' keys): one compare, not bytesEqual's loops.
+  return keyLen == 8 ? load<u64>(entry + ENTRY_KEY) == load<u64>(key) : bytesEqual(entry + ENTRY_KEY, key, keyLen);
 }
 
 // ── value blocks ───────────────────────────────────────────────────────────

@@ -448,6 +448,13 @@ export function tableFind(table: usize, hash: u32, key: usize, keyLen: usize): u
   return probeSlot(table, hash, key, keyLen) ? <usize>probedEntry : 0;
 }
 
+/** tableFind in line, for the lock-free fast paths of map.ts (mapDelete, mapLoadOrStore). */
+// @ts-ignore: decorator
+@inline export function tableFindInline(table: usize, hash: u32, key: usize, keyLen: usize): usize {
+  if (!table) return 0;
+  return probeSlot(table, hash, key, keyLen) ? <usize>probedEntry : 0;
+}
+
 /** The address of the slot holding the key, or 0. The caller holds the lock of the table's shard. */
 function slotOfLocked(table: usize, hash: u32, key: usize, keyLen: usize): usize {
   return probeSlot(table, hash, key, keyLen);

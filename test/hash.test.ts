@@ -66,6 +66,22 @@ describe('SipHash', () => {
     map.close();
   });
 
+  it('the core computes SipHash-1-3 of 8-byte messages (hashed in line, apart from other lengths)', () => {
+    const map = SyncMap.createSync();
+    const core = internal.coreOfMap(map);
+    const u8 = new Uint8Array(map.handle.memory.buffer);
+    const scratch = core.sm_scratch();
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: MASK }), fc.bigInt({ min: 0n, max: MASK }), fc.uint8Array({ minLength: 8, maxLength: 8 }), (k0, k1, message) => {
+        u8.set(message, scratch + 8);
+        const got = BigInt.asUintN(64, core.sm_sipHash13(k0, k1, 8, 8));
+        expect(got).toBe(sipHash(1, 3, k0, k1, message));
+      }),
+      { numRuns: 500 },
+    );
+    map.close();
+  });
+
   it('two maps draw different hash keys', () => {
     // Same keys, two maps: the order keys come out of a one-shard table follows
     // the hash; with independent random keys the two orders differ.
