@@ -279,26 +279,30 @@ import { crashPoint } from "./faults";
 
 /**
  * Claims a free slot for `threadId`, one with a spare scratch region if there
- * is one (see "scratch"), the one released longest ago first; returns its
- * address, or 0 when all are taken. Oldest first, because a full map gives
- * back the spares released more than SPARE_GRACE_S ago (slotsGiveBackSpares):
- * threads restarted one after another then keep cycling through every spare,
- * each released recently, where taking the lowest slot first reused the same
- * few and let the others age past the grace during a lull, to be given back
- * just before the next time as many threads attached at once (an adversarial
- * stress run: a thread restarted 4 ms after its predecessor's exit refused).
+ * is one (see "scratch"); returns its address, or 0 when all are taken. Of the
+ * spares released less than SPARE_GRACE_S ago (which a full map's give-back
+ * leaves, slotsGiveBackSpares), the one released longest ago first: threads
+ * restarted one after another then keep cycling through every such spare, each
+ * staying recent, where taking the lowest slot first reused the same few and
+ * let the others age past the grace in a lull, to be given back just before
+ * the next time as many threads attached at once (an adversarial stress run:
+ * a thread restarted 4 ms after its predecessor's exit refused). Not the
+ * oldest of all: a spare past the grace is the one a give-back in another
+ * thread is freeing, and a claim racing it for that spare lost it (more
+ * attaches refused in a pool kept at a full map); those are taken lowest first,
+ * as before, once no recent one is left.
  */
 export function slotClaim(threadId: u32): usize {
   const used = slotHighWater(); // slots ever claimed: only they can have a spare
   const now = nowSeconds();
-  // A few tries at the oldest (another thread may claim it first), then any.
+  // A few tries at the oldest recent spare (another thread may claim it first).
   for (let attempt = 0; attempt < 4; attempt++) {
     let oldest: usize = 0;
     let oldestAge = i32.MIN_VALUE;
     for (let i: u32 = 0; i < used; i++) {
       const slot = slotAt(i);
       // A hint: the owner adopts whatever its slot holds once claimed.
-      if (!hasSpare(slot)) continue;
+      if (!hasSpare(slot) || !releasedRecently(slot, now)) continue;
       const age = <i32>(now - load<u32>(slot + SLOT_RELEASED_AT)); // signed: see releasedRecently
       if (age > oldestAge) {
         oldest = slot;

@@ -137,11 +137,12 @@ describe('spare scratch regions', () => {
     },
   );
 
-  it('a thread that attaches takes the spare released longest ago first', () => {
+  it('a thread that attaches takes the recent spare released longest ago first, then the others', () => {
     // A full map gives back spares released more than SPARE_GRACE_S ago. Taking
     // the lowest slot first reused the same few while the others aged past the
     // grace in a lull, to be given back just before the pool next peaked: a
-    // worker restarted 4 ms after its predecessor exited was refused.
+    // worker restarted 4 ms after its predecessor exited was refused. A spare
+    // already past the grace is left for last: a give-back may be freeing it.
     const map = SyncMap.createSync<string, string>(OPTIONS);
     const slotOf = (m: SyncMap<string, string>): number => internal.coreOfMap(m).sm_slotIndex();
     // Each as a thread of its own (one thread's attachments share its slot).
@@ -149,17 +150,19 @@ describe('spare scratch regions', () => {
     const attach = (): SyncMap<string, string> => internal.attachAs<string, string>(map.handle, thread++);
     const [first, second, third] = [attach(), attach(), attach()];
     const slots = [first, second, third].map(slotOf);
-    expect(new Set(slots).size).toBe(3);
+    expect(slots[0]! < slots[1]! && slots[1]! < slots[2]!).toBe(true);
+    first.close();
+    expect(internal.ageReleases(map, 11)).toBeGreaterThanOrEqual(1); // the first's spare: past the grace
     third.close();
-    expect(internal.ageReleases(map, 5)).toBeGreaterThanOrEqual(1); // the third's spare, 5 s old
-    first.close(); // the first's: lower, and just now
+    internal.ageReleases(map, 5); // the third's: 5 s old, the first's 16
+    second.close(); // the second's: just now
     const spares = map.stats().spareScratchBytes;
-    const next = attach();
-    expect(slotOf(next), 'the older spare').toBe(slots[2]);
-    const after = attach();
-    expect(slotOf(after), 'then the other').toBe(slots[0]);
-    expect(map.stats().spareScratchBytes, 'both spares taken, none made').toBeLessThan(spares);
-    for (const m of [next, after, second]) m.close();
+    const claimed = [attach(), attach(), attach()];
+    expect(claimed.map(slotOf), 'the oldest recent, the other recent, then the one past the grace').toEqual([
+      slots[2], slots[1], slots[0],
+    ]);
+    expect(map.stats().spareScratchBytes, 'every spare taken, none made').toBeLessThan(spares);
+    for (const m of claimed) m.close();
     expect(internal.verify(map)).toBe(0);
     map.close();
   });
