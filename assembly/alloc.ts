@@ -55,7 +55,8 @@
 //                      lock, and read again under it (allocCoalesceIfWorth).
 //                      Only raised: a bytesFreed sum read word by word may be
 //                      older than it.
-//   COALESCE_LOCK      mutex.ts. Held while coalescing.
+//   COALESCE_LOCK      mutex.ts. Held while coalescing. Read without it only as
+//                      a hint (coalesceUnderWay: the sweeper's tombstones).
 //   COALESCE_STATE u32 IDLE → MARKING → REBUILDING → UNFREEZING → IDLE, stored
 //                      by the lock holder before each phase.
 //   COALESCES u32      how many coalesces ran (statistics); lock holder only.

@@ -28,32 +28,12 @@
   let v2 = k0 ^ 0x6c7967656e657261;
   let v3 = k1 ^ 0x7465646279746573;
   v3 ^= m;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
+  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32); // c = 1 round
   v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
   v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
   v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
   v0 ^= m;
-  const last: u64 = (<u64>8) << 56;
-  v3 ^= last;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
-  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
-  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 ^= last;
-  v2 ^= 0xff;
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
-  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
-  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
-  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
-  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
-  v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;
-  v0 += v3; v3 = rotl<u64>(v3, 21); v3 ^= v0;
-  v2 += v1; v1 = rotl<u64>(v1, 17); v1 ^= v2; v2 = rotl<u64>(v2, 32);
-  return v0 ^ v1 ^ v2 ^ v3;
+  return sipFinish(v0, v1, v2, v3, (<u64>8) << 56);
 }
 
 /** SipHash-1-3 of `len` bytes at `ptr` under the key (k0, k1), any length. */
@@ -81,6 +61,16 @@ export function sipHash13Bytes(k0: u64, k1: u64, ptr: usize, len: usize): u64 {
   // byte. Read byte by byte, never past the key (it may end the memory).
   let last: u64 = (<u64>len) << 56;
   for (let i: usize = 0; i < (len & 7); i++) last |= (<u64>load<u8>(ptr + i)) << (<u64>(i << 3));
+  return sipFinish(v0, v1, v2, v3, last);
+}
+
+/**
+ * The end of SipHash-1-3 from state (v0..v3): the last block `last` (the key's
+ * tail and its length), then the finalization. In line in both callers, so
+ * that each keeps the state in locals, as written out by hand.
+ */
+// @ts-ignore: decorator
+@inline function sipFinish(v0: u64, v1: u64, v2: u64, v3: u64, last: u64): u64 {
   v3 ^= last;
   v0 += v1; v1 = rotl<u64>(v1, 13); v1 ^= v0; v0 = rotl<u64>(v0, 32);
   v2 += v3; v3 = rotl<u64>(v3, 16); v3 ^= v2;

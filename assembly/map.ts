@@ -116,9 +116,15 @@ import { crashPoint } from "./faults";
 //              their values do, so raising it as a u64 (atomicMax64) is right.
 //   version    the last version taken (versioned maps): added to atomically by a
 //              writer holding its shard's lock, which stamps the value it then
-//              publishes under that same lock, and notifies waiters on the word.
-//   watermark  versions at or below it may have lost their tombstones to
-//              compaction: a delta from below it is incomplete. Raised by CAS.
+//              publishes under that same lock (or, for a deletion that leaves
+//              no tombstone, raises the watermark to it), and notifies waiters
+//              on the word.
+//   watermark  versions at or below it may have lost their tombstones: a delta
+//              from below it is incomplete. Raised by CAS (atomicMax64, never
+//              lowered) by compaction, and by a clear() or a delete or expiry
+//              without a tombstone (unrecordedDeletionLocked) to the version it
+//              took, under the lock of the shard it deletes from, before the
+//              deletion is made.
 //   tombstones tombstones present (versioned maps); atomic adds under shard locks.
 //   sweep cursor  where the expiry sweeper goes on (shard, slot); any thread.
 //   low        the version every client of the map's deltas has acknowledged
@@ -340,12 +346,11 @@ export function mapBind(map: usize): void {
  * deletion is published: a delta that walks that shard after it reads the
  * raised watermark when its walk ends (changesSince).
  */
-function unrecordedDeletionLocked(): bool {
+function unrecordedDeletionLocked(): void {
   const version = atomicAdd64(state + STATE_VERSION, 1) + 1;
   crashPoint();
   atomicMax64(state + STATE_WATERMARK, version);
   crashPoint();
-  return true;
 }
 
 /** After a versioned write is published and its lock released: wakes waitForChange(). */
@@ -1083,7 +1088,10 @@ function deleteLocked(shard: usize, entry: usize, compare: bool, old: usize, old
     if (tombstone) stampLocked(tombstone);
     // First, and once: see expireLocked (no lock-free store replaces a value
     // in a versioned map, so this loop runs once there).
-    else if (versioned() && !raised) raised = unrecordedDeletionLocked();
+    else if (versioned() && !raised) {
+      unrecordedDeletionLocked();
+      raised = true;
+    }
     letGoValue();
     if (cas32(entry + ENTRY_VALUE, value, tombstone) == value) {
       recordUnlinked(value, KIND_VALUE);
@@ -1565,7 +1573,6 @@ export function mapSweep(map: usize, budget: u32, tombstones: bool): i32 {
   // sweep goes without: nothing it retires is freed before it ends, and each
   // failure costs a round of reclamation.
   tombstones = tombstones && versioned();
-  const untombed = versioned() && !tombstones;
   for (let shardsSeen: u32 = 0; visited < budget && shardsSeen <= shards; shardsSeen++) {
     const shard = shardAt(map, index);
     // Never waits for a lock: a busy shard is swept on a later lap, and a
@@ -1608,8 +1615,9 @@ export function mapSweep(map: usize, budget: u32, tombstones: bool): i32 {
   store32(state + STATE_SWEEP_SHARD, index);
   store32(state + STATE_SWEEP_SLOT, from);
   if (removed) notifyVersion();
+  // `tombstones` only ever turns false: passed so, or after a failure here.
   return removed | (wrapped ? SWEEP_WRAPPED : 0) | (short ? SWEEP_SHORT : 0)
-    | (untombed || (versioned() && !tombstones) ? SWEEP_UNRECORDED : 0);
+    | (versioned() && !tombstones ? SWEEP_UNRECORDED : 0);
 }
 
 // @ts-ignore: decorator

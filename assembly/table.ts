@@ -444,8 +444,7 @@ export let probedIndex: u32 = 0;
  * promotion has just replaced).
  */
 export function tableFind(table: usize, hash: u32, key: usize, keyLen: usize): usize {
-  if (!table) return 0;
-  return probeSlot(table, hash, key, keyLen) ? <usize>probedEntry : 0;
+  return tableFindInline(table, hash, key, keyLen);
 }
 
 /** tableFind in line, for the lock-free fast paths of map.ts (mapDelete, mapLoadOrStore). */
